@@ -1,0 +1,323 @@
+/*
+ * alloc.c - NtAllocateVirtualMemory: reserve, commit, MEM_RESET / MEM_RESET_UNDO and large
+ * pages.
+ *
+ * Reservations are PROT_NONE + MAP_NORESERVE mappings of page-rounded size at 64 KiB
+ * aligned bases; committing is a protection change on pages that were never touched or were
+ * dropped at decommit, so they read as zero.  Releasing and decommitting are free.c's.
+ */
+#include "nt.h"
+
+#include <errno.h>
+
+#define KNOWN_TYPES                                                                           \
+    (MEM_COMMIT | MEM_RESERVE | MEM_RESET | MEM_RESET_UNDO | MEM_TOP_DOWN | MEM_WRITE_WATCH | \
+     MEM_PHYSICAL | MEM_LARGE_PAGES)
+
+/* The highest address a ZeroBits argument allows (0: no limit), or 0 with *bad set.
+ * 1..31 count leading zero bits from bit 31 (bits 63:32 must be zero too); larger values
+ * are a mask whose leading zeros are counted, as on 64-bit Windows. */
+static uintptr_t zero_bits_limit(ULONG_PTR zero_bits, bool *bad)
+{
+    *bad = false;
+    if (zero_bits == 0)
+        return 0;
+    if (zero_bits < 32) {
+        if (zero_bits > 21) {
+            *bad = true;
+            return 0;
+        }
+        return ((uintptr_t)1 << (32 - zero_bits)) - 1;
+    }
+    int lz = __builtin_clzll((unsigned long long)zero_bits);
+    return lz == 0 ? 0 : ((uintptr_t)1 << (64 - lz)) - 1;
+}
+
+/* Highest 64 KiB aligned free gap of len bytes ending at or below limit, from the kernel's
+ * list of mappings (which includes winmem's own). */
+static NTSTATUS find_low_gap_locked(size_t len, uintptr_t limit, uintptr_t *out)
+{
+    struct wm_maps m;
+    struct wm_maps_entry e;
+    uintptr_t gap_start = WM_MIN_ADDRESS, best = 0;
+    int rc = wm_maps_open(&m);
+
+    if (rc)
+        return wm_status_from_errno(rc);
+    for (;;) {
+        rc = wm_maps_next(&m, &e);
+        uintptr_t gap_end = rc == 1 ? e.start : limit + 1;
+        if (rc < 0)
+            break;
+        if (gap_end > limit + 1)
+            gap_end = limit + 1;
+        if (gap_end > gap_start && gap_end - gap_start >= len) {
+            uintptr_t cand = (gap_end - len) & ~(WM_GRANULARITY - 1);
+            if (cand >= gap_start)
+                best = cand;
+        }
+        if (rc != 1 || e.end > limit)
+            break;
+        if (e.end > gap_start)
+            gap_start = (e.end + WM_GRANULARITY - 1) & ~(WM_GRANULARITY - 1);
+    }
+    wm_maps_close(&m);
+    if (rc < 0)
+        return wm_status_from_errno(rc);
+    if (!best)
+        return STATUS_NO_MEMORY;
+    *out = best;
+    return STATUS_SUCCESS;
+}
+
+/* Map len bytes at a system-chosen 64 KiB aligned address (below limit when nonzero). */
+static NTSTATUS map_anywhere_locked(size_t len, unsigned acc, uintptr_t limit, uintptr_t *out)
+{
+    uintptr_t p;
+    int rc;
+
+    if (limit) {
+        NTSTATUS st = find_low_gap_locked(len, limit, &p);
+        if (st)
+            return st;
+        rc = wm_os_map(&p, len, acc, true);
+        *out = p;
+        return wm_status_from_errno(rc);
+    }
+    /* Fast path: one mmap at a hint just below the last reservation.  Linux hands out
+     * addresses top-down, so that gap is usually free and the hint is usually honoured. */
+    if (wm_vm.next_top > len + WM_MIN_ADDRESS) {
+        p = (wm_vm.next_top - len) & ~(WM_GRANULARITY - 1);
+        rc = wm_os_map(&p, len, acc, false);
+        if (rc)
+            return wm_status_from_errno(rc);
+        if ((p & (WM_GRANULARITY - 1)) == 0 && p + len - 1 <= WM_MAX_ADDRESS)
+            goto found;
+        wm_os_unmap(p, len);
+    }
+    /* Slow path: over-map by the granularity and trim both ends to an aligned range. */
+    size_t span = len + WM_GRANULARITY - wm_vm.page;
+    p = 0;
+    rc = wm_os_map(&p, span, acc, false);
+    if (rc)
+        return wm_status_from_errno(rc);
+    uintptr_t aligned = (p + WM_GRANULARITY - 1) & ~(WM_GRANULARITY - 1);
+    if (aligned > p)
+        wm_os_unmap(p, aligned - p);
+    if (p + span > aligned + len)
+        wm_os_unmap(aligned + len, p + span - (aligned + len));
+    p = aligned;
+found:
+    wm_vm.next_top = p;
+    *out = p;
+    return STATUS_SUCCESS;
+}
+
+/* MEM_RESERVE (with or without MEM_COMMIT): a new region. */
+static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG prot,
+                               uintptr_t limit, uintptr_t *base_out, size_t *size_out)
+{
+    bool commit = type & MEM_COMMIT;
+    unsigned acc = commit ? wm_prot_access(prot) : 0;
+    size_t large = (type & MEM_LARGE_PAGES) ? wm_os_large_page_size() : 0;
+    uintptr_t start, end;
+    NTSTATUS st;
+    int rc;
+
+    if (addr) {
+        start = addr & ~(WM_GRANULARITY - 1);
+        if (!wm_vmstate_page_range(addr, size, &addr, &end) || end - 1 > WM_MAX_ADDRESS)
+            return STATUS_INVALID_PARAMETER_2;
+        if (wm_space_overlaps(&wm_vm.space, start, end - start))
+            return STATUS_CONFLICTING_ADDRESSES;
+    } else {
+        if (!wm_vmstate_page_range(0, size, &start, &end) || end > WM_MAX_ADDRESS)
+            return STATUS_NO_MEMORY;
+    }
+    size = end - start;
+
+    struct wm_region *r = wm_region_new(start, size, prot, MEM_PRIVATE,
+                                        commit ? WM_STATE_COMMITTED : WM_STATE_RESERVED,
+                                        commit ? prot : 0);
+    if (!r)
+        return STATUS_NO_MEMORY;
+    if (large) {
+        r->flags |= WM_REGION_LARGE;
+        rc = wm_os_map_large(&start, size, acc, large);
+        st = rc ? STATUS_INSUFFICIENT_RESOURCES : STATUS_SUCCESS;
+        if (!rc && addr && start != (addr & ~(WM_GRANULARITY - 1))) {
+            wm_os_unmap(start, size);
+            st = STATUS_CONFLICTING_ADDRESSES;
+        }
+    } else if (addr) {
+        rc = wm_os_map(&start, size, acc, true);
+        st = wm_status_from_errno(rc);
+    } else {
+        st = map_anywhere_locked(size, acc, limit, &start);
+    }
+    if (st) {
+        wm_region_free(r);
+        return st;
+    }
+    r->base = start;
+    wm_space_insert(&wm_vm.space, r);
+    *base_out = start;
+    *size_out = size;
+    return STATUS_SUCCESS;
+}
+
+/* MEM_COMMIT inside an existing reservation. */
+static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
+{
+    struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, start);
+
+    if (!r || end - r->base > r->size)
+        return STATUS_CONFLICTING_ADDRESSES;
+    if (wm_region_reserve(r))
+        return STATUS_NO_MEMORY;
+    int rc = wm_os_protect(start, end - start, wm_prot_access(prot));
+    if (rc)
+        return wm_status_from_errno(rc);
+    /* Committed pages keep their data (committing twice is not an error); all of them take
+     * the new protection, and a VirtualLock stays in force. */
+    wm_region_set(r, start - r->base, end - start, WM_STATE_COMMITTED, prot, WM_RUN_LOCKED, 0);
+    return STATUS_SUCCESS;
+}
+
+struct reset_ctx {
+    uintptr_t base;
+    bool undo;
+    int rc;
+    bool lost;
+};
+
+static int reset_run(void *ctx, const struct wm_region *r, size_t off, size_t len,
+                     const struct wm_run *run)
+{
+    struct reset_ctx *c = ctx;
+    uintptr_t a = r->base + off;
+
+    (void)r;
+    /* Reserved pages hold nothing, and locked pages cannot be discarded. */
+    if (run->state != WM_STATE_COMMITTED || (run->flags & WM_RUN_LOCKED))
+        return 0;
+    if (!c->undo) {
+        c->rc = wm_os_reset(a, len);
+        return c->rc;
+    }
+    bool all;
+    c->rc = wm_os_resident(a, len, &all);
+    if (c->rc)
+        return c->rc;
+    if (!all)
+        c->lost = true;
+    /* Dirty every page so the kernel no longer treats it as free to discard. */
+    unsigned acc = wm_prot_access(run->prot);
+    if (!(acc & WM_ACC_W) && (c->rc = wm_os_protect(a, len, WM_ACC_R | WM_ACC_W)))
+        return c->rc;
+    wm_os_keep(a, len, wm_vm.page);
+    if (!(acc & WM_ACC_W))
+        c->rc = wm_os_protect(a, len, acc);
+    return c->rc;
+}
+
+/* MEM_RESET / MEM_RESET_UNDO: contents may be discarded / are kept if still there. */
+static NTSTATUS reset_locked(uintptr_t start, uintptr_t end, bool undo)
+{
+    struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, start);
+    struct reset_ctx c = { .undo = undo };
+
+    /* Reserved pages are accepted (there is nothing to discard); a range running past the
+     * allocation is not. */
+    if (!r || end - r->base > r->size)
+        return STATUS_CONFLICTING_ADDRESSES;
+    wm_region_walk(r, start - r->base, end - start, reset_run, &c);
+    if (c.rc)
+        return wm_status_from_errno(c.rc);
+    /* Some data is gone: Windows reports the failure, and the pages stay usable. */
+    return c.lost ? STATUS_CONFLICTING_ADDRESSES : STATUS_SUCCESS;
+}
+
+/* NtAllocateVirtualMemory: reserve and/or commit pages in the current process. */
+WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_ptr,
+                                                  ULONG_PTR zero_bits, PSIZE_T size_ptr,
+                                                  ULONG type, ULONG prot)
+{
+    NTSTATUS st = wm_vmstate_check_process(process);
+    uintptr_t addr, start, end, limit;
+    size_t size;
+    bool bad_bits;
+
+    if (st)
+        return st;
+    if (!base_ptr || !size_ptr)
+        return STATUS_ACCESS_VIOLATION;
+    wm_vmstate_init();
+    addr = (uintptr_t)*base_ptr;
+    size = *size_ptr;
+
+    limit = zero_bits_limit(zero_bits, &bad_bits);
+    if (bad_bits)
+        return STATUS_INVALID_PARAMETER_3;
+    if (type & ~(ULONG)KNOWN_TYPES)
+        return STATUS_INVALID_PARAMETER_5;
+    if (type & (MEM_RESET | MEM_RESET_UNDO)) {
+        /* Each stands alone; the protection is ignored but must still be a valid one. */
+        if (type != MEM_RESET && type != MEM_RESET_UNDO)
+            return STATUS_INVALID_PARAMETER_5;
+    } else if (!(type & (MEM_COMMIT | MEM_RESERVE))) {
+        return STATUS_INVALID_PARAMETER_5;
+    }
+    if (size == 0)
+        return STATUS_INVALID_PARAMETER_4;
+    if (!wm_prot_valid(prot, WM_PROT_ALLOC))
+        return STATUS_INVALID_PAGE_PROTECTION;
+    if (addr > WM_MAX_ADDRESS || (addr && addr < WM_MIN_ADDRESS))
+        return STATUS_INVALID_PARAMETER_2;
+    if ((type & MEM_WRITE_WATCH) && !(type & MEM_RESERVE))
+        return STATUS_INVALID_PARAMETER_5;
+    if ((type & MEM_PHYSICAL) && (type != (MEM_RESERVE | MEM_PHYSICAL) || prot != PAGE_READWRITE))
+        return STATUS_INVALID_PARAMETER_5;
+    if (type & (MEM_WRITE_WATCH | MEM_PHYSICAL))
+        return STATUS_NOT_SUPPORTED; /* write watches and AWE are not implemented yet */
+    if (type & MEM_LARGE_PAGES) {
+        size_t large = wm_os_large_page_size();
+        if (!large)
+            return STATUS_NOT_SUPPORTED;
+        if ((type & (MEM_COMMIT | MEM_RESERVE)) != (MEM_COMMIT | MEM_RESERVE))
+            return STATUS_INVALID_PARAMETER_5;
+        if (size % large || addr % large)
+            return STATUS_INVALID_PARAMETER;
+    }
+    if (limit && addr && addr + size - 1 > limit)
+        return STATUS_INVALID_PARAMETER_3;
+
+    size_t done_size = 0;
+    uintptr_t done_base = 0;
+    wm_vmstate_wrlock();
+    if (type & (MEM_RESET | MEM_RESET_UNDO)) {
+        if (!wm_vmstate_page_range(addr, size, &start, &end) || end - 1 > WM_MAX_ADDRESS)
+            st = STATUS_INVALID_PARAMETER_2;
+        else
+            st = reset_locked(start, end, type & MEM_RESET_UNDO);
+        done_base = start;
+        done_size = end - start;
+    } else if ((type & MEM_RESERVE) || !addr) {
+        /* A commit with no address reserves as well. */
+        st = reserve_locked(addr, size, type | MEM_RESERVE, prot, limit, &done_base,
+                            &done_size);
+    } else if (!wm_vmstate_page_range(addr, size, &start, &end) || end - 1 > WM_MAX_ADDRESS) {
+        st = STATUS_INVALID_PARAMETER_2;
+    } else {
+        st = commit_locked(start, end, prot);
+        done_base = start;
+        done_size = end - start;
+    }
+    wm_vmstate_wrunlock();
+
+    if (st == STATUS_SUCCESS) {
+        *base_ptr = (PVOID)done_base;
+        *size_ptr = done_size;
+    }
+    return st;
+}

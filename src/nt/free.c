@@ -1,0 +1,91 @@
+/*
+ * free.c - NtFreeVirtualMemory: decommit pages (they read as zero when committed again) or
+ * release a whole reservation.
+ *
+ * Addresses are page-rounded before the "at base" test, as Windows does, so releasing at
+ * base+0xfff with size 0 succeeds.  Decommitting drops a VirtualLock with the pages.
+ */
+#include "nt.h"
+
+/* Find the region and the page range a free request covers; fills *r, *start, *end. */
+static NTSTATUS free_range_locked(uintptr_t addr, size_t size, ULONG type,
+                                  struct wm_region **rp, uintptr_t *start, uintptr_t *end)
+{
+    uintptr_t page_addr = addr & ~(uintptr_t)(wm_vm.page - 1);
+    struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, page_addr);
+
+    if (!r)
+        return STATUS_MEMORY_NOT_ALLOCATED;
+    if (size == 0) {
+        /* Size 0 means the whole allocation, and only from its base. */
+        if (page_addr != r->base)
+            return STATUS_FREE_VM_NOT_AT_BASE;
+        *start = r->base;
+        *end = r->base + r->size;
+    } else if (!wm_vmstate_page_range(addr, size, start, end) || *end - r->base > r->size) {
+        return STATUS_UNABLE_TO_FREE_VM;
+    } else if (type == MEM_RELEASE && (*start != r->base || *end != r->base + r->size)) {
+        /* Windows' NT layer can release part of a private allocation; winmem releases only
+         * whole ones (docs/compat.md), and VirtualFree never asks for less. */
+        return STATUS_UNABLE_TO_FREE_VM;
+    }
+    *rp = r;
+    return STATUS_SUCCESS;
+}
+
+/* NtFreeVirtualMemory: MEM_DECOMMIT or MEM_RELEASE in the current process. */
+WINMEM_API NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE process, PVOID *base_ptr,
+                                              PSIZE_T size_ptr, ULONG type)
+{
+    NTSTATUS st = wm_vmstate_check_process(process);
+    struct wm_region *r = NULL;
+    uintptr_t start = 0, end = 0;
+    int rc;
+
+    if (st)
+        return st;
+    if (!base_ptr || !size_ptr)
+        return STATUS_ACCESS_VIOLATION;
+    if (type != MEM_DECOMMIT && type != MEM_RELEASE)
+        return STATUS_INVALID_PARAMETER_4;
+    wm_vmstate_init();
+    uintptr_t addr = (uintptr_t)*base_ptr;
+    size_t size = *size_ptr;
+    if (addr > WM_MAX_ADDRESS)
+        return STATUS_INVALID_PARAMETER_2;
+
+    wm_vmstate_wrlock();
+    st = free_range_locked(addr, size, type, &r, &start, &end);
+    if (st)
+        goto out_unlock;
+    if (type == MEM_RELEASE) {
+        rc = wm_os_unmap(start, end - start);
+        if (rc) {
+            st = wm_status_from_errno(rc);
+            goto out_unlock;
+        }
+        wm_space_remove(&wm_vm.space, r);
+        /* Let the next system-chosen reservation of this size land here again. */
+        if (wm_vm.next_top == r->base)
+            wm_vm.next_top = (end + WM_GRANULARITY - 1) & ~(WM_GRANULARITY - 1);
+        wm_region_free(r);
+    } else {
+        if (wm_region_reserve(r)) {
+            st = STATUS_NO_MEMORY;
+            goto out_unlock;
+        }
+        rc = wm_os_decommit(start, end - start);
+        if (rc) {
+            st = wm_status_from_errno(rc);
+            goto out_unlock;
+        }
+        wm_region_set(r, start - r->base, end - start, WM_STATE_RESERVED, 0, 0, 0);
+    }
+out_unlock:
+    wm_vmstate_wrunlock();
+    if (st == STATUS_SUCCESS) {
+        *base_ptr = (PVOID)start;
+        *size_ptr = end - start;
+    }
+    return st;
+}

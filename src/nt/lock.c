@@ -1,0 +1,165 @@
+/*
+ * lock.c - NtLockVirtualMemory / NtUnlockVirtualMemory: keep committed pages resident.
+ *
+ * Windows keeps no lock count: a page is locked or not.  Locking needs every page committed
+ * and accessible; a guard page in the range has its guard consumed and the call reports
+ * STATUS_GUARD_PAGE_VIOLATION, so a second call succeeds (as Windows does).  Memory winmem
+ * did not allocate is locked directly with mlock.
+ */
+#include "nt.h"
+
+struct lock_scan {
+    bool inaccessible;
+    size_t guard_off; /* first guard page, or SIZE_MAX */
+};
+
+static int scan_run(void *ctx, const struct wm_region *r, size_t off, size_t len,
+                    const struct wm_run *run)
+{
+    struct lock_scan *c = ctx;
+
+    (void)r, (void)len;
+    if (run->state != WM_STATE_COMMITTED || (run->prot & WM_PAGE_BASE_MASK) == PAGE_NOACCESS) {
+        c->inaccessible = true;
+        return 1;
+    }
+    if ((run->prot & PAGE_GUARD) && c->guard_off == SIZE_MAX)
+        c->guard_off = off;
+    return 0;
+}
+
+static NTSTATUS lock_args(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULONG map_type,
+                          uintptr_t *start, uintptr_t *end)
+{
+    NTSTATUS st = wm_vmstate_check_process(process);
+
+    if (st)
+        return st;
+    if (!base_ptr || !size_ptr)
+        return STATUS_ACCESS_VIOLATION;
+    if (map_type == MAP_SYSTEM)
+        return STATUS_PRIVILEGE_NOT_HELD; /* locking in physical memory needs a privilege */
+    if (map_type != MAP_PROCESS)
+        return STATUS_INVALID_PARAMETER;
+    wm_vmstate_init();
+    uintptr_t addr = (uintptr_t)*base_ptr;
+    if (addr > WM_MAX_ADDRESS || !wm_vmstate_page_range(addr, *size_ptr, start, end))
+        return STATUS_INVALID_PARAMETER;
+    if (*end == *start)
+        *end = *start + wm_vm.page;
+    return STATUS_SUCCESS;
+}
+
+/* A range outside winmem's reservations: it must be mapped, and then mlock decides. */
+static NTSTATUS foreign_locked(uintptr_t start, uintptr_t end, bool lock)
+{
+    MEMORY_BASIC_INFORMATION m;
+
+    for (uintptr_t p = start; p < end; p = (uintptr_t)m.BaseAddress + m.RegionSize) {
+        NTSTATUS st = wm_query_locked(p, &m);
+        if (st)
+            return st;
+        if (m.State != MEM_COMMIT || m.Protect == PAGE_NOACCESS)
+            return STATUS_ACCESS_VIOLATION;
+        if (m.Type == 0 || wm_space_find_sigsafe(&wm_vm.space, p))
+            return STATUS_ACCESS_VIOLATION;
+    }
+    int rc = lock ? wm_os_lock(start, end - start) : wm_os_unlock(start, end - start);
+    return wm_status_from_errno(rc);
+}
+
+/* NtLockVirtualMemory: lock committed pages of the current process into memory. */
+WINMEM_API NTSTATUS NTAPI NtLockVirtualMemory(HANDLE process, PVOID *base_ptr,
+                                              PSIZE_T size_ptr, ULONG map_type)
+{
+    uintptr_t start = 0, end = 0;
+    NTSTATUS st = lock_args(process, base_ptr, size_ptr, map_type, &start, &end);
+    struct lock_scan scan = { .guard_off = SIZE_MAX };
+
+    if (st)
+        return st;
+    wm_vmstate_wrlock();
+    struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, start);
+    if (!r) {
+        st = foreign_locked(start, end, true);
+        goto out_unlock;
+    }
+    size_t off = start - r->base, len = end - start;
+    if (end - r->base > r->size) {
+        st = STATUS_ACCESS_VIOLATION;
+        goto out_unlock;
+    }
+    wm_region_walk(r, off, len, scan_run, &scan);
+    if (scan.inaccessible) {
+        st = STATUS_ACCESS_VIOLATION;
+        goto out_unlock;
+    }
+    if (wm_region_reserve(r)) {
+        st = STATUS_NO_MEMORY;
+        goto out_unlock;
+    }
+    if (scan.guard_off != SIZE_MAX) {
+        /* Touching the range consumes the first guard page, exactly as an access would. */
+        uint32_t prot = r->runs[wm_region_run_index(r, scan.guard_off)].prot & ~PAGE_GUARD;
+        int rc = wm_os_protect(r->base + scan.guard_off, wm_vm.page, wm_prot_access(prot));
+        if (rc) {
+            st = wm_status_from_errno(rc);
+            goto out_unlock;
+        }
+        wm_region_protect(r, scan.guard_off, wm_vm.page, prot);
+        st = STATUS_GUARD_PAGE_VIOLATION;
+        goto out_unlock;
+    }
+    int rc = wm_os_lock(start, len);
+    if (rc) {
+        st = wm_status_from_errno(rc);
+        goto out_unlock;
+    }
+    wm_region_set_flags(r, off, len, WM_RUN_LOCKED, 0);
+out_unlock:
+    wm_vmstate_wrunlock();
+    if (st == STATUS_SUCCESS) {
+        *base_ptr = (PVOID)start;
+        *size_ptr = end - start;
+    }
+    return st;
+}
+
+/* NtUnlockVirtualMemory: every page of the range must be locked, or nothing changes. */
+WINMEM_API NTSTATUS NTAPI NtUnlockVirtualMemory(HANDLE process, PVOID *base_ptr,
+                                                PSIZE_T size_ptr, ULONG map_type)
+{
+    uintptr_t start = 0, end = 0;
+    NTSTATUS st = lock_args(process, base_ptr, size_ptr, map_type, &start, &end);
+
+    if (st)
+        return st;
+    wm_vmstate_wrlock();
+    struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, start);
+    if (!r) {
+        st = foreign_locked(start, end, false);
+        goto out_unlock;
+    }
+    size_t off = start - r->base, len = end - start;
+    if (end - r->base > r->size || !wm_region_all_flagged(r, off, len, WM_RUN_LOCKED)) {
+        st = STATUS_NOT_LOCKED;
+        goto out_unlock;
+    }
+    if (wm_region_reserve(r)) {
+        st = STATUS_NO_MEMORY;
+        goto out_unlock;
+    }
+    int rc = wm_os_unlock(start, len);
+    if (rc) {
+        st = wm_status_from_errno(rc);
+        goto out_unlock;
+    }
+    wm_region_set_flags(r, off, len, 0, WM_RUN_LOCKED);
+out_unlock:
+    wm_vmstate_wrunlock();
+    if (st == STATUS_SUCCESS) {
+        *base_ptr = (PVOID)start;
+        *size_ptr = end - start;
+    }
+    return st;
+}

@@ -1,0 +1,64 @@
+/*
+ * nt.h - cross-file functions of the NT core (src/nt/): shared state, the VM lock and
+ * status translation.  The Nt* entry points themselves are the public ones in winternl.h.
+ *
+ * Layer rules, stated once: every function here returns NTSTATUS (or nothing); a
+ * `_locked` suffix means the caller holds the VM lock (read or write as it says); nothing
+ * under the lock touches caller memory, so the fault handler never waits on a lock its own
+ * thread holds.  Arguments are checked before any state changes, in the order Windows
+ * checks them, and a failing call leaves the model and the kernel's mappings as they were.
+ */
+#ifndef WM_NT_H
+#define WM_NT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "winternl.h"
+
+#include "../os/os.h"
+#include "../vm/vm.h"
+
+/* ---- vmstate.c: the process-wide model, its lock and machine constants ------------------ */
+
+#define WM_GRANULARITY ((uintptr_t)0x10000)      /* allocation granularity: 64 KiB */
+#define WM_MIN_ADDRESS ((uintptr_t)0x10000)      /* lpMinimumApplicationAddress */
+/* lpMaximumApplicationAddress: the last byte below Linux x86-64's TASK_SIZE (Windows x64 stops
+ * 64 KiB lower, at 0x7ffffffeffff; the Linux stack can live in that last stretch). */
+#define WM_MAX_ADDRESS ((uintptr_t)0x7fffffffefff)
+
+struct wm_vmstate {
+    struct wm_space space; /* every reservation winmem made; guarded by the VM lock */
+    size_t page;           /* page size */
+    uintptr_t next_top;    /* where the next system-chosen reservation should end */
+};
+
+extern struct wm_vmstate wm_vm;
+
+/* The VM lock: a futex reader-writer lock, async-signal-safe (atomics and raw futex calls
+ * only), so the fault path can take it for reading.  Writers: every mutation; readers:
+ * queries and the fault path. */
+void wm_vmstate_rdlock(void);
+void wm_vmstate_rdunlock(void);
+void wm_vmstate_wrlock(void);
+void wm_vmstate_wrunlock(void);
+/* One-time set-up (page size, fork handlers); cheap after the first call. */
+void wm_vmstate_init(void);
+/* STATUS_SUCCESS for the current-process pseudo handle; Windows' error for anything else. */
+NTSTATUS wm_vmstate_check_process(HANDLE process);
+/* Page-round [addr, addr+size) outward into [*start, *end); false when it wraps. */
+bool wm_vmstate_page_range(uintptr_t addr, size_t size, uintptr_t *start, uintptr_t *end);
+
+/* ---- status.c ---------------------------------------------------------------------------- */
+
+/* The NTSTATUS for a negative errno from os/ (the one errno -> NTSTATUS mapping). */
+NTSTATUS wm_status_from_errno(int neg_errno);
+
+/* ---- query.c ----------------------------------------------------------------------------- */
+
+/* Fill *mbi for addr (<= WM_MAX_ADDRESS) from the model, or from /proc/self/maps for memory
+ * winmem does not own.  Caller holds the VM lock for reading. */
+NTSTATUS wm_query_locked(uintptr_t addr, MEMORY_BASIC_INFORMATION *mbi);
+
+#endif

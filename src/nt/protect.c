@@ -1,0 +1,92 @@
+/*
+ * protect.c - NtProtectVirtualMemory: change the protection of committed pages.
+ *
+ * The whole page range changes with one mprotect, or not at all: every page must be
+ * committed and inside one allocation before anything happens, and a kernel refusal part
+ * way (ENOMEM at vm.max_map_count) is rolled back run by run.
+ */
+#include "nt.h"
+
+static int restore_run(void *ctx, const struct wm_region *r, size_t off, size_t len,
+                       const struct wm_run *run)
+{
+    (void)ctx;
+    wm_os_protect(r->base + off, len, wm_prot_access(run->prot));
+    return 0;
+}
+
+/* The caching attribute belongs to the allocation on current Windows: VirtualProtect can
+ * neither add PAGE_NOCACHE / PAGE_WRITECOMBINE nor take it away. */
+static uint32_t with_cache_attr(const struct wm_region *r, uint32_t prot)
+{
+    uint32_t cache = r->alloc_prot & (PAGE_NOCACHE | PAGE_WRITECOMBINE);
+
+    prot &= ~(uint32_t)(PAGE_NOCACHE | PAGE_WRITECOMBINE);
+    if (cache && !(prot & PAGE_GUARD) && (prot & WM_PAGE_BASE_MASK) != PAGE_NOACCESS)
+        prot |= cache;
+    return prot;
+}
+
+/* NtProtectVirtualMemory: set the protection of committed pages in the current process. */
+WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr,
+                                                 PSIZE_T size_ptr, ULONG new_prot,
+                                                 PULONG old_ptr)
+{
+    NTSTATUS st = wm_vmstate_check_process(process);
+    struct wm_region *r;
+    uintptr_t start, end;
+    size_t off, len = 0;
+    uint32_t old = PAGE_NOACCESS;
+    int rc;
+
+    if (st)
+        return st;
+    if (!base_ptr || !size_ptr || !old_ptr)
+        return STATUS_ACCESS_VIOLATION;
+    if (!wm_prot_valid(new_prot, WM_PROT_PROTECT))
+        return STATUS_INVALID_PAGE_PROTECTION;
+    wm_vmstate_init();
+    uintptr_t addr = (uintptr_t)*base_ptr;
+    size_t size = *size_ptr;
+    if (addr > WM_MAX_ADDRESS || !wm_vmstate_page_range(addr, size, &start, &end))
+        return STATUS_INVALID_PARAMETER_2;
+    if (end == start)
+        end = start + wm_vm.page; /* a zero size still names the page holding addr */
+    /* PAGE_TARGETS_NO_UPDATE only says how to treat CFG bitmaps, which Linux lacks. */
+    new_prot &= ~(ULONG)PAGE_TARGETS_NO_UPDATE;
+
+    wm_vmstate_wrlock();
+    r = wm_space_find_sigsafe(&wm_vm.space, start);
+    if (!r || end - r->base > r->size) {
+        st = STATUS_CONFLICTING_ADDRESSES;
+        goto out_unlock;
+    }
+    off = start - r->base;
+    len = end - start;
+    if (!wm_region_all_committed(r, off, len)) {
+        st = STATUS_NOT_COMMITTED;
+        goto out_unlock;
+    }
+    if (wm_region_reserve(r)) {
+        st = STATUS_NO_MEMORY;
+        goto out_unlock;
+    }
+    new_prot = with_cache_attr(r, new_prot);
+    rc = wm_os_protect(start, len, wm_prot_access(new_prot));
+    if (rc) {
+        wm_region_walk(r, off, len, restore_run, NULL);
+        st = wm_status_from_errno(rc);
+        goto out_unlock;
+    }
+    old = r->runs[wm_region_run_index(r, off)].prot;
+    wm_region_protect(r, off, len, new_prot);
+out_unlock:
+    wm_vmstate_wrunlock();
+    /* Windows reports PAGE_NOACCESS as the old protection even when it refuses. */
+    *old_ptr = old;
+    if (st == STATUS_SUCCESS) {
+        *base_ptr = (PVOID)start;
+        *size_ptr = len;
+    }
+    return st;
+}

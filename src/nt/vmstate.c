@@ -1,0 +1,124 @@
+/*
+ * vmstate.c - the process-wide VM state: the reservation tree, the VM lock that guards it,
+ * one-time initialisation, fork safety and the argument helpers every Nt call shares.
+ */
+#include "nt.h"
+
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct wm_vmstate wm_vm;
+
+/* Lock word: WRITER bit, plus the number of readers in the low bits. */
+#define WRITER 0x80000000u
+static _Atomic uint32_t lock_word;
+static _Atomic uint32_t lock_waiters; /* threads asleep (or about to sleep) on lock_word */
+
+/* Async-signal-safe: a raw futex system call. */
+static void futex_wait(_Atomic uint32_t *w, uint32_t val)
+{
+    syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake_all(_Atomic uint32_t *w)
+{
+    syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+static void wait_for_change(uint32_t seen)
+{
+    atomic_fetch_add(&lock_waiters, 1);
+    futex_wait(&lock_word, seen);
+    atomic_fetch_sub(&lock_waiters, 1);
+}
+
+/* Async-signal-safe (atomics and futex only): the fault path reads the model under it. */
+void wm_vmstate_rdlock(void)
+{
+    uint32_t w = atomic_load_explicit(&lock_word, memory_order_relaxed);
+    for (;;) {
+        if (!(w & WRITER)) {
+            if (atomic_compare_exchange_weak_explicit(&lock_word, &w, w + 1,
+                                                      memory_order_acquire,
+                                                      memory_order_relaxed))
+                return;
+        } else {
+            wait_for_change(w);
+            w = atomic_load_explicit(&lock_word, memory_order_relaxed);
+        }
+    }
+}
+
+void wm_vmstate_rdunlock(void)
+{
+    uint32_t w = atomic_fetch_sub_explicit(&lock_word, 1, memory_order_release) - 1;
+    if (w == 0 && atomic_load(&lock_waiters))
+        futex_wake_all(&lock_word);
+}
+
+void wm_vmstate_wrlock(void)
+{
+    uint32_t w = 0;
+    while (!atomic_compare_exchange_weak_explicit(&lock_word, &w, WRITER, memory_order_acquire,
+                                                  memory_order_relaxed)) {
+        if (w != 0)
+            wait_for_change(w);
+        w = 0;
+    }
+}
+
+void wm_vmstate_wrunlock(void)
+{
+    atomic_store_explicit(&lock_word, 0, memory_order_release);
+    if (atomic_load(&lock_waiters))
+        futex_wake_all(&lock_word);
+}
+
+/* fork(): the child must not inherit a lock held by a thread that does not exist there,
+ * nor a tree half-way through a rotation, so fork waits for mutations to finish. */
+static void atfork_prepare(void)
+{
+    wm_vmstate_wrlock();
+}
+
+static void atfork_release(void)
+{
+    wm_vmstate_wrunlock();
+}
+
+static void init_once(void)
+{
+    wm_vm.page = wm_os_page_size();
+    pthread_atfork(atfork_prepare, atfork_release, atfork_release);
+}
+
+void wm_vmstate_init(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, init_once);
+}
+
+NTSTATUS wm_vmstate_check_process(HANDLE process)
+{
+    if (process == NtCurrentProcess())
+        return STATUS_SUCCESS;
+    /* No other process handles exist in winmem yet: the current-thread pseudo handle is the
+     * wrong object type, and NULL or anything else is not a handle at all. */
+    return process == NtCurrentThread() ? STATUS_OBJECT_TYPE_MISMATCH : STATUS_INVALID_HANDLE;
+}
+
+bool wm_vmstate_page_range(uintptr_t addr, size_t size, uintptr_t *start, uintptr_t *end)
+{
+    uintptr_t mask = wm_vm.page - 1;
+    uintptr_t last = addr + size;
+
+    if (last < addr || last > UINTPTR_MAX - mask)
+        return false;
+    *start = addr & ~mask;
+    *end = (last + mask) & ~mask;
+    return true;
+}

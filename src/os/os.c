@@ -1,0 +1,201 @@
+/*
+ * os.c - memory system calls behind the wm_os_sys table, and machine facts.
+ *
+ * The one place winmem asks Linux to change a mapping.  Every wrapper is a thin translation
+ * of WM_ACC_* bits to PROT_* plus the flags Windows semantics need (MAP_NORESERVE so a
+ * reservation is not charged against memory; MAP_FIXED_NOREPLACE so a chosen address never
+ * clobbers memory winmem does not own).
+ */
+#include "os.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../vm/vm.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+const struct wm_os_sys wm_os_sys_default = {
+    .mmap = mmap,
+    .munmap = munmap,
+    .mprotect = mprotect,
+    .madvise = madvise,
+    .mlock = mlock,
+    .munlock = munlock,
+};
+
+struct wm_os_sys wm_os_sys = {
+    .mmap = mmap,
+    .munmap = munmap,
+    .mprotect = mprotect,
+    .madvise = madvise,
+    .mlock = mlock,
+    .munlock = munlock,
+};
+
+static int prot_of(unsigned acc)
+{
+    return ((acc & WM_ACC_R) ? PROT_READ : 0) | ((acc & WM_ACC_W) ? PROT_WRITE : 0) |
+           ((acc & WM_ACC_X) ? PROT_EXEC : 0);
+}
+
+static int fail(void)
+{
+    return errno ? -errno : -EINVAL;
+}
+
+size_t wm_os_page_size(void)
+{
+    static size_t page; /* read once: the page size never changes while a process runs */
+
+    if (!page)
+        page = getauxval(AT_PAGESZ) ? getauxval(AT_PAGESZ) : 4096;
+    return page;
+}
+
+static size_t read_size_file(const char *path)
+{
+    char buf[32];
+    size_t v = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+        v = v * 10 + (size_t)(buf[i] - '0');
+    return v;
+}
+
+size_t wm_os_large_page_size(void)
+{
+    /* Windows reports a large-page size whenever the processor has one; Linux offers them
+     * through the hugetlb pool or transparent huge pages, whose size is in sysfs. */
+    size_t thp = read_size_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size");
+    return thp ? thp : (read_size_file("/proc/sys/vm/nr_hugepages") ? 2u << 20 : 0);
+}
+
+int wm_os_cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+int wm_os_map(uintptr_t *addr, size_t len, unsigned acc, bool fixed)
+{
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (fixed ? MAP_FIXED_NOREPLACE : 0);
+    void *p = wm_os_sys.mmap((void *)*addr, len, prot_of(acc), flags, -1, 0);
+
+    if (p == MAP_FAILED)
+        return fail();
+    if (fixed && (uintptr_t)p != *addr) {
+        /* Kernels before 4.17 treat MAP_FIXED_NOREPLACE as a hint: never keep a mapping
+         * somewhere the caller did not ask for. */
+        wm_os_sys.munmap(p, len);
+        return -EEXIST;
+    }
+    *addr = (uintptr_t)p;
+    return 0;
+}
+
+int wm_os_map_large(uintptr_t *addr, size_t len, unsigned acc, size_t large)
+{
+    int prot = prot_of(acc);
+    void *p = wm_os_sys.mmap((void *)*addr, len, prot,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE, -1, 0);
+
+    if (p != MAP_FAILED && ((uintptr_t)p & (large - 1)) == 0) {
+        *addr = (uintptr_t)p;
+        return 0;
+    }
+    if (p != MAP_FAILED)
+        wm_os_sys.munmap(p, len);
+    /* No hugetlb pool: transparent huge pages on a large-page-aligned range, populated now as
+     * Windows commits large pages at allocation. */
+    p = wm_os_sys.mmap(NULL, len + large, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return fail();
+    uintptr_t start = ((uintptr_t)p + large - 1) & ~(uintptr_t)(large - 1);
+    if (start > (uintptr_t)p)
+        wm_os_sys.munmap(p, start - (uintptr_t)p);
+    if ((uintptr_t)p + len + large > start + len)
+        wm_os_sys.munmap((void *)(start + len), (uintptr_t)p + len + large - (start + len));
+    if (wm_os_sys.madvise((void *)start, len, MADV_HUGEPAGE) != 0 ||
+        ((acc & WM_ACC_W) && wm_os_sys.madvise((void *)start, len, MADV_POPULATE_WRITE) != 0)) {
+        int e = fail();
+        wm_os_sys.munmap((void *)start, len);
+        return e;
+    }
+    *addr = start;
+    return 0;
+}
+
+int wm_os_unmap(uintptr_t addr, size_t len)
+{
+    return wm_os_sys.munmap((void *)addr, len) == 0 ? 0 : fail();
+}
+
+int wm_os_protect(uintptr_t addr, size_t len, unsigned acc)
+{
+    return wm_os_sys.mprotect((void *)addr, len, prot_of(acc)) == 0 ? 0 : fail();
+}
+
+int wm_os_decommit(uintptr_t addr, size_t len)
+{
+    /* A fresh PROT_NONE mapping over the range drops the pages, their lock and their
+     * charge at once, so a later commit reads zeros (one call instead of madvise+mprotect). */
+    void *p = wm_os_sys.mmap((void *)addr, len, PROT_NONE,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    return p == MAP_FAILED ? fail() : 0;
+}
+
+int wm_os_reset(uintptr_t addr, size_t len)
+{
+    return wm_os_sys.madvise((void *)addr, len, MADV_FREE) == 0 ? 0 : fail();
+}
+
+int wm_os_resident(uintptr_t addr, size_t len, bool *all)
+{
+    unsigned char vec[256];
+    size_t page = wm_os_page_size();
+
+    *all = true;
+    while (len) {
+        size_t chunk = len / page > sizeof(vec) ? sizeof(vec) * page : len;
+        if (mincore((void *)addr, chunk, vec) != 0)
+            return fail();
+        for (size_t i = 0; i < chunk / page; i++)
+            if (!(vec[i] & 1))
+                *all = false;
+        addr += chunk;
+        len -= chunk;
+    }
+    return 0;
+}
+
+void wm_os_keep(uintptr_t addr, size_t len, size_t page)
+{
+    /* An atomic add of zero dirties the page (cancelling MADV_FREE) without a window in
+     * which another thread's store to the same word could be lost. */
+    for (uintptr_t p = addr; p < addr + len; p += page)
+        __atomic_fetch_add((volatile unsigned char *)p, 0, __ATOMIC_RELAXED);
+}
+
+int wm_os_lock(uintptr_t addr, size_t len)
+{
+    return wm_os_sys.mlock((const void *)addr, len) == 0 ? 0 : fail();
+}
+
+int wm_os_unlock(uintptr_t addr, size_t len)
+{
+    return wm_os_sys.munlock((const void *)addr, len) == 0 ? 0 : fail();
+}

@@ -1,0 +1,84 @@
+/*
+ * os.h - the seam between winmem and Linux: the only functions that make memory system
+ * calls, and the contract they keep.
+ *
+ * Every call returns 0 (or a pointer through an out-parameter) on success and a negative
+ * errno on failure; nothing here knows NTSTATUS (nt/status.c translates).  The system calls
+ * go through the overridable table wm_os_sys so tests can make any of them fail (SQLite's
+ * fault-injection pattern).  Everything here is async-signal-safe unless it says otherwise:
+ * raw system calls, no malloc, no stdio.
+ */
+#ifndef WM_OS_H
+#define WM_OS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- os.c ------------------------------------------------------------------------------ */
+
+struct wm_os_sys {
+    void *(*mmap)(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+    int (*munmap)(void *addr, size_t len);
+    int (*mprotect)(void *addr, size_t len, int prot);
+    int (*madvise)(void *addr, size_t len, int advice);
+    int (*mlock)(const void *addr, size_t len);
+    int (*munlock)(const void *addr, size_t len);
+};
+
+/* The live table; tests swap entries to inject failures and restore them afterwards. */
+extern struct wm_os_sys wm_os_sys;
+/* The real system calls, for restoring the table. */
+extern const struct wm_os_sys wm_os_sys_default;
+
+/* Page size of the machine (from the auxiliary vector, cached on first use). */
+size_t wm_os_page_size(void);
+/* Bytes in a large page when the kernel offers them (hugetlb pool or THP), else 0. */
+size_t wm_os_large_page_size(void);
+int wm_os_cpu_count(void);
+
+/* Map len bytes of fresh anonymous memory with access `acc` (WM_ACC_* bits).
+ * fixed: exactly at *addr, never replacing anything (MAP_FIXED_NOREPLACE; -EEXIST when busy);
+ * otherwise *addr is a hint and the result is wherever the kernel put it. */
+int wm_os_map(uintptr_t *addr, size_t len, unsigned acc, bool fixed);
+/* Map large pages (hugetlb, else transparent huge pages) at a hint; populated. */
+int wm_os_map_large(uintptr_t *addr, size_t len, unsigned acc, size_t large);
+int wm_os_unmap(uintptr_t addr, size_t len);
+int wm_os_protect(uintptr_t addr, size_t len, unsigned acc);
+/* Drop the pages of [addr, addr+len) and make it inaccessible, in one step (decommit). */
+int wm_os_decommit(uintptr_t addr, size_t len);
+/* Let the kernel reclaim the pages lazily; they keep their data until it does (MEM_RESET). */
+int wm_os_reset(uintptr_t addr, size_t len);
+/* True when every page of [addr, addr+len) is still resident (MEM_RESET_UNDO). */
+int wm_os_resident(uintptr_t addr, size_t len, bool *all);
+/* Cancel a lazy reclaim of [addr, addr+len) by dirtying every page without changing it. */
+void wm_os_keep(uintptr_t addr, size_t len, size_t page);
+int wm_os_lock(uintptr_t addr, size_t len);
+int wm_os_unlock(uintptr_t addr, size_t len);
+
+/* ---- maps.c: /proc/self/maps, the kernel's truth for memory winmem did not map ---------- */
+
+enum { WM_MAPS_SHARED = 1, WM_MAPS_FILE = 2, WM_MAPS_VDSO = 4, WM_MAPS_SPECIAL = 8 };
+
+struct wm_maps_entry {
+    uintptr_t start, end;
+    unsigned acc;   /* WM_ACC_* */
+    unsigned flags; /* WM_MAPS_* */
+    uint64_t dev, inode, offset;
+};
+
+/* A streaming reader with a fixed buffer: no malloc, so usable with the VM lock held.
+ * Not for the fault path (it opens a file). */
+struct wm_maps {
+    int fd;
+    size_t len, pos;
+    char buf[4096];
+};
+
+int wm_maps_open(struct wm_maps *m);
+/* 1 with *e filled, 0 at the end, negative errno on error. */
+int wm_maps_next(struct wm_maps *m, struct wm_maps_entry *e);
+void wm_maps_close(struct wm_maps *m);
+
+#endif

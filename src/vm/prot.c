@@ -1,0 +1,90 @@
+/*
+ * prot.c - PAGE_* protection constants: which combinations each call accepts, and what
+ * kernel access each one means.  The rules are those of Microsoft's "Memory Protection
+ * Constants" page; the per-call differences (PAGE_TARGETS_* meaning one thing for
+ * VirtualAlloc and another for VirtualProtect) live here too so nt/ asks one question.
+ */
+#include "vm.h"
+
+#include "winnt.h"
+
+static bool one_base(uint32_t base)
+{
+    return base != 0 && (base & (base - 1)) == 0;
+}
+
+static bool executable(uint32_t base)
+{
+    return (base & (PAGE_EXECUTE | PAGE_EXECUTE_READ | PAGE_EXECUTE_READWRITE |
+                    PAGE_EXECUTE_WRITECOPY)) != 0;
+}
+
+bool wm_prot_valid(uint32_t prot, enum wm_prot_use use)
+{
+    uint32_t base = prot & WM_PAGE_BASE_MASK;
+    uint32_t mods = prot & WM_PAGE_MOD_MASK;
+    uint32_t high = prot & ~(WM_PAGE_BASE_MASK | WM_PAGE_MOD_MASK);
+
+    if (!one_base(base))
+        return false;
+    /* Copy-on-write exists only for views of sections, never for private memory. */
+    if (base == PAGE_WRITECOPY || base == PAGE_EXECUTE_WRITECOPY)
+        return false;
+    /* GUARD, NOCACHE and WRITECOMBINE exclude each other and PAGE_NOACCESS. */
+    if (mods && ((mods & (mods - 1)) != 0 || base == PAGE_NOACCESS))
+        return false;
+    /* 0x40000000 is PAGE_TARGETS_INVALID for VirtualAlloc and PAGE_TARGETS_NO_UPDATE for
+     * VirtualProtect: both are meaningful only with an executable protection. */
+    if (high == PAGE_TARGETS_INVALID && executable(base))
+        return true;
+    (void)use;
+    /* Graphics, enclave and PAGE_REVERT_TO_FILE_MAP bits never apply to private memory. */
+    return high == 0;
+}
+
+unsigned wm_prot_access(uint32_t prot)
+{
+    if (prot & PAGE_GUARD)
+        return 0;
+    switch (prot & WM_PAGE_BASE_MASK) {
+    case PAGE_READONLY:
+        return WM_ACC_R;
+    case PAGE_READWRITE:
+    case PAGE_WRITECOPY:
+        return WM_ACC_R | WM_ACC_W;
+    case PAGE_EXECUTE:
+        return WM_ACC_X;
+    case PAGE_EXECUTE_READ:
+        return WM_ACC_R | WM_ACC_X;
+    case PAGE_EXECUTE_READWRITE:
+    case PAGE_EXECUTE_WRITECOPY:
+        return WM_ACC_R | WM_ACC_W | WM_ACC_X;
+    default:
+        return 0;
+    }
+}
+
+uint32_t wm_prot_from_access(unsigned acc)
+{
+    /* Windows has no write-only page: write implies read. */
+    switch (acc & (WM_ACC_R | WM_ACC_W | WM_ACC_X)) {
+    case 0:
+        return PAGE_NOACCESS;
+    case WM_ACC_R:
+        return PAGE_READONLY;
+    case WM_ACC_W:
+    case WM_ACC_R | WM_ACC_W:
+        return PAGE_READWRITE;
+    case WM_ACC_X:
+        return PAGE_EXECUTE;
+    case WM_ACC_R | WM_ACC_X:
+        return PAGE_EXECUTE_READ;
+    default:
+        return PAGE_EXECUTE_READWRITE;
+    }
+}
+
+bool wm_prot_allows(uint32_t prot, unsigned acc)
+{
+    return (wm_prot_access(prot & ~(uint32_t)PAGE_GUARD) & acc) == acc;
+}

@@ -1,0 +1,224 @@
+/*
+ * region.c - one reservation (Windows' "allocation") and the attribute runs of its pages.
+ *
+ * A region never stores anything per page: its pages are described by a sorted array of
+ * runs, each a maximal stretch of pages with the same state, protection and flags, so a
+ * 1 TiB reservation is one run.  Placement in the address-space tree is space.c's job.
+ */
+#include "vm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct wm_region *wm_region_new(uintptr_t base, size_t size, uint32_t alloc_prot,
+                                uint32_t type, uint32_t state, uint32_t prot)
+{
+    struct wm_region *r = calloc(1, sizeof(*r));
+
+    if (!r)
+        return NULL;
+    r->cap = 4;
+    r->runs = malloc(r->cap * sizeof(*r->runs));
+    if (!r->runs) {
+        free(r);
+        return NULL;
+    }
+    r->base = base;
+    r->size = size;
+    r->alloc_prot = alloc_prot;
+    r->type = type;
+    r->nruns = 1;
+    r->runs[0] = (struct wm_run){ .off = 0, .state = state, .prot = prot, .flags = 0 };
+    return r;
+}
+
+void wm_region_free(struct wm_region *r)
+{
+    if (r) {
+        free(r->runs);
+        free(r);
+    }
+}
+
+uint32_t wm_region_run_index(const struct wm_region *r, size_t off)
+{
+    uint32_t lo = 0, hi = r->nruns; /* answer in [lo, hi) */
+
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (r->runs[mid].off <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+size_t wm_region_run_end(const struct wm_region *r, uint32_t i)
+{
+    return i + 1 < r->nruns ? r->runs[i + 1].off : r->size;
+}
+
+int wm_region_reserve(struct wm_region *r)
+{
+    if (r->nruns + 2 <= r->cap)
+        return 0;
+    uint32_t cap = r->cap * 2;
+    struct wm_run *runs = realloc(r->runs, cap * sizeof(*runs));
+    if (!runs)
+        return -1;
+    r->runs = runs;
+    r->cap = cap;
+    return 0;
+}
+
+static bool same(const struct wm_run *a, const struct wm_run *b)
+{
+    return a->state == b->state && a->prot == b->prot && a->flags == b->flags;
+}
+
+/* Split so that a run starts exactly at off (0 < off < size).  Returns that run's index. */
+static uint32_t split_at(struct wm_region *r, size_t off)
+{
+    uint32_t i = wm_region_run_index(r, off);
+
+    if (r->runs[i].off == off)
+        return i;
+    memmove(&r->runs[i + 2], &r->runs[i + 1], (r->nruns - i - 1) * sizeof(*r->runs));
+    r->runs[i + 1] = r->runs[i];
+    r->runs[i + 1].off = off;
+    r->nruns++;
+    return i + 1;
+}
+
+/* Restore maximal runs after an update that touched runs from index `from` on: the
+ * runs before from-1 were maximal already, so one compaction pass from there suffices. */
+static void merge(struct wm_region *r, uint32_t from)
+{
+    uint32_t w = from > 0 ? from - 1 : 0;
+
+    for (uint32_t i = w + 1; i < r->nruns; i++) {
+        if (!same(&r->runs[w], &r->runs[i]))
+            r->runs[++w] = r->runs[i];
+    }
+    r->nruns = w + 1;
+}
+
+enum { SET_STATE = 1, SET_PROT = 2 };
+
+/* Update the runs covering [off, off+len), splitting at both ends first.  SET_STATE sets
+ * state and protection; SET_PROT sets the protection of committed runs only. */
+static void update(struct wm_region *r, size_t off, size_t len, unsigned what, uint32_t state,
+                   uint32_t prot, uint32_t keep, uint32_t setf)
+{
+    size_t end = off + len;
+    uint32_t first = off ? split_at(r, off) : 0;
+    uint32_t last = end < r->size ? split_at(r, end) : r->nruns; /* exclusive */
+
+    for (uint32_t i = first; i < last; i++) {
+        struct wm_run *run = &r->runs[i];
+        if (what & SET_STATE) {
+            run->state = state;
+            run->prot = prot;
+        } else if ((what & SET_PROT) && run->state == WM_STATE_COMMITTED) {
+            run->prot = prot;
+        }
+        run->flags = (run->flags & keep) | setf;
+    }
+    merge(r, first);
+}
+
+void wm_region_set(struct wm_region *r, size_t off, size_t len, uint32_t state, uint32_t prot,
+                   uint32_t keep, uint32_t set)
+{
+    update(r, off, len, SET_STATE, state, prot, keep, set);
+}
+
+void wm_region_protect(struct wm_region *r, size_t off, size_t len, uint32_t prot)
+{
+    update(r, off, len, SET_PROT, 0, prot, ~0u, 0);
+}
+
+void wm_region_set_flags(struct wm_region *r, size_t off, size_t len, uint32_t set,
+                         uint32_t clear)
+{
+    update(r, off, len, 0, 0, 0, ~clear, set);
+}
+
+int wm_region_walk(const struct wm_region *r, size_t off, size_t len, wm_region_walk_fn fn,
+                   void *ctx)
+{
+    size_t end = off + len;
+
+    for (uint32_t i = wm_region_run_index(r, off); i < r->nruns && r->runs[i].off < end; i++) {
+        size_t s = r->runs[i].off > off ? r->runs[i].off : off;
+        size_t e = wm_region_run_end(r, i);
+        if (e > end)
+            e = end;
+        int rc = fn(ctx, r, s, e - s, &r->runs[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int not_committed(void *ctx, const struct wm_region *r, size_t off, size_t len,
+                         const struct wm_run *run)
+{
+    (void)ctx, (void)r, (void)off, (void)len;
+    return run->state != WM_STATE_COMMITTED;
+}
+
+bool wm_region_all_committed(const struct wm_region *r, size_t off, size_t len)
+{
+    return wm_region_walk(r, off, len, not_committed, NULL) == 0;
+}
+
+static int lacks_flags(void *ctx, const struct wm_region *r, size_t off, size_t len,
+                       const struct wm_run *run)
+{
+    uint32_t want = *(const uint32_t *)ctx;
+    (void)r, (void)off, (void)len;
+    return (run->flags & want) != want;
+}
+
+bool wm_region_all_flagged(const struct wm_region *r, size_t off, size_t len, uint32_t flags)
+{
+    return wm_region_walk(r, off, len, lacks_flags, &flags) == 0;
+}
+
+size_t wm_region_extent(const struct wm_region *r, size_t off)
+{
+    uint32_t i = wm_region_run_index(r, off);
+    uint32_t j = i;
+
+    /* Runs also differ by flags VirtualQuery does not show (locked): look past them. */
+    while (j + 1 < r->nruns && r->runs[j + 1].state == r->runs[i].state &&
+           r->runs[j + 1].prot == r->runs[i].prot)
+        j++;
+    return wm_region_run_end(r, j) - off;
+}
+
+const char *wm_region_check(const struct wm_region *r, size_t page_size)
+{
+    if (r->size == 0 || r->size % page_size || r->base % page_size)
+        return "region base or size not page aligned";
+    if (r->base + r->size < r->base)
+        return "region wraps";
+    if (r->nruns == 0 || r->nruns > r->cap || r->runs[0].off != 0)
+        return "bad run array";
+    for (uint32_t i = 0; i < r->nruns; i++) {
+        const struct wm_run *run = &r->runs[i];
+        if (run->off % page_size || run->off >= r->size)
+            return "run offset out of place";
+        if (i > 0 && (run->off <= r->runs[i - 1].off || same(run, &r->runs[i - 1])))
+            return "runs unsorted or not maximal";
+        if (run->state == WM_STATE_RESERVED && run->prot != 0)
+            return "reserved run with a protection";
+        if (run->state == WM_STATE_COMMITTED && run->prot == 0)
+            return "committed run without a protection";
+        if (run->state != WM_STATE_RESERVED && run->state != WM_STATE_COMMITTED)
+            return "bad run state";
+    }
+    return NULL;
+}

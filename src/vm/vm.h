@@ -1,0 +1,122 @@
+/*
+ * vm.h - the pure model of the address space: reservations (regions) in an ordered tree,
+ * each with its pages' attributes as runs, and the PAGE_* tables.
+ *
+ * Layer rules, stated once: nothing in src/vm/ makes a system call, takes a lock or touches
+ * signals.  Callers serialise mutations (nt/ holds the VM lock for writing); the lookups
+ * marked _sigsafe only read and may run in the fault handler while no writer is active.
+ * Memory for the model comes from malloc, and only the functions that say so can fail.
+ */
+#ifndef WM_VM_H
+#define WM_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- prot.c: PAGE_* validation and translation ---------------------------------------- */
+
+/* Kernel access bits, independent of <sys/mman.h> so this layer stays system-free. */
+enum { WM_ACC_R = 1, WM_ACC_W = 2, WM_ACC_X = 4 };
+
+/* Which call is validating a protection: the same value is legal for one and not another. */
+enum wm_prot_use {
+    WM_PROT_ALLOC,   /* VirtualAlloc / NtAllocateVirtualMemory on private memory */
+    WM_PROT_PROTECT, /* VirtualProtect on private memory */
+};
+
+#define WM_PAGE_BASE_MASK 0xffu
+#define WM_PAGE_MOD_MASK 0x700u /* GUARD | NOCACHE | WRITECOMBINE */
+
+/* True when prot is acceptable for `use` on private memory, as Microsoft documents. */
+bool wm_prot_valid(uint32_t prot, enum wm_prot_use use);
+/* The kernel access a page with this PAGE_* value gets (PAGE_GUARD pages get none). */
+unsigned wm_prot_access(uint32_t prot);
+/* The PAGE_* base protection for kernel access bits (for memory winmem does not own). */
+uint32_t wm_prot_from_access(unsigned acc);
+/* True when the base protection allows the given access bits. */
+bool wm_prot_allows(uint32_t prot, unsigned acc);
+
+/* ---- region.c: one reservation and its runs ------------------------------------------ */
+
+enum { WM_STATE_RESERVED = 0, WM_STATE_COMMITTED = 1 };
+enum { WM_RUN_LOCKED = 1u }; /* run flags: VirtualLock'ed */
+
+/* Pages [off, next run's off) share state, protection and flags. */
+struct wm_run {
+    size_t off;     /* byte offset from the region base, page aligned */
+    uint32_t state; /* WM_STATE_* */
+    uint32_t prot;  /* PAGE_* value with modifiers; 0 while reserved */
+    uint32_t flags; /* WM_RUN_* */
+};
+
+enum { WM_REGION_LARGE = 1u }; /* region flags: backed by large pages */
+
+struct wm_region {
+    struct wm_region *left, *right; /* tree links, owned by space.c */
+    int height;
+    uintptr_t base;
+    size_t size;         /* page multiple */
+    uint32_t alloc_prot; /* AllocationProtect */
+    uint32_t type;       /* MEM_PRIVATE / MEM_MAPPED / MEM_IMAGE */
+    uint32_t flags;      /* WM_REGION_* */
+    uint32_t nruns, cap;
+    struct wm_run *runs; /* sorted by off, runs[0].off == 0, neighbours differ */
+};
+
+/* A new region whose pages all have `state`/`prot`; NULL when out of memory. */
+struct wm_region *wm_region_new(uintptr_t base, size_t size, uint32_t alloc_prot,
+                                uint32_t type, uint32_t state, uint32_t prot);
+void wm_region_free(struct wm_region *r);
+/* Index of the run holding byte offset off (off < r->size). */
+uint32_t wm_region_run_index(const struct wm_region *r, size_t off);
+/* End offset of run i. */
+size_t wm_region_run_end(const struct wm_region *r, uint32_t i);
+/* Make room for the two extra runs any one wm_region_set can create; -1 when out of memory.
+ * Call it before the system call, so the model update after it cannot fail. */
+int wm_region_reserve(struct wm_region *r);
+/* Pages [off, off+len) get state and protection; flags become (flags & keep) | set.
+ * Needs wm_region_reserve first; never fails. */
+void wm_region_set(struct wm_region *r, size_t off, size_t len, uint32_t state, uint32_t prot,
+                   uint32_t keep, uint32_t set);
+/* Pages [off, off+len) keep state; protection becomes prot where committed. */
+void wm_region_protect(struct wm_region *r, size_t off, size_t len, uint32_t prot);
+/* Pages [off, off+len) keep state and protection; their flags gain set and lose clear. */
+void wm_region_set_flags(struct wm_region *r, size_t off, size_t len, uint32_t set,
+                         uint32_t clear);
+/* True when every page of [off, off+len) is committed. */
+bool wm_region_all_committed(const struct wm_region *r, size_t off, size_t len);
+/* True when every page of [off, off+len) has all the given run flags. */
+bool wm_region_all_flagged(const struct wm_region *r, size_t off, size_t len, uint32_t flags);
+/* Run-by-run walk of [off, off+len): calls fn for each piece with its clipped bounds. */
+typedef int (*wm_region_walk_fn)(void *ctx, const struct wm_region *r, size_t off, size_t len,
+                                 const struct wm_run *run);
+int wm_region_walk(const struct wm_region *r, size_t off, size_t len, wm_region_walk_fn fn,
+                   void *ctx);
+/* Length from off to the end of the pages sharing off's state and protection
+ * (what VirtualQuery reports as RegionSize). */
+size_t wm_region_extent(const struct wm_region *r, size_t off);
+/* Invariant check; returns NULL or a description of the first violation. */
+const char *wm_region_check(const struct wm_region *r, size_t page_size);
+
+/* ---- space.c: the ordered tree of regions --------------------------------------------- */
+
+struct wm_space {
+    struct wm_region *root;
+    size_t count;
+};
+
+/* The region containing addr, or NULL.  O(log n); reads only (_sigsafe). */
+struct wm_region *wm_space_find_sigsafe(const struct wm_space *s, uintptr_t addr);
+/* The region with the lowest base > addr, or NULL.  Reads only. */
+struct wm_region *wm_space_next(const struct wm_space *s, uintptr_t addr);
+/* The region with the highest base <= addr, or NULL (it may end before addr).  Reads only. */
+struct wm_region *wm_space_prev(const struct wm_space *s, uintptr_t addr);
+/* True when [addr, addr+len) overlaps any region. */
+bool wm_space_overlaps(const struct wm_space *s, uintptr_t addr, size_t len);
+void wm_space_insert(struct wm_space *s, struct wm_region *r);
+void wm_space_remove(struct wm_space *s, struct wm_region *r);
+/* Invariant check of the whole tree (order, balance, no overlap, every region). */
+const char *wm_space_check(const struct wm_space *s, size_t page_size);
+
+#endif

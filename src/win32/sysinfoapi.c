@@ -1,0 +1,63 @@
+/*
+ * sysinfoapi.c - GetSystemInfo, GetNativeSystemInfo, GetLargePageMinimum, and the process
+ * pseudo handles of processthreadsapi.h.
+ */
+#include "win32.h"
+
+#include <unistd.h>
+
+#include "../nt/nt.h"
+
+WINMEM_API VOID WINAPI GetNativeSystemInfo(LPSYSTEM_INFO si)
+{
+    int cpus = wm_os_cpu_count();
+
+    wm_vmstate_init();
+    si->dwOemId = 0;
+#if defined(__x86_64__)
+    si->wProcessorArchitecture = PROCESSOR_ARCHITECTURE_AMD64;
+    si->dwProcessorType = PROCESSOR_AMD_X8664;
+    si->wProcessorLevel = 6;
+#elif defined(__aarch64__)
+    si->wProcessorArchitecture = PROCESSOR_ARCHITECTURE_ARM64;
+    si->dwProcessorType = PROCESSOR_ARM;
+    si->wProcessorLevel = 8;
+#else
+    si->wProcessorArchitecture = PROCESSOR_ARCHITECTURE_UNKNOWN;
+    si->dwProcessorType = 0;
+    si->wProcessorLevel = 0;
+#endif
+    si->wReserved = 0;
+    si->dwPageSize = (DWORD)wm_vm.page;
+    si->lpMinimumApplicationAddress = (LPVOID)WM_MIN_ADDRESS;
+    si->lpMaximumApplicationAddress = (LPVOID)WM_MAX_ADDRESS;
+    si->dwActiveProcessorMask = cpus >= 64 ? ~(DWORD_PTR)0 : ((DWORD_PTR)1 << cpus) - 1;
+    si->dwNumberOfProcessors = (DWORD)cpus;
+    si->dwAllocationGranularity = (DWORD)WM_GRANULARITY;
+    si->wProcessorRevision = 0;
+}
+
+WINMEM_API VOID WINAPI GetSystemInfo(LPSYSTEM_INFO si)
+{
+    GetNativeSystemInfo(si);
+}
+
+WINMEM_API SIZE_T WINAPI GetLargePageMinimum(VOID)
+{
+    return wm_os_large_page_size();
+}
+
+WINMEM_API HANDLE WINAPI GetCurrentProcess(VOID)
+{
+    return NtCurrentProcess();
+}
+
+WINMEM_API HANDLE WINAPI GetCurrentThread(VOID)
+{
+    return NtCurrentThread();
+}
+
+WINMEM_API DWORD WINAPI GetCurrentProcessId(VOID)
+{
+    return (DWORD)getpid();
+}

@@ -1,0 +1,16 @@
+/*
+ * win32.h - cross-file helpers of the Win32 layer (src/win32/).
+ *
+ * Layer rules, stated once: win32/ checks only what is Win32-specific, calls the NT layer,
+ * and is the only place that sets the last error, always through wm_win32_status.
+ */
+#ifndef WM_WIN32_H
+#define WM_WIN32_H
+
+#include "windows.h"
+#include "winternl.h"
+
+/* errhandlingapi.c: set the last error from an NTSTATUS; returns TRUE for success. */
+BOOL wm_win32_status(NTSTATUS status);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * wmtest.h - a tiny assertion harness shared by every test program.  Plain C that builds
+ * with mingw-w64 too, so the api tests can run under Wine and on Windows as a cross-check.
+ * Each program ends with `return wmt_report();`, which prints "N passed, N failed".
+ */
+#ifndef WMTEST_H
+#define WMTEST_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static int wmt_passed, wmt_failed;
+
+#define WMT_FAIL(fmt, ...)                                                                    \
+    do {                                                                                      \
+        fprintf(stderr, "%s:%d: " fmt "\n", __FILE__, __LINE__, __VA_ARGS__);                 \
+        wmt_failed++;                                                                         \
+    } while (0)
+
+#define CHECK(cond)                                                                           \
+    do {                                                                                      \
+        if (cond)                                                                             \
+            wmt_passed++;                                                                     \
+        else                                                                                  \
+            WMT_FAIL("CHECK(%s) failed", #cond);                                             \
+    } while (0)
+
+#define CHECK_EQ(a, b)                                                                        \
+    do {                                                                                      \
+        unsigned long long wmt_a = (unsigned long long)(a), wmt_b = (unsigned long long)(b);  \
+        if (wmt_a == wmt_b)                                                                   \
+            wmt_passed++;                                                                     \
+        else                                                                                  \
+            WMT_FAIL("%s == %s failed: 0x%llx != 0x%llx", #a, #b, wmt_a, wmt_b);              \
+    } while (0)
+
+/* A Win32 call that must fail with a given last error. */
+#define CHECK_FAILS(call, err)                                                                \
+    do {                                                                                      \
+        SetLastError(0xdeadbeef);                                                             \
+        unsigned long long wmt_r = (unsigned long long)(call);                                \
+        unsigned long long wmt_e = GetLastError();                                            \
+        if (wmt_r == 0 && wmt_e == (unsigned long long)(err))                                 \
+            wmt_passed++;                                                                     \
+        else                                                                                  \
+            WMT_FAIL("%s: returned 0x%llx, last error %llu, expected failure with %s (%llu)", \
+                     #call, wmt_r, wmt_e, #err, (unsigned long long)(err));                   \
+    } while (0)
+
+#define REQUIRE(cond)                                                                         \
+    do {                                                                                      \
+        if (!(cond)) {                                                                        \
+            fprintf(stderr, "%s:%d: REQUIRE(%s) failed, stopping\n", __FILE__, __LINE__,     \
+                    #cond);                                                                   \
+            wmt_failed++;                                                                     \
+            return wmt_report();                                                              \
+        }                                                                                     \
+    } while (0)
+
+static int wmt_report(void)
+{
+    printf("%d passed, %d failed\n", wmt_passed, wmt_failed);
+    return wmt_failed ? 1 : 0;
+}
+
+#endif
