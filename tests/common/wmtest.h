@@ -57,6 +57,14 @@ static int wmt_passed, wmt_failed;
         }                                                                                     \
     } while (0)
 
+#define REQUIRE_VOID(cond)                                                                    \
+    do {                                                                                      \
+        if (!(cond)) {                                                                        \
+            WMT_FAIL("REQUIRE(%s) failed, skipping the rest of this case", #cond);           \
+            return;                                                                           \
+        }                                                                                     \
+    } while (0)
+
 static int wmt_report(void)
 {
     printf("%d passed, %d failed\n", wmt_passed, wmt_failed);

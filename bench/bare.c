@@ -1,0 +1,238 @@
+/*
+ * bare.c - the floor for bench.c: the same work done with raw Linux calls and nothing else.
+ *
+ *   alloc_free_64k            mmap 64 KiB read-write + munmap
+ *   reserve_commit16_release  mmap 1 MiB PROT_NONE + 16 mprotect of 64 KiB + munmap
+ *   protect_1page             mprotect of one resident page, alternating R / RW
+ *   query_20k, query_1m       binary search of a sorted array of 20,000 / 1,000,000 bases
+ *                             (the least any lookup of "which reservation holds this
+ *                             address" can cost)
+ *
+ * Output format and options match bench.c (--e-budget is accepted and ignored).
+ */
+#define _GNU_SOURCE
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KIB ((size_t)1024)
+#define MIB (1024 * KIB)
+#define LOOKUPS 32768
+#define MAX_REPS 64
+
+static long long ticks(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static unsigned long long rng_state = 0x9e3779b97f4a7c15ULL;
+
+static unsigned long long rng(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+static void die(const char *what)
+{
+    printf("error %s failed\n", what);
+    perror(what);
+    exit(1);
+}
+
+static size_t page;
+static volatile size_t sink;
+static double scale = 1.0;
+static int reps = 7;
+static const char *only;
+
+static long scaled(long n)
+{
+    long v = (long)((double)n * scale);
+    return v < 2 ? 2 : v & ~1L;
+}
+
+static int wanted(const char *name)
+{
+    if (!only)
+        return 1;
+    size_t len = strlen(name);
+    for (const char *p = only; (p = strstr(p, name)) != NULL; p += len)
+        if ((p == only || p[-1] == ',') && (p[len] == '\0' || p[len] == ','))
+            return 1;
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void measure(const char *name, void (*fn)(long), long iters, long ops_per_iter)
+{
+    double ns[MAX_REPS];
+
+    fn(iters / 10 > 2 ? (iters / 10) & ~1L : 2);
+    for (int r = 0; r < reps; r++) {
+        long long t0 = ticks();
+        fn(iters);
+        long long t1 = ticks();
+        ns[r] = (double)(t1 - t0) / ((double)iters * (double)ops_per_iter);
+    }
+    qsort(ns, (size_t)reps, sizeof(ns[0]), cmp_double);
+    printf("row %s %.1f\n", name, ns[0]);
+    printf("spread %s %.1f %.1f %.1f\n", name, ns[0], ns[reps / 2], ns[reps - 1]);
+    fflush(stdout);
+}
+
+static void run_alloc_free(long n)
+{
+    for (long i = 0; i < n; i++) {
+        void *p = mmap(NULL, 64 * KIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
+        if (p == MAP_FAILED)
+            die("mmap(64 KiB)");
+        if (munmap(p, 64 * KIB))
+            die("munmap");
+    }
+}
+
+static void run_reserve_commit(long n)
+{
+    for (long i = 0; i < n; i++) {
+        char *base = mmap(NULL, MIB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                          -1, 0);
+        if (base == MAP_FAILED)
+            die("mmap(1 MiB PROT_NONE)");
+        for (int k = 0; k < 16; k++)
+            if (mprotect(base + (size_t)k * 64 * KIB, 64 * KIB, PROT_READ | PROT_WRITE))
+                die("mprotect(64 KiB)");
+        if (munmap(base, MIB))
+            die("munmap");
+    }
+}
+
+static char *protect_page;
+
+static void run_protect(long n)
+{
+    for (long i = 0; i < n; i++)
+        if (mprotect(protect_page, page, (i & 1) ? PROT_READ | PROT_WRITE : PROT_READ))
+            die("mprotect(1 page)");
+}
+
+/* Sorted bases of nbases 64 KiB "reservations", laid out top-down as an allocator would,
+ * with an occasional gap so the array is not a pure arithmetic progression. */
+static uintptr_t *bases;
+static long nbases;
+static uintptr_t lookup_addr[LOOKUPS];
+
+static void make_bases(long n)
+{
+    uintptr_t top = (uintptr_t)0x7f0000000000ULL;
+
+    bases = malloc((size_t)n * sizeof(*bases));
+    if (!bases)
+        die("malloc");
+    for (long i = n; i-- > 0;) {
+        top -= 64 * KIB * (1 + (rng() % 8 == 0));
+        bases[i] = top;
+    }
+    nbases = n;
+}
+
+static void run_query(long n)
+{
+    size_t acc = 0;
+
+    for (long i = 0; i < n; i++) {
+        uintptr_t a = lookup_addr[i & (LOOKUPS - 1)];
+        long lo = 0, hi = nbases; /* last base <= a is in [lo, hi) */
+        while (hi - lo > 1) {
+            long mid = lo + (hi - lo) / 2;
+            if (bases[mid] <= a)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        uintptr_t b = bases[lo];
+        if (a - b >= 64 * KIB)
+            die("lookup");
+        acc += (64 * KIB - ((a - b) & ~(page - 1))) + b; /* RegionSize + AllocationBase */
+    }
+    sink += acc;
+}
+
+static void query_row(const char *name, long want, long iters)
+{
+    make_bases(want);
+    printf("info %s_reservations %ld\n", name, nbases);
+    size_t pages = 64 * KIB / page;
+    for (long i = 0; i < LOOKUPS; i++)
+        lookup_addr[i] = bases[rng() % (unsigned long long)nbases] + (rng() % pages) * page;
+    measure(name, run_query, iters, 1);
+    free(bases);
+    bases = NULL;
+    nbases = 0;
+}
+
+int main(int argc, char **argv)
+{
+    long e_count = 1000000;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--only") && i + 1 < argc)
+            only = argv[++i];
+        else if (!strcmp(argv[i], "--scale") && i + 1 < argc)
+            scale = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+            reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--e-count") && i + 1 < argc)
+            e_count = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--e-budget") && i + 1 < argc)
+            i++;
+        else {
+            fprintf(stderr, "usage: %s [--only a,b] [--scale F] [--reps N] [--e-count N]\n",
+                    argv[0]);
+            return 2;
+        }
+    }
+    if (reps < 1)
+        reps = 1;
+    if (reps > MAX_REPS)
+        reps = MAX_REPS;
+    page = (size_t)sysconf(_SC_PAGESIZE);
+    printf("info build bare\n");
+    printf("info page %zu granularity %zu reps %d scale %g\n", page, page, reps, scale);
+    fflush(stdout);
+
+    if (wanted("alloc_free_64k"))
+        measure("alloc_free_64k", run_alloc_free, scaled(40000), 1);
+    if (wanted("reserve_commit16_release"))
+        measure("reserve_commit16_release", run_reserve_commit, scaled(4000), 1);
+    if (wanted("protect_1page")) {
+        protect_page = mmap(NULL, 64 * KIB, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (protect_page == MAP_FAILED)
+            die("mmap for protect_1page");
+        memset(protect_page, 1, 64 * KIB);
+        measure("protect_1page", run_protect, scaled(100000), 1);
+        munmap(protect_page, 64 * KIB);
+    }
+    if (wanted("query_20k"))
+        query_row("query_20k", 20000, scaled(400000));
+    if (wanted("query_1m") && e_count > 0)
+        query_row("query_1m", e_count, scaled(400000));
+    printf("info sink %zu\n", sink & 1);
+    return 0;
+}

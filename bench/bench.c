@@ -1,0 +1,323 @@
+/*
+ * bench.c - virtual-memory call costs, as a plain Win32 program.
+ *
+ * One source, three builds: natively against winmem (bench_winmem), with mingw-w64 for
+ * Wine or Windows (bench_winmem.exe), and its bare-Linux twin is bare.c (the floor).
+ * Only <windows.h> and C standard headers are used, so nothing here is winmem-specific.
+ *
+ * Output, one line each, meant for scripts (bench/run.sh):
+ *   info <key> <value...>        what ran where
+ *   row <name> <ns_per_op>       best of --reps repetitions, nanoseconds per operation
+ *   spread <name> <best> <median> <worst>   the same figures for judging noise
+ *   note <name> <free text>      a row that was reduced or skipped, and why
+ *
+ * Options: --only name[,name...]  --scale F (iteration counts x F)  --reps N
+ *          --e-count N (reservations for query_1m)  --e-budget S (seconds to spend making
+ *          them before settling for fewer)
+ */
+#ifndef _WIN32
+#define _POSIX_C_SOURCE 200112L /* clock_gettime under -std=c11 */
+#endif
+
+#include <windows.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define KIB ((SIZE_T)1024)
+#define MIB (1024 * KIB)
+#define LOOKUPS 32768 /* precomputed query addresses (power of two) */
+#define MAX_REPS 64
+
+/* ---- timer: ticks and their rate ---- */
+
+static long long tick_rate; /* ticks per second */
+
+static long long ticks(void)
+{
+#ifdef _WIN32
+    LARGE_INTEGER c;
+    QueryPerformanceCounter(&c);
+    return c.QuadPart;
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+#endif
+}
+
+static void timer_init(void)
+{
+#ifdef _WIN32
+    LARGE_INTEGER f;
+    QueryPerformanceFrequency(&f);
+    tick_rate = f.QuadPart;
+#else
+    tick_rate = 1000000000LL;
+#endif
+}
+
+static double ticks_to_ns(long long d)
+{
+    return (double)d * 1e9 / (double)tick_rate;
+}
+
+/* ---- small helpers ---- */
+
+static unsigned long long rng_state = 0x9e3779b97f4a7c15ULL;
+
+static unsigned long long rng(void) /* xorshift64*: the same sequence on every platform */
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+static void die(const char *what)
+{
+    printf("error %s failed, GetLastError=%lu\n", what, (unsigned long)GetLastError());
+    fflush(stdout);
+    exit(1);
+}
+
+static SIZE_T page;
+static volatile SIZE_T sink; /* keeps query results alive */
+static double scale = 1.0;
+static int reps = 7;
+static const char *only;
+
+static long scaled(long n)
+{
+    long v = (long)((double)n * scale);
+    return v < 2 ? 2 : v & ~1L; /* even: the protect row ends where it started */
+}
+
+static int wanted(const char *name)
+{
+    if (!only)
+        return 1;
+    size_t len = strlen(name);
+    for (const char *p = only; (p = strstr(p, name)) != NULL; p += len)
+        if ((p == only || p[-1] == ',') && (p[len] == '\0' || p[len] == ','))
+            return 1;
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Run fn(iters) once to warm up, then reps times; print the best ns per operation. */
+static void measure(const char *name, void (*fn)(long), long iters, long ops_per_iter)
+{
+    double ns[MAX_REPS];
+
+    fn(iters / 10 > 2 ? (iters / 10) & ~1L : 2);
+    for (int r = 0; r < reps; r++) {
+        long long t0 = ticks();
+        fn(iters);
+        long long t1 = ticks();
+        ns[r] = ticks_to_ns(t1 - t0) / ((double)iters * (double)ops_per_iter);
+    }
+    qsort(ns, (size_t)reps, sizeof(ns[0]), cmp_double);
+    printf("row %s %.1f\n", name, ns[0]);
+    printf("spread %s %.1f %.1f %.1f\n", name, ns[0], ns[reps / 2], ns[reps - 1]);
+    fflush(stdout);
+}
+
+/* ---- a: VirtualAlloc + VirtualFree of 64 KiB ---- */
+
+static void run_alloc_free(long n)
+{
+    for (long i = 0; i < n; i++) {
+        void *p = VirtualAlloc(NULL, 64 * KIB, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+        if (!p)
+            die("VirtualAlloc(64 KiB)");
+        if (!VirtualFree(p, 0, MEM_RELEASE))
+            die("VirtualFree(MEM_RELEASE)");
+    }
+}
+
+/* ---- b: reserve 1 MiB, commit 16 x 64 KiB, release ---- */
+
+static void run_reserve_commit(long n)
+{
+    for (long i = 0; i < n; i++) {
+        char *base = VirtualAlloc(NULL, MIB, MEM_RESERVE, PAGE_READWRITE);
+        if (!base)
+            die("VirtualAlloc(MEM_RESERVE 1 MiB)");
+        for (int k = 0; k < 16; k++)
+            if (!VirtualAlloc(base + (SIZE_T)k * 64 * KIB, 64 * KIB, MEM_COMMIT, PAGE_READWRITE))
+                die("VirtualAlloc(MEM_COMMIT 64 KiB)");
+        if (!VirtualFree(base, 0, MEM_RELEASE))
+            die("VirtualFree(MEM_RELEASE)");
+    }
+}
+
+/* ---- c: VirtualProtect of one page, alternating ---- */
+
+static char *protect_page;
+
+static void run_protect(long n)
+{
+    DWORD old;
+
+    for (long i = 0; i < n; i++)
+        if (!VirtualProtect(protect_page, page, (i & 1) ? PAGE_READWRITE : PAGE_READONLY, &old))
+            die("VirtualProtect");
+}
+
+/* ---- d, e: VirtualQuery among many live reservations ---- */
+
+static char **bases;
+static long nbases;
+static const void *lookup_addr[LOOKUPS];
+
+static void run_query(long n)
+{
+    MEMORY_BASIC_INFORMATION mbi;
+    SIZE_T acc = 0;
+
+    for (long i = 0; i < n; i++) {
+        if (!VirtualQuery(lookup_addr[i & (LOOKUPS - 1)], &mbi, sizeof(mbi)))
+            die("VirtualQuery");
+        acc += mbi.RegionSize + (SIZE_T)mbi.AllocationBase;
+    }
+    sink += acc;
+}
+
+/* Reserve up to want 64 KiB regions, giving up on refusal or after budget seconds. */
+static long reserve_many(long want, double budget, const char *name)
+{
+    long long t0 = ticks();
+    long got = 0;
+
+    bases = malloc((size_t)want * sizeof(*bases));
+    if (!bases)
+        die("malloc");
+    while (got < want) {
+        char *p = VirtualAlloc(NULL, 64 * KIB, MEM_RESERVE, PAGE_READWRITE);
+        if (!p) {
+            printf("note %s VirtualAlloc refused reservation %ld (GetLastError=%lu); "
+                   "continuing with %ld\n",
+                   name, got + 1, (unsigned long)GetLastError(), got);
+            break;
+        }
+        bases[got++] = p;
+        if ((got & 4095) == 0 && ticks_to_ns(ticks() - t0) > budget * 1e9) {
+            printf("note %s reserving took over %.0f s; stopped at %ld of %ld reservations\n",
+                   name, budget, got, want);
+            break;
+        }
+    }
+    printf("info %s_reserve_ns_per_op %.1f\n", name,
+           got ? ticks_to_ns(ticks() - t0) / (double)got : 0.0);
+    fflush(stdout);
+    return got;
+}
+
+static void release_many(const char *name)
+{
+    long long t0 = ticks();
+
+    for (long i = nbases; i-- > 0;)
+        if (!VirtualFree(bases[i], 0, MEM_RELEASE))
+            die("VirtualFree(MEM_RELEASE) of a query reservation");
+    printf("info %s_release_ns_per_op %.1f\n", name,
+           nbases ? ticks_to_ns(ticks() - t0) / (double)nbases : 0.0);
+    free(bases);
+    bases = NULL;
+    nbases = 0;
+}
+
+static void query_row(const char *name, long want, double budget, long iters)
+{
+    MEMORY_BASIC_INFORMATION mbi;
+
+    nbases = reserve_many(want, budget, name);
+    printf("info %s_reservations %ld\n", name, nbases);
+    if (nbases == 0) {
+        printf("note %s skipped: no reservations\n", name);
+        return;
+    }
+    SIZE_T pages = 64 * KIB / page;
+    for (long i = 0; i < LOOKUPS; i++)
+        lookup_addr[i] = bases[rng() % (unsigned long long)nbases] + (rng() % pages) * page;
+    /* Check the answers once, outside the timing. */
+    for (long i = 0; i < LOOKUPS; i++) {
+        const char *a = lookup_addr[i];
+        if (!VirtualQuery(a, &mbi, sizeof(mbi)) || mbi.State != MEM_RESERVE ||
+            (const char *)mbi.AllocationBase > a || a - (const char *)mbi.AllocationBase >= 65536)
+            die("VirtualQuery answer check");
+    }
+    measure(name, run_query, iters, 1);
+    release_many(name);
+}
+
+int main(int argc, char **argv)
+{
+    SYSTEM_INFO si;
+    long e_count = 1000000;
+    double e_budget = 20.0;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--only") && i + 1 < argc)
+            only = argv[++i];
+        else if (!strcmp(argv[i], "--scale") && i + 1 < argc)
+            scale = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+            reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--e-count") && i + 1 < argc)
+            e_count = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--e-budget") && i + 1 < argc)
+            e_budget = atof(argv[++i]);
+        else {
+            fprintf(stderr, "usage: %s [--only a,b] [--scale F] [--reps N] [--e-count N] "
+                            "[--e-budget S]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (reps < 1)
+        reps = 1;
+    if (reps > MAX_REPS)
+        reps = MAX_REPS;
+    timer_init();
+    GetSystemInfo(&si);
+    page = si.dwPageSize;
+#ifdef _WIN32
+    printf("info build win32\n");
+#else
+    printf("info build winmem\n");
+#endif
+    printf("info page %lu granularity %lu reps %d scale %g\n", (unsigned long)page,
+           (unsigned long)si.dwAllocationGranularity, reps, scale);
+    fflush(stdout);
+
+    if (wanted("alloc_free_64k"))
+        measure("alloc_free_64k", run_alloc_free, scaled(40000), 1);
+    if (wanted("reserve_commit16_release"))
+        measure("reserve_commit16_release", run_reserve_commit, scaled(4000), 1);
+    if (wanted("protect_1page")) {
+        protect_page = VirtualAlloc(NULL, 64 * KIB, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+        if (!protect_page)
+            die("VirtualAlloc for protect_1page");
+        memset(protect_page, 1, 64 * KIB); /* resident, so each change rewrites a PTE */
+        measure("protect_1page", run_protect, scaled(100000), 1);
+        VirtualFree(protect_page, 0, MEM_RELEASE);
+    }
+    if (wanted("query_20k"))
+        query_row("query_20k", 20000, 1e9, scaled(400000));
+    if (wanted("query_1m")) {
+        if (e_count <= 0)
+            printf("note query_1m skipped (--e-count 0)\n");
+        else
+            query_row("query_1m", e_count, e_budget, scaled(400000));
+    }
+    printf("info sink %lu\n", (unsigned long)(sink & 1));
+    return 0;
+}
