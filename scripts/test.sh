@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# test.sh - build winmem and run every test: gcc and clang with -Werror, then the whole suite
+# again under AddressSanitizer + UndefinedBehaviorSanitizer.  What README.md calls the test
+# command, and what .ci/run calls.  Installs its build dependencies first (Debian 12).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+
+jobs=$(nproc)
+run() { # name, cmake args...
+    local name=$1; shift
+    echo "=== $name"
+    cmake -S . -B "build-$name" -G Ninja -DWINMEM_WERROR=ON -DWINMEM_BUILD_BENCH=ON "$@" >/dev/null
+    ninja -C "build-$name" >/dev/null
+    (cd "build-$name" && ctest -j"$jobs" --output-on-failure --timeout 600)
+}
+
+run gcc -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug
+run clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+    run asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DWINMEM_SANITIZE=address,undefined
+echo "=== all test configurations passed"
