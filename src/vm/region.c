@@ -17,12 +17,8 @@ struct wm_region *wm_region_new(uintptr_t base, size_t size, uint32_t alloc_prot
 
     if (!r)
         return NULL;
-    r->cap = 4;
-    r->runs = malloc(r->cap * sizeof(*r->runs));
-    if (!r->runs) {
-        free(r);
-        return NULL;
-    }
+    r->cap = sizeof(r->inline_runs) / sizeof(r->inline_runs[0]);
+    r->runs = r->inline_runs;
     r->base = base;
     r->size = size;
     r->alloc_prot = alloc_prot;
@@ -35,7 +31,8 @@ struct wm_region *wm_region_new(uintptr_t base, size_t size, uint32_t alloc_prot
 void wm_region_free(struct wm_region *r)
 {
     if (r) {
-        free(r->runs);
+        if (r->runs != r->inline_runs)
+            free(r->runs);
         free(r);
     }
 }
@@ -64,7 +61,14 @@ int wm_region_reserve(struct wm_region *r)
     if (r->nruns + 2 <= r->cap)
         return 0;
     uint32_t cap = r->cap * 2;
-    struct wm_run *runs = realloc(r->runs, cap * sizeof(*runs));
+    struct wm_run *runs;
+    if (r->runs == r->inline_runs) {
+        runs = malloc(cap * sizeof(*runs));
+        if (runs)
+            memcpy(runs, r->runs, r->nruns * sizeof(*runs));
+    } else {
+        runs = realloc(r->runs, cap * sizeof(*runs));
+    }
     if (!runs)
         return -1;
     r->runs = runs;

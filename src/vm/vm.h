@@ -62,6 +62,9 @@ struct wm_region {
     uint32_t flags;      /* WM_REGION_* */
     uint32_t nruns, cap;
     struct wm_run *runs; /* sorted by off, runs[0].off == 0, neighbours differ */
+    /* Most reservations never have more than three runs (reserved, committed, reserved):
+     * they live here, so a region is one allocation. */
+    struct wm_run inline_runs[3];
 };
 
 /* A new region whose pages all have `state`/`prot`; NULL when out of memory. */
