@@ -143,12 +143,12 @@ static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG pr
         return STATUS_NO_MEMORY;
     if (large) {
         r->flags |= WM_REGION_LARGE;
+        if (!addr)
+            start = 0;
         rc = wm_os_map_large(&start, size, acc, large);
-        st = rc ? STATUS_INSUFFICIENT_RESOURCES : STATUS_SUCCESS;
-        if (!rc && addr && start != (addr & ~(WM_GRANULARITY - 1))) {
-            wm_os_unmap(start, size);
-            st = STATUS_CONFLICTING_ADDRESSES;
-        }
+        st = rc == -EEXIST ? STATUS_CONFLICTING_ADDRESSES
+             : rc          ? STATUS_INSUFFICIENT_RESOURCES
+                           : STATUS_SUCCESS;
     } else if (addr) {
         rc = wm_os_map(&start, size, acc, true);
         st = wm_status_from_errno(rc);

@@ -110,10 +110,12 @@ int wm_os_map(uintptr_t *addr, size_t len, unsigned acc, bool fixed)
 int wm_os_map_large(uintptr_t *addr, size_t len, unsigned acc, size_t large)
 {
     int prot = prot_of(acc);
+    int fixed = *addr ? MAP_FIXED_NOREPLACE : 0;
     void *p = wm_os_sys.mmap((void *)*addr, len, prot,
-                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE, -1, 0);
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE | fixed,
+                             -1, 0);
 
-    if (p != MAP_FAILED && ((uintptr_t)p & (large - 1)) == 0) {
+    if (p != MAP_FAILED && ((uintptr_t)p & (large - 1)) == 0 && (!fixed || (uintptr_t)p == *addr)) {
         *addr = (uintptr_t)p;
         return 0;
     }
@@ -121,14 +123,21 @@ int wm_os_map_large(uintptr_t *addr, size_t len, unsigned acc, size_t large)
         wm_os_sys.munmap(p, len);
     /* No hugetlb pool: transparent huge pages on a large-page-aligned range, populated now as
      * Windows commits large pages at allocation. */
-    p = wm_os_sys.mmap(NULL, len + large, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return fail();
-    uintptr_t start = ((uintptr_t)p + large - 1) & ~(uintptr_t)(large - 1);
-    if (start > (uintptr_t)p)
-        wm_os_sys.munmap(p, start - (uintptr_t)p);
-    if ((uintptr_t)p + len + large > start + len)
-        wm_os_sys.munmap((void *)(start + len), (uintptr_t)p + len + large - (start + len));
+    uintptr_t start = *addr;
+    if (fixed) {
+        int rc = wm_os_map(&start, len, acc, true);
+        if (rc)
+            return rc;
+    } else {
+        p = wm_os_sys.mmap(NULL, len + large, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return fail();
+        start = ((uintptr_t)p + large - 1) & ~(uintptr_t)(large - 1);
+        if (start > (uintptr_t)p)
+            wm_os_sys.munmap(p, start - (uintptr_t)p);
+        if ((uintptr_t)p + len + large > start + len)
+            wm_os_sys.munmap((void *)(start + len), (uintptr_t)p + len + large - (start + len));
+    }
     if (wm_os_sys.madvise((void *)start, len, MADV_HUGEPAGE) != 0 ||
         ((acc & WM_ACC_W) && wm_os_sys.madvise((void *)start, len, MADV_POPULATE_WRITE) != 0)) {
         int e = fail();
