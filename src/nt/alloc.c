@@ -35,7 +35,7 @@ static uintptr_t zero_bits_limit(ULONG_PTR zero_bits, bool *bad)
 
 /* Highest 64 KiB aligned free gap of len bytes ending at or below limit, from the kernel's
  * list of mappings (which includes winmem's own). */
-static NTSTATUS find_low_gap_locked(size_t len, uintptr_t limit, uintptr_t *out)
+static NTSTATUS find_gap_below_locked(size_t len, uintptr_t limit, uintptr_t *out)
 {
     struct wm_maps m;
     struct wm_maps_entry e;
@@ -70,14 +70,18 @@ static NTSTATUS find_low_gap_locked(size_t len, uintptr_t limit, uintptr_t *out)
     return STATUS_SUCCESS;
 }
 
-/* Map len bytes at a system-chosen 64 KiB aligned address (below limit when nonzero). */
-static NTSTATUS map_anywhere_locked(size_t len, unsigned acc, uintptr_t limit, uintptr_t *out)
+/* Map len bytes at a system-chosen 64 KiB aligned address: below limit when nonzero, and
+ * at the highest free address of user space for top_down (MEM_TOP_DOWN). */
+static NTSTATUS map_anywhere_locked(size_t len, unsigned acc, uintptr_t limit, bool top_down,
+                                    uintptr_t *out)
 {
     uintptr_t p;
     int rc;
 
-    if (limit) {
-        NTSTATUS st = find_low_gap_locked(len, limit, &p);
+    if (limit || top_down) {
+        /* Both need the kernel's whole map: rare requests, so the cost of reading it is fine.
+         * Neither moves the hint for ordinary reservations. */
+        NTSTATUS st = find_gap_below_locked(len, limit ? limit : WM_MAX_ADDRESS, &p);
         if (st)
             return st;
         rc = wm_os_map(&p, len, acc, true);
@@ -107,6 +111,11 @@ static NTSTATUS map_anywhere_locked(size_t len, unsigned acc, uintptr_t limit, u
     if (p + span > aligned + len)
         wm_os_unmap(aligned + len, p + span - (aligned + len));
     p = aligned;
+    if (p + len - 1 > WM_MAX_ADDRESS) {
+        /* Only where the kernel's layout reaches past the Windows-visible range. */
+        wm_os_unmap(p, len);
+        return STATUS_NO_MEMORY;
+    }
 found:
     wm_vm.next_top = p;
     *out = p;
@@ -136,6 +145,8 @@ static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG pr
     }
     size = end - start;
 
+    /* CFG flags are accepted but are not part of the recorded protection. */
+    prot &= ~(ULONG)PAGE_TARGETS_INVALID;
     struct wm_region *r = wm_region_new(start, size, prot, MEM_PRIVATE,
                                         commit ? WM_STATE_COMMITTED : WM_STATE_RESERVED,
                                         commit ? prot : 0);
@@ -153,7 +164,7 @@ static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG pr
         rc = wm_os_map(&start, size, acc, true);
         st = wm_status_from_errno(rc);
     } else {
-        st = map_anywhere_locked(size, acc, limit, &start);
+        st = map_anywhere_locked(size, acc, limit, type & MEM_TOP_DOWN, &start);
     }
     if (st) {
         wm_region_free(r);
@@ -175,11 +186,13 @@ static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
         return STATUS_CONFLICTING_ADDRESSES;
     if (wm_region_reserve(r))
         return STATUS_NO_MEMORY;
+    prot = wm_prot_effective(r->alloc_prot, prot);
     int rc = wm_os_protect(start, end - start, wm_prot_access(prot));
     if (rc)
         return wm_status_from_errno(rc);
     /* Committed pages keep their data (committing twice is not an error); all of them take
-     * the new protection, and a VirtualLock stays in force. */
+     * the new protection (with the allocation's caching attribute), and a VirtualLock stays
+     * in force. */
     wm_region_set(r, start - r->base, end - start, WM_STATE_COMMITTED, prot, WM_RUN_LOCKED, 0);
     return STATUS_SUCCESS;
 }
@@ -211,9 +224,12 @@ static int reset_run(void *ctx, const struct wm_region *r, size_t off, size_t le
         return c->rc;
     if (!all)
         c->lost = true;
-    /* Dirty every page so the kernel no longer treats it as free to discard. */
+    /* Dirty every page so the kernel no longer treats it as free to discard.  This is the one
+     * place winmem touches caller memory with the VM lock held: the pages are committed and
+     * made writable first, so the access cannot fault into a handler that would want the
+     * lock.  Execute access is kept, so code running there elsewhere does not fault. */
     unsigned acc = wm_prot_access(run->prot);
-    if (!(acc & WM_ACC_W) && (c->rc = wm_os_protect(a, len, WM_ACC_R | WM_ACC_W)))
+    if (!(acc & WM_ACC_W) && (c->rc = wm_os_protect(a, len, acc | WM_ACC_R | WM_ACC_W)))
         return c->rc;
     wm_os_keep(a, len, wm_vm.page);
     if (!(acc & WM_ACC_W))
@@ -256,6 +272,7 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
     addr = (uintptr_t)*base_ptr;
     size = *size_ptr;
 
+    /* ZeroBits constrains only an address the system chooses. */
     limit = zero_bits_limit(zero_bits, &bad_bits);
     if (bad_bits)
         return STATUS_INVALID_PARAMETER_3;
@@ -268,7 +285,7 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
     } else if (!(type & (MEM_COMMIT | MEM_RESERVE))) {
         return STATUS_INVALID_PARAMETER_5;
     }
-    if (size == 0)
+    if (size == 0 || size > WM_MAX_ADDRESS + 1 - WM_MIN_ADDRESS)
         return STATUS_INVALID_PARAMETER_4;
     if (!wm_prot_valid(prot, WM_PROT_ALLOC))
         return STATUS_INVALID_PAGE_PROTECTION;
@@ -289,8 +306,6 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
         if (size % large || addr % large)
             return STATUS_INVALID_PARAMETER;
     }
-    if (limit && addr && addr + size - 1 > limit)
-        return STATUS_INVALID_PARAMETER_3;
 
     size_t done_size = 0;
     uintptr_t done_base = 0;

@@ -85,7 +85,8 @@ out_unlock:
     wm_vmstate_wrunlock();
     if (st == STATUS_SUCCESS) {
         *base_ptr = (PVOID)start;
-        *size_ptr = end - start;
+        /* Since Windows 10 1709 a whole-allocation decommit reports size 0. */
+        *size_ptr = type == MEM_DECOMMIT && size == 0 ? 0 : end - start;
     }
     return st;
 }

@@ -8,6 +8,8 @@
  */
 #include "nt.h"
 
+#include <errno.h>
+
 struct lock_scan {
     bool inaccessible;
     size_t guard_off; /* first guard page, or SIZE_MAX */
@@ -50,6 +52,14 @@ static NTSTATUS lock_args(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULO
     return STATUS_SUCCESS;
 }
 
+/* mlock's refusals (ENOMEM beyond RLIMIT_MEMLOCK, EPERM with a zero limit, EAGAIN when
+ * pages cannot be pinned) are all Windows' working-set quota. */
+static NTSTATUS lock_status(int rc)
+{
+    return rc == -ENOMEM || rc == -EPERM || rc == -EAGAIN ? STATUS_WORKING_SET_QUOTA
+                                                         : wm_status_from_errno(rc);
+}
+
 /* A range outside winmem's reservations: it must be mapped, and then mlock decides. */
 static NTSTATUS foreign_locked(uintptr_t start, uintptr_t end, bool lock)
 {
@@ -59,13 +69,12 @@ static NTSTATUS foreign_locked(uintptr_t start, uintptr_t end, bool lock)
         NTSTATUS st = wm_query_locked(p, &m);
         if (st)
             return st;
-        if (m.State != MEM_COMMIT || m.Protect == PAGE_NOACCESS)
-            return STATUS_ACCESS_VIOLATION;
-        if (m.Type == 0 || wm_space_find_sigsafe(&wm_vm.space, p))
-            return STATUS_ACCESS_VIOLATION;
+        if (m.State != MEM_COMMIT || (lock && m.Protect == PAGE_NOACCESS) ||
+            wm_space_find_sigsafe(&wm_vm.space, p))
+            return lock ? STATUS_ACCESS_VIOLATION : STATUS_NOT_LOCKED;
     }
-    int rc = lock ? wm_os_lock(start, end - start) : wm_os_unlock(start, end - start);
-    return wm_status_from_errno(rc);
+    return lock ? lock_status(wm_os_lock(start, end - start))
+                : wm_status_from_errno(wm_os_unlock(start, end - start));
 }
 
 /* NtLockVirtualMemory: lock committed pages of the current process into memory. */
@@ -112,7 +121,7 @@ WINMEM_API NTSTATUS NTAPI NtLockVirtualMemory(HANDLE process, PVOID *base_ptr,
     }
     int rc = wm_os_lock(start, len);
     if (rc) {
-        st = wm_status_from_errno(rc);
+        st = lock_status(rc);
         goto out_unlock;
     }
     wm_region_set_flags(r, off, len, WM_RUN_LOCKED, 0);

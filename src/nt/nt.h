@@ -26,7 +26,11 @@
 #define WM_MIN_ADDRESS ((uintptr_t)0x10000)      /* lpMinimumApplicationAddress */
 /* lpMaximumApplicationAddress: the last byte below Linux x86-64's TASK_SIZE (Windows x64 stops
  * 64 KiB lower, at 0x7ffffffeffff; the Linux stack can live in that last stretch). */
+#if defined(__aarch64__)
+#define WM_MAX_ADDRESS ((uintptr_t)0xffffffffefff) /* 48-bit arm64 user space */
+#else
 #define WM_MAX_ADDRESS ((uintptr_t)0x7fffffffefff)
+#endif
 
 struct wm_vmstate {
     struct wm_space space; /* every reservation winmem made; guarded by the VM lock */

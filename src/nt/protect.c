@@ -15,18 +15,6 @@ static int restore_run(void *ctx, const struct wm_region *r, size_t off, size_t 
     return 0;
 }
 
-/* The caching attribute belongs to the allocation on current Windows: VirtualProtect can
- * neither add PAGE_NOCACHE / PAGE_WRITECOMBINE nor take it away. */
-static uint32_t with_cache_attr(const struct wm_region *r, uint32_t prot)
-{
-    uint32_t cache = r->alloc_prot & (PAGE_NOCACHE | PAGE_WRITECOMBINE);
-
-    prot &= ~(uint32_t)(PAGE_NOCACHE | PAGE_WRITECOMBINE);
-    if (cache && !(prot & PAGE_GUARD) && (prot & WM_PAGE_BASE_MASK) != PAGE_NOACCESS)
-        prot |= cache;
-    return prot;
-}
-
 /* NtProtectVirtualMemory: set the protection of committed pages in the current process. */
 WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr,
                                                  PSIZE_T size_ptr, ULONG new_prot,
@@ -52,8 +40,6 @@ WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr
         return STATUS_INVALID_PARAMETER_2;
     if (end == start)
         end = start + wm_vm.page; /* a zero size still names the page holding addr */
-    /* PAGE_TARGETS_NO_UPDATE only says how to treat CFG bitmaps, which Linux lacks. */
-    new_prot &= ~(ULONG)PAGE_TARGETS_NO_UPDATE;
 
     wm_vmstate_wrlock();
     r = wm_space_find_sigsafe(&wm_vm.space, start);
@@ -71,7 +57,7 @@ WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr
         st = STATUS_NO_MEMORY;
         goto out_unlock;
     }
-    new_prot = with_cache_attr(r, new_prot);
+    new_prot = wm_prot_effective(r->alloc_prot, new_prot);
     rc = wm_os_protect(start, len, wm_prot_access(new_prot));
     if (rc) {
         wm_region_walk(r, off, len, restore_run, NULL);

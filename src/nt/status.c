@@ -18,8 +18,7 @@ NTSTATUS wm_status_from_errno(int neg_errno)
     case EEXIST:
         return STATUS_CONFLICTING_ADDRESSES;
     case EAGAIN:
-        /* mlock beyond RLIMIT_MEMLOCK, the Linux face of a working-set quota. */
-        return STATUS_WORKING_SET_QUOTA;
+        return STATUS_INSUFFICIENT_RESOURCES;
     case EPERM:
     case EACCES:
         return STATUS_ACCESS_DENIED;

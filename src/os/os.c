@@ -30,6 +30,7 @@ const struct wm_os_sys wm_os_sys_default = {
     .madvise = madvise,
     .mlock = mlock,
     .munlock = munlock,
+    .mincore = mincore,
 };
 
 struct wm_os_sys wm_os_sys = {
@@ -39,6 +40,7 @@ struct wm_os_sys wm_os_sys = {
     .madvise = madvise,
     .mlock = mlock,
     .munlock = munlock,
+    .mincore = mincore,
 };
 
 static int prot_of(unsigned acc)
@@ -180,7 +182,7 @@ int wm_os_resident(uintptr_t addr, size_t len, bool *all)
     *all = true;
     while (len) {
         size_t chunk = len / page > sizeof(vec) ? sizeof(vec) * page : len;
-        if (mincore((void *)addr, chunk, vec) != 0)
+        if (wm_os_sys.mincore((void *)addr, chunk, vec) != 0)
             return fail();
         for (size_t i = 0; i < chunk / page; i++)
             if (!(vec[i] & 1))

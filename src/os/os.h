@@ -25,6 +25,7 @@ struct wm_os_sys {
     int (*madvise)(void *addr, size_t len, int advice);
     int (*mlock)(const void *addr, size_t len);
     int (*munlock)(const void *addr, size_t len);
+    int (*mincore)(void *addr, size_t len, unsigned char *vec);
 };
 
 /* The live table; tests swap entries to inject failures and restore them afterwards. */

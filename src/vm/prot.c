@@ -84,6 +84,17 @@ uint32_t wm_prot_from_access(unsigned acc)
     }
 }
 
+uint32_t wm_prot_effective(uint32_t alloc_prot, uint32_t prot)
+{
+    uint32_t cache = alloc_prot & (PAGE_NOCACHE | PAGE_WRITECOMBINE);
+
+    prot &= ~(uint32_t)(PAGE_NOCACHE | PAGE_WRITECOMBINE | PAGE_TARGETS_INVALID);
+    /* Windows keeps the attribute only where it is a legal combination. */
+    if (cache && !(prot & PAGE_GUARD) && (prot & WM_PAGE_BASE_MASK) != PAGE_NOACCESS)
+        prot |= cache;
+    return prot;
+}
+
 bool wm_prot_allows(uint32_t prot, unsigned acc)
 {
     return (wm_prot_access(prot & ~(uint32_t)PAGE_GUARD) & acc) == acc;

@@ -34,6 +34,10 @@ bool wm_prot_valid(uint32_t prot, enum wm_prot_use use);
 unsigned wm_prot_access(uint32_t prot);
 /* The PAGE_* base protection for kernel access bits (for memory winmem does not own). */
 uint32_t wm_prot_from_access(unsigned acc);
+/* The protection a page really gets when `prot` is asked for inside an allocation made with
+ * alloc_prot: the caching attribute (PAGE_NOCACHE / PAGE_WRITECOMBINE) belongs to the
+ * allocation, and the CFG flag PAGE_TARGETS_INVALID / _NO_UPDATE is not a protection. */
+uint32_t wm_prot_effective(uint32_t alloc_prot, uint32_t prot);
 /* True when the base protection allows the given access bits. */
 bool wm_prot_allows(uint32_t prot, unsigned acc);
 

@@ -101,7 +101,7 @@ static unsigned page_access(const struct page *p)
     }
 }
 
-/* The cache attribute belongs to the allocation: VirtualProtect keeps it. */
+/* The cache attribute belongs to the allocation: commits and VirtualProtect inherit it. */
 static DWORD effective_protect(const struct res *r, DWORD prot)
 {
     DWORD cache = r->alloc_prot & (PAGE_NOCACHE | PAGE_WRITECOMBINE);
@@ -299,7 +299,7 @@ static void do_commit(void)
         wmt_passed++;
         for (unsigned i = first; i < first + count; i++) {
             r->pg[i].committed = 1;
-            r->pg[i].prot = prot;
+            r->pg[i].prot = effective_protect(r, prot);
         }
     }
 }

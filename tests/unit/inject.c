@@ -120,7 +120,9 @@ int main(void)
 
     /* mlock over the limit: the working-set quota error, nothing marked locked. */
     wm_os_sys.mlock = bad_mlock;
-    fail_errno = EAGAIN;
+    fail_errno = ENOMEM; /* what mlock says beyond RLIMIT_MEMLOCK */
+    CHECK_FAILS(VirtualLock(p, 0x1000), ERROR_WORKING_SET_QUOTA);
+    fail_errno = EPERM; /* ... and with a zero limit */
     CHECK_FAILS(VirtualLock(p, 0x1000), ERROR_WORKING_SET_QUOTA);
     wm_os_sys = wm_os_sys_default;
     CHECK_FAILS(VirtualUnlock(p, 0x1000), ERROR_NOT_LOCKED);
