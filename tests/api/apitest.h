@@ -12,36 +12,119 @@
 
 #include "wmtest.h"
 
+/* Constants older SDK (mingw-w64) headers may lack; Microsoft's values. */
+#ifndef MEM_RESERVE_PLACEHOLDER
+#define MEM_RESERVE_PLACEHOLDER 0x00040000
+#endif
+#ifndef MEM_COALESCE_PLACEHOLDERS
+#define MEM_COALESCE_PLACEHOLDERS 0x00000001
+#endif
+#ifndef MEM_PRESERVE_PLACEHOLDER
+#define MEM_PRESERVE_PLACEHOLDER 0x00000002
+#endif
+#ifndef MEM_RESET_UNDO
+#define MEM_RESET_UNDO 0x01000000
+#endif
+#ifndef PAGE_TARGETS_INVALID
+#define PAGE_TARGETS_INVALID 0x40000000
+#endif
+#ifndef PAGE_TARGETS_NO_UPDATE
+#define PAGE_TARGETS_NO_UPDATE 0x40000000
+#endif
+#ifndef PAGE_REVERT_TO_FILE_MAP
+#define PAGE_REVERT_TO_FILE_MAP 0x80000000
+#endif
+#ifndef PAGE_ENCLAVE_THREAD_CONTROL
+#define PAGE_ENCLAVE_THREAD_CONTROL 0x80000000
+#endif
+#ifndef PAGE_ENCLAVE_UNVALIDATED
+#define PAGE_ENCLAVE_UNVALIDATED 0x20000000
+#endif
+#ifndef PAGE_ENCLAVE_MASK
+#define PAGE_ENCLAVE_MASK 0x10000000
+#endif
+#ifndef PAGE_ENCLAVE_DECOMMIT
+#define PAGE_ENCLAVE_DECOMMIT 0x10000000
+#endif
+#ifndef PAGE_ENCLAVE_SS_FIRST
+#define PAGE_ENCLAVE_SS_FIRST 0x10000001
+#endif
+#ifndef PAGE_ENCLAVE_SS_REST
+#define PAGE_ENCLAVE_SS_REST 0x10000002
+#endif
+#ifndef PAGE_GRAPHICS_NOACCESS
+#define PAGE_GRAPHICS_NOACCESS 0x0800
+#endif
+#ifndef PAGE_GRAPHICS_READONLY
+#define PAGE_GRAPHICS_READONLY 0x1000
+#endif
+#ifndef PAGE_GRAPHICS_READWRITE
+#define PAGE_GRAPHICS_READWRITE 0x2000
+#endif
+#ifndef PAGE_GRAPHICS_EXECUTE
+#define PAGE_GRAPHICS_EXECUTE 0x4000
+#endif
+#ifndef PAGE_GRAPHICS_EXECUTE_READ
+#define PAGE_GRAPHICS_EXECUTE_READ 0x8000
+#endif
+#ifndef PAGE_GRAPHICS_EXECUTE_READWRITE
+#define PAGE_GRAPHICS_EXECUTE_READWRITE 0x10000
+#endif
+#ifndef PAGE_GRAPHICS_COHERENT
+#define PAGE_GRAPHICS_COHERENT 0x20000
+#endif
+#ifndef PAGE_GRAPHICS_NOCACHE
+#define PAGE_GRAPHICS_NOCACHE 0x40000
+#endif
+#ifndef STATUS_GUARD_PAGE_VIOLATION
+#define STATUS_GUARD_PAGE_VIOLATION ((DWORD)0x80000001)
+#endif
+
 static SYSTEM_INFO at_si;
 static SIZE_T PAGE, GRAN;
 
-static void at_init(void)
+static inline void at_init(void)
 {
     GetSystemInfo(&at_si);
     PAGE = at_si.dwPageSize;
     GRAN = at_si.dwAllocationGranularity;
 }
 
-#define AT_ADD(p, n) ((void *)((BYTE *)(p) + (n)))
 #define AT_MAXADDR ((ULONG_PTR)at_si.lpMaximumApplicationAddress)
 
 /* Query addr and compare every field but PartitionId with the expected values. */
-#define CHECK_REGION(addr, base, abase, aprot, size, state, prot, type)                       \
-    do {                                                                                      \
-        MEMORY_BASIC_INFORMATION at_m;                                                        \
-        memset(&at_m, 0xcc, sizeof(at_m));                                                    \
-        CHECK_EQ(VirtualQuery((addr), &at_m, sizeof(at_m)), sizeof(at_m));                    \
-        CHECK_EQ(at_m.BaseAddress, (base));                                                   \
-        CHECK_EQ(at_m.AllocationBase, (abase));                                               \
-        CHECK_EQ(at_m.AllocationProtect, (aprot));                                            \
-        CHECK_EQ(at_m.RegionSize, (size));                                                    \
-        CHECK_EQ(at_m.State, (state));                                                        \
-        CHECK_EQ(at_m.Protect, (prot));                                                       \
-        CHECK_EQ(at_m.Type, (type));                                                          \
+#define CHECK_REGION(addr, base, abase, aprot, size, state, prot, type)                            \
+    do {                                                                                           \
+        MEMORY_BASIC_INFORMATION at_m;                                                             \
+        memset(&at_m, 0xcc, sizeof(at_m));                                                         \
+        CHECK_EQ(VirtualQuery((addr), &at_m, sizeof(at_m)), sizeof(at_m));                         \
+        CHECK_EQ(at_m.BaseAddress, (base));                                                        \
+        CHECK_EQ(at_m.AllocationBase, (abase));                                                    \
+        CHECK_EQ(at_m.AllocationProtect, (aprot));                                                 \
+        CHECK_EQ(at_m.RegionSize, (size));                                                         \
+        CHECK_EQ(at_m.State, (state));                                                             \
+        CHECK_EQ(at_m.Protect, (prot));                                                            \
+        CHECK_EQ(at_m.Type, (type));                                                               \
+    } while (0)
+
+/* A free page: every field as Windows reports it, RegionSize at least min_size. */
+#define CHECK_FREE(addr, min_size)                                                                 \
+    do {                                                                                           \
+        MEMORY_BASIC_INFORMATION at_m;                                                             \
+        memset(&at_m, 0xcc, sizeof(at_m));                                                         \
+        CHECK_EQ(VirtualQuery((addr), &at_m, sizeof(at_m)), sizeof(at_m));                         \
+        CHECK_EQ(at_m.BaseAddress, (ULONG_PTR)(addr) & ~(ULONG_PTR)(PAGE - 1));                    \
+        CHECK_EQ(at_m.AllocationBase, NULL);                                                       \
+        CHECK_EQ(at_m.AllocationProtect, 0);                                                       \
+        CHECK(at_m.RegionSize >= (SIZE_T)(min_size));                                              \
+        CHECK_EQ(at_m.RegionSize % PAGE, 0);                                                       \
+        CHECK_EQ(at_m.State, MEM_FREE);                                                            \
+        CHECK_EQ(at_m.Protect, PAGE_NOACCESS);                                                     \
+        CHECK_EQ(at_m.Type, 0);                                                                    \
     } while (0)
 
 /* Field-by-field equality of two descriptors (PartitionId ignored). */
-static int at_same_mbi(const MEMORY_BASIC_INFORMATION *a, const MEMORY_BASIC_INFORMATION *b)
+static inline int at_same_mbi(const MEMORY_BASIC_INFORMATION *a, const MEMORY_BASIC_INFORMATION *b)
 {
     return a->BaseAddress == b->BaseAddress && a->AllocationBase == b->AllocationBase &&
            a->AllocationProtect == b->AllocationProtect && a->RegionSize == b->RegionSize &&
@@ -55,7 +138,7 @@ struct at_snap {
     MEMORY_BASIC_INFORMATION m[AT_SNAP_MAX];
 };
 
-static void at_snap(struct at_snap *s, const void *start, SIZE_T len)
+static inline void at_snap(struct at_snap *s, const void *start, SIZE_T len)
 {
     const BYTE *p = start, *end = (const BYTE *)start + len;
 
@@ -69,7 +152,7 @@ static void at_snap(struct at_snap *s, const void *start, SIZE_T len)
     }
 }
 
-static int at_snap_equal(const struct at_snap *a, const struct at_snap *b)
+static inline int at_snap_equal(const struct at_snap *a, const struct at_snap *b)
 {
     if (a->n != b->n)
         return 0;
@@ -81,26 +164,26 @@ static int at_snap_equal(const struct at_snap *a, const struct at_snap *b)
 
 /* Take a snapshot before a call that must fail, then check nothing moved. */
 #define SNAP_BEFORE(s, start, len) at_snap(&(s), (start), (len))
-#define CHECK_UNCHANGED(s, start, len)                                                        \
-    do {                                                                                      \
-        struct at_snap at_after;                                                              \
-        at_snap(&at_after, (start), (len));                                                   \
-        if (at_snap_equal(&(s), &at_after))                                                   \
-            wmt_passed++;                                                                     \
-        else                                                                                  \
-            WMT_FAIL("regions at %p changed after a failed call", (void *)(start));           \
+#define CHECK_UNCHANGED(s, start, len)                                                             \
+    do {                                                                                           \
+        struct at_snap at_after;                                                                   \
+        at_snap(&at_after, (start), (len));                                                        \
+        if (at_snap_equal(&(s), &at_after))                                                        \
+            wmt_passed++;                                                                          \
+        else                                                                                       \
+            WMT_FAIL("regions at %p changed after a failed call", (void *)(start));                \
     } while (0)
 
 /* A call that must fail with err and leave [start, start+len) exactly as it was. */
-#define CHECK_FAILS_NOCHANGE(call, err, start, len)                                           \
-    do {                                                                                      \
-        struct at_snap at_before;                                                             \
-        SNAP_BEFORE(at_before, (start), (len));                                               \
-        CHECK_FAILS(call, err);                                                               \
-        CHECK_UNCHANGED(at_before, (start), (len));                                           \
+#define CHECK_FAILS_NOCHANGE(call, err, start, len)                                                \
+    do {                                                                                           \
+        struct at_snap at_before;                                                                  \
+        SNAP_BEFORE(at_before, (start), (len));                                                    \
+        CHECK_FAILS(call, err);                                                                    \
+        CHECK_UNCHANGED(at_before, (start), (len));                                                \
     } while (0)
 
-static DWORD at_state(const void *p)
+static inline DWORD at_state(const void *p)
 {
     MEMORY_BASIC_INFORMATION m;
     if (VirtualQuery(p, &m, sizeof(m)) != sizeof(m))
@@ -108,7 +191,7 @@ static DWORD at_state(const void *p)
     return m.State;
 }
 
-static DWORD at_protect(const void *p)
+static inline DWORD at_protect(const void *p)
 {
     MEMORY_BASIC_INFORMATION m;
     if (VirtualQuery(p, &m, sizeof(m)) != sizeof(m))
