@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test.sh - build winmem and run every test: gcc and clang with -Werror, then the whole suite
-# again under AddressSanitizer + UndefinedBehaviorSanitizer.  What README.md calls the test
+# test.sh - build winmem and run every test: gcc and clang with -Werror, the whole suite again
+# under AddressSanitizer + UndefinedBehaviorSanitizer, and the stress tests under
+# ThreadSanitizer.  What README.md calls the test
 # command, and what .ci/run calls.  Installs its build dependencies first (Debian 12).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,4 +21,12 @@ run clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo
 scripts/install-check.sh build-clang
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
     run asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DWINMEM_SANITIZE=address,undefined
+# ThreadSanitizer on the concurrency tests, at a size it runs quickly.
+echo "=== tsan"
+cmake -S . -B build-tsan -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DWINMEM_WERROR=ON -DWINMEM_SANITIZE=thread -DWINMEM_BUILD_BENCH=OFF \
+    -DWINMEM_BUILD_EXAMPLES=OFF >/dev/null
+ninja -C build-tsan >/dev/null
+(cd build-tsan && WINMEM_STRESS_ITERATIONS=5000 TSAN_OPTIONS=halt_on_error=1 \
+    ctest -L stress --output-on-failure)
 echo "=== all test configurations passed"
