@@ -299,24 +299,24 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     if (wanted("alloc_free_64k"))
-        measure("alloc_free_64k", run_alloc_free, scaled(40000), 1);
+        measure("alloc_free_64k", run_alloc_free, scaled(16000), 1);
     if (wanted("reserve_commit16_release"))
-        measure("reserve_commit16_release", run_reserve_commit, scaled(4000), 1);
+        measure("reserve_commit16_release", run_reserve_commit, scaled(1600), 1);
     if (wanted("protect_1page")) {
         protect_page = VirtualAlloc(NULL, 64 * KIB, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
         if (!protect_page)
             die("VirtualAlloc for protect_1page");
         memset(protect_page, 1, 64 * KIB); /* resident, so each change rewrites a PTE */
-        measure("protect_1page", run_protect, scaled(100000), 1);
+        measure("protect_1page", run_protect, scaled(40000), 1);
         VirtualFree(protect_page, 0, MEM_RELEASE);
     }
     if (wanted("query_20k"))
-        query_row("query_20k", 20000, 1e9, scaled(400000));
+        query_row("query_20k", 20000, 1e9, scaled(200000));
     if (wanted("query_1m")) {
         if (e_count <= 0)
             printf("note query_1m skipped (--e-count 0)\n");
         else
-            query_row("query_1m", e_count, e_budget, scaled(400000));
+            query_row("query_1m", e_count, e_budget, scaled(150000));
     }
     printf("info sink %lu\n", (unsigned long)(sink & 1));
     return 0;
