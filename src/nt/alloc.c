@@ -171,7 +171,11 @@ static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG pr
         return st;
     }
     r->base = start;
-    wm_space_insert(&wm_vm.space, r);
+    if (wm_space_insert(&wm_vm.space, r)) {
+        wm_os_unmap(start, size);
+        wm_region_free(r);
+        return STATUS_NO_MEMORY;
+    }
     *base_out = start;
     *size_out = size;
     return STATUS_SUCCESS;

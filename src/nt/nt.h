@@ -47,6 +47,12 @@ void wm_vmstate_rdlock(void);
 void wm_vmstate_rdunlock(void);
 void wm_vmstate_wrlock(void);
 void wm_vmstate_wrunlock(void);
+/* Lock-free reading (a sequence lock over the model): take a ticket, read through the
+ * _sigsafe lookups, and keep the answer only if wm_vmstate_read_valid(ticket) says no writer
+ * ran meanwhile.  The model's memory is type-stable (vm/arena.c), so a racing read sees
+ * stale bytes at worst.  Async-signal-safe. */
+uint32_t wm_vmstate_read_begin(void);
+bool wm_vmstate_read_valid(uint32_t seq);
 /* One-time set-up (page size, fork handlers); cheap after the first call. */
 void wm_vmstate_init(void);
 /* STATUS_SUCCESS for the current-process pseudo handle; Windows' error for anything else. */

@@ -13,10 +13,14 @@
 
 struct wm_vmstate wm_vm;
 
-/* Lock word: WRITER bit, plus the number of readers in the low bits. */
+/* Lock word: WRITER bit, PENDING bit (a writer waits, so new readers hold back and a stream
+ * of readers cannot starve it), and the number of readers in the low bits. */
 #define WRITER 0x80000000u
+#define PENDING 0x40000000u
 static _Atomic uint32_t lock_word;
 static _Atomic uint32_t lock_waiters; /* threads asleep (or about to sleep) on lock_word */
+/* Odd while a writer is changing the model: lock-free readers retry when it moved. */
+static _Atomic uint32_t model_seq;
 
 /* Async-signal-safe: a raw futex system call. */
 static void futex_wait(_Atomic uint32_t *w, uint32_t val)
@@ -41,7 +45,7 @@ void wm_vmstate_rdlock(void)
 {
     uint32_t w = atomic_load_explicit(&lock_word, memory_order_relaxed);
     for (;;) {
-        if (!(w & WRITER)) {
+        if (!(w & (WRITER | PENDING))) {
             if (atomic_compare_exchange_weak_explicit(&lock_word, &w, w + 1,
                                                       memory_order_acquire,
                                                       memory_order_relaxed))
@@ -56,26 +60,53 @@ void wm_vmstate_rdlock(void)
 void wm_vmstate_rdunlock(void)
 {
     uint32_t w = atomic_fetch_sub_explicit(&lock_word, 1, memory_order_release) - 1;
-    if (w == 0 && atomic_load(&lock_waiters))
+    if ((w & ~PENDING) == 0 && atomic_load(&lock_waiters))
         futex_wake_all(&lock_word);
 }
 
+/* Async-signal-safe too: the fault path takes it to consume a guard page. */
 void wm_vmstate_wrlock(void)
 {
-    uint32_t w = 0;
-    while (!atomic_compare_exchange_weak_explicit(&lock_word, &w, WRITER, memory_order_acquire,
-                                                  memory_order_relaxed)) {
-        if (w != 0)
-            wait_for_change(w);
-        w = 0;
+    uint32_t w = atomic_load_explicit(&lock_word, memory_order_relaxed);
+    for (;;) {
+        if ((w & ~PENDING) == 0) {
+            /* Free: take it.  Other waiting writers set PENDING again when they wake. */
+            if (atomic_compare_exchange_weak_explicit(&lock_word, &w, WRITER,
+                                                      memory_order_acquire,
+                                                      memory_order_relaxed))
+                break;
+            continue;
+        }
+        if (!(w & PENDING) &&
+            !atomic_compare_exchange_weak_explicit(&lock_word, &w, w | PENDING,
+                                                   memory_order_relaxed, memory_order_relaxed))
+            continue;
+        wait_for_change(w | PENDING);
+        w = atomic_load_explicit(&lock_word, memory_order_relaxed);
     }
+    uint32_t s = atomic_load_explicit(&model_seq, memory_order_relaxed);
+    atomic_store_explicit(&model_seq, s + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
 }
 
 void wm_vmstate_wrunlock(void)
 {
+    uint32_t s = atomic_load_explicit(&model_seq, memory_order_relaxed);
+    atomic_store_explicit(&model_seq, s + 1, memory_order_release);
     atomic_store_explicit(&lock_word, 0, memory_order_release);
     if (atomic_load(&lock_waiters))
         futex_wake_all(&lock_word);
+}
+
+uint32_t wm_vmstate_read_begin(void)
+{
+    return atomic_load_explicit(&model_seq, memory_order_acquire);
+}
+
+bool wm_vmstate_read_valid(uint32_t seq)
+{
+    atomic_thread_fence(memory_order_acquire);
+    return !(seq & 1) && atomic_load_explicit(&model_seq, memory_order_relaxed) == seq;
 }
 
 /* fork(): the child must not inherit a lock held by a thread that does not exist there,
@@ -99,7 +130,12 @@ static void init_once(void)
 void wm_vmstate_init(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, init_once);
+    static _Atomic bool done; /* skips pthread_once's call on every entry after the first */
+
+    if (!atomic_load_explicit(&done, memory_order_acquire)) {
+        pthread_once(&once, init_once);
+        atomic_store_explicit(&done, true, memory_order_release);
+    }
 }
 
 NTSTATUS wm_vmstate_check_process(HANDLE process)

@@ -7,16 +7,16 @@
  */
 #include "vm.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 struct wm_region *wm_region_new(uintptr_t base, size_t size, uint32_t alloc_prot,
                                 uint32_t type, uint32_t state, uint32_t prot)
 {
-    struct wm_region *r = calloc(1, sizeof(*r));
+    struct wm_region *r = wm_arena_alloc(sizeof(*r));
 
     if (!r)
         return NULL;
+    memset(r, 0, sizeof(*r));
     r->cap = sizeof(r->inline_runs) / sizeof(r->inline_runs[0]);
     r->runs = r->inline_runs;
     r->base = base;
@@ -32,8 +32,8 @@ void wm_region_free(struct wm_region *r)
 {
     if (r) {
         if (r->runs != r->inline_runs)
-            free(r->runs);
-        free(r);
+            wm_arena_free(r->runs, r->cap * sizeof(*r->runs));
+        wm_arena_free(r, sizeof(*r));
     }
 }
 
@@ -61,18 +61,16 @@ int wm_region_reserve(struct wm_region *r)
     if (r->nruns + 2 <= r->cap)
         return 0;
     uint32_t cap = r->cap * 2;
-    struct wm_run *runs;
-    if (r->runs == r->inline_runs) {
-        runs = malloc(cap * sizeof(*runs));
-        if (runs)
-            memcpy(runs, r->runs, r->nruns * sizeof(*runs));
-    } else {
-        runs = realloc(r->runs, cap * sizeof(*runs));
-    }
+    struct wm_run *runs = wm_arena_alloc(cap * sizeof(*runs)), *old = r->runs;
     if (!runs)
         return -1;
-    r->runs = runs;
-    r->cap = cap;
+    memcpy(runs, old, r->nruns * sizeof(*runs));
+    /* A lock-free reader loads cap before runs: publish the bigger array before its size,
+     * so any cap it sees fits the array it then reads. */
+    __atomic_store_n(&r->runs, runs, __ATOMIC_RELEASE);
+    __atomic_store_n(&r->cap, cap, __ATOMIC_RELEASE);
+    if (old != r->inline_runs)
+        wm_arena_free(old, r->cap / 2 * sizeof(*old));
     return 0;
 }
 

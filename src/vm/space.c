@@ -1,152 +1,120 @@
 /*
- * space.c - the address space as an AVL tree of regions keyed by base address.
+ * space.c - the address space: every region, ordered by base, in a two-level sorted index.
  *
- * O(log n) lookup, insert and delete, so a million live reservations cost the same per call
- * as ten.  Lookups only read (no rotation on access, unlike a splay tree), which is what
- * lets the fault handler search the tree while no writer is active.
+ * The bottom level is leaves of up to LEAF_CAP (base, region) pairs, the top level the
+ * first base of each leaf.  A lookup is two binary searches over contiguous keys, so it
+ * touches a handful of cache lines (a pointer tree touches one per level), and an insert or
+ * delete moves at most one leaf's entries.  Index memory comes from the type-stable arena,
+ * and the lookups bound every loop and clamp every index they read, so a reader racing with
+ * a writer can come back with a wrong answer (its sequence check then discards it) but never
+ * crash: that is what makes them _sigsafe and usable without the VM lock.
  */
 #include "vm.h"
 
-#include <stddef.h>
+#include <string.h>
 
-static int height(const struct wm_region *n)
-{
-    return n ? n->height : 0;
-}
+#define LEAF_CAP 128
 
-static void fix_height(struct wm_region *n)
-{
-    int hl = height(n->left), hr = height(n->right);
-    n->height = (hl > hr ? hl : hr) + 1;
-}
+struct wm_leaf {
+    uint32_t n;
+    uintptr_t base[LEAF_CAP];
+    struct wm_region *reg[LEAF_CAP];
+};
 
-static struct wm_region *rotate_right(struct wm_region *n)
-{
-    struct wm_region *l = n->left;
-    n->left = l->right;
-    l->right = n;
-    fix_height(n);
-    fix_height(l);
-    return l;
-}
+struct wm_top {
+    size_t cap; /* fixed for the life of the block */
+    size_t n;
+    uintptr_t *first;       /* first base of each leaf; points into this block */
+    struct wm_leaf **leaf;  /* ditto */
+};
 
-static struct wm_region *rotate_left(struct wm_region *n)
+static struct wm_top *top_new(size_t cap)
 {
-    struct wm_region *r = n->right;
-    n->right = r->left;
-    r->left = n;
-    fix_height(n);
-    fix_height(r);
-    return r;
-}
-
-static struct wm_region *balance(struct wm_region *n)
-{
-    fix_height(n);
-    int bf = height(n->left) - height(n->right);
-    if (bf > 1) {
-        if (height(n->left->left) < height(n->left->right))
-            n->left = rotate_left(n->left);
-        return rotate_right(n);
-    }
-    if (bf < -1) {
-        if (height(n->right->right) < height(n->right->left))
-            n->right = rotate_right(n->right);
-        return rotate_left(n);
-    }
-    return n;
-}
-
-static struct wm_region *insert(struct wm_region *n, struct wm_region *r)
-{
-    if (!n)
-        return r;
-    if (r->base < n->base)
-        n->left = insert(n->left, r);
-    else
-        n->right = insert(n->right, r);
-    return balance(n);
-}
-
-static struct wm_region *remove_min(struct wm_region *n, struct wm_region **min)
-{
-    if (!n->left) {
-        *min = n;
-        return n->right;
-    }
-    n->left = remove_min(n->left, min);
-    return balance(n);
-}
-
-static struct wm_region *remove_node(struct wm_region *n, const struct wm_region *r)
-{
-    if (!n)
+    struct wm_top *t = wm_arena_alloc(sizeof(*t) + cap * (sizeof(uintptr_t) + sizeof(void *)));
+    if (!t)
         return NULL;
-    if (r->base < n->base) {
-        n->left = remove_node(n->left, r);
-    } else if (r->base > n->base) {
-        n->right = remove_node(n->right, r);
-    } else {
-        struct wm_region *l = n->left, *rt = n->right, *min;
-        if (!rt)
-            return l;
-        rt = remove_min(rt, &min);
-        min->left = l;
-        min->right = rt;
-        return balance(min);
+    t->cap = cap;
+    t->n = 0;
+    t->first = (uintptr_t *)(t + 1);
+    t->leaf = (struct wm_leaf **)(t->first + cap);
+    return t;
+}
+
+static void top_free(struct wm_top *t)
+{
+    wm_arena_free(t, sizeof(*t) + t->cap * (sizeof(uintptr_t) + sizeof(void *)));
+}
+
+/* ---- lookups: read-only, bounded, safe against a concurrent writer ------------------------ */
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+/* Index of the last leaf whose first base is <= addr, or -1. */
+static long leaf_at(const struct wm_top *t, uintptr_t addr)
+{
+    size_t n = LOAD(t->n), cap = LOAD(t->cap);
+    long lo = -1, hi = (long)(n < cap ? n : cap); /* answer in [lo, hi) */
+
+    while (hi - lo > 1) {
+        long mid = lo + (hi - lo) / 2;
+        if (LOAD(t->first[mid]) <= addr)
+            lo = mid;
+        else
+            hi = mid;
     }
-    return balance(n);
+    return lo;
 }
 
-void wm_space_insert(struct wm_space *s, struct wm_region *r)
+/* Index of the last entry whose base is <= addr, or -1. */
+static long entry_at(const struct wm_leaf *l, uintptr_t addr)
 {
-    r->left = r->right = NULL;
-    r->height = 1;
-    s->root = insert(s->root, r);
-    s->count++;
-}
+    uint32_t n = LOAD(l->n);
+    long lo = -1, hi = n < LEAF_CAP ? (long)n : LEAF_CAP;
 
-void wm_space_remove(struct wm_space *s, struct wm_region *r)
-{
-    s->root = remove_node(s->root, r);
-    s->count--;
+    while (hi - lo > 1) {
+        long mid = lo + (hi - lo) / 2;
+        if (LOAD(l->base[mid]) <= addr)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 struct wm_region *wm_space_prev(const struct wm_space *s, uintptr_t addr)
 {
-    struct wm_region *n = s->root, *best = NULL;
-
-    while (n) {
-        if (n->base <= addr) {
-            best = n;
-            n = n->right;
-        } else {
-            n = n->left;
-        }
-    }
-    return best;
+    const struct wm_top *t = LOAD(s->top);
+    if (!t)
+        return NULL;
+    long li = leaf_at(t, addr);
+    if (li < 0)
+        return NULL;
+    const struct wm_leaf *l = LOAD(t->leaf[li]);
+    long e = entry_at(l, addr);
+    return e < 0 ? NULL : LOAD(l->reg[e]);
 }
 
-/* Async-signal-safe: a read-only descent with no allocation and no lock of its own. */
+/* Async-signal-safe and lock-free (see the file comment); the caller validates the answer. */
 struct wm_region *wm_space_find_sigsafe(const struct wm_space *s, uintptr_t addr)
 {
     struct wm_region *r = wm_space_prev(s, addr);
-    return r && addr - r->base < r->size ? r : NULL;
+    return r && addr - LOAD(r->base) < LOAD(r->size) ? r : NULL;
 }
 
 struct wm_region *wm_space_next(const struct wm_space *s, uintptr_t addr)
 {
-    struct wm_region *n = s->root, *best = NULL;
-
-    while (n) {
-        if (n->base > addr) {
-            best = n;
-            n = n->left;
-        } else {
-            n = n->right;
-        }
+    const struct wm_top *t = LOAD(s->top);
+    if (!t)
+        return NULL;
+    size_t n = LOAD(t->n);
+    long li = leaf_at(t, addr);
+    for (size_t i = li < 0 ? 0 : (size_t)li; i < n && i < LOAD(t->cap); i++) {
+        const struct wm_leaf *l = LOAD(t->leaf[i]);
+        long e = i == (size_t)li ? entry_at(l, addr) + 1 : 0;
+        if (e < (long)LOAD(l->n) && e < LEAF_CAP)
+            return LOAD(l->reg[e]);
     }
-    return best;
+    return NULL;
 }
 
 bool wm_space_overlaps(const struct wm_space *s, uintptr_t addr, size_t len)
@@ -157,46 +125,157 @@ bool wm_space_overlaps(const struct wm_space *s, uintptr_t addr, size_t len)
     return n && n->base - addr < len;
 }
 
-struct check_state {
-    size_t page_size;
-    size_t count;
-    uintptr_t last_end;
-    const char *err;
-};
+/* ---- updates: the caller holds the VM write lock ------------------------------------------ */
 
-static int check(const struct wm_region *n, struct check_state *st)
+/* Insert leaf l at position i of the top level, growing it into *spare if full. */
+static void top_insert(struct wm_space *s, size_t i, struct wm_leaf *l, struct wm_top **spare)
 {
-    if (!n)
-        return 0;
-    int hl = check(n->left, st);
-    if (st->err)
-        return 0;
-    if (n->base < st->last_end) {
-        st->err = "regions overlap or are out of order";
+    struct wm_top *t = s->top;
+
+    if (t->n == t->cap) {
+        struct wm_top *g = *spare;
+        *spare = NULL;
+        g->n = t->n;
+        memcpy(g->first, t->first, t->n * sizeof(*t->first));
+        memcpy(g->leaf, t->leaf, t->n * sizeof(*t->leaf));
+        __atomic_store_n(&s->top, g, __ATOMIC_RELEASE);
+        top_free(t);
+        t = g;
+    }
+    memmove(&t->first[i + 1], &t->first[i], (t->n - i) * sizeof(*t->first));
+    memmove(&t->leaf[i + 1], &t->leaf[i], (t->n - i) * sizeof(*t->leaf));
+    t->first[i] = l->base[0];
+    t->leaf[i] = l;
+    t->n++;
+}
+
+static void top_remove(struct wm_top *t, size_t i)
+{
+    memmove(&t->first[i], &t->first[i + 1], (t->n - i - 1) * sizeof(*t->first));
+    memmove(&t->leaf[i], &t->leaf[i + 1], (t->n - i - 1) * sizeof(*t->leaf));
+    t->n--;
+}
+
+int wm_space_insert(struct wm_space *s, struct wm_region *r)
+{
+    struct wm_top *t = s->top, *spare = NULL;
+    struct wm_leaf *fresh = NULL;
+    long li = t && t->n ? leaf_at(t, r->base) : -1;
+
+    if (li < 0 && t && t->n)
+        li = 0; /* below every region: goes at the front of the first leaf */
+    /* Allocate everything the insert may need first, so it cannot fail half-way. */
+    bool split = li >= 0 && t->leaf[li]->n == LEAF_CAP;
+    if (li < 0 || split) {
+        fresh = wm_arena_alloc(sizeof(*fresh));
+        if (!fresh)
+            return -1;
+        fresh->n = 0;
+    }
+    if (!t || ((li < 0 || split) && t->n == t->cap)) {
+        spare = top_new(t ? t->cap * 2 : 16);
+        if (!spare) {
+            wm_arena_free(fresh, sizeof(*fresh));
+            return -1;
+        }
+    }
+    if (!t) {
+        __atomic_store_n(&s->top, spare, __ATOMIC_RELEASE);
+        t = spare;
+        spare = NULL;
+    }
+
+    if (li < 0) {
+        fresh->base[0] = r->base;
+        fresh->reg[0] = r;
+        fresh->n = 1;
+        top_insert(s, 0, fresh, &spare);
+        s->count++;
         return 0;
     }
-    const char *e = wm_region_check(n, st->page_size);
-    if (e) {
-        st->err = e;
-        return 0;
+    struct wm_leaf *l = t->leaf[li];
+    if (split) {
+        /* Move the upper half to the new leaf, then insert into whichever half fits. */
+        uint32_t half = LEAF_CAP / 2;
+        memcpy(fresh->base, &l->base[half], (LEAF_CAP - half) * sizeof(*l->base));
+        memcpy(fresh->reg, &l->reg[half], (LEAF_CAP - half) * sizeof(*l->reg));
+        fresh->n = LEAF_CAP - half;
+        l->n = half;
+        top_insert(s, (size_t)li + 1, fresh, &spare);
+        t = s->top;
+        if (r->base >= fresh->base[0]) {
+            l = fresh;
+            li++;
+        }
     }
-    st->last_end = n->base + n->size;
-    st->count++;
-    int hr = check(n->right, st);
-    if (st->err)
-        return 0;
-    int h = (hl > hr ? hl : hr) + 1;
-    if (n->height != h || hl - hr > 1 || hr - hl > 1)
-        st->err = "tree unbalanced or height stale";
-    return h;
+    long e = entry_at(l, r->base) + 1;
+    memmove(&l->base[e + 1], &l->base[e], (l->n - (uint32_t)e) * sizeof(*l->base));
+    memmove(&l->reg[e + 1], &l->reg[e], (l->n - (uint32_t)e) * sizeof(*l->reg));
+    l->base[e] = r->base;
+    l->reg[e] = r;
+    l->n++;
+    if (e == 0)
+        t->first[li] = r->base;
+    s->count++;
+    if (spare)
+        top_free(spare);
+    return 0;
+}
+
+void wm_space_remove(struct wm_space *s, struct wm_region *r)
+{
+    struct wm_top *t = s->top;
+    long li = leaf_at(t, r->base);
+    struct wm_leaf *l = t->leaf[li];
+    long e = entry_at(l, r->base);
+
+    memmove(&l->base[e], &l->base[e + 1], (l->n - (uint32_t)e - 1) * sizeof(*l->base));
+    memmove(&l->reg[e], &l->reg[e + 1], (l->n - (uint32_t)e - 1) * sizeof(*l->reg));
+    l->n--;
+    s->count--;
+    if (l->n == 0) {
+        top_remove(t, (size_t)li);
+        wm_arena_free(l, sizeof(*l));
+        return;
+    }
+    t->first[li] = l->base[0];
+    /* Keep leaves at least a quarter full by merging a sparse one into its neighbour. */
+    if ((size_t)li + 1 < t->n) {
+        struct wm_leaf *nx = t->leaf[li + 1];
+        if (l->n + nx->n <= LEAF_CAP / 2) {
+            memcpy(&l->base[l->n], nx->base, nx->n * sizeof(*l->base));
+            memcpy(&l->reg[l->n], nx->reg, nx->n * sizeof(*l->reg));
+            l->n += nx->n;
+            top_remove(t, (size_t)li + 1);
+            wm_arena_free(nx, sizeof(*nx));
+        }
+    }
 }
 
 const char *wm_space_check(const struct wm_space *s, size_t page_size)
 {
-    struct check_state st = { .page_size = page_size };
+    const struct wm_top *t = s->top;
+    uintptr_t last_end = 0;
+    size_t count = 0;
 
-    check(s->root, &st);
-    if (!st.err && st.count != s->count)
-        st.err = "region count stale";
-    return st.err;
+    for (size_t i = 0; t && i < t->n; i++) {
+        const struct wm_leaf *l = t->leaf[i];
+        if (l->n == 0 || l->n > LEAF_CAP)
+            return "leaf empty or overfull";
+        if (t->first[i] != l->base[0])
+            return "leaf key stale";
+        for (uint32_t e = 0; e < l->n; e++) {
+            const struct wm_region *r = l->reg[e];
+            if (r->base != l->base[e])
+                return "index key differs from region base";
+            if (r->base < last_end)
+                return "regions overlap or are out of order";
+            const char *err = wm_region_check(r, page_size);
+            if (err)
+                return err;
+            last_end = r->base + r->size;
+            count++;
+        }
+    }
+    return count == s->count ? NULL : "region count stale";
 }

@@ -14,6 +14,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ---- arena.c: type-stable memory for everything lock-free readers touch ---------------- */
+
+/* Memory that is never returned to the system: freed blocks go back to a per-size free list,
+ * so a racing reader only ever reads mapped (if stale) bytes.  Callers serialise. */
+void *wm_arena_alloc(size_t n);
+void wm_arena_free(void *p, size_t n);
+/* Where new chunks come from (NULL: malloc). */
+void wm_arena_set_source(void *(*chunk_source)(size_t));
+
 /* ---- prot.c: PAGE_* validation and translation ---------------------------------------- */
 
 /* Kernel access bits, independent of <sys/mman.h> so this layer stays system-free. */
@@ -57,8 +66,6 @@ struct wm_run {
 enum { WM_REGION_LARGE = 1u }; /* region flags: backed by large pages */
 
 struct wm_region {
-    struct wm_region *left, *right; /* tree links, owned by space.c */
-    int height;
     uintptr_t base;
     size_t size;         /* page multiple */
     uint32_t alloc_prot; /* AllocationProtect */
@@ -106,14 +113,18 @@ size_t wm_region_extent(const struct wm_region *r, size_t off);
 /* Invariant check; returns NULL or a description of the first violation. */
 const char *wm_region_check(const struct wm_region *r, size_t page_size);
 
-/* ---- space.c: the ordered tree of regions --------------------------------------------- */
+/* ---- space.c: the ordered index of regions --------------------------------------------- */
+
+struct wm_top;
 
 struct wm_space {
-    struct wm_region *root;
+    struct wm_top *top;
     size_t count;
 };
 
-/* The region containing addr, or NULL.  O(log n); reads only (_sigsafe). */
+/* Lookups are O(log n), read only, and safe to run against a concurrent writer: they may
+ * then return a wrong region, never crash (the caller validates with the VM sequence). */
+/* The region containing addr, or NULL (_sigsafe). */
 struct wm_region *wm_space_find_sigsafe(const struct wm_space *s, uintptr_t addr);
 /* The region with the lowest base > addr, or NULL.  Reads only. */
 struct wm_region *wm_space_next(const struct wm_space *s, uintptr_t addr);
@@ -121,9 +132,10 @@ struct wm_region *wm_space_next(const struct wm_space *s, uintptr_t addr);
 struct wm_region *wm_space_prev(const struct wm_space *s, uintptr_t addr);
 /* True when [addr, addr+len) overlaps any region. */
 bool wm_space_overlaps(const struct wm_space *s, uintptr_t addr, size_t len);
-void wm_space_insert(struct wm_space *s, struct wm_region *r);
+/* 0, or -1 when out of memory (nothing changed). */
+int wm_space_insert(struct wm_space *s, struct wm_region *r);
 void wm_space_remove(struct wm_space *s, struct wm_region *r);
-/* Invariant check of the whole tree (order, balance, no overlap, every region). */
+/* Invariant check of the whole index (order, keys, no overlap, every region). */
 const char *wm_space_check(const struct wm_space *s, size_t page_size);
 
 #endif

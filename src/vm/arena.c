@@ -1,0 +1,82 @@
+/*
+ * arena.c - type-stable memory for the model.
+ *
+ * Everything a lock-free reader may touch (regions, their run arrays, the index) comes from
+ * here, and memory handed back is kept on a free list of its size class instead of being
+ * returned to the system.  So a reader racing with a writer may read stale or recycled
+ * bytes, which it then discards when its sequence check fails, but never unmapped memory.
+ * Callers serialise (the VM write lock).  Chunks come from a pluggable source: malloc by
+ * default, mmap once nt/ installs it (which also makes allocation async-signal-safe).
+ */
+#include "vm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN_SHIFT 5   /* 32 bytes */
+#define MAX_SHIFT 30  /* 1 GiB: far beyond any run array winmem makes */
+#define CHUNK (1u << 20)
+
+struct free_block {
+    struct free_block *next;
+};
+
+static struct free_block *free_list[MAX_SHIFT + 1];
+static char *chunk_pos, *chunk_end;
+
+static void *malloc_source(size_t n)
+{
+    return malloc(n);
+}
+
+static void *(*source)(size_t) = malloc_source;
+
+void wm_arena_set_source(void *(*chunk_source)(size_t))
+{
+    source = chunk_source ? chunk_source : malloc_source;
+}
+
+static unsigned class_of(size_t n)
+{
+    unsigned s = MIN_SHIFT;
+    while (((size_t)1 << s) < n)
+        s++;
+    return s;
+}
+
+void *wm_arena_alloc(size_t n)
+{
+    unsigned c = class_of(n);
+    size_t size = (size_t)1 << c;
+
+    if (c > MAX_SHIFT)
+        return NULL;
+    if (free_list[c]) {
+        struct free_block *b = free_list[c];
+        free_list[c] = b->next;
+        return b;
+    }
+    if (size > CHUNK / 4)
+        return source(size);
+    if ((size_t)(chunk_end - chunk_pos) < size) {
+        char *chunk = source(CHUNK);
+        if (!chunk)
+            return NULL;
+        /* The rest of the old chunk is abandoned: at most a quarter of a chunk. */
+        chunk_pos = chunk;
+        chunk_end = chunk + CHUNK;
+    }
+    void *p = chunk_pos;
+    chunk_pos += size;
+    return p;
+}
+
+void wm_arena_free(void *p, size_t n)
+{
+    if (p) {
+        unsigned c = class_of(n);
+        struct free_block *b = p;
+        b->next = free_list[c];
+        free_list[c] = b;
+    }
+}
