@@ -198,6 +198,7 @@ static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
      * the new protection (with the allocation's caching attribute), and a VirtualLock stays
      * in force. */
     wm_region_set(r, start - r->base, end - start, WM_STATE_COMMITTED, prot, WM_RUN_LOCKED, 0);
+    wm_space_refresh(&wm_vm.space, r);
     return STATUS_SUCCESS;
 }
 

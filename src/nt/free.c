@@ -80,6 +80,7 @@ WINMEM_API NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE process, PVOID *base_ptr,
             goto out_unlock;
         }
         wm_region_set(r, start - r->base, end - start, WM_STATE_RESERVED, 0, 0, 0);
+        wm_space_refresh(&wm_vm.space, r);
     }
 out_unlock:
     wm_vmstate_wrunlock();

@@ -116,6 +116,7 @@ WINMEM_API NTSTATUS NTAPI NtLockVirtualMemory(HANDLE process, PVOID *base_ptr,
             goto out_unlock;
         }
         wm_region_protect(r, scan.guard_off, wm_vm.page, prot);
+        wm_space_refresh(&wm_vm.space, r);
         st = STATUS_GUARD_PAGE_VIOLATION;
         goto out_unlock;
     }
@@ -125,6 +126,7 @@ WINMEM_API NTSTATUS NTAPI NtLockVirtualMemory(HANDLE process, PVOID *base_ptr,
         goto out_unlock;
     }
     wm_region_set_flags(r, off, len, WM_RUN_LOCKED, 0);
+    wm_space_refresh(&wm_vm.space, r);
 out_unlock:
     wm_vmstate_wrunlock();
     if (st == STATUS_SUCCESS) {
@@ -164,6 +166,7 @@ WINMEM_API NTSTATUS NTAPI NtUnlockVirtualMemory(HANDLE process, PVOID *base_ptr,
         goto out_unlock;
     }
     wm_region_set_flags(r, off, len, 0, WM_RUN_LOCKED);
+    wm_space_refresh(&wm_vm.space, r);
 out_unlock:
     wm_vmstate_wrunlock();
     if (st == STATUS_SUCCESS) {

@@ -20,6 +20,19 @@
 #include "../os/os.h"
 #include "../vm/vm.h"
 
+/* ThreadSanitizer cannot see that a sequence check validates racing reads, so under it every
+ * reader takes the lock instead. */
+#if defined(__SANITIZE_THREAD__)
+#define WM_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WM_TSAN 1
+#endif
+#endif
+#ifndef WM_TSAN
+#define WM_TSAN 0
+#endif
+
 /* ---- vmstate.c: the process-wide model, its lock and machine constants ------------------ */
 
 #define WM_GRANULARITY ((uintptr_t)0x10000)      /* allocation granularity: 64 KiB */

@@ -66,6 +66,7 @@ WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr
     }
     old = r->runs[wm_region_run_index(r, off)].prot;
     wm_region_protect(r, off, len, new_prot);
+    wm_space_refresh(&wm_vm.space, r);
 out_unlock:
     wm_vmstate_wrunlock();
     /* Windows reports PAGE_NOACCESS as the old protection even when it refuses. */

@@ -126,6 +126,63 @@ static NTSTATUS foreign_locked(uintptr_t page, MEMORY_BASIC_INFORMATION *m)
     return STATUS_SUCCESS;
 }
 
+static bool seq_valid(void *ctx)
+{
+    return wm_vmstate_read_valid(*(const uint32_t *)ctx);
+}
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+/* The query of a page inside a winmem reservation, without the lock.  1: answered (valid
+ * only if the sequence check after it passes); 0: not in a reservation; -1: a writer ran. */
+static int query_lockfree(uintptr_t page, uint32_t seq, MEMORY_BASIC_INFORMATION *m)
+{
+    struct wm_summary sum;
+    const struct wm_region *r =
+        wm_space_find_lockfree(&wm_vm.space, page, seq_valid, &seq, &sum);
+    if (!r)
+        return wm_vmstate_read_valid(seq) ? 0 : -1;
+    memset(m, 0, sizeof(*m)); /* the padding too: callers may compare whole records */
+    m->BaseAddress = (PVOID)page;
+    m->AllocationBase = (PVOID)sum.base;
+    m->AllocationProtect = sum.alloc_prot;
+    m->Type = sum.type;
+    if (sum.state != WM_SUMMARY_MANY) {
+        /* One run: the whole answer was in the index, beside the key. */
+        m->RegionSize = sum.base + sum.size - page;
+        m->State = sum.state == WM_STATE_COMMITTED ? MEM_COMMIT : MEM_RESERVE;
+        m->Protect = sum.prot;
+        return 1;
+    }
+    /* cap before runs: a writer publishes a grown array before its capacity. */
+    uint32_t cap = __atomic_load_n(&r->cap, __ATOMIC_ACQUIRE);
+    const struct wm_run *runs = __atomic_load_n(&r->runs, __ATOMIC_ACQUIRE);
+    uint32_t n = LOAD(r->nruns);
+    uintptr_t base = LOAD(r->base);
+    size_t size = LOAD(r->size), off = page - base;
+    if (!wm_vmstate_read_valid(seq) || n == 0 || n > cap)
+        return -1;
+
+    uint32_t lo = 0, hi = n;
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (LOAD(runs[mid].off) <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    uint32_t state = LOAD(runs[lo].state), prot = LOAD(runs[lo].prot), j = lo;
+    /* Runs also differ by flags VirtualQuery does not show: look past them. */
+    while (j + 1 < n && LOAD(runs[j + 1].state) == state && LOAD(runs[j + 1].prot) == prot)
+        j++;
+    size_t end = j + 1 < n ? LOAD(runs[j + 1].off) : size;
+
+    m->RegionSize = end - off;
+    m->State = state == WM_STATE_COMMITTED ? MEM_COMMIT : MEM_RESERVE;
+    m->Protect = prot;
+    return 1;
+}
+
 NTSTATUS wm_query_locked(uintptr_t addr, MEMORY_BASIC_INFORMATION *m)
 {
     uintptr_t page = addr & ~(uintptr_t)(wm_vm.page - 1);
@@ -159,9 +216,28 @@ WINMEM_API NTSTATUS NTAPI NtQueryVirtualMemory(HANDLE process, PVOID base,
         return STATUS_INVALID_PARAMETER;
     wm_vmstate_init();
 
+#if !WM_TSAN
+    /* Lock-free first: a query of winmem's own memory then costs a lookup and no atomic
+     * read-modify-write, and never waits for a writer.  A few tries, then the lock. */
+    uintptr_t page = (uintptr_t)base & ~(uintptr_t)(wm_vm.page - 1);
+    for (int tries = 0; tries < 4; tries++) {
+        uint32_t seq = wm_vmstate_read_begin();
+        if (seq & 1)
+            continue;
+        int rc = query_lockfree(page, seq, &mbi);
+        if (rc >= 0 && wm_vmstate_read_valid(seq)) {
+            if (rc == 0)
+                break; /* not winmem's: the kernel's map is read under the lock */
+            goto out;
+        }
+    }
+#endif
     wm_vmstate_rdlock();
     st = wm_query_locked((uintptr_t)base, &mbi);
     wm_vmstate_rdunlock();
+#if !WM_TSAN
+out:
+#endif
 
     /* The caller's buffer is written only after the lock is dropped. */
     if (st == STATUS_SUCCESS) {

@@ -19,6 +19,9 @@ struct wm_leaf {
     uint32_t n;
     uintptr_t base[LEAF_CAP];
     struct wm_region *reg[LEAF_CAP];
+    /* What VirtualQuery needs of each region, kept beside the key so a lock-free query of a
+     * one-run region never touches the region itself (one cache miss fewer). */
+    struct wm_summary sum[LEAF_CAP];
 };
 
 struct wm_top {
@@ -45,40 +48,48 @@ static void top_free(struct wm_top *t)
     wm_arena_free(t, sizeof(*t) + t->cap * (sizeof(uintptr_t) + sizeof(void *)));
 }
 
+static void summarize(struct wm_summary *s, const struct wm_region *r)
+{
+    s->base = r->base;
+    s->size = r->size;
+    s->alloc_prot = r->alloc_prot;
+    s->type = r->type;
+    s->state = r->nruns == 1 ? r->runs[0].state : WM_SUMMARY_MANY;
+    s->prot = r->runs[0].prot;
+}
+
 /* ---- lookups: read-only, bounded, safe against a concurrent writer ------------------------ */
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+/* Index of the last of keys[0..n) that is <= addr, or -1.  Branch-free: the comparison
+ * feeds a conditional move, so random lookups cost no mispredicted branches and the next
+ * probe's load can start early. */
+static long last_le(const uintptr_t *keys, size_t n, uintptr_t addr)
+{
+    if (n == 0 || LOAD(keys[0]) > addr)
+        return -1;
+    const uintptr_t *base = keys;
+    while (n > 1) {
+        size_t half = n / 2;
+        base = LOAD(base[half]) <= addr ? base + half : base;
+        n -= half;
+    }
+    return base - keys;
+}
 
 /* Index of the last leaf whose first base is <= addr, or -1. */
 static long leaf_at(const struct wm_top *t, uintptr_t addr)
 {
     size_t n = LOAD(t->n), cap = LOAD(t->cap);
-    long lo = -1, hi = (long)(n < cap ? n : cap); /* answer in [lo, hi) */
-
-    while (hi - lo > 1) {
-        long mid = lo + (hi - lo) / 2;
-        if (LOAD(t->first[mid]) <= addr)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return lo;
+    return last_le(LOAD(t->first), n < cap ? n : cap, addr);
 }
 
 /* Index of the last entry whose base is <= addr, or -1. */
 static long entry_at(const struct wm_leaf *l, uintptr_t addr)
 {
     uint32_t n = LOAD(l->n);
-    long lo = -1, hi = n < LEAF_CAP ? (long)n : LEAF_CAP;
-
-    while (hi - lo > 1) {
-        long mid = lo + (hi - lo) / 2;
-        if (LOAD(l->base[mid]) <= addr)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return lo;
+    return last_le(l->base, n < LEAF_CAP ? n : LEAF_CAP, addr);
 }
 
 struct wm_region *wm_space_prev(const struct wm_space *s, uintptr_t addr)
@@ -115,6 +126,42 @@ struct wm_region *wm_space_next(const struct wm_space *s, uintptr_t addr)
             return LOAD(l->reg[e]);
     }
     return NULL;
+}
+
+/* Lock-free: every pointer read from memory a writer may have recycled is checked with
+ * valid(ctx) before it is followed, and every index stays inside the block it was read
+ * from (arena blocks keep their size class), so no read leaves mapped memory. */
+struct wm_region *wm_space_find_lockfree(const struct wm_space *s, uintptr_t addr,
+                                         bool (*valid)(void *ctx), void *ctx,
+                                         struct wm_summary *sum)
+{
+    const struct wm_top *t = __atomic_load_n(&s->top, __ATOMIC_ACQUIRE);
+    if (!t)
+        return NULL;
+    size_t n = LOAD(t->n), cap = LOAD(t->cap);
+    const uintptr_t *first = LOAD(t->first);
+    struct wm_leaf *const *leaves = LOAD(t->leaf);
+    if (!valid(ctx))
+        return NULL;
+    long lo = last_le(first, n < cap ? n : cap, addr);
+    if (lo < 0)
+        return NULL;
+    const struct wm_leaf *l = LOAD(leaves[lo]);
+    if (!valid(ctx))
+        return NULL;
+    long e = entry_at(l, addr);
+    if (e < 0)
+        return NULL;
+    struct wm_region *r = LOAD(l->reg[e]);
+    sum->base = LOAD(l->sum[e].base);
+    sum->size = LOAD(l->sum[e].size);
+    sum->alloc_prot = LOAD(l->sum[e].alloc_prot);
+    sum->type = LOAD(l->sum[e].type);
+    sum->state = LOAD(l->sum[e].state);
+    sum->prot = LOAD(l->sum[e].prot);
+    if (!valid(ctx))
+        return NULL;
+    return addr - sum->base < sum->size ? r : NULL;
 }
 
 bool wm_space_overlaps(const struct wm_space *s, uintptr_t addr, size_t len)
@@ -188,6 +235,7 @@ int wm_space_insert(struct wm_space *s, struct wm_region *r)
     if (li < 0) {
         fresh->base[0] = r->base;
         fresh->reg[0] = r;
+        summarize(&fresh->sum[0], r);
         fresh->n = 1;
         top_insert(s, 0, fresh, &spare);
         s->count++;
@@ -199,6 +247,7 @@ int wm_space_insert(struct wm_space *s, struct wm_region *r)
         uint32_t half = LEAF_CAP / 2;
         memcpy(fresh->base, &l->base[half], (LEAF_CAP - half) * sizeof(*l->base));
         memcpy(fresh->reg, &l->reg[half], (LEAF_CAP - half) * sizeof(*l->reg));
+        memcpy(fresh->sum, &l->sum[half], (LEAF_CAP - half) * sizeof(*l->sum));
         fresh->n = LEAF_CAP - half;
         l->n = half;
         top_insert(s, (size_t)li + 1, fresh, &spare);
@@ -211,8 +260,10 @@ int wm_space_insert(struct wm_space *s, struct wm_region *r)
     long e = entry_at(l, r->base) + 1;
     memmove(&l->base[e + 1], &l->base[e], (l->n - (uint32_t)e) * sizeof(*l->base));
     memmove(&l->reg[e + 1], &l->reg[e], (l->n - (uint32_t)e) * sizeof(*l->reg));
+    memmove(&l->sum[e + 1], &l->sum[e], (l->n - (uint32_t)e) * sizeof(*l->sum));
     l->base[e] = r->base;
     l->reg[e] = r;
+    summarize(&l->sum[e], r);
     l->n++;
     if (e == 0)
         t->first[li] = r->base;
@@ -231,6 +282,7 @@ void wm_space_remove(struct wm_space *s, struct wm_region *r)
 
     memmove(&l->base[e], &l->base[e + 1], (l->n - (uint32_t)e - 1) * sizeof(*l->base));
     memmove(&l->reg[e], &l->reg[e + 1], (l->n - (uint32_t)e - 1) * sizeof(*l->reg));
+    memmove(&l->sum[e], &l->sum[e + 1], (l->n - (uint32_t)e - 1) * sizeof(*l->sum));
     l->n--;
     s->count--;
     if (l->n == 0) {
@@ -245,11 +297,20 @@ void wm_space_remove(struct wm_space *s, struct wm_region *r)
         if (l->n + nx->n <= LEAF_CAP / 2) {
             memcpy(&l->base[l->n], nx->base, nx->n * sizeof(*l->base));
             memcpy(&l->reg[l->n], nx->reg, nx->n * sizeof(*l->reg));
+            memcpy(&l->sum[l->n], nx->sum, nx->n * sizeof(*l->sum));
             l->n += nx->n;
             top_remove(t, (size_t)li + 1);
             wm_arena_free(nx, sizeof(*nx));
         }
     }
+}
+
+void wm_space_refresh(struct wm_space *s, const struct wm_region *r)
+{
+    struct wm_top *t = s->top;
+    struct wm_leaf *l = t->leaf[leaf_at(t, r->base)];
+
+    summarize(&l->sum[entry_at(l, r->base)], r);
 }
 
 const char *wm_space_check(const struct wm_space *s, size_t page_size)
@@ -268,6 +329,10 @@ const char *wm_space_check(const struct wm_space *s, size_t page_size)
             const struct wm_region *r = l->reg[e];
             if (r->base != l->base[e])
                 return "index key differs from region base";
+            struct wm_summary want;
+            summarize(&want, r);
+            if (memcmp(&want, &l->sum[e], sizeof(want)) != 0)
+                return "index summary stale (a change without wm_space_refresh)";
             if (r->base < last_end)
                 return "regions overlap or are out of order";
             const char *err = wm_region_check(r, page_size);

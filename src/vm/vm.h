@@ -117,6 +117,14 @@ const char *wm_region_check(const struct wm_region *r, size_t page_size);
 
 struct wm_top;
 
+/* A region as VirtualQuery sees it when it has a single run (state WM_SUMMARY_MANY: more). */
+#define WM_SUMMARY_MANY 0xffffffffu
+struct wm_summary {
+    uintptr_t base;
+    size_t size;
+    uint32_t alloc_prot, type, state, prot;
+};
+
 struct wm_space {
     struct wm_top *top;
     size_t count;
@@ -126,6 +134,13 @@ struct wm_space {
  * then return a wrong region, never crash (the caller validates with the VM sequence). */
 /* The region containing addr, or NULL (_sigsafe). */
 struct wm_region *wm_space_find_sigsafe(const struct wm_space *s, uintptr_t addr);
+/* The same without any lock: valid(ctx) is asked before each pointer read from shared memory
+ * is followed; when it says no, the answer is NULL and meaningless (the caller retries). */
+struct wm_region *wm_space_find_lockfree(const struct wm_space *s, uintptr_t addr,
+                                         bool (*valid)(void *ctx), void *ctx,
+                                         struct wm_summary *sum);
+/* After any change to r's runs: bring its summary in the index up to date. */
+void wm_space_refresh(struct wm_space *s, const struct wm_region *r);
 /* The region with the lowest base > addr, or NULL.  Reads only. */
 struct wm_region *wm_space_next(const struct wm_space *s, uintptr_t addr);
 /* The region with the highest base <= addr, or NULL (it may end before addr).  Reads only. */
