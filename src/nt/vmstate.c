@@ -124,6 +124,9 @@ static void atfork_release(void)
 static void init_once(void)
 {
     wm_vm.page = wm_os_page_size();
+    /* mmap'd chunks: huge pages for the index, and allocation that is a system call, not
+     * malloc, so the fault path can allocate. */
+    wm_arena_set_source(wm_os_arena_chunk);
     pthread_atfork(atfork_prepare, atfork_release, atfork_release);
 }
 

@@ -92,6 +92,28 @@ int wm_os_cpu_count(void)
     return n > 0 ? (int)n : 1;
 }
 
+void *wm_os_arena_chunk(size_t len)
+{
+    const size_t huge = 2u << 20;
+    size_t span = len >= huge ? len + huge : len;
+    char *p = wm_os_sys.mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                             -1, 0);
+
+    if (p == MAP_FAILED)
+        return NULL;
+    if (span != len) {
+        /* Trim to a huge-page-aligned start so the kernel can back it with huge pages. */
+        char *start = (char *)(((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1));
+        if (start > p)
+            wm_os_sys.munmap(p, (size_t)(start - p));
+        if (p + span > start + len)
+            wm_os_sys.munmap(start + len, (size_t)(p + span - (start + len)));
+        p = start;
+        wm_os_sys.madvise(p, len, MADV_HUGEPAGE);
+    }
+    return p;
+}
+
 int wm_os_map(uintptr_t *addr, size_t len, unsigned acc, bool fixed)
 {
     int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (fixed ? MAP_FIXED_NOREPLACE : 0);

@@ -39,6 +39,9 @@ size_t wm_os_page_size(void);
 size_t wm_os_large_page_size(void);
 int wm_os_cpu_count(void);
 
+/* Read-write memory for the model's arena: never unmapped, huge pages where possible (the
+ * index of a million regions then costs few TLB misses).  NULL on failure. */
+void *wm_os_arena_chunk(size_t len);
 /* Map len bytes of fresh anonymous memory with access `acc` (WM_ACC_* bits).
  * fixed: exactly at *addr, never replacing anything (MAP_FIXED_NOREPLACE; -EEXIST when busy);
  * otherwise *addr is a hint and the result is wherever the kernel put it. */
