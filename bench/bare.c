@@ -123,8 +123,7 @@ static void run_alloc_free_plain(long n)
 static void run_reserve_commit(long n)
 {
     for (long i = 0; i < n; i++) {
-        char *base = mmap(NULL, MIB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                          -1, 0);
+        char *base = mmap(NULL, MIB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (base == MAP_FAILED)
             die("mmap(1 MiB PROT_NONE)");
         for (int k = 0; k < 16; k++)
@@ -136,7 +135,6 @@ static void run_reserve_commit(long n)
 }
 
 static char *protect_page;
-
 
 static void run_protect(long n)
 {

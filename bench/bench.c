@@ -210,8 +210,8 @@ static long reserve_many(long want, double budget, const char *name)
         }
         bases[got++] = p;
         if ((got & 4095) == 0 && ticks_to_ns(ticks() - t0) > budget * 1e9) {
-            printf("note %s reserving took over %.0f s; stopped at %ld of %ld reservations\n",
-                   name, budget, got, want);
+            printf("note %s reserving took over %.0f s; stopped at %ld of %ld reservations\n", name,
+                   budget, got, want);
             break;
         }
     }
@@ -277,8 +277,10 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--e-budget") && i + 1 < argc)
             e_budget = atof(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--only a,b] [--scale F] [--reps N] [--e-count N] "
-                            "[--e-budget S]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--only a,b] [--scale F] [--reps N] [--e-count N] "
+                    "[--e-budget S]\n",
+                    argv[0]);
             return 2;
         }
     }

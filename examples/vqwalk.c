@@ -14,8 +14,10 @@ static const char *state(DWORD s)
 
 static const char *type(DWORD t)
 {
-    return t == MEM_IMAGE ? "image" : t == MEM_MAPPED ? "mapped" : t == MEM_PRIVATE ? "private"
-                                                                                    : "";
+    return t == MEM_IMAGE     ? "image"
+           : t == MEM_MAPPED  ? "mapped"
+           : t == MEM_PRIVATE ? "private"
+                              : "";
 }
 
 int main(void)
@@ -30,8 +32,8 @@ int main(void)
     printf("page %lu, granularity %lu, user space %p - %p\n", (unsigned long)si.dwPageSize,
            (unsigned long)si.dwAllocationGranularity, si.lpMinimumApplicationAddress,
            si.lpMaximumApplicationAddress);
-    printf("(a winmem reservation is at %p, a stack variable at %p, main at %p)\n\n",
-           (void *)mine, (void *)&local, (void *)(ULONG_PTR)main);
+    printf("(a winmem reservation is at %p, a stack variable at %p, main at %p)\n\n", (void *)mine,
+           (void *)&local, (void *)(ULONG_PTR)main);
     printf("%-18s %-18s %14s %-8s %-8s %8s\n", "base", "allocation", "size", "state", "type",
            "protect");
 

@@ -9,6 +9,7 @@ command -v ninja >/dev/null || need+=(ninja-build)
 command -v gcc >/dev/null || need+=(gcc)
 command -v clang >/dev/null || need+=(clang)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v clang-format >/dev/null || need+=(clang-format)
 # The sanitizer runtimes ship with gcc (libasan/libubsan) and clang (libclang-rt).
 if command -v clang >/dev/null; then
     rt=$(clang -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.asan-x86_64.a

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 
 jobs=$(nproc)
+echo "=== format"
+clang-format --dry-run -Werror $(git ls-files '*.c' '*.h' 2>/dev/null || find src include tests examples bench -name '*.[ch]')
 run() { # name, cmake args...
     local name=$1; shift
     echo "=== $name"

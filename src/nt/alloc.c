@@ -123,8 +123,8 @@ found:
 }
 
 /* MEM_RESERVE (with or without MEM_COMMIT): a new region. */
-static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG prot,
-                               uintptr_t limit, uintptr_t *base_out, size_t *size_out)
+static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG prot, uintptr_t limit,
+                               uintptr_t *base_out, size_t *size_out)
 {
     bool commit = type & MEM_COMMIT;
     unsigned acc = commit ? wm_prot_access(prot) : 0;
@@ -147,9 +147,9 @@ static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG pr
 
     /* CFG flags are accepted but are not part of the recorded protection. */
     prot &= ~(ULONG)PAGE_TARGETS_INVALID;
-    struct wm_region *r = wm_region_new(start, size, prot, MEM_PRIVATE,
-                                        commit ? WM_STATE_COMMITTED : WM_STATE_RESERVED,
-                                        commit ? prot : 0);
+    struct wm_region *r =
+        wm_region_new(start, size, prot, MEM_PRIVATE,
+                      commit ? WM_STATE_COMMITTED : WM_STATE_RESERVED, commit ? prot : 0);
     if (!r)
         return STATUS_NO_MEMORY;
     if (large) {
@@ -261,8 +261,8 @@ static NTSTATUS reset_locked(uintptr_t start, uintptr_t end, bool undo)
 
 /* NtAllocateVirtualMemory: reserve and/or commit pages in the current process. */
 WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_ptr,
-                                                  ULONG_PTR zero_bits, PSIZE_T size_ptr,
-                                                  ULONG type, ULONG prot)
+                                                  ULONG_PTR zero_bits, PSIZE_T size_ptr, ULONG type,
+                                                  ULONG prot)
 {
     NTSTATUS st = wm_vmstate_check_process(process);
     uintptr_t addr, start, end, limit;
@@ -324,8 +324,7 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
         done_size = end - start;
     } else if ((type & MEM_RESERVE) || !addr) {
         /* A commit with no address reserves as well. */
-        st = reserve_locked(addr, size, type | MEM_RESERVE, prot, limit, &done_base,
-                            &done_size);
+        st = reserve_locked(addr, size, type | MEM_RESERVE, prot, limit, &done_base, &done_size);
     } else if (!wm_vmstate_page_range(addr, size, &start, &end) || end - 1 > WM_MAX_ADDRESS) {
         st = STATUS_INVALID_PARAMETER_2;
     } else {

@@ -8,8 +8,8 @@
 #include "nt.h"
 
 /* Find the region and the page range a free request covers; fills *r, *start, *end. */
-static NTSTATUS free_range_locked(uintptr_t addr, size_t size, ULONG type,
-                                  struct wm_region **rp, uintptr_t *start, uintptr_t *end)
+static NTSTATUS free_range_locked(uintptr_t addr, size_t size, ULONG type, struct wm_region **rp,
+                                  uintptr_t *start, uintptr_t *end)
 {
     uintptr_t page_addr = addr & ~(uintptr_t)(wm_vm.page - 1);
     struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, page_addr);
@@ -34,8 +34,8 @@ static NTSTATUS free_range_locked(uintptr_t addr, size_t size, ULONG type,
 }
 
 /* NtFreeVirtualMemory: MEM_DECOMMIT or MEM_RELEASE in the current process. */
-WINMEM_API NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE process, PVOID *base_ptr,
-                                              PSIZE_T size_ptr, ULONG type)
+WINMEM_API NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr,
+                                              ULONG type)
 {
     NTSTATUS st = wm_vmstate_check_process(process);
     struct wm_region *r = NULL;

@@ -57,7 +57,7 @@ static NTSTATUS lock_args(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULO
 static NTSTATUS lock_status(int rc)
 {
     return rc == -ENOMEM || rc == -EPERM || rc == -EAGAIN ? STATUS_WORKING_SET_QUOTA
-                                                         : wm_status_from_errno(rc);
+                                                          : wm_status_from_errno(rc);
 }
 
 /* A range outside winmem's reservations: it must be mapped, and then mlock decides. */
@@ -78,8 +78,8 @@ static NTSTATUS foreign_locked(uintptr_t start, uintptr_t end, bool lock)
 }
 
 /* NtLockVirtualMemory: lock committed pages of the current process into memory. */
-WINMEM_API NTSTATUS NTAPI NtLockVirtualMemory(HANDLE process, PVOID *base_ptr,
-                                              PSIZE_T size_ptr, ULONG map_type)
+WINMEM_API NTSTATUS NTAPI NtLockVirtualMemory(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr,
+                                              ULONG map_type)
 {
     uintptr_t start = 0, end = 0;
     NTSTATUS st = lock_args(process, base_ptr, size_ptr, map_type, &start, &end);
@@ -137,8 +137,8 @@ out_unlock:
 }
 
 /* NtUnlockVirtualMemory: every page of the range must be locked, or nothing changes. */
-WINMEM_API NTSTATUS NTAPI NtUnlockVirtualMemory(HANDLE process, PVOID *base_ptr,
-                                                PSIZE_T size_ptr, ULONG map_type)
+WINMEM_API NTSTATUS NTAPI NtUnlockVirtualMemory(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr,
+                                                ULONG map_type)
 {
     uintptr_t start = 0, end = 0;
     NTSTATUS st = lock_args(process, base_ptr, size_ptr, map_type, &start, &end);

@@ -35,8 +35,8 @@
 
 /* ---- vmstate.c: the process-wide model, its lock and machine constants ------------------ */
 
-#define WM_GRANULARITY ((uintptr_t)0x10000)      /* allocation granularity: 64 KiB */
-#define WM_MIN_ADDRESS ((uintptr_t)0x10000)      /* lpMinimumApplicationAddress */
+#define WM_GRANULARITY ((uintptr_t)0x10000) /* allocation granularity: 64 KiB */
+#define WM_MIN_ADDRESS ((uintptr_t)0x10000) /* lpMinimumApplicationAddress */
 /* lpMaximumApplicationAddress: the last byte below Linux x86-64's TASK_SIZE (Windows x64 stops
  * 64 KiB lower, at 0x7ffffffeffff; the Linux stack can live in that last stretch). */
 #if defined(__aarch64__)

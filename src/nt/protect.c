@@ -16,9 +16,8 @@ static int restore_run(void *ctx, const struct wm_region *r, size_t off, size_t 
 }
 
 /* NtProtectVirtualMemory: set the protection of committed pages in the current process. */
-WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr,
-                                                 PSIZE_T size_ptr, ULONG new_prot,
-                                                 PULONG old_ptr)
+WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr,
+                                                 ULONG new_prot, PULONG old_ptr)
 {
     NTSTATUS st = wm_vmstate_check_process(process);
     struct wm_region *r;

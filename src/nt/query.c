@@ -80,8 +80,9 @@ static NTSTATUS foreign_locked(uintptr_t page, MEMORY_BASIC_INFORMATION *m)
                 region_end = s; /* page sits in a hole before this mapping */
                 break;
             }
-            g = (struct group){ .start = s, .kind = e.flags, .dev = e.dev, .inode = e.inode,
-                                .first_acc = e.acc };
+            g = (struct group){
+                .start = s, .kind = e.flags, .dev = e.dev, .inode = e.inode, .first_acc = e.acc
+            };
             have_group = true;
         }
         g.end = t;
@@ -138,8 +139,7 @@ static bool seq_valid(void *ctx)
 static int query_lockfree(uintptr_t page, uint32_t seq, MEMORY_BASIC_INFORMATION *m)
 {
     struct wm_summary sum;
-    const struct wm_region *r =
-        wm_space_find_lockfree(&wm_vm.space, page, seq_valid, &seq, &sum);
+    const struct wm_region *r = wm_space_find_lockfree(&wm_vm.space, page, seq_valid, &seq, &sum);
     if (!r)
         return wm_vmstate_read_valid(seq) ? 0 : -1;
     memset(m, 0, sizeof(*m)); /* the padding too: callers may compare whole records */
@@ -198,8 +198,8 @@ NTSTATUS wm_query_locked(uintptr_t addr, MEMORY_BASIC_INFORMATION *m)
 
 /* NtQueryVirtualMemory: MemoryBasicInformation for the current process. */
 WINMEM_API NTSTATUS NTAPI NtQueryVirtualMemory(HANDLE process, PVOID base,
-                                               MEMORY_INFORMATION_CLASS info_class,
-                                               PVOID info, SIZE_T len, PSIZE_T ret_len)
+                                               MEMORY_INFORMATION_CLASS info_class, PVOID info,
+                                               SIZE_T len, PSIZE_T ret_len)
 {
     NTSTATUS st = wm_vmstate_check_process(process);
     MEMORY_BASIC_INFORMATION mbi;

@@ -46,8 +46,7 @@ void wm_vmstate_rdlock(void)
     uint32_t w = atomic_load_explicit(&lock_word, memory_order_relaxed);
     for (;;) {
         if (!(w & (WRITER | PENDING))) {
-            if (atomic_compare_exchange_weak_explicit(&lock_word, &w, w + 1,
-                                                      memory_order_acquire,
+            if (atomic_compare_exchange_weak_explicit(&lock_word, &w, w + 1, memory_order_acquire,
                                                       memory_order_relaxed))
                 return;
         } else {
@@ -71,8 +70,7 @@ void wm_vmstate_wrlock(void)
     for (;;) {
         if ((w & ~PENDING) == 0) {
             /* Free: take it.  Other waiting writers set PENDING again when they wake. */
-            if (atomic_compare_exchange_weak_explicit(&lock_word, &w, WRITER,
-                                                      memory_order_acquire,
+            if (atomic_compare_exchange_weak_explicit(&lock_word, &w, WRITER, memory_order_acquire,
                                                       memory_order_relaxed))
                 break;
             continue;

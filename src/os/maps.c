@@ -97,8 +97,8 @@ int wm_maps_next(struct wm_maps *m, struct wm_maps_entry *e)
     p++;
     e->end = (uintptr_t)hex(&p);
     p++;
-    e->acc = (p[0] == 'r' ? WM_ACC_R : 0) | (p[1] == 'w' ? WM_ACC_W : 0) |
-             (p[2] == 'x' ? WM_ACC_X : 0);
+    e->acc =
+        (p[0] == 'r' ? WM_ACC_R : 0) | (p[1] == 'w' ? WM_ACC_W : 0) | (p[2] == 'x' ? WM_ACC_X : 0);
     e->flags = p[3] == 's' ? WM_MAPS_SHARED : 0;
     p += 5;
     e->offset = hex(&p);

@@ -96,8 +96,8 @@ void *wm_os_arena_chunk(size_t len)
 {
     const size_t huge = 2u << 20;
     size_t span = len >= huge ? len + huge : len;
-    char *p = wm_os_sys.mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                             -1, 0);
+    char *p =
+        wm_os_sys.mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
     if (p == MAP_FAILED)
         return NULL;
@@ -135,9 +135,9 @@ int wm_os_map_large(uintptr_t *addr, size_t len, unsigned acc, size_t large)
 {
     int prot = prot_of(acc);
     int fixed = *addr ? MAP_FIXED_NOREPLACE : 0;
-    void *p = wm_os_sys.mmap((void *)*addr, len, prot,
-                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE | fixed,
-                             -1, 0);
+    void *p =
+        wm_os_sys.mmap((void *)*addr, len, prot,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE | fixed, -1, 0);
 
     if (p != MAP_FAILED && ((uintptr_t)p & (large - 1)) == 0 && (!fixed || (uintptr_t)p == *addr)) {
         *addr = (uintptr_t)p;

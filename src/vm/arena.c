@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MIN_SHIFT 5   /* 32 bytes */
-#define MAX_SHIFT 30  /* 1 GiB: far beyond any run array winmem makes */
+#define MIN_SHIFT 5      /* 32 bytes */
+#define MAX_SHIFT 30     /* 1 GiB: far beyond any run array winmem makes */
 #define CHUNK (2u << 20) /* one transparent huge page where the kernel offers them */
 
 struct free_block {

@@ -9,8 +9,8 @@
 
 #include <string.h>
 
-struct wm_region *wm_region_new(uintptr_t base, size_t size, uint32_t alloc_prot,
-                                uint32_t type, uint32_t state, uint32_t prot)
+struct wm_region *wm_region_new(uintptr_t base, size_t size, uint32_t alloc_prot, uint32_t type,
+                                uint32_t state, uint32_t prot)
 {
     struct wm_region *r = wm_arena_alloc(sizeof(*r));
 
@@ -141,8 +141,7 @@ void wm_region_protect(struct wm_region *r, size_t off, size_t len, uint32_t pro
     update(r, off, len, SET_PROT, 0, prot, ~0u, 0);
 }
 
-void wm_region_set_flags(struct wm_region *r, size_t off, size_t len, uint32_t set,
-                         uint32_t clear)
+void wm_region_set_flags(struct wm_region *r, size_t off, size_t len, uint32_t set, uint32_t clear)
 {
     update(r, off, len, 0, 0, 0, ~clear, set);
 }

@@ -27,8 +27,8 @@ struct wm_leaf {
 struct wm_top {
     size_t cap; /* fixed for the life of the block */
     size_t n;
-    uintptr_t *first;       /* first base of each leaf; points into this block */
-    struct wm_leaf **leaf;  /* ditto */
+    uintptr_t *first;      /* first base of each leaf; points into this block */
+    struct wm_leaf **leaf; /* ditto */
 };
 
 static struct wm_top *top_new(size_t cap)

@@ -79,8 +79,8 @@ struct wm_region {
 };
 
 /* A new region whose pages all have `state`/`prot`; NULL when out of memory. */
-struct wm_region *wm_region_new(uintptr_t base, size_t size, uint32_t alloc_prot,
-                                uint32_t type, uint32_t state, uint32_t prot);
+struct wm_region *wm_region_new(uintptr_t base, size_t size, uint32_t alloc_prot, uint32_t type,
+                                uint32_t state, uint32_t prot);
 void wm_region_free(struct wm_region *r);
 /* Index of the run holding byte offset off (off < r->size). */
 uint32_t wm_region_run_index(const struct wm_region *r, size_t off);
@@ -96,8 +96,7 @@ void wm_region_set(struct wm_region *r, size_t off, size_t len, uint32_t state, 
 /* Pages [off, off+len) keep state; protection becomes prot where committed. */
 void wm_region_protect(struct wm_region *r, size_t off, size_t len, uint32_t prot);
 /* Pages [off, off+len) keep state and protection; their flags gain set and lose clear. */
-void wm_region_set_flags(struct wm_region *r, size_t off, size_t len, uint32_t set,
-                         uint32_t clear);
+void wm_region_set_flags(struct wm_region *r, size_t off, size_t len, uint32_t set, uint32_t clear);
 /* True when every page of [off, off+len) is committed. */
 bool wm_region_all_committed(const struct wm_region *r, size_t off, size_t len);
 /* True when every page of [off, off+len) has all the given run flags. */

@@ -48,8 +48,8 @@ WINMEM_API SIZE_T WINAPI VirtualQueryEx(HANDLE process, LPCVOID addr,
                                         PMEMORY_BASIC_INFORMATION info, SIZE_T len)
 {
     SIZE_T written = 0;
-    NTSTATUS st = NtQueryVirtualMemory(process, (PVOID)addr, MemoryBasicInformation, info, len,
-                                       &written);
+    NTSTATUS st =
+        NtQueryVirtualMemory(process, (PVOID)addr, MemoryBasicInformation, info, len, &written);
     return wm_win32_status(st) ? written : 0;
 }
 

@@ -44,7 +44,7 @@ static void test_reserve_rounding(void)
 {
     static const struct {
         SIZE_T off, size;
-    } cases[] = {{0x1010, 0x1000}, {0x8000, 1}, {0xffff, 0x3000}, {0, 0x10001}};
+    } cases[] = { { 0x1010, 0x1000 }, { 0x8000, 1 }, { 0xffff, 0x3000 }, { 0, 0x10001 } };
     BYTE *area = free_area(3);
     REQUIRE_VOID(area != NULL);
 
@@ -325,7 +325,7 @@ static void test_write_watch_flag(void)
     CHECK_FAILS(VirtualAlloc(NULL, GRAN, MEM_RESERVE | MEM_WRITE_WATCH, PAGE_READWRITE),
                 ERROR_NOT_SUPPORTED);
 #else
-    static const DWORD prots[] = {PAGE_NOACCESS, PAGE_READWRITE, PAGE_READONLY};
+    static const DWORD prots[] = { PAGE_NOACCESS, PAGE_READWRITE, PAGE_READONLY };
     for (int i = 0; i < 3; i++) {
         BYTE *p = VirtualAlloc(NULL, GRAN, MEM_RESERVE | MEM_WRITE_WATCH, prots[i]);
         CHECK(p != NULL);

@@ -93,34 +93,34 @@ static inline void at_init(void)
 #define AT_MAXADDR ((ULONG_PTR)at_si.lpMaximumApplicationAddress)
 
 /* Query addr and compare every field but PartitionId with the expected values. */
-#define CHECK_REGION(addr, base, abase, aprot, size, state, prot, type)                            \
-    do {                                                                                           \
-        MEMORY_BASIC_INFORMATION at_m;                                                             \
-        memset(&at_m, 0xcc, sizeof(at_m));                                                         \
-        CHECK_EQ(VirtualQuery((addr), &at_m, sizeof(at_m)), sizeof(at_m));                         \
-        CHECK_EQ(at_m.BaseAddress, (base));                                                        \
-        CHECK_EQ(at_m.AllocationBase, (abase));                                                    \
-        CHECK_EQ(at_m.AllocationProtect, (aprot));                                                 \
-        CHECK_EQ(at_m.RegionSize, (size));                                                         \
-        CHECK_EQ(at_m.State, (state));                                                             \
-        CHECK_EQ(at_m.Protect, (prot));                                                            \
-        CHECK_EQ(at_m.Type, (type));                                                               \
+#define CHECK_REGION(addr, base, abase, aprot, size, state, prot, type)    \
+    do {                                                                   \
+        MEMORY_BASIC_INFORMATION at_m;                                     \
+        memset(&at_m, 0xcc, sizeof(at_m));                                 \
+        CHECK_EQ(VirtualQuery((addr), &at_m, sizeof(at_m)), sizeof(at_m)); \
+        CHECK_EQ(at_m.BaseAddress, (base));                                \
+        CHECK_EQ(at_m.AllocationBase, (abase));                            \
+        CHECK_EQ(at_m.AllocationProtect, (aprot));                         \
+        CHECK_EQ(at_m.RegionSize, (size));                                 \
+        CHECK_EQ(at_m.State, (state));                                     \
+        CHECK_EQ(at_m.Protect, (prot));                                    \
+        CHECK_EQ(at_m.Type, (type));                                       \
     } while (0)
 
 /* A free page: every field as Windows reports it, RegionSize at least min_size. */
-#define CHECK_FREE(addr, min_size)                                                                 \
-    do {                                                                                           \
-        MEMORY_BASIC_INFORMATION at_m;                                                             \
-        memset(&at_m, 0xcc, sizeof(at_m));                                                         \
-        CHECK_EQ(VirtualQuery((addr), &at_m, sizeof(at_m)), sizeof(at_m));                         \
-        CHECK_EQ(at_m.BaseAddress, (ULONG_PTR)(addr) & ~(ULONG_PTR)(PAGE - 1));                    \
-        CHECK_EQ(at_m.AllocationBase, NULL);                                                       \
-        CHECK_EQ(at_m.AllocationProtect, 0);                                                       \
-        CHECK(at_m.RegionSize >= (SIZE_T)(min_size));                                              \
-        CHECK_EQ(at_m.RegionSize % PAGE, 0);                                                       \
-        CHECK_EQ(at_m.State, MEM_FREE);                                                            \
-        CHECK_EQ(at_m.Protect, PAGE_NOACCESS);                                                     \
-        CHECK_EQ(at_m.Type, 0);                                                                    \
+#define CHECK_FREE(addr, min_size)                                              \
+    do {                                                                        \
+        MEMORY_BASIC_INFORMATION at_m;                                          \
+        memset(&at_m, 0xcc, sizeof(at_m));                                      \
+        CHECK_EQ(VirtualQuery((addr), &at_m, sizeof(at_m)), sizeof(at_m));      \
+        CHECK_EQ(at_m.BaseAddress, (ULONG_PTR)(addr) & ~(ULONG_PTR)(PAGE - 1)); \
+        CHECK_EQ(at_m.AllocationBase, NULL);                                    \
+        CHECK_EQ(at_m.AllocationProtect, 0);                                    \
+        CHECK(at_m.RegionSize >= (SIZE_T)(min_size));                           \
+        CHECK_EQ(at_m.RegionSize % PAGE, 0);                                    \
+        CHECK_EQ(at_m.State, MEM_FREE);                                         \
+        CHECK_EQ(at_m.Protect, PAGE_NOACCESS);                                  \
+        CHECK_EQ(at_m.Type, 0);                                                 \
     } while (0)
 
 /* Field-by-field equality of two descriptors (PartitionId ignored). */
@@ -164,23 +164,23 @@ static inline int at_snap_equal(const struct at_snap *a, const struct at_snap *b
 
 /* Take a snapshot before a call that must fail, then check nothing moved. */
 #define SNAP_BEFORE(s, start, len) at_snap(&(s), (start), (len))
-#define CHECK_UNCHANGED(s, start, len)                                                             \
-    do {                                                                                           \
-        struct at_snap at_after;                                                                   \
-        at_snap(&at_after, (start), (len));                                                        \
-        if (at_snap_equal(&(s), &at_after))                                                        \
-            wmt_passed++;                                                                          \
-        else                                                                                       \
-            WMT_FAIL("regions at %p changed after a failed call", (void *)(start));                \
+#define CHECK_UNCHANGED(s, start, len)                                              \
+    do {                                                                            \
+        struct at_snap at_after;                                                    \
+        at_snap(&at_after, (start), (len));                                         \
+        if (at_snap_equal(&(s), &at_after))                                         \
+            wmt_passed++;                                                           \
+        else                                                                        \
+            WMT_FAIL("regions at %p changed after a failed call", (void *)(start)); \
     } while (0)
 
 /* A call that must fail with err and leave [start, start+len) exactly as it was. */
-#define CHECK_FAILS_NOCHANGE(call, err, start, len)                                                \
-    do {                                                                                           \
-        struct at_snap at_before;                                                                  \
-        SNAP_BEFORE(at_before, (start), (len));                                                    \
-        CHECK_FAILS(call, err);                                                                    \
-        CHECK_UNCHANGED(at_before, (start), (len));                                                \
+#define CHECK_FAILS_NOCHANGE(call, err, start, len) \
+    do {                                            \
+        struct at_snap at_before;                   \
+        SNAP_BEFORE(at_before, (start), (len));     \
+        CHECK_FAILS(call, err);                     \
+        CHECK_UNCHANGED(at_before, (start), (len)); \
     } while (0)
 
 static inline DWORD at_state(const void *p)

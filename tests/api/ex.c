@@ -49,7 +49,7 @@ static void test_current_process(void)
 /* A handle that is not a process: nothing happens, ERROR_INVALID_HANDLE. */
 static void test_bad_handles(void)
 {
-    static const HANDLE bad[] = {NULL, (HANDLE)(ULONG_PTR)0x1234};
+    static const HANDLE bad[] = { NULL, (HANDLE)(ULONG_PTR)0x1234 };
     MEMORY_BASIC_INFORMATION m;
     DWORD old = 0;
     BYTE *p = VirtualAlloc(NULL, GRAN, MEM_RESERVE, PAGE_READWRITE);

@@ -17,8 +17,8 @@ static int executable(DWORD prot)
     return prot == PAGE_EXECUTE || prot == PAGE_EXECUTE_READ || prot == PAGE_EXECUTE_READWRITE;
 }
 
-static const DWORD bases[] = {PAGE_NOACCESS, PAGE_READONLY,     PAGE_READWRITE,
-                              PAGE_EXECUTE,  PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE};
+static const DWORD bases[] = { PAGE_NOACCESS, PAGE_READONLY,     PAGE_READWRITE,
+                               PAGE_EXECUTE,  PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE };
 #define NBASES (sizeof(bases) / sizeof(bases[0]))
 
 /* VirtualAlloc(MEM_COMMIT) with every value of the low byte: exactly one base protection,
@@ -79,7 +79,7 @@ static void test_protect_table(void)
  * reported by VirtualQuery as given. */
 static void test_modifiers(void)
 {
-    static const DWORD mods[] = {PAGE_GUARD, PAGE_NOCACHE, PAGE_WRITECOMBINE};
+    static const DWORD mods[] = { PAGE_GUARD, PAGE_NOCACHE, PAGE_WRITECOMBINE };
 
     for (size_t b = 0; b < NBASES; b++) {
         for (size_t m = 0; m < 3; m++) {
@@ -113,7 +113,7 @@ static void test_modifiers(void)
     BYTE *p = VirtualAlloc(NULL, PAGE, MEM_COMMIT, PAGE_READWRITE);
     DWORD old;
     REQUIRE_VOID(p != NULL);
-#define BADP(prot)                                                                                 \
+#define BADP(prot) \
     CHECK_FAILS_NOCHANGE(VirtualProtect(p, PAGE, (prot), &old), ERROR_INVALID_PARAMETER, p, PAGE)
     BADP(PAGE_NOACCESS | PAGE_GUARD);
     BADP(PAGE_NOACCESS | PAGE_NOCACHE);

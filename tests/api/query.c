@@ -200,8 +200,8 @@ static void test_foreign(void)
 
     /* Code in the executable and in the C library: image memory, executable, not writable;
      * the allocation base is the image's first page, holding its header. */
-    const void *code[2] = {(const void *)(ULONG_PTR)fn, (const void *)(ULONG_PTR)libc_fn};
-    const char *names[2] = {"function in executable", "printf"};
+    const void *code[2] = { (const void *)(ULONG_PTR)fn, (const void *)(ULONG_PTR)libc_fn };
+    const char *names[2] = { "function in executable", "printf" };
     for (int i = 0; i < 2; i++) {
         check_foreign(names[i], code[i], MEM_IMAGE);
         VirtualQuery(code[i], &m, sizeof(m));
@@ -220,7 +220,7 @@ static void test_foreign(void)
     }
 
     /* None of it can be reserved over (STATUS_CONFLICTING_ADDRESSES). */
-    const void *taken[4] = {(const void *)&local, heap_big + (2 << 20), code[0], code[1]};
+    const void *taken[4] = { (const void *)&local, heap_big + (2 << 20), code[0], code[1] };
     for (int i = 0; i < 4; i++) {
         CHECK_FAILS(VirtualAlloc((void *)taken[i], PAGE, MEM_RESERVE, PAGE_READWRITE),
                     ERROR_INVALID_ADDRESS);

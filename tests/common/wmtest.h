@@ -11,27 +11,27 @@
 
 static int wmt_passed, wmt_failed;
 
-#define WMT_FAIL(fmt, ...)                                                                    \
-    do {                                                                                      \
-        fprintf(stderr, "%s:%d: " fmt "\n", __FILE__, __LINE__, __VA_ARGS__);                 \
-        wmt_failed++;                                                                         \
+#define WMT_FAIL(fmt, ...)                                                    \
+    do {                                                                      \
+        fprintf(stderr, "%s:%d: " fmt "\n", __FILE__, __LINE__, __VA_ARGS__); \
+        wmt_failed++;                                                         \
     } while (0)
 
-#define CHECK(cond)                                                                           \
-    do {                                                                                      \
-        if (cond)                                                                             \
-            wmt_passed++;                                                                     \
-        else                                                                                  \
-            WMT_FAIL("CHECK(%s) failed", #cond);                                             \
+#define CHECK(cond)                              \
+    do {                                         \
+        if (cond)                                \
+            wmt_passed++;                        \
+        else                                     \
+            WMT_FAIL("CHECK(%s) failed", #cond); \
     } while (0)
 
-#define CHECK_EQ(a, b)                                                                        \
-    do {                                                                                      \
-        unsigned long long wmt_a = (unsigned long long)(a), wmt_b = (unsigned long long)(b);  \
-        if (wmt_a == wmt_b)                                                                   \
-            wmt_passed++;                                                                     \
-        else                                                                                  \
-            WMT_FAIL("%s == %s failed: 0x%llx != 0x%llx", #a, #b, wmt_a, wmt_b);              \
+#define CHECK_EQ(a, b)                                                                       \
+    do {                                                                                     \
+        unsigned long long wmt_a = (unsigned long long)(a), wmt_b = (unsigned long long)(b); \
+        if (wmt_a == wmt_b)                                                                  \
+            wmt_passed++;                                                                    \
+        else                                                                                 \
+            WMT_FAIL("%s == %s failed: 0x%llx != 0x%llx", #a, #b, wmt_a, wmt_b);             \
     } while (0)
 
 /* A Win32 call that must fail with a given last error. */
@@ -47,22 +47,21 @@ static int wmt_passed, wmt_failed;
                      #call, wmt_r, wmt_e, #err, (unsigned long long)(err));                   \
     } while (0)
 
-#define REQUIRE(cond)                                                                         \
-    do {                                                                                      \
-        if (!(cond)) {                                                                        \
-            fprintf(stderr, "%s:%d: REQUIRE(%s) failed, stopping\n", __FILE__, __LINE__,     \
-                    #cond);                                                                   \
-            wmt_failed++;                                                                     \
-            return wmt_report();                                                              \
-        }                                                                                     \
+#define REQUIRE(cond)                                                                            \
+    do {                                                                                         \
+        if (!(cond)) {                                                                           \
+            fprintf(stderr, "%s:%d: REQUIRE(%s) failed, stopping\n", __FILE__, __LINE__, #cond); \
+            wmt_failed++;                                                                        \
+            return wmt_report();                                                                 \
+        }                                                                                        \
     } while (0)
 
-#define REQUIRE_VOID(cond)                                                                    \
-    do {                                                                                      \
-        if (!(cond)) {                                                                        \
-            WMT_FAIL("REQUIRE(%s) failed, skipping the rest of this case", #cond);           \
-            return;                                                                           \
-        }                                                                                     \
+#define REQUIRE_VOID(cond)                                                         \
+    do {                                                                           \
+        if (!(cond)) {                                                             \
+            WMT_FAIL("REQUIRE(%s) failed, skipping the rest of this case", #cond); \
+            return;                                                                \
+        }                                                                          \
     } while (0)
 
 static int wmt_report(void)

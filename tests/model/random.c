@@ -53,8 +53,8 @@ static unsigned below(unsigned n)
     return rnd() % n;
 }
 
-static const DWORD bases[] = { PAGE_NOACCESS,     PAGE_READONLY,         PAGE_READWRITE,
-                               PAGE_EXECUTE,      PAGE_EXECUTE_READ,     PAGE_EXECUTE_READWRITE };
+static const DWORD bases[] = { PAGE_NOACCESS, PAGE_READONLY,     PAGE_READWRITE,
+                               PAGE_EXECUTE,  PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE };
 static const DWORD invalid[] = { 0,
                                  PAGE_WRITECOPY,
                                  PAGE_EXECUTE_WRITECOPY,
@@ -111,11 +111,11 @@ static DWORD effective_protect(const struct res *r, DWORD prot)
     return prot;
 }
 
-#define STEP_FAIL(...)                                                                        \
-    do {                                                                                      \
-        WMT_FAIL("step %u: %s", step_no, "see next line");                                   \
-        fprintf(stderr, __VA_ARGS__);                                                         \
-        fputc('\n', stderr);                                                                  \
+#define STEP_FAIL(...)                                     \
+    do {                                                   \
+        WMT_FAIL("step %u: %s", step_no, "see next line"); \
+        fprintf(stderr, __VA_ARGS__);                      \
+        fputc('\n', stderr);                               \
     } while (0)
 
 /* ---- checks ----------------------------------------------------------------------------- */
@@ -140,9 +140,9 @@ static void check_query(const struct res *r, unsigned i)
         STEP_FAIL("query page %u of %p: got base %p alloc %p aprot %lx size %zx state %lx "
                   "prot %lx type %lx; want size %zx prot %lx committed %d",
                   i, (void *)r->base, m.BaseAddress, m.AllocationBase,
-                  (unsigned long)m.AllocationProtect, (size_t)m.RegionSize,
-                  (unsigned long)m.State, (unsigned long)m.Protect, (unsigned long)m.Type,
-                  (j - i + 1) * PGSZ, (unsigned long)p->prot, p->committed);
+                  (unsigned long)m.AllocationProtect, (size_t)m.RegionSize, (unsigned long)m.State,
+                  (unsigned long)m.Protect, (unsigned long)m.Type, (j - i + 1) * PGSZ,
+                  (unsigned long)p->prot, p->committed);
     else
         wmt_passed++;
 }
@@ -161,7 +161,8 @@ static void check_kernel(void)
     if (f)
         fclose(f);
     buf[n] = 0;
-    for (char *line = buf; line && *line && nmap < 1024; line = strchr(line, '\n'), line += !!line) {
+    for (char *line = buf; line && *line && nmap < 1024;
+         line = strchr(line, '\n'), line += !!line) {
         char perms[5];
         if (sscanf(line, "%lx-%lx %4s", &map[nmap].s, &map[nmap].e, perms) == 3) {
             map[nmap].acc = (perms[0] == 'r') | (perms[1] == 'w') << 1 | (perms[2] == 'x') << 2;
@@ -234,8 +235,8 @@ static void do_alloc(void)
         /* Fixed address inside an existing reservation: always refused. */
         struct res *o = &R[below(nres)];
         SetLastError(0);
-        void *p = VirtualAlloc(o->base + below(o->npages) * PGSZ, PGSZ, MEM_RESERVE,
-                               PAGE_READWRITE);
+        void *p =
+            VirtualAlloc(o->base + below(o->npages) * PGSZ, PGSZ, MEM_RESERVE, PAGE_READWRITE);
         expect_fail(p != NULL, ERROR_INVALID_ADDRESS, "reserve over a reservation");
         return;
     }
@@ -273,8 +274,8 @@ static void pick_range(const struct res *r, unsigned *first, unsigned *count, in
         *outside = 1;
     }
     if (trace)
-        fprintf(stderr, "  step %u: res %p (%u pages) range %u+%u%s\n", step_no,
-                (void *)r->base, r->npages, *first, *count, *outside ? " outside" : "");
+        fprintf(stderr, "  step %u: res %p (%u pages) range %u+%u%s\n", step_no, (void *)r->base,
+                r->npages, *first, *count, *outside ? " outside" : "");
 }
 
 static void do_commit(void)
@@ -345,9 +346,8 @@ static void do_protect(void)
     } else if (outside || !all) {
         expect_fail(ok, ERROR_INVALID_ADDRESS, "protect of uncommitted or outside pages");
     } else if (!ok || old != r->pg[first].prot) {
-        STEP_FAIL("protect: ok=%d error %lu old %lx want %lx", ok,
-                  (unsigned long)GetLastError(), (unsigned long)old,
-                  (unsigned long)r->pg[first].prot);
+        STEP_FAIL("protect: ok=%d error %lu old %lx want %lx", ok, (unsigned long)GetLastError(),
+                  (unsigned long)old, (unsigned long)r->pg[first].prot);
     } else {
         wmt_passed++;
         for (unsigned i = first; i < first + count; i++)

@@ -75,9 +75,8 @@ static void *churn(void *arg)
             if (VirtualQuery(p, &m, sizeof(m)) != sizeof(m) || m.AllocationBase != p ||
                 m.State != MEM_COMMIT || m.RegionSize != 4096 || m.Protect != PAGE_READWRITE)
                 failures++;
-            if (pages[k] > 1 &&
-                (VirtualQuery(p + 4096, &m, sizeof(m)) != sizeof(m) ||
-                 m.State != MEM_RESERVE || m.RegionSize != (pages[k] - 1) * 4096u))
+            if (pages[k] > 1 && (VirtualQuery(p + 4096, &m, sizeof(m)) != sizeof(m) ||
+                                 m.State != MEM_RESERVE || m.RegionSize != (pages[k] - 1) * 4096u))
                 failures++;
             break;
         default: /* commit and decommit the rest */

@@ -24,8 +24,8 @@ static int runs_are(const struct wm_region *r, unsigned n, const size_t *offs,
 
 static void test_runs(void)
 {
-    struct wm_region *r = wm_region_new(0x10000, 16 * PG, PAGE_READWRITE, MEM_PRIVATE,
-                                        WM_STATE_RESERVED, 0);
+    struct wm_region *r =
+        wm_region_new(0x10000, 16 * PG, PAGE_READWRITE, MEM_PRIVATE, WM_STATE_RESERVED, 0);
     REQUIRE_VOID(r);
     CHECK(wm_region_check(r, PG) == NULL);
     CHECK_EQ(wm_region_extent(r, 0), 16 * PG);
@@ -33,8 +33,7 @@ static void test_runs(void)
     /* Commit the middle: three runs. */
     CHECK_EQ(wm_region_reserve(r), 0);
     wm_region_set(r, 4 * PG, 4 * PG, WM_STATE_COMMITTED, PAGE_READWRITE, 0, 0);
-    CHECK(runs_are(r, 3, (size_t[]){ 0, 4 * PG, 8 * PG },
-                   (uint32_t[]){ 0, PAGE_READWRITE, 0 }));
+    CHECK(runs_are(r, 3, (size_t[]){ 0, 4 * PG, 8 * PG }, (uint32_t[]){ 0, PAGE_READWRITE, 0 }));
     CHECK(wm_region_check(r, PG) == NULL);
     CHECK_EQ(wm_region_extent(r, 5 * PG), 3 * PG);
     CHECK(wm_region_all_committed(r, 4 * PG, 4 * PG));
@@ -52,8 +51,7 @@ static void test_runs(void)
     /* Protect only touches committed runs. */
     CHECK_EQ(wm_region_reserve(r), 0);
     wm_region_protect(r, 0, 16 * PG, PAGE_EXECUTE_READ);
-    CHECK(runs_are(r, 3, (size_t[]){ 0, 4 * PG, 8 * PG },
-                   (uint32_t[]){ 0, PAGE_EXECUTE_READ, 0 }));
+    CHECK(runs_are(r, 3, (size_t[]){ 0, 4 * PG, 8 * PG }, (uint32_t[]){ 0, PAGE_EXECUTE_READ, 0 }));
 
     /* Commit everything: one run. */
     CHECK_EQ(wm_region_reserve(r), 0);
