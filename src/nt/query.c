@@ -216,11 +216,10 @@ WINMEM_API NTSTATUS NTAPI NtQueryVirtualMemory(HANDLE process, PVOID base,
         return STATUS_INVALID_PARAMETER;
     wm_vmstate_init();
 
-#if !WM_TSAN
     /* Lock-free first: a query of winmem's own memory then costs a lookup and no atomic
      * read-modify-write, and never waits for a writer.  A few tries, then the lock. */
     uintptr_t page = (uintptr_t)base & ~(uintptr_t)(wm_vm.page - 1);
-    for (int tries = 0; tries < 4; tries++) {
+    for (int tries = 0; !WM_TSAN && tries < 4; tries++) {
         uint32_t seq = wm_vmstate_read_begin();
         if (seq & 1)
             continue;
@@ -231,14 +230,10 @@ WINMEM_API NTSTATUS NTAPI NtQueryVirtualMemory(HANDLE process, PVOID base,
             goto out;
         }
     }
-#endif
     wm_vmstate_rdlock();
     st = wm_query_locked((uintptr_t)base, &mbi);
     wm_vmstate_rdunlock();
-#if !WM_TSAN
 out:
-#endif
-
     /* The caller's buffer is written only after the lock is dropped. */
     if (st == STATUS_SUCCESS) {
         memcpy(info, &mbi, sizeof(mbi));
