@@ -148,6 +148,180 @@
 #define STATUS_STACK_BUFFER_OVERRUN ((NTSTATUS)0xC0000409)
 
 #define NT_SUCCESS(s) (((NTSTATUS)(s)) >= 0)
+#define STATUS_FLOAT_MULTIPLE_FAULTS ((NTSTATUS)0xC00002B4)
+#define STATUS_FLOAT_MULTIPLE_TRAPS ((NTSTATUS)0xC00002B5)
+
+/* Exception codes (the STATUS_ values a handler sees). */
+#define EXCEPTION_ACCESS_VIOLATION ((DWORD)STATUS_ACCESS_VIOLATION)
+#define EXCEPTION_DATATYPE_MISALIGNMENT ((DWORD)STATUS_DATATYPE_MISALIGNMENT)
+#define EXCEPTION_BREAKPOINT ((DWORD)STATUS_BREAKPOINT)
+#define EXCEPTION_SINGLE_STEP ((DWORD)STATUS_SINGLE_STEP)
+#define EXCEPTION_ARRAY_BOUNDS_EXCEEDED ((DWORD)STATUS_ARRAY_BOUNDS_EXCEEDED)
+#define EXCEPTION_FLT_DENORMAL_OPERAND ((DWORD)STATUS_FLOAT_DENORMAL_OPERAND)
+#define EXCEPTION_FLT_DIVIDE_BY_ZERO ((DWORD)STATUS_FLOAT_DIVIDE_BY_ZERO)
+#define EXCEPTION_FLT_INEXACT_RESULT ((DWORD)STATUS_FLOAT_INEXACT_RESULT)
+#define EXCEPTION_FLT_INVALID_OPERATION ((DWORD)STATUS_FLOAT_INVALID_OPERATION)
+#define EXCEPTION_FLT_OVERFLOW ((DWORD)STATUS_FLOAT_OVERFLOW)
+#define EXCEPTION_FLT_STACK_CHECK ((DWORD)STATUS_FLOAT_STACK_CHECK)
+#define EXCEPTION_FLT_UNDERFLOW ((DWORD)STATUS_FLOAT_UNDERFLOW)
+#define EXCEPTION_INT_DIVIDE_BY_ZERO ((DWORD)STATUS_INTEGER_DIVIDE_BY_ZERO)
+#define EXCEPTION_INT_OVERFLOW ((DWORD)STATUS_INTEGER_OVERFLOW)
+#define EXCEPTION_PRIV_INSTRUCTION ((DWORD)STATUS_PRIVILEGED_INSTRUCTION)
+#define EXCEPTION_IN_PAGE_ERROR ((DWORD)STATUS_IN_PAGE_ERROR)
+#define EXCEPTION_ILLEGAL_INSTRUCTION ((DWORD)STATUS_ILLEGAL_INSTRUCTION)
+#define EXCEPTION_NONCONTINUABLE_EXCEPTION ((DWORD)STATUS_NONCONTINUABLE_EXCEPTION)
+#define EXCEPTION_STACK_OVERFLOW ((DWORD)STATUS_STACK_OVERFLOW)
+#define EXCEPTION_INVALID_DISPOSITION ((DWORD)STATUS_INVALID_DISPOSITION)
+#define EXCEPTION_GUARD_PAGE ((DWORD)STATUS_GUARD_PAGE_VIOLATION)
+#define EXCEPTION_INVALID_HANDLE ((DWORD)STATUS_INVALID_HANDLE)
+
+/* ExceptionFlags. */
+#define EXCEPTION_NONCONTINUABLE 0x01
+#define EXCEPTION_UNWINDING 0x02
+#define EXCEPTION_EXIT_UNWIND 0x04
+#define EXCEPTION_STACK_INVALID 0x08
+#define EXCEPTION_NESTED_CALL 0x10
+#define EXCEPTION_TARGET_UNWIND 0x20
+#define EXCEPTION_COLLIDED_UNWIND 0x40
+#define EXCEPTION_MAXIMUM_PARAMETERS 15
+
+/* ExceptionInformation[0] of an access violation or guard-page exception. */
+#define EXCEPTION_READ_FAULT 0
+#define EXCEPTION_WRITE_FAULT 1
+#define EXCEPTION_EXECUTE_FAULT 8
+
+typedef struct _EXCEPTION_RECORD {
+    DWORD ExceptionCode;
+    DWORD ExceptionFlags;
+    struct _EXCEPTION_RECORD *ExceptionRecord;
+    PVOID ExceptionAddress;
+    DWORD NumberParameters;
+    ULONG_PTR ExceptionInformation[EXCEPTION_MAXIMUM_PARAMETERS];
+} EXCEPTION_RECORD, *PEXCEPTION_RECORD;
+
+typedef struct __attribute__((aligned(16))) _M128A {
+    ULONGLONG Low;
+    LONGLONG High;
+} M128A, *PM128A;
+
+#if defined(__aarch64__)
+/* ARM64 register context (ARM64_NT_CONTEXT), 0x390 bytes. */
+#define CONTEXT_ARM64 0x00400000
+#define CONTEXT_CONTROL (CONTEXT_ARM64 | 0x1)
+#define CONTEXT_INTEGER (CONTEXT_ARM64 | 0x2)
+#define CONTEXT_FLOATING_POINT (CONTEXT_ARM64 | 0x4)
+#define CONTEXT_DEBUG_REGISTERS (CONTEXT_ARM64 | 0x8)
+#define CONTEXT_FULL (CONTEXT_CONTROL | CONTEXT_INTEGER | CONTEXT_FLOATING_POINT)
+#define CONTEXT_ALL (CONTEXT_FULL | CONTEXT_DEBUG_REGISTERS)
+#define ARM64_MAX_BREAKPOINTS 8
+#define ARM64_MAX_WATCHPOINTS 2
+
+typedef union _ARM64_NT_NEON128 {
+    struct {
+        ULONGLONG Low;
+        LONGLONG High;
+    };
+    double D[2];
+    float S[4];
+    WORD H[8];
+    BYTE B[16];
+} ARM64_NT_NEON128;
+
+typedef struct __attribute__((aligned(16))) _CONTEXT {
+    DWORD ContextFlags;
+    DWORD Cpsr;
+    union {
+        struct {
+            DWORD64 X0, X1, X2, X3, X4, X5, X6, X7, X8, X9, X10, X11, X12, X13, X14, X15;
+            DWORD64 X16, X17, X18, X19, X20, X21, X22, X23, X24, X25, X26, X27, X28;
+            DWORD64 Fp;
+            DWORD64 Lr;
+        };
+        DWORD64 X[31];
+    };
+    DWORD64 Sp;
+    DWORD64 Pc;
+    ARM64_NT_NEON128 V[32];
+    DWORD Fpcr;
+    DWORD Fpsr;
+    DWORD Bcr[ARM64_MAX_BREAKPOINTS];
+    DWORD64 Bvr[ARM64_MAX_BREAKPOINTS];
+    DWORD Wcr[ARM64_MAX_WATCHPOINTS];
+    DWORD64 Wvr[ARM64_MAX_WATCHPOINTS];
+} CONTEXT, *PCONTEXT;
+#else
+/* x86-64 register context, Microsoft's layout: 0x4d0 bytes, 16-byte aligned. */
+#define CONTEXT_AMD64 0x00100000
+#define CONTEXT_CONTROL (CONTEXT_AMD64 | 0x1)
+#define CONTEXT_INTEGER (CONTEXT_AMD64 | 0x2)
+#define CONTEXT_SEGMENTS (CONTEXT_AMD64 | 0x4)
+#define CONTEXT_FLOATING_POINT (CONTEXT_AMD64 | 0x8)
+#define CONTEXT_DEBUG_REGISTERS (CONTEXT_AMD64 | 0x10)
+#define CONTEXT_FULL (CONTEXT_CONTROL | CONTEXT_INTEGER | CONTEXT_FLOATING_POINT)
+#define CONTEXT_ALL                                                                  \
+    (CONTEXT_CONTROL | CONTEXT_INTEGER | CONTEXT_SEGMENTS | CONTEXT_FLOATING_POINT | \
+     CONTEXT_DEBUG_REGISTERS)
+#define CONTEXT_XSTATE (CONTEXT_AMD64 | 0x40)
+
+typedef struct __attribute__((aligned(16))) _XSAVE_FORMAT {
+    WORD ControlWord;
+    WORD StatusWord;
+    BYTE TagWord;
+    BYTE Reserved1;
+    WORD ErrorOpcode;
+    DWORD ErrorOffset;
+    WORD ErrorSelector;
+    WORD Reserved2;
+    DWORD DataOffset;
+    WORD DataSelector;
+    WORD Reserved3;
+    DWORD MxCsr;
+    DWORD MxCsr_Mask;
+    M128A FloatRegisters[8];
+    M128A XmmRegisters[16];
+    BYTE Reserved4[96];
+} XSAVE_FORMAT, *PXSAVE_FORMAT, XMM_SAVE_AREA32, *PXMM_SAVE_AREA32;
+
+typedef struct __attribute__((aligned(16))) _CONTEXT {
+    DWORD64 P1Home, P2Home, P3Home, P4Home, P5Home, P6Home;
+    DWORD ContextFlags;
+    DWORD MxCsr;
+    WORD SegCs, SegDs, SegEs, SegFs, SegGs, SegSs;
+    DWORD EFlags;
+    DWORD64 Dr0, Dr1, Dr2, Dr3, Dr6, Dr7;
+    DWORD64 Rax, Rcx, Rdx, Rbx, Rsp, Rbp, Rsi, Rdi;
+    DWORD64 R8, R9, R10, R11, R12, R13, R14, R15;
+    DWORD64 Rip;
+    union {
+        XMM_SAVE_AREA32 FltSave;
+        struct {
+            M128A Header[2];
+            M128A Legacy[8];
+            M128A Xmm0, Xmm1, Xmm2, Xmm3, Xmm4, Xmm5, Xmm6, Xmm7;
+            M128A Xmm8, Xmm9, Xmm10, Xmm11, Xmm12, Xmm13, Xmm14, Xmm15;
+        };
+    };
+    M128A VectorRegister[26];
+    DWORD64 VectorControl;
+    DWORD64 DebugControl;
+    DWORD64 LastBranchToRip;
+    DWORD64 LastBranchFromRip;
+    DWORD64 LastExceptionToRip;
+    DWORD64 LastExceptionFromRip;
+} CONTEXT, *PCONTEXT;
+#endif
+
+typedef struct _EXCEPTION_POINTERS {
+    PEXCEPTION_RECORD ExceptionRecord;
+    PCONTEXT ContextRecord;
+} EXCEPTION_POINTERS, *PEXCEPTION_POINTERS;
+
+/* What an exception handler or filter returns (excpt.h in the SDK). */
+#define EXCEPTION_EXECUTE_HANDLER 1
+#define EXCEPTION_CONTINUE_SEARCH 0
+#define EXCEPTION_CONTINUE_EXECUTION (-1)
+
+typedef LONG(CALLBACK *PVECTORED_EXCEPTION_HANDLER)(struct _EXCEPTION_POINTERS *ExceptionInfo);
 
 /* The region descriptor VirtualQuery fills (x64 layout: PartitionId sits in the padding). */
 typedef struct _MEMORY_BASIC_INFORMATION {

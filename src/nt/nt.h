@@ -73,6 +73,18 @@ NTSTATUS wm_vmstate_check_process(HANDLE process);
 /* Page-round [addr, addr+size) outward into [*start, *end); false when it wraps. */
 bool wm_vmstate_page_range(uintptr_t addr, size_t size, uintptr_t *start, uintptr_t *end);
 
+/* ---- fault.c ------------------------------------------------------------------------------ */
+
+enum wm_fault {
+    WM_FAULT_VIOLATION, /* raise EXCEPTION_ACCESS_VIOLATION */
+    WM_FAULT_GUARD,     /* a guard page: its guard is gone now; raise STATUS_GUARD_PAGE_VIOLATION */
+    WM_FAULT_RETRY,     /* the page allows the access now (changed meanwhile): just retry */
+};
+
+/* What a fault at addr with access acc (WM_ACC_R/W/X) means.  Async-signal-safe; takes the
+ * write lock only to consume a guard page, so the caller must not hold the VM lock. */
+enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc);
+
 /* ---- status.c ---------------------------------------------------------------------------- */
 
 /* The NTSTATUS for a negative errno from os/ (the one errno -> NTSTATUS mapping). */

@@ -5,10 +5,13 @@
  */
 #include "win32.h"
 
+#include "except/except.h"
+
 /* VirtualAllocEx: reserve and/or commit; NULL and the last error on failure. */
 WINMEM_API LPVOID WINAPI VirtualAllocEx(HANDLE process, LPVOID addr, SIZE_T size, DWORD type,
                                         DWORD prot)
 {
+    wm_signal_init(); /* guard pages and access violations become exceptions from here on */
     NTSTATUS st = NtAllocateVirtualMemory(process, &addr, 0, &size, type, prot);
     return wm_win32_status(st) ? addr : NULL;
 }
@@ -21,6 +24,7 @@ WINMEM_API LPVOID WINAPI VirtualAlloc(LPVOID addr, SIZE_T size, DWORD type, DWOR
 /* VirtualFreeEx: decommit, or release a whole allocation (size must be 0 to release). */
 WINMEM_API BOOL WINAPI VirtualFreeEx(HANDLE process, LPVOID addr, SIZE_T size, DWORD type)
 {
+    wm_signal_init();
     if (type == MEM_RELEASE && size != 0)
         return wm_win32_status(STATUS_INVALID_PARAMETER);
     return wm_win32_status(NtFreeVirtualMemory(process, &addr, &size, type));
@@ -35,6 +39,7 @@ WINMEM_API BOOL WINAPI VirtualFree(LPVOID addr, SIZE_T size, DWORD type)
 WINMEM_API BOOL WINAPI VirtualProtectEx(HANDLE process, LPVOID addr, SIZE_T size, DWORD prot,
                                         PDWORD old)
 {
+    wm_signal_init();
     return wm_win32_status(NtProtectVirtualMemory(process, &addr, &size, prot, (PULONG)old));
 }
 
@@ -61,6 +66,7 @@ WINMEM_API SIZE_T WINAPI VirtualQuery(LPCVOID addr, PMEMORY_BASIC_INFORMATION in
 /* VirtualLock / VirtualUnlock: pin committed pages in memory / let them go. */
 WINMEM_API BOOL WINAPI VirtualLock(LPVOID addr, SIZE_T size)
 {
+    wm_signal_init();
     return wm_win32_status(NtLockVirtualMemory(NtCurrentProcess(), &addr, &size, MAP_PROCESS));
 }
 

@@ -1,0 +1,236 @@
+/*
+ * signal.c - the signal entry: SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP become Windows
+ * exceptions.  The handler builds the EXCEPTION_RECORD and CONTEXT, asks nt/fault.c what a
+ * memory fault means (a guard page, a stale fault to retry, an access violation), runs the
+ * dispatch, and writes the CONTEXT back; unhandled, it chains to the handler that was
+ * installed before winmem (ASan, a JVM, a debugger's helper), and only then ends the process.
+ *
+ * Why the handler is async-signal-safe: it uses stack buffers, atomics, raw system calls
+ * (mprotect, futex, write, getrlimit) and the model's lock-free reads; the VM lock it may
+ * take is a futex lock that no thread holds while touching caller memory, so the faulting
+ * thread never waits on itself.  The handler runs on a per-thread alternate stack, so a
+ * stack overflow can still be reported.
+ */
+#include "except.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "nt/nt.h"
+
+#define ALT_STACK_SIZE (256u << 10)
+/* How near the stack pointer a fault must be to count as running off the stack. */
+#define STACK_SLOP (64u << 10)
+
+static const int signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP };
+static struct sigaction previous[sizeof(signals) / sizeof(signals[0])];
+static pthread_once_t install_once = PTHREAD_ONCE_INIT;
+static pthread_key_t alt_key;
+
+/* Per thread: the alternate stack is set up, and the last retried fault (to stop a fault
+ * the model says should not happen from looping forever). */
+static __thread bool thread_ready __attribute__((tls_model("initial-exec")));
+static __thread uintptr_t retry_addr __attribute__((tls_model("initial-exec")));
+static __thread unsigned retry_count __attribute__((tls_model("initial-exec")));
+
+static int slot_of(int sig)
+{
+    for (unsigned i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+        if (signals[i] == sig)
+            return (int)i;
+    return 0;
+}
+
+/* Hand the signal to whoever had it before winmem; false when that is the default action. */
+static bool chain(int sig, siginfo_t *si, void *uc)
+{
+    const struct sigaction *p = &previous[slot_of(sig)];
+
+    if (p->sa_flags & SA_SIGINFO) {
+        if (p->sa_sigaction) {
+            p->sa_sigaction(sig, si, uc);
+            return true;
+        }
+    } else if (p->sa_handler != SIG_DFL && p->sa_handler != SIG_IGN) {
+        p->sa_handler(sig);
+        return true;
+    }
+    return false;
+}
+
+static DWORD fpe_code(int si_code)
+{
+    switch (si_code) {
+    case FPE_INTDIV:
+        return EXCEPTION_INT_DIVIDE_BY_ZERO;
+    case FPE_INTOVF:
+        return EXCEPTION_INT_OVERFLOW;
+    case FPE_FLTDIV:
+        return EXCEPTION_FLT_DIVIDE_BY_ZERO;
+    case FPE_FLTOVF:
+        return EXCEPTION_FLT_OVERFLOW;
+    case FPE_FLTUND:
+        return EXCEPTION_FLT_UNDERFLOW;
+    case FPE_FLTRES:
+        return EXCEPTION_FLT_INEXACT_RESULT;
+    case FPE_FLTSUB:
+        return EXCEPTION_ARRAY_BOUNDS_EXCEEDED;
+    default:
+        return EXCEPTION_FLT_INVALID_OPERATION;
+    }
+}
+
+/* Fill rec for a SIGSEGV/SIGBUS; false when the fault is stale and the access should simply
+ * be retried. */
+static bool memory_fault(int sig, siginfo_t *si, ucontext_t *uc, const CONTEXT *ctx,
+                         EXCEPTION_RECORD *rec)
+{
+    uintptr_t addr;
+    unsigned acc = wm_context_fault_sigsafe(uc, si, &addr);
+    DWORD code = EXCEPTION_ACCESS_VIOLATION;
+
+    if (sig == SIGBUS) {
+        code =
+            si->si_code == BUS_ADRALN ? EXCEPTION_DATATYPE_MISALIGNMENT : EXCEPTION_IN_PAGE_ERROR;
+    } else {
+        enum wm_fault f = wm_fault_classify_sigsafe(addr, acc);
+        if (f == WM_FAULT_RETRY) {
+            /* The model allows the access: another thread changed the page between the
+             * fault and now.  Retry, but not forever if the kernel disagrees. */
+            if (addr != retry_addr)
+                retry_count = 0;
+            retry_addr = addr;
+            if (++retry_count <= 3)
+                return false;
+        }
+        retry_count = 0;
+        if (f == WM_FAULT_GUARD) {
+            code = EXCEPTION_GUARD_PAGE;
+        } else {
+            uintptr_t sp = wm_context_sp(ctx);
+            if (addr + STACK_SLOP >= sp && addr <= sp + STACK_SLOP)
+                code = EXCEPTION_STACK_OVERFLOW; /* ran off the end of the thread's stack */
+        }
+    }
+    rec->ExceptionCode = code;
+    if (code == EXCEPTION_DATATYPE_MISALIGNMENT)
+        return true;
+    rec->NumberParameters = 2;
+    rec->ExceptionInformation[0] = acc == WM_ACC_X   ? EXCEPTION_EXECUTE_FAULT
+                                   : acc == WM_ACC_W ? EXCEPTION_WRITE_FAULT
+                                                     : EXCEPTION_READ_FAULT;
+    rec->ExceptionInformation[1] = addr;
+    if (code == EXCEPTION_IN_PAGE_ERROR) {
+        rec->NumberParameters = 3;
+        rec->ExceptionInformation[2] = (ULONG_PTR)(DWORD)STATUS_IN_PAGE_ERROR;
+    }
+    return true;
+}
+
+/* The handler itself.  Async-signal-safe: see the file comment. */
+static void on_signal(int sig, siginfo_t *si, void *ucv)
+{
+    int saved_errno = errno;
+    ucontext_t *uc = ucv;
+    EXCEPTION_RECORD rec;
+    CONTEXT ctx;
+
+    memset(&rec, 0, sizeof(rec));
+    wm_context_from_ucontext(&ctx, uc);
+    rec.ExceptionAddress = (PVOID)wm_context_pc(&ctx);
+
+    switch (sig) {
+    case SIGSEGV:
+    case SIGBUS:
+        if (!memory_fault(sig, si, uc, &ctx, &rec))
+            goto out;
+        break;
+    case SIGILL:
+        rec.ExceptionCode = si->si_code == ILL_PRVOPC || si->si_code == ILL_PRVREG
+                                ? EXCEPTION_PRIV_INSTRUCTION
+                                : EXCEPTION_ILLEGAL_INSTRUCTION;
+        break;
+    case SIGFPE:
+        rec.ExceptionCode = fpe_code(si->si_code);
+        break;
+    case SIGTRAP:
+        if (si->si_code == TRAP_TRACE) {
+            rec.ExceptionCode = EXCEPTION_SINGLE_STEP;
+        } else {
+            rec.ExceptionCode = EXCEPTION_BREAKPOINT;
+            rec.NumberParameters = 1;
+#if defined(__x86_64__)
+            /* The kernel reports int3 with the pc after it; Windows points at it. */
+            if (si->si_code == SI_KERNEL) {
+                wm_context_set_pc(&ctx, wm_context_pc(&ctx) - 1);
+                rec.ExceptionAddress = (PVOID)wm_context_pc(&ctx);
+            }
+#endif
+        }
+        break;
+    default:
+        goto out;
+    }
+
+    switch (wm_dispatch_sigsafe(&rec, &ctx)) {
+    case WM_DISP_CONTINUE:
+        wm_context_to_ucontext(uc, &ctx);
+        goto out;
+    case WM_DISP_UNHANDLED:
+        if (chain(sig, si, ucv))
+            goto out;
+        break;
+    case WM_DISP_TERMINATE:
+        break;
+    }
+    wm_dispatch_terminate_sigsafe(&rec, sig);
+out:
+    errno = saved_errno;
+}
+
+static void free_alt_stack(void *p)
+{
+    stack_t ss = { .ss_flags = SS_DISABLE };
+    sigaltstack(&ss, NULL);
+    munmap(p, ALT_STACK_SIZE);
+}
+
+static void install(void)
+{
+    struct sigaction sa;
+
+    pthread_key_create(&alt_key, free_alt_stack);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_signal;
+    /* SA_NODEFER: a fault inside a handler nests (and is reported past a depth) instead of
+     * killing the process silently; SA_ONSTACK: stack overflows are reportable. */
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    for (unsigned i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+        sigaction(signals[i], &sa, &previous[i]);
+}
+
+void wm_signal_init(void)
+{
+    if (__builtin_expect(thread_ready, 1))
+        return;
+    pthread_once(&install_once, install);
+    thread_ready = true;
+
+    stack_t old;
+    if (sigaltstack(NULL, &old) == 0 && !(old.ss_flags & SS_DISABLE))
+        return; /* the thread has one already (its own, or a sanitizer's) */
+    void *p = mmap(NULL, ALT_STACK_SIZE, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (p == MAP_FAILED)
+        return;
+    stack_t ss = { .ss_sp = p, .ss_size = ALT_STACK_SIZE };
+    if (sigaltstack(&ss, NULL) != 0) {
+        munmap(p, ALT_STACK_SIZE);
+        return;
+    }
+    pthread_setspecific(alt_key, p); /* freed when the thread exits */
+}

@@ -1,0 +1,91 @@
+/*
+ * fault.c - what a memory fault means to the memory manager: a guard page to consume, a
+ * stale fault to retry (another thread changed the page meanwhile), or an access
+ * violation.  Called from the SIGSEGV handler (except/signal.c), so everything here is
+ * async-signal-safe: the VM lock is a futex lock, model memory comes from the mmap-backed
+ * arena, and the only system call is mprotect.
+ */
+#include "nt.h"
+
+static bool seq_valid(void *ctx)
+{
+    return wm_vmstate_read_valid(*(const uint32_t *)ctx);
+}
+
+/* The committed protection at addr (0 when reserved), read without the lock.  1: winmem's
+ * memory; 0: not winmem's; -1: writers kept moving, decide under the lock. */
+static int prot_lockfree(uintptr_t addr, uint32_t *prot)
+{
+    for (int tries = 0; tries < 8; tries++) {
+        uint32_t seq = wm_vmstate_read_begin();
+        if (seq & 1)
+            continue;
+        struct wm_summary sum;
+        const struct wm_region *r =
+            wm_space_find_lockfree(&wm_vm.space, addr, seq_valid, &seq, &sum);
+        uint32_t p = 0;
+        bool mine = r != NULL;
+        if (mine && sum.state != WM_SUMMARY_MANY) {
+            p = sum.state == WM_STATE_COMMITTED ? sum.prot : 0;
+        } else if (mine) {
+            uint32_t cap = __atomic_load_n(&r->cap, __ATOMIC_ACQUIRE);
+            const struct wm_run *runs = __atomic_load_n(&r->runs, __ATOMIC_ACQUIRE);
+            uint32_t n = __atomic_load_n(&r->nruns, __ATOMIC_RELAXED);
+            size_t off = addr - __atomic_load_n(&r->base, __ATOMIC_RELAXED);
+            if (!wm_vmstate_read_valid(seq) || n == 0 || n > cap)
+                continue;
+            uint32_t lo = 0, hi = n;
+            while (hi - lo > 1) {
+                uint32_t mid = lo + (hi - lo) / 2;
+                if (__atomic_load_n(&runs[mid].off, __ATOMIC_RELAXED) <= off)
+                    lo = mid;
+                else
+                    hi = mid;
+            }
+            if (__atomic_load_n(&runs[lo].state, __ATOMIC_RELAXED) == WM_STATE_COMMITTED)
+                p = __atomic_load_n(&runs[lo].prot, __ATOMIC_RELAXED);
+        }
+        if (!wm_vmstate_read_valid(seq))
+            continue;
+        *prot = p;
+        return mine ? 1 : 0;
+    }
+    return -1; /* writers kept moving: the caller decides under the lock */
+}
+
+/* Async-signal-safe: classify a fault at addr with access acc (WM_ACC_R/W/X). */
+enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc)
+{
+    uint32_t prot = 0;
+    int mine = prot_lockfree(addr, &prot);
+
+    if (mine == 0)
+        return WM_FAULT_VIOLATION; /* not winmem's memory: an ordinary access violation */
+    if (mine == 1 && !(prot & PAGE_GUARD))
+        return prot && (wm_prot_access(prot) & acc) == acc ? WM_FAULT_RETRY : WM_FAULT_VIOLATION;
+
+    /* A guard page (or an undecided read): consume the guard under the write lock.  Two
+     * threads touching one guard page both get here; the second finds it gone and retries,
+     * so exactly one exception is raised. */
+    enum wm_fault result = WM_FAULT_VIOLATION;
+    uintptr_t page = addr & ~(uintptr_t)(wm_vm.page - 1);
+    wm_vmstate_wrlock();
+    struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, page);
+    if (r) {
+        const struct wm_run *run = &r->runs[wm_region_run_index(r, page - r->base)];
+        prot = run->state == WM_STATE_COMMITTED ? run->prot : 0;
+        if (prot & PAGE_GUARD) {
+            uint32_t plain = prot & ~(uint32_t)PAGE_GUARD;
+            if (wm_region_reserve(r) == 0 &&
+                wm_os_protect(page, wm_vm.page, wm_prot_access(plain)) == 0) {
+                wm_region_protect(r, page - r->base, wm_vm.page, plain);
+                wm_space_refresh(&wm_vm.space, r);
+                result = WM_FAULT_GUARD;
+            }
+        } else if (prot && (wm_prot_access(prot) & acc) == acc) {
+            result = WM_FAULT_RETRY;
+        }
+    }
+    wm_vmstate_wrunlock();
+    return result;
+}
