@@ -6,6 +6,7 @@
 #define WINMEM_WINTERNL_H
 
 #include "winnt.h"
+#include "ntstatus.h"
 
 WINMEM_EXTERN_C_BEGIN
 
