@@ -10,4 +10,13 @@
 #include "processthreadsapi.h"
 #include "sysinfoapi.h"
 
+WINMEM_EXTERN_C_BEGIN
+
+/* Register / unregister a callback run when a secured range is freed or protected more
+ * tightly (see PSECURE_MEMORY_CACHE_CALLBACK). */
+WINBASEAPI BOOL WINAPI AddSecureMemoryCacheCallback(PSECURE_MEMORY_CACHE_CALLBACK pfnCallBack);
+WINBASEAPI BOOL WINAPI RemoveSecureMemoryCacheCallback(PSECURE_MEMORY_CACHE_CALLBACK pfnCallBack);
+
+WINMEM_EXTERN_C_END
+
 #endif

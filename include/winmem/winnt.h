@@ -292,6 +292,10 @@ typedef struct _EXCEPTION_POINTERS {
 
 typedef LONG(CALLBACK *PVECTORED_EXCEPTION_HANDLER)(struct _EXCEPTION_POINTERS *ExceptionInfo);
 
+/* Called when a secured range is freed or protected more tightly: drop cached mappings of
+ * it, unsecure what you secured and return TRUE; FALSE if you secured none of it. */
+typedef BOOLEAN(CALLBACK *PSECURE_MEMORY_CACHE_CALLBACK)(PVOID Addr, SIZE_T Range);
+
 /* The region descriptor VirtualQuery fills (x64 layout: PartitionId sits in the padding). */
 typedef struct _MEMORY_BASIC_INFORMATION {
     PVOID BaseAddress;

@@ -44,6 +44,15 @@ NTSYSAPI NTSTATUS NTAPI NtUnlockVirtualMemory(HANDLE ProcessHandle, PVOID *BaseA
                                               PSIZE_T RegionSize, ULONG MapType);
 NTSYSAPI ULONG NTAPI RtlNtStatusToDosError(NTSTATUS Status);
 
+/* The secure memory cache callbacks at the NT level (AddSecureMemoryCacheCallback's
+ * backing).  The callback has the Win32 callback's shape. */
+typedef PSECURE_MEMORY_CACHE_CALLBACK PRTL_SECURE_MEMORY_CACHE_CALLBACK;
+NTSYSAPI NTSTATUS NTAPI
+RtlRegisterSecureMemoryCacheCallback(PRTL_SECURE_MEMORY_CACHE_CALLBACK Callback);
+NTSYSAPI NTSTATUS NTAPI
+RtlDeregisterSecureMemoryCacheCallback(PRTL_SECURE_MEMORY_CACHE_CALLBACK Callback);
+NTSYSAPI BOOLEAN NTAPI RtlFlushSecureMemoryCache(PVOID MemoryCache, SIZE_T MemoryLength);
+
 WINMEM_EXTERN_C_END
 
 #endif

@@ -58,6 +58,9 @@ WINMEM_API NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE process, PVOID *base_ptr, P
     st = free_range_locked(addr, size, type, &r, &start, &end);
     if (st)
         goto out_unlock;
+    st = wm_secure_check_free_locked(start, end);
+    if (st)
+        goto out_unlock;
     if (type == MEM_RELEASE) {
         rc = wm_os_unmap(start, end - start);
         if (rc) {

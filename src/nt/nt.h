@@ -85,6 +85,18 @@ enum wm_fault {
  * write lock only to consume a guard page, so the caller must not hold the VM lock. */
 enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc);
 
+/* ---- secure.c ----------------------------------------------------------------------------- */
+
+/* STATUS_INVALID_PAGE_PROTECTION when [start, end) overlaps a secured range; caller holds
+ * the VM lock.  A refusal is remembered for wm_secure_take_refusal. */
+NTSTATUS wm_secure_check_free_locked(uintptr_t start, uintptr_t end);
+/* The same when prot would take away access a secure over [start, end) promised. */
+NTSTATUS wm_secure_check_protect_locked(uintptr_t start, uintptr_t end, uint32_t prot);
+/* True (once) when this thread's last STATUS_INVALID_PAGE_PROTECTION was for secured memory. */
+bool wm_secure_take_refusal(void);
+/* Size of the allocation holding addr (0 if none): the range a release of size 0 attempts. */
+size_t wm_secure_allocation_size(uintptr_t addr);
+
 /* ---- status.c ---------------------------------------------------------------------------- */
 
 /* The NTSTATUS for a negative errno from os/ (the one errno -> NTSTATUS mapping). */

@@ -52,11 +52,14 @@ WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr
         st = STATUS_NOT_COMMITTED;
         goto out_unlock;
     }
+    new_prot = wm_prot_effective(r->alloc_prot, new_prot);
+    st = wm_secure_check_protect_locked(start, end, new_prot);
+    if (st)
+        goto out_unlock;
     if (wm_region_reserve(r)) {
         st = STATUS_NO_MEMORY;
         goto out_unlock;
     }
-    new_prot = wm_prot_effective(r->alloc_prot, new_prot);
     rc = wm_os_protect(start, len, wm_prot_access(new_prot));
     if (rc) {
         wm_region_walk(r, off, len, restore_run, NULL);

@@ -6,6 +6,7 @@
 #include "win32.h"
 
 #include "except/except.h"
+#include "nt/nt.h"
 
 /* VirtualAllocEx: reserve and/or commit; NULL and the last error on failure. */
 WINMEM_API LPVOID WINAPI VirtualAllocEx(HANDLE process, LPVOID addr, SIZE_T size, DWORD type,
@@ -21,13 +22,35 @@ WINMEM_API LPVOID WINAPI VirtualAlloc(LPVOID addr, SIZE_T size, DWORD type, DWOR
     return VirtualAllocEx(NtCurrentProcess(), addr, size, type, prot);
 }
 
+/* The secure memory cache protocol: when the NT call refused because the range is secured,
+ * run the callbacks on the attempted range (no lock held) and, if one of them unsecured
+ * something, try once more.  Nothing here allocates. */
+static bool flush_secured(NTSTATUS st, LPVOID addr, SIZE_T size)
+{
+    if (st != STATUS_INVALID_PAGE_PROTECTION || !wm_secure_take_refusal())
+        return false;
+    if (size == 0) /* a whole-allocation free: the callbacks see the allocation's size */
+        size = wm_secure_allocation_size((uintptr_t)addr);
+    return RtlFlushSecureMemoryCache(addr, size);
+}
+
 /* VirtualFreeEx: decommit, or release a whole allocation (size must be 0 to release). */
 WINMEM_API BOOL WINAPI VirtualFreeEx(HANDLE process, LPVOID addr, SIZE_T size, DWORD type)
 {
+    LPVOID a = addr;
+    SIZE_T s = size;
+
     wm_signal_init();
     if (type == MEM_RELEASE && size != 0)
         return wm_win32_status(STATUS_INVALID_PARAMETER);
-    return wm_win32_status(NtFreeVirtualMemory(process, &addr, &size, type));
+    NTSTATUS st = NtFreeVirtualMemory(process, &a, &s, type);
+    if (flush_secured(st, addr, size)) {
+        a = addr;
+        s = size;
+        st = NtFreeVirtualMemory(process, &a, &s, type);
+        wm_secure_take_refusal();
+    }
+    return wm_win32_status(st);
 }
 
 WINMEM_API BOOL WINAPI VirtualFree(LPVOID addr, SIZE_T size, DWORD type)
@@ -39,8 +62,18 @@ WINMEM_API BOOL WINAPI VirtualFree(LPVOID addr, SIZE_T size, DWORD type)
 WINMEM_API BOOL WINAPI VirtualProtectEx(HANDLE process, LPVOID addr, SIZE_T size, DWORD prot,
                                         PDWORD old)
 {
+    LPVOID a = addr;
+    SIZE_T s = size;
+
     wm_signal_init();
-    return wm_win32_status(NtProtectVirtualMemory(process, &addr, &size, prot, (PULONG)old));
+    NTSTATUS st = NtProtectVirtualMemory(process, &a, &s, prot, (PULONG)old);
+    if (flush_secured(st, addr, size)) {
+        a = addr;
+        s = size;
+        st = NtProtectVirtualMemory(process, &a, &s, prot, (PULONG)old);
+        wm_secure_take_refusal();
+    }
+    return wm_win32_status(st);
 }
 
 WINMEM_API BOOL WINAPI VirtualProtect(LPVOID addr, SIZE_T size, DWORD prot, PDWORD old)
