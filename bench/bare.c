@@ -5,6 +5,8 @@
  *   alloc_free_64k_plain      the same without MAP_NORESERVE (bare only, for reference)
  *   reserve_commit16_release  mmap 1 MiB PROT_NONE + 16 mprotect of 64 KiB + munmap
  *   protect_1page             mprotect of one resident page, alternating R / RW
+ *   guard_fault               mprotect PROT_NONE, read; the SIGSEGV handler mprotects RW back
+ *   av_fixup                  the same with a write (the floor of both fault rows)
  *   query_20k, query_1m       binary search of a sorted array of 20,000 / 1,000,000 bases
  *                             (the least any lookup of "which reservation holds this
  *                             address" can cost)
@@ -17,8 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #define KIB ((size_t)1024)
@@ -143,6 +147,98 @@ static void run_protect(long n)
             die("mprotect(1 page)");
 }
 
+/* guard_fault, av_fixup: the floor of a fault resumed by its handler.  The page is made
+ * PROT_NONE, touched, and the SIGSEGV handler (SA_SIGINFO) makes it read-write and returns,
+ * which retries the access.  The handler checks what it gets, as bench.c's does, and ends
+ * the program loudly on anything unexpected. */
+static char *fault_page;
+static volatile sig_atomic_t fault_expected; /* 0: no fault expected right now */
+static volatile int fault_write;             /* the access is a write (checked on x86-64) */
+static volatile long fault_hits;
+
+static void fault_fail(const char *what, const siginfo_t *si)
+{
+    char buf[200];
+    int n = snprintf(buf, sizeof(buf), "error %s: signo %d si_code %d si_addr %p, expected %p\n",
+                     what, si->si_signo, si->si_code, si->si_addr, (void *)fault_page);
+    ssize_t ignored = write(STDOUT_FILENO, buf, (size_t)n);
+    ignored = write(STDERR_FILENO, buf, (size_t)n);
+    (void)ignored;
+    _exit(3);
+}
+
+static void on_segv(int sig, siginfo_t *si, void *ucv)
+{
+    (void)sig;
+    (void)ucv;
+    if (!fault_expected)
+        fault_fail("unexpected SIGSEGV", si);
+    if (si->si_code != SEGV_ACCERR || si->si_addr != (void *)fault_page)
+        fault_fail("wrong SIGSEGV", si);
+#if defined(__x86_64__)
+    /* The page-fault error code: bit 1 set for a write, as winmem reads it. */
+    if (!!(((ucontext_t *)ucv)->uc_mcontext.gregs[REG_ERR] & 2) != fault_write)
+        fault_fail("wrong access kind", si);
+#endif
+    if (mprotect(fault_page, page, PROT_READ | PROT_WRITE))
+        fault_fail("mprotect(PROT_READ | PROT_WRITE) in the handler", si);
+    fault_expected = 0; /* exactly one fault per access */
+    fault_hits++;
+}
+
+static void run_guard_fault(long n)
+{
+    for (long i = 0; i < n; i++) {
+        if (mprotect(fault_page, page, PROT_NONE))
+            die("mprotect(PROT_NONE)");
+        fault_expected = 1;
+        long before = fault_hits;
+        if (*(volatile char *)fault_page != 7)
+            die("guard_fault: wrong value read");
+        if (fault_hits != before + 1)
+            die("guard_fault: no fault");
+    }
+}
+
+static void run_av_fixup(long n)
+{
+    for (long i = 0; i < n; i++) {
+        if (mprotect(fault_page, page, PROT_NONE))
+            die("mprotect(PROT_NONE)");
+        fault_expected = 1;
+        long before = fault_hits;
+        *(volatile char *)fault_page = (char)i;
+        if (fault_hits != before + 1)
+            die("av_fixup: no fault");
+        if (*(volatile char *)fault_page != (char)i)
+            die("av_fixup: the write did not land");
+    }
+}
+
+static void fault_row(const char *name, void (*fn)(long), int write_access, long iters)
+{
+    struct sigaction sa, old;
+
+    fault_page = mmap(NULL, 64 * KIB, PROT_READ | PROT_WRITE, map_flags, -1, 0);
+    if (fault_page == MAP_FAILED)
+        die("mmap for a fault row");
+    memset(fault_page, 7, 64 * KIB);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSEGV, &sa, &old))
+        die("sigaction(SIGSEGV)");
+    fault_write = write_access;
+    fault_hits = 0;
+    measure(name, fn, iters, 1);
+    printf("info %s_exceptions %ld\n", name, fault_hits);
+    sigaction(SIGSEGV, &old, NULL);
+    fault_expected = 0;
+    munmap(fault_page, 64 * KIB);
+    fault_page = NULL;
+}
+
 /* Sorted bases of nbases 64 KiB "reservations", laid out top-down as an allocator would,
  * with an occasional gap so the array is not a pure arithmetic progression. */
 static uintptr_t *bases;
@@ -242,6 +338,10 @@ int main(int argc, char **argv)
         measure("protect_1page", run_protect, scaled(40000), 1);
         munmap(protect_page, 64 * KIB);
     }
+    if (wanted("guard_fault"))
+        fault_row("guard_fault", run_guard_fault, 0, scaled(8000));
+    if (wanted("av_fixup"))
+        fault_row("av_fixup", run_av_fixup, 1, scaled(8000));
     if (wanted("query_20k"))
         query_row("query_20k", 20000, scaled(200000));
     if (wanted("query_1m") && e_count > 0)

@@ -172,6 +172,113 @@ static void run_protect(long n)
             die("VirtualProtect");
 }
 
+/* ---- f, g: a fault delivered to a vectored handler and resumed ---- */
+
+/* What the handler expects next; it checks every exception against it and ends the program
+ * loudly on anything else, so a row can never time a loop in which nothing faulted. */
+static char *fault_page;
+static volatile DWORD fault_code;     /* 0: no exception expected right now */
+static volatile ULONG_PTR fault_kind; /* ExceptionInformation[0] */
+static volatile int fault_fixup;      /* VirtualProtect(PAGE_READWRITE) in the handler */
+static volatile long fault_hits;
+
+static void fault_fail(const char *what, const EXCEPTION_RECORD *rec)
+{
+    /* Not async-signal-safe, but the program ends here anyway. */
+    printf("error %s: code 0x%08lx flags %lu params %lu [0]=%llu [1]=%p at %p; expected code "
+           "0x%08lx [0]=%llu [1]=%p\n",
+           what, (unsigned long)rec->ExceptionCode, (unsigned long)rec->ExceptionFlags,
+           (unsigned long)rec->NumberParameters,
+           (unsigned long long)(rec->NumberParameters > 0 ? rec->ExceptionInformation[0] : 0),
+           (void *)(rec->NumberParameters > 1 ? rec->ExceptionInformation[1] : 0),
+           rec->ExceptionAddress, (unsigned long)fault_code, (unsigned long long)fault_kind,
+           (void *)fault_page);
+    fflush(stdout);
+    fprintf(stderr, "bench: %s\n", what);
+    fflush(stderr);
+    _Exit(3);
+}
+
+static LONG CALLBACK fault_handler(EXCEPTION_POINTERS *ep)
+{
+    const EXCEPTION_RECORD *rec = ep->ExceptionRecord;
+    DWORD old;
+
+    if (fault_code == 0)
+        fault_fail("unexpected exception", rec);
+    if (rec->ExceptionCode != fault_code)
+        fault_fail("wrong exception code", rec);
+    if (rec->NumberParameters < 2 || rec->ExceptionInformation[0] != fault_kind ||
+        rec->ExceptionInformation[1] != (ULONG_PTR)fault_page)
+        fault_fail("wrong exception parameters", rec);
+    if (rec->ExceptionFlags & EXCEPTION_NONCONTINUABLE)
+        fault_fail("noncontinuable exception", rec);
+    if (fault_fixup && !VirtualProtect(fault_page, page, PAGE_READWRITE, &old))
+        fault_fail("VirtualProtect(PAGE_READWRITE) in the handler", rec);
+    fault_code = 0; /* exactly one exception per access */
+    fault_hits++;
+    return EXCEPTION_CONTINUE_EXECUTION;
+}
+
+/* guard_fault: arm a guard page, read it; the guard is consumed by the one exception. */
+static void run_guard_fault(long n)
+{
+    DWORD old;
+
+    for (long i = 0; i < n; i++) {
+        if (!VirtualProtect(fault_page, page, PAGE_READWRITE | PAGE_GUARD, &old))
+            die("VirtualProtect(PAGE_READWRITE | PAGE_GUARD)");
+        if (old != PAGE_READWRITE) /* the previous fault must have removed the guard */
+            die("guard_fault: the guard was still there after its exception");
+        fault_code = (DWORD)STATUS_GUARD_PAGE_VIOLATION;
+        long before = fault_hits;
+        if (*(volatile char *)fault_page != 7)
+            die("guard_fault: wrong value read");
+        if (fault_hits != before + 1)
+            die("guard_fault: no exception");
+    }
+}
+
+/* av_fixup: make the page inaccessible, write it; the handler makes it writable again. */
+static void run_av_fixup(long n)
+{
+    DWORD old;
+
+    for (long i = 0; i < n; i++) {
+        if (!VirtualProtect(fault_page, page, PAGE_NOACCESS, &old))
+            die("VirtualProtect(PAGE_NOACCESS)");
+        if (old != PAGE_READWRITE)
+            die("av_fixup: the page was not read-write before the fault");
+        fault_code = EXCEPTION_ACCESS_VIOLATION;
+        long before = fault_hits;
+        *(volatile char *)fault_page = (char)i;
+        if (fault_hits != before + 1)
+            die("av_fixup: no exception");
+        if (*(volatile char *)fault_page != (char)i)
+            die("av_fixup: the write did not land");
+    }
+}
+
+static void fault_row(const char *name, void (*fn)(long), ULONG_PTR kind, int fixup, long iters)
+{
+    fault_page = VirtualAlloc(NULL, 64 * KIB, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    if (!fault_page)
+        die("VirtualAlloc for a fault row");
+    memset(fault_page, 7, 64 * KIB); /* resident */
+    PVOID h = AddVectoredExceptionHandler(1, fault_handler);
+    if (!h)
+        die("AddVectoredExceptionHandler");
+    fault_kind = kind;
+    fault_fixup = fixup;
+    fault_hits = 0;
+    measure(name, fn, iters, 1);
+    printf("info %s_exceptions %ld\n", name, fault_hits);
+    RemoveVectoredExceptionHandler(h);
+    fault_code = 0;
+    VirtualFree(fault_page, 0, MEM_RELEASE);
+    fault_page = NULL;
+}
+
 /* ---- d, e: VirtualQuery among many live reservations ---- */
 
 static char **bases;
@@ -312,6 +419,10 @@ int main(int argc, char **argv)
         measure("protect_1page", run_protect, scaled(40000), 1);
         VirtualFree(protect_page, 0, MEM_RELEASE);
     }
+    if (wanted("guard_fault"))
+        fault_row("guard_fault", run_guard_fault, EXCEPTION_READ_FAULT, 0, scaled(8000));
+    if (wanted("av_fixup"))
+        fault_row("av_fixup", run_av_fixup, EXCEPTION_WRITE_FAULT, 1, scaled(8000));
     if (wanted("query_20k"))
         query_row("query_20k", 20000, 1e9, scaled(200000));
     if (wanted("query_1m")) {

@@ -98,7 +98,8 @@ fi
 out_bare=$build/bare.txt out_winmem=$build/winmem.txt out_wine=$build/wine.txt
 : >"$out_bare"; : >"$out_winmem"; : >"$out_wine"
 [ -n "$exe" ] || echo "info wine n/a: $wine_why" >"$out_wine"
-syscall_rows=alloc_free_64k,reserve_commit16_release,protect_1page
+# The system-call and fault rows: the noisy ones, run every round.
+syscall_rows=alloc_free_64k,reserve_commit16_release,protect_1page,guard_fault,av_fixup
 round_args() { # the rows of round $1: all of them first, then the system-call rows only
     [ "$1" = 1 ] || printf '%s\n' --only "$syscall_rows"
 }
@@ -143,19 +144,25 @@ $1 == "spread" { if ($3 > 0 && (mr[src, $2] == "" || $4 / $3 > mr[src, $2])) mr[
 $1 == "info" && $2 ~ /_reservations$/ { n = $2; sub(/_reservations$/, "", n); count[src, n] = $3 }
 ($1 == "note" || $1 == "error") && !seen[src, $0]++ { notes = notes sprintf("  %-6s %s\n", src ":", substr($0, index($0, $2))) }
 END {
-    nrows = split("alloc_free_64k reserve_commit16_release protect_1page query_20k query_1m", rows, " ")
+    nrows = split("alloc_free_64k reserve_commit16_release protect_1page guard_fault av_fixup query_20k query_1m", rows, " ")
     label["alloc_free_64k"] = "VirtualAlloc+VirtualFree 64 KiB"
     label["reserve_commit16_release"] = "reserve 1 MiB, commit 16x64 KiB, release"
     label["protect_1page"] = "VirtualProtect 1 page"
+    label["guard_fault"] = "guard-page fault to handler and back"
+    label["av_fixup"] = "access violation fixed up by VirtualProtect in the handler"
     label["query_20k"] = "VirtualQuery, 20k reservations"
     label["query_1m"] = "VirtualQuery, 1M reservations"
     if (count["bare", "query_1m"] != "" && count["bare", "query_1m"] != 1000000)
         label["query_1m"] = "VirtualQuery, " count["bare", "query_1m"] " reservations"
     target["alloc_free_64k"] = 1.10; target["reserve_commit16_release"] = 1.10
     target["protect_1page"] = 1.10; target["query_20k"] = 1.00; target["query_1m"] = 1.00
-    line = "+-------------------------------------------+----------+-----------+-----------+-------------+-------------+------------+-----+"
+    target["guard_fault"] = 1.15; target["av_fixup"] = 1.15
+    lw = 41 # the operation column: as wide as the longest label
+    for (i = 1; i <= nrows; i++) if (length(label[rows[i]]) > lw) lw = length(label[rows[i]])
+    dashes = sprintf("%*s", lw + 2, ""); gsub(/ /, "-", dashes)
+    line = "+" dashes "+----------+-----------+-----------+-------------+-------------+------------+-----+"
     print line
-    printf "| %-41s | %8s | %9s | %9s | %11s | %11s | %-10s | %-3s |\n", "operation (ns per op, best of reps)", \
+    printf "| %-*s | %8s | %9s | %9s | %11s | %11s | %-10s | %-3s |\n", lw, "operation (ns per op, best of reps)", \
         "bare", "winmem", "wine", "winmem/bare", "wine/winmem", "target", "met"
     print line
     for (i = 1; i <= nrows; i++) {
@@ -166,7 +173,7 @@ END {
         fw = fmt(w); fx = fmt(x); wr = ratio(w, b); xr = ratio(x, w)
         if (count["winmem", r] != "" && count["winmem", r] != count["bare", r]) { fw = fw "*"; wr = wr "*"; met = met "*" }
         if (count["wine", r] != "" && count["wine", r] != count["winmem", r]) { fx = fx "*"; xr = xr "*" }
-        printf "| %-41s | %8s | %9s | %9s | %11s | %11s | %-10s | %-3s |\n", label[r], fmt(b), fw, \
+        printf "| %-*s | %8s | %9s | %9s | %11s | %11s | %-10s | %-3s |\n", lw, label[r], fmt(b), fw, \
             fx, wr, xr, sprintf("<= %.2fx", target[r]), met
     }
     print line
