@@ -11,6 +11,7 @@
 #ifndef WM_NT_H
 #define WM_NT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -84,6 +85,36 @@ enum wm_fault {
 /* What a fault at addr with access acc (WM_ACC_R/W/X) means.  Async-signal-safe; takes the
  * write lock only to consume a guard page, so the caller must not hold the VM lock. */
 enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc);
+
+/* ---- cblist.c: callback lists called from any thread while others change them ------------ */
+
+struct wm_cb {
+    struct wm_cb *next;
+    void *fn;
+    atomic_int active;   /* snapshots holding this entry */
+    atomic_bool removed; /* unlinked: snapshots that still hold it skip it */
+};
+
+struct wm_cblist {
+    struct wm_cb *head, *zombies;
+    atomic_int count;
+    atomic_flag lock;
+};
+#define WM_CBLIST_INIT                  \
+    {                                   \
+        NULL, NULL, 0, ATOMIC_FLAG_INIT \
+    }
+
+/* Append (or, with first, prepend) fn; NULL when out of memory or max entries exist. */
+struct wm_cb *wm_cblist_add(struct wm_cblist *l, void *fn, bool first, int max);
+/* Remove `entry`, or when it is NULL the earliest entry for fn; false if none.  With wait, the
+ * calls other threads have under way end first (self: the entry the caller is running in). */
+bool wm_cblist_remove(struct wm_cblist *l, const struct wm_cb *entry, const void *fn,
+                      const struct wm_cb *self, bool wait);
+/* Up to max entries, each held until wm_cblist_release_sigsafe; check `removed` before each
+ * call.  Async-signal-safe, allocation-free. */
+size_t wm_cblist_snapshot_sigsafe(struct wm_cblist *l, struct wm_cb **snap, size_t max);
+void wm_cblist_release_sigsafe(struct wm_cb **snap, size_t n);
 
 /* ---- secure.c ----------------------------------------------------------------------------- */
 

@@ -11,8 +11,6 @@
  */
 #include "nt.h"
 
-#include <sched.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "ntddk.h"
@@ -155,147 +153,47 @@ size_t wm_secure_allocation_size(uintptr_t addr)
 
 #define MAX_CALLBACKS 1024
 
-struct callback {
-    struct callback *next;
-    PRTL_SECURE_MEMORY_CACHE_CALLBACK fn;
-    atomic_int active;
-    atomic_bool removed;
-};
-
-static struct callback *callbacks;
-static struct callback *zombies; /* removed; freed once no flush holds them */
-static atomic_int ncallbacks;
-static atomic_flag cb_lock = ATOMIC_FLAG_INIT;
+static struct wm_cblist callbacks = WM_CBLIST_INIT;
 /* The callback this thread is running, so Remove from inside it does not wait on itself. */
-static __thread struct callback *running __attribute__((tls_model("initial-exec")));
-
-static void cb_lock_take(void)
-{
-    while (atomic_flag_test_and_set_explicit(&cb_lock, memory_order_acquire))
-        sched_yield();
-}
-
-static void cb_lock_drop(void)
-{
-    atomic_flag_clear_explicit(&cb_lock, memory_order_release);
-}
-
-/* Unlink the zombies no flush holds any more; the caller frees them after dropping the lock. */
-static struct callback *reap_locked(void)
-{
-    struct callback **pp = &zombies, *dead = NULL;
-    while (*pp) {
-        struct callback *c = *pp;
-        if (atomic_load(&c->active) == 0) {
-            *pp = c->next;
-            c->next = dead;
-            dead = c;
-        } else {
-            pp = &c->next;
-        }
-    }
-    return dead;
-}
-
-static void free_list(struct callback *c)
-{
-    while (c) {
-        struct callback *n = c->next;
-        free(c);
-        c = n;
-    }
-}
+static __thread struct wm_cb *running __attribute__((tls_model("initial-exec")));
 
 WINMEM_API NTSTATUS NTAPI RtlRegisterSecureMemoryCacheCallback(PRTL_SECURE_MEMORY_CACHE_CALLBACK fn)
 {
     if (!fn)
         return STATUS_INVALID_PARAMETER;
-    if (atomic_load(&ncallbacks) >= MAX_CALLBACKS)
-        return STATUS_NO_MEMORY;
-    struct callback *c = malloc(sizeof(*c));
-    if (!c)
-        return STATUS_NO_MEMORY;
-    c->fn = fn;
-    atomic_init(&c->active, 0);
-    atomic_init(&c->removed, false);
-    cb_lock_take();
     /* Appended, so callbacks run in registration order. */
-    struct callback **pp = &callbacks;
-    while (*pp)
-        pp = &(*pp)->next;
-    c->next = NULL;
-    *pp = c;
-    atomic_fetch_add(&ncallbacks, 1);
-    struct callback *dead = reap_locked();
-    cb_lock_drop();
-    free_list(dead);
-    return STATUS_SUCCESS;
+    return wm_cblist_add(&callbacks, (void *)fn, false, MAX_CALLBACKS) ? STATUS_SUCCESS
+                                                                       : STATUS_NO_MEMORY;
 }
 
 WINMEM_API NTSTATUS NTAPI
 RtlDeregisterSecureMemoryCacheCallback(PRTL_SECURE_MEMORY_CACHE_CALLBACK fn)
 {
-    struct callback *found = NULL;
-
-    cb_lock_take();
-    /* The earliest registration of fn goes: registering twice needs removing twice. */
-    for (struct callback **pp = &callbacks; *pp; pp = &(*pp)->next) {
-        if ((*pp)->fn == fn) {
-            found = *pp;
-            *pp = found->next;
-            atomic_fetch_sub(&ncallbacks, 1);
-            break;
-        }
-    }
-    if (found) {
-        atomic_store(&found->removed, true);
-        found->next = zombies;
-        zombies = found;
-    }
-    cb_lock_drop();
-    if (!found)
-        return STATUS_INVALID_PARAMETER;
-    /* Calls already started on other threads finish before Remove returns (a callback
-     * removing itself does not wait for its own call). */
-    int self = running == found;
-    while (atomic_load(&found->active) > self)
-        sched_yield();
-    cb_lock_take();
-    struct callback *dead = reap_locked();
-    cb_lock_drop();
-    free_list(dead);
-    return STATUS_SUCCESS;
+    /* The earliest registration of fn goes (registering twice needs removing twice); calls
+     * under way on other threads end first, so afterwards fn is neither running nor called. */
+    return fn && wm_cblist_remove(&callbacks, NULL, (const void *)fn, running, true)
+               ? STATUS_SUCCESS
+               : STATUS_INVALID_PARAMETER;
 }
 
 /* RtlFlushSecureMemoryCache: run every callback on the range; TRUE when one of them said it
  * had secured part of it (and has now unsecured it).  Allocates nothing. */
 WINMEM_API BOOLEAN NTAPI RtlFlushSecureMemoryCache(PVOID addr, SIZE_T size)
 {
-    struct callback *snap[MAX_CALLBACKS];
-    size_t n = 0;
+    struct wm_cb *snap[MAX_CALLBACKS];
+    size_t n = wm_cblist_snapshot_sigsafe(&callbacks, snap, MAX_CALLBACKS);
     BOOLEAN any = FALSE;
 
-    if (atomic_load(&ncallbacks) == 0)
-        return FALSE;
-    cb_lock_take();
-    for (struct callback *c = callbacks; c && n < MAX_CALLBACKS; c = c->next) {
-        atomic_fetch_add(&c->active, 1);
-        snap[n++] = c;
-    }
-    cb_lock_drop();
-
     for (size_t i = 0; i < n; i++) {
-        struct callback *c = snap[i];
-        /* active was raised before this check: a Remove that sets removed after it waits
-         * for this call to end; one that set it before is seen here. */
-        if (!atomic_load(&c->removed)) {
-            struct callback *outer = running;
-            running = c;
-            if (c->fn(addr, size))
-                any = TRUE;
-            running = outer;
-        }
-        atomic_fetch_sub(&c->active, 1);
+        /* Held before this check: a Remove that marks it afterwards waits for this call. */
+        if (atomic_load(&snap[i]->removed))
+            continue;
+        struct wm_cb *outer = running;
+        running = snap[i];
+        if (((PRTL_SECURE_MEMORY_CACHE_CALLBACK)snap[i]->fn)(addr, size))
+            any = TRUE;
+        running = outer;
     }
+    wm_cblist_release_sigsafe(snap, n);
     return any;
 }

@@ -1,0 +1,134 @@
+/*
+ * cblist.c - a list of callbacks that threads add to and remove from while others call them,
+ * possibly from a signal handler: the vectored exception and continue handlers
+ * (except/handlers.c) and the secure memory cache callbacks (secure.c).
+ *
+ * Callers snapshot the list under a short spinlock, taking a reference on each entry, call
+ * the entries with no lock held, and drop the references.  A removed entry is unlinked at
+ * once, skipped by snapshots that see it removed, and freed only when no snapshot holds it
+ * (by a later add or remove, never by a caller that may be a signal handler).
+ */
+#include "nt.h"
+
+#include <sched.h>
+#include <stdlib.h>
+
+/* Async-signal-safe: a spinlock that yields, held only for a few loads and stores and never
+ * across a call into user code, so a signal handler never spins on its own thread's hold. */
+static void take(struct wm_cblist *l)
+{
+    while (atomic_flag_test_and_set_explicit(&l->lock, memory_order_acquire))
+        sched_yield();
+}
+
+static void drop(struct wm_cblist *l)
+{
+    atomic_flag_clear_explicit(&l->lock, memory_order_release);
+}
+
+/* Unlink the zombies nobody holds; the caller frees them once the lock is dropped. */
+static struct wm_cb *reap_locked(struct wm_cblist *l)
+{
+    struct wm_cb **pp = &l->zombies, *dead = NULL;
+    while (*pp) {
+        struct wm_cb *c = *pp;
+        if (atomic_load(&c->active) == 0) {
+            *pp = c->next;
+            c->next = dead;
+            dead = c;
+        } else {
+            pp = &c->next;
+        }
+    }
+    return dead;
+}
+
+static void free_all(struct wm_cb *c)
+{
+    while (c) {
+        struct wm_cb *n = c->next;
+        free(c);
+        c = n;
+    }
+}
+
+struct wm_cb *wm_cblist_add(struct wm_cblist *l, void *fn, bool first, int max)
+{
+    if (atomic_load(&l->count) >= max)
+        return NULL;
+    struct wm_cb *c = malloc(sizeof(*c));
+    if (!c)
+        return NULL;
+    c->fn = fn;
+    atomic_init(&c->active, 0);
+    atomic_init(&c->removed, false);
+    take(l);
+    struct wm_cb **pp = &l->head;
+    if (!first)
+        while (*pp)
+            pp = &(*pp)->next;
+    c->next = *pp;
+    *pp = c;
+    atomic_fetch_add(&l->count, 1);
+    struct wm_cb *dead = reap_locked(l);
+    drop(l);
+    free_all(dead);
+    return c;
+}
+
+bool wm_cblist_remove(struct wm_cblist *l, const struct wm_cb *entry, const void *fn,
+                      const struct wm_cb *self, bool wait)
+{
+    struct wm_cb *found = NULL;
+
+    take(l);
+    for (struct wm_cb **pp = &l->head; *pp; pp = &(*pp)->next) {
+        if (entry ? *pp == entry : (*pp)->fn == fn) {
+            found = *pp;
+            *pp = found->next;
+            atomic_fetch_sub(&l->count, 1);
+            break;
+        }
+    }
+    if (found) {
+        atomic_store(&found->removed, true);
+        found->next = l->zombies;
+        l->zombies = found;
+    }
+    drop(l);
+    if (!found)
+        return false;
+    if (wait) {
+        /* Calls already under way on other threads end before this returns; the caller's
+         * own call (a callback removing itself) is not waited for. */
+        int mine = self == found;
+        while (atomic_load(&found->active) > mine)
+            sched_yield();
+    }
+    take(l);
+    struct wm_cb *dead = reap_locked(l);
+    drop(l);
+    free_all(dead);
+    return true;
+}
+
+size_t wm_cblist_snapshot_sigsafe(struct wm_cblist *l, struct wm_cb **snap, size_t max)
+{
+    size_t n = 0;
+
+    if (atomic_load(&l->count) == 0)
+        return 0;
+    take(l);
+    for (struct wm_cb *c = l->head; c && n < max; c = c->next) {
+        atomic_fetch_add(&c->active, 1);
+        snap[n++] = c;
+    }
+    drop(l);
+    return n;
+}
+
+void wm_cblist_release_sigsafe(struct wm_cb **snap, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        atomic_fetch_sub(&snap[i]->active, 1);
+}
