@@ -23,25 +23,14 @@
 #define MADV_POPULATE_WRITE 23
 #endif
 
-const struct wm_os_sys wm_os_sys_default = {
-    .mmap = mmap,
-    .munmap = munmap,
-    .mprotect = mprotect,
-    .madvise = madvise,
-    .mlock = mlock,
-    .munlock = munlock,
-    .mincore = mincore,
-};
+#define REAL_CALLS                                                                                \
+    {                                                                                             \
+        .mmap = mmap, .munmap = munmap, .mprotect = mprotect, .madvise = madvise, .mlock = mlock, \
+        .munlock = munlock, .mincore = mincore,                                                   \
+    }
 
-struct wm_os_sys wm_os_sys = {
-    .mmap = mmap,
-    .munmap = munmap,
-    .mprotect = mprotect,
-    .madvise = madvise,
-    .mlock = mlock,
-    .munlock = munlock,
-    .mincore = mincore,
-};
+const struct wm_os_sys wm_os_sys_default = REAL_CALLS;
+struct wm_os_sys wm_os_sys = REAL_CALLS;
 
 static int prot_of(unsigned acc)
 {
