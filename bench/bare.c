@@ -7,6 +7,11 @@
  *   protect_1page             mprotect of one resident page, alternating R / RW
  *   guard_fault               mprotect PROT_NONE, read; the SIGSEGV handler mprotects RW back
  *   av_fixup                  the same with a write (the floor of both fault rows)
+ *   alloc_free_cb0/1/16       the floor of bench.c's callback rows: alloc_free_64k again,
+ *                             measured once and printed under all three names
+ *   refused_free              mmap + munmap 64 KiB again (Linux has no refusal to retry)
+ *   secure_unsecure           mlock + munlock of a resident 64 KiB buffer: the nearest Linux
+ *                             analogue of MmSecureVirtualMemory, which has none
  *   query_20k, query_1m       binary search of a sorted array of 20,000 / 1,000,000 bases
  *                             (the least any lookup of "which reservation holds this
  *                             address" can cost)
@@ -239,6 +244,39 @@ static void fault_row(const char *name, void (*fn)(long), int write_access, long
     fault_page = NULL;
 }
 
+/* secure_unsecure's stand-in: mlock + munlock of a resident 64 KiB buffer. */
+static char *lock_buf;
+
+static void run_lock_unlock(long n)
+{
+    for (long i = 0; i < n; i++) {
+        if (mlock(lock_buf, 64 * KIB))
+            die("mlock(64 KiB)");
+        if (munlock(lock_buf, 64 * KIB))
+            die("munlock(64 KiB)");
+    }
+}
+
+/* Measure once, print the same figures under several row names. */
+static void measure_as(const char *const *names, int nnames, void (*fn)(long), long iters)
+{
+    double ns[MAX_REPS];
+
+    fn(iters / 10 > 2 ? (iters / 10) & ~1L : 2);
+    for (int r = 0; r < reps; r++) {
+        long long t0 = ticks();
+        fn(iters);
+        long long t1 = ticks();
+        ns[r] = (double)(t1 - t0) / (double)iters;
+    }
+    qsort(ns, (size_t)reps, sizeof(ns[0]), cmp_double);
+    for (int k = 0; k < nnames; k++) {
+        printf("row %s %.1f\n", names[k], ns[0]);
+        printf("spread %s %.1f %.1f %.1f\n", names[k], ns[0], ns[reps / 2], ns[reps - 1]);
+    }
+    fflush(stdout);
+}
+
 /* Sorted bases of nbases 64 KiB "reservations", laid out top-down as an allocator would,
  * with an occasional gap so the array is not a pure arithmetic progression. */
 static uintptr_t *bases;
@@ -342,6 +380,24 @@ int main(int argc, char **argv)
         fault_row("guard_fault", run_guard_fault, 0, scaled(8000));
     if (wanted("av_fixup"))
         fault_row("av_fixup", run_av_fixup, 1, scaled(8000));
+    if (wanted("alloc_free_cb0") || wanted("alloc_free_cb1") || wanted("alloc_free_cb16")) {
+        static const char *const cb_names[] = { "alloc_free_cb0", "alloc_free_cb1",
+                                                "alloc_free_cb16" };
+        measure_as(cb_names, 3, run_alloc_free, scaled(16000));
+    }
+    if (wanted("refused_free"))
+        measure("refused_free", run_alloc_free, scaled(8000), 1);
+    if (wanted("secure_unsecure")) {
+        lock_buf = mmap(NULL, 64 * KIB, PROT_READ | PROT_WRITE, map_flags, -1, 0);
+        if (lock_buf == MAP_FAILED)
+            die("mmap for secure_unsecure");
+        memset(lock_buf, 1, 64 * KIB);
+        if (mlock(lock_buf, 64 * KIB) || munlock(lock_buf, 64 * KIB))
+            printf("note secure_unsecure mlock of 64 KiB refused (RLIMIT_MEMLOCK?): no floor\n");
+        else
+            measure("secure_unsecure", run_lock_unlock, scaled(40000), 1);
+        munmap(lock_buf, 64 * KIB);
+    }
     if (wanted("query_20k"))
         query_row("query_20k", 20000, scaled(200000));
     if (wanted("query_1m") && e_count > 0)

@@ -3,7 +3,10 @@
  *
  * One source, three builds: natively against winmem (bench_winmem), with mingw-w64 for
  * Wine or Windows (bench_winmem.exe), and its bare-Linux twin is bare.c (the floor).
- * Only <windows.h> and C standard headers are used, so nothing here is winmem-specific.
+ * Only <windows.h> and C standard headers are used, so nothing here is winmem-specific,
+ * except the secured-memory rows (alloc_free_cb*, refused_free, secure_unsecure), which also
+ * need <ntddk.h> and are built only for winmem (#ifndef _WIN32): Wine 8.0 aborts in
+ * AddSecureMemoryCacheCallback and has no user-mode MmSecureVirtualMemory.
  *
  * Output, one line each, meant for scripts (bench/run.sh):
  *   info <key> <value...>        what ran where
@@ -20,6 +23,9 @@
 #endif
 
 #include <windows.h>
+#ifndef _WIN32
+#include <ntddk.h> /* MmSecureVirtualMemory, MmUnsecureVirtualMemory: winmem only */
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,6 +285,191 @@ static void fault_row(const char *name, void (*fn)(long), ULONG_PTR kind, int fi
     fault_page = NULL;
 }
 
+/* ---- secured memory (winmem only) ---- */
+
+#ifndef _WIN32
+#define CB_MAX 16
+
+/* alloc_free_cb0/1/16: run_alloc_free with 0, 1 or 16 secure memory cache callbacks
+ * registered and nothing secured, so no callback may ever run.  Sixteen distinct functions,
+ * as sixteen independent caches would register. */
+static volatile long cb_idle_calls;
+
+#define IDLE_CB(k)                                                                                 \
+    static BOOLEAN CALLBACK idle_cb##k(PVOID addr, SIZE_T size)                                    \
+    {                                                                                              \
+        (void)addr;                                                                                \
+        (void)size;                                                                                \
+        cb_idle_calls++;                                                                           \
+        return FALSE;                                                                              \
+    }
+IDLE_CB(0) IDLE_CB(1) IDLE_CB(2) IDLE_CB(3) IDLE_CB(4) IDLE_CB(5) IDLE_CB(6) IDLE_CB(7)
+IDLE_CB(8) IDLE_CB(9) IDLE_CB(10) IDLE_CB(11) IDLE_CB(12) IDLE_CB(13) IDLE_CB(14) IDLE_CB(15)
+
+static const PSECURE_MEMORY_CACHE_CALLBACK idle_cbs[CB_MAX] = {
+    idle_cb0, idle_cb1, idle_cb2,  idle_cb3,  idle_cb4,  idle_cb5,  idle_cb6,  idle_cb7,
+    idle_cb8, idle_cb9, idle_cb10, idle_cb11, idle_cb12, idle_cb13, idle_cb14, idle_cb15,
+};
+static unsigned idle_registered;
+
+static void set_idle_callbacks(unsigned want) /* outside the timing */
+{
+    unsigned k = idle_registered;
+
+    for (; k < want && k < CB_MAX; k++)
+        if (!AddSecureMemoryCacheCallback(idle_cbs[k]))
+            die("AddSecureMemoryCacheCallback");
+    for (; k > want && k > 0; k--)
+        if (!RemoveSecureMemoryCacheCallback(idle_cbs[k - 1]))
+            die("RemoveSecureMemoryCacheCallback");
+    idle_registered = k;
+}
+
+/* The three variants measured in one process, interleaved: the same number of operations as
+ * --reps repetitions of alloc_free_64k, cut into short batches of CB_BATCH operations; each
+ * round times one batch of each variant, in an order that rotates from round to round, so a
+ * slow phase of the host hits all three alike.  Per variant: the best batch (row) and
+ * best/median/worst (spread); per round, the ratio to cb0 of the same round, whose median is
+ * printed as "info alloc_free_cbN_over_cb0 <median> <rounds>" (a paired figure). */
+#define CB_BATCH 250
+
+static void alloc_free_cb_rows(long iters)
+{
+    static const unsigned counts[3] = { 0, 1, CB_MAX };
+    static const char *const names[3] = { "alloc_free_cb0", "alloc_free_cb1", "alloc_free_cb16" };
+    long batch = iters < CB_BATCH ? iters : CB_BATCH;
+    long rounds = (long)reps * (iters / batch);
+    double *ns[3], *ratio[2];
+
+    for (int v = 0; v < 3; v++)
+        if (!(ns[v] = malloc((size_t)rounds * sizeof(double))))
+            die("malloc");
+    for (int k = 0; k < 2; k++)
+        if (!(ratio[k] = malloc((size_t)rounds * sizeof(double))))
+            die("malloc");
+    for (int v = 0; v < 3; v++) { /* warm-up: a tenth of the work, each variant */
+        set_idle_callbacks(counts[v]);
+        run_alloc_free(iters / 10 > 2 ? iters / 10 : 2);
+    }
+    for (long r = 0; r < rounds; r++) {
+        double t[3];
+        for (int j = 0; j < 3; j++) {
+            int v = (int)((r + j) % 3);
+            set_idle_callbacks(counts[v]);
+            long long t0 = ticks();
+            run_alloc_free(batch);
+            long long t1 = ticks();
+            t[v] = ticks_to_ns(t1 - t0) / (double)batch;
+        }
+        for (int v = 0; v < 3; v++)
+            ns[v][r] = t[v];
+        ratio[0][r] = t[1] / t[0];
+        ratio[1][r] = t[2] / t[0];
+    }
+    set_idle_callbacks(0);
+    if (cb_idle_calls != 0) {
+        printf("error alloc_free_cb: %ld callback calls with nothing secured\n", cb_idle_calls);
+        fflush(stdout);
+        fprintf(stderr, "bench: alloc_free_cb: a callback ran with nothing secured\n");
+        exit(3);
+    }
+    for (int v = 0; v < 3; v++) {
+        qsort(ns[v], (size_t)rounds, sizeof(double), cmp_double);
+        printf("row %s %.1f\n", names[v], ns[v][0]);
+        printf("spread %s %.1f %.1f %.1f\n", names[v], ns[v][0], ns[v][rounds / 2],
+               ns[v][rounds - 1]);
+        free(ns[v]);
+    }
+    for (int k = 0; k < 2; k++) {
+        qsort(ratio[k], (size_t)rounds, sizeof(double), cmp_double);
+        printf("info %s_over_cb0 %.4f %ld\n", names[k + 1], ratio[k][rounds / 2], rounds);
+        free(ratio[k]);
+    }
+    fflush(stdout);
+}
+
+/* refused_free: VirtualAlloc 64 KiB, secure it, VirtualFree(MEM_RELEASE); the free is refused,
+ * the one callback runs (it unsecures the handle and says so), and the retry releases.  Every
+ * step is checked; anything else ends the program (exit status 3). */
+static char *refused_addr;
+static HANDLE refused_handle;
+static volatile long refused_calls;
+
+static void refused_fail(const char *what)
+{
+    printf("error refused_free: %s (addr %p, calls %ld, GetLastError=%lu)\n", what,
+           (void *)refused_addr, refused_calls, (unsigned long)GetLastError());
+    fflush(stdout);
+    fprintf(stderr, "bench: refused_free: %s\n", what);
+    exit(3);
+}
+
+static BOOLEAN CALLBACK refused_cb(PVOID addr, SIZE_T size)
+{
+    refused_calls++;
+    if (addr != refused_addr || size != 64 * KIB)
+        refused_fail("the callback got the wrong range");
+    if (!refused_handle)
+        refused_fail("the callback ran with nothing secured");
+    MmUnsecureVirtualMemory(refused_handle);
+    refused_handle = NULL;
+    return TRUE;
+}
+
+static void run_refused_free(long n)
+{
+    for (long i = 0; i < n; i++) {
+        refused_addr = VirtualAlloc(NULL, 64 * KIB, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+        if (!refused_addr)
+            die("VirtualAlloc(64 KiB)");
+        refused_handle = MmSecureVirtualMemory(refused_addr, 64 * KIB, PAGE_READWRITE);
+        if (!refused_handle)
+            refused_fail("MmSecureVirtualMemory returned NULL");
+        refused_calls = 0;
+        if (!VirtualFree(refused_addr, 0, MEM_RELEASE))
+            refused_fail("VirtualFree(MEM_RELEASE) returned FALSE");
+        if (refused_calls != 1 || refused_handle)
+            refused_fail("the callback did not run exactly once");
+    }
+}
+
+static void refused_free_row(long iters)
+{
+    if (!AddSecureMemoryCacheCallback(refused_cb))
+        die("AddSecureMemoryCacheCallback");
+    measure("refused_free", run_refused_free, iters, 1);
+    if (!RemoveSecureMemoryCacheCallback(refused_cb))
+        die("RemoveSecureMemoryCacheCallback");
+}
+
+/* secure_unsecure: MmSecureVirtualMemory(PAGE_READWRITE) + MmUnsecureVirtualMemory of one
+ * committed, resident 64 KiB buffer (one op = the pair). */
+static char *secure_buf;
+
+static void run_secure_unsecure(long n)
+{
+    for (long i = 0; i < n; i++) {
+        HANDLE h = MmSecureVirtualMemory(secure_buf, 64 * KIB, PAGE_READWRITE);
+        if (!h)
+            die("MmSecureVirtualMemory");
+        MmUnsecureVirtualMemory(h);
+    }
+}
+
+static void secure_unsecure_row(long iters)
+{
+    secure_buf = VirtualAlloc(NULL, 64 * KIB, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    if (!secure_buf)
+        die("VirtualAlloc for secure_unsecure");
+    memset(secure_buf, 1, 64 * KIB);
+    measure("secure_unsecure", run_secure_unsecure, iters, 1);
+    /* Everything was unsecured: the release must go through without any callback. */
+    if (!VirtualFree(secure_buf, 0, MEM_RELEASE))
+        die("VirtualFree after secure_unsecure");
+    secure_buf = NULL;
+}
+#endif /* !_WIN32 */
+
 /* ---- d, e: VirtualQuery among many live reservations ---- */
 
 static char **bases;
@@ -423,6 +614,19 @@ int main(int argc, char **argv)
         fault_row("guard_fault", run_guard_fault, EXCEPTION_READ_FAULT, 0, scaled(8000));
     if (wanted("av_fixup"))
         fault_row("av_fixup", run_av_fixup, EXCEPTION_WRITE_FAULT, 1, scaled(8000));
+#ifndef _WIN32
+    if (wanted("alloc_free_cb0") || wanted("alloc_free_cb1") || wanted("alloc_free_cb16"))
+        alloc_free_cb_rows(scaled(16000));
+    if (wanted("refused_free"))
+        refused_free_row(scaled(8000));
+    if (wanted("secure_unsecure"))
+        secure_unsecure_row(scaled(40000));
+#else
+    if (wanted("alloc_free_cb0") || wanted("alloc_free_cb1") || wanted("alloc_free_cb16") ||
+        wanted("refused_free") || wanted("secure_unsecure"))
+        printf("note secure_rows skipped in the win32 build: winmem only (Wine 8.0 aborts in "
+               "AddSecureMemoryCacheCallback, no user-mode MmSecureVirtualMemory)\n");
+#endif
     if (wanted("query_20k"))
         query_row("query_20k", 20000, 1e9, scaled(200000));
     if (wanted("query_1m")) {

@@ -100,6 +100,8 @@ out_bare=$build/bare.txt out_winmem=$build/winmem.txt out_wine=$build/wine.txt
 [ -n "$exe" ] || echo "info wine n/a: $wine_why" >"$out_wine"
 # The system-call and fault rows: the noisy ones, run every round.
 syscall_rows=alloc_free_64k,reserve_commit16_release,protect_1page,guard_fault,av_fixup
+# The secured-memory rows (winmem only; the Wine build skips them with a note).
+syscall_rows+=,alloc_free_cb0,alloc_free_cb1,alloc_free_cb16,refused_free,secure_unsecure
 round_args() { # the rows of round $1: all of them first, then the system-call rows only
     [ "$1" = 1 ] || printf '%s\n' --only "$syscall_rows"
 }
@@ -132,7 +134,10 @@ fi
 # ---- table ----
 awk -v wine_why="$wine_why" '
 function fmt(v) { return v == "" ? "n/a" : sprintf("%.1f", v) }
-function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "n/a" : sprintf("%.2fx", a / b) }
+function ratio(a, b) {
+    if (a == "" || b == "" || b == 0) return "n/a"
+    return a / b < 0.1 ? sprintf("%.2gx", a / b) : sprintf("%.2fx", a / b)
+}
 FNR == 1 { src = (FILENAME ~ /bare\.txt$/) ? "bare" : (FILENAME ~ /winmem\.txt$/) ? "winmem" : "wine" }
 # Several rounds: keep the best; noise is the worse of in-run median/best and round spread.
 $1 == "row" {
@@ -142,9 +147,16 @@ $1 == "row" {
 }
 $1 == "spread" { if ($3 > 0 && (mr[src, $2] == "" || $4 / $3 > mr[src, $2])) mr[src, $2] = $4 / $3 }
 $1 == "info" && $2 ~ /_reservations$/ { n = $2; sub(/_reservations$/, "", n); count[src, n] = $3 }
+# Paired per-round ratios of the callback rows (one median per program run).
+$1 == "info" && $2 ~ /^alloc_free_cb[0-9]+_over_cb0$/ && src == "winmem" {
+    n = $2; sub(/_over_cb0$/, "", n); paired[n] = paired[n] sprintf(" %.3fx", $3); prounds[n] = $4
+}
 ($1 == "note" || $1 == "error") && !seen[src, $0]++ { notes = notes sprintf("  %-6s %s\n", src ":", substr($0, index($0, $2))) }
 END {
-    nrows = split("alloc_free_64k reserve_commit16_release protect_1page guard_fault av_fixup query_20k query_1m", rows, " ")
+    nrows = split("alloc_free_64k reserve_commit16_release protect_1page guard_fault av_fixup " \
+        "query_20k query_1m alloc_free_cb0 alloc_free_cb1 alloc_free_cb16 refused_free " \
+        "secure_unsecure", rows, " ")
+    first_secure = 8 # a rule above the secured-memory rows
     label["alloc_free_64k"] = "VirtualAlloc+VirtualFree 64 KiB"
     label["reserve_commit16_release"] = "reserve 1 MiB, commit 16x64 KiB, release"
     label["protect_1page"] = "VirtualProtect 1 page"
@@ -152,32 +164,59 @@ END {
     label["av_fixup"] = "access violation fixed up by VirtualProtect in the handler"
     label["query_20k"] = "VirtualQuery, 20k reservations"
     label["query_1m"] = "VirtualQuery, 1M reservations"
+    label["alloc_free_cb0"] = "alloc+free 64 KiB, 0 secure-cache callbacks"
+    label["alloc_free_cb1"] = "alloc+free 64 KiB, 1 callback"
+    label["alloc_free_cb16"] = "alloc+free 64 KiB, 16 callbacks"
+    label["refused_free"] = "secure, VirtualFree refused, flush, retry"
+    label["secure_unsecure"] = "MmSecure+MmUnsecureVirtualMemory 64 KiB"
     if (count["bare", "query_1m"] != "" && count["bare", "query_1m"] != 1000000)
         label["query_1m"] = "VirtualQuery, " count["bare", "query_1m"] " reservations"
     target["alloc_free_64k"] = 1.10; target["reserve_commit16_release"] = 1.10
     target["protect_1page"] = 1.10; target["query_20k"] = 1.00; target["query_1m"] = 1.00
     target["guard_fault"] = 1.15; target["av_fixup"] = 1.15
+    # cb1 and cb16 are judged against cb0 of the same runs, not against bare; the others of
+    # the secured-memory rows are reported only (no target).
+    target["alloc_free_cb1"] = 1.02; target["alloc_free_cb16"] = 1.02
+    ref["alloc_free_cb1"] = "alloc_free_cb0"; ref["alloc_free_cb16"] = "alloc_free_cb0"
     lw = 41 # the operation column: as wide as the longest label
     for (i = 1; i <= nrows; i++) if (length(label[rows[i]]) > lw) lw = length(label[rows[i]])
     dashes = sprintf("%*s", lw + 2, ""); gsub(/ /, "-", dashes)
-    line = "+" dashes "+----------+-----------+-----------+-------------+-------------+------------+-----+"
+    line = "+" dashes "+----------+-----------+-----------+-------------+-------------+--------------+-----+"
     print line
-    printf "| %-*s | %8s | %9s | %9s | %11s | %11s | %-10s | %-3s |\n", lw, "operation (ns per op, best of reps)", \
+    printf "| %-*s | %8s | %9s | %9s | %11s | %11s | %-12s | %-3s |\n", lw, "operation (ns per op, best of reps)", \
         "bare", "winmem", "wine", "winmem/bare", "wine/winmem", "target", "met"
     print line
     for (i = 1; i <= nrows; i++) {
         r = rows[i]
+        if (i == first_secure) print line
         b = ns["bare", r]; w = ns["winmem", r]; x = ns["wine", r]
-        met = (b == "" || w == "") ? "n/a" : (w / b <= target[r] + 1e-9 ? "yes" : "NO")
+        # The ratio the target is about: to bare, or to the reference row (cbN / cb0).
+        d = ref[r] == "" ? b : ns["winmem", ref[r]]
+        wr = ratio(w, d)
+        rn = ref[r]; sub(/^alloc_free_/, "", rn)
+        if (rn != "" && wr != "n/a") wr = wr " " rn
+        if (target[r] == "") { tg = "report"; met = "-" }
+        else {
+            tg = sprintf("<= %.2fx", target[r]) (rn == "" ? "" : " " rn)
+            met = (d == "" || w == "") ? "n/a" : (w / d <= target[r] + 1e-9 ? "yes" : "NO")
+        }
         # A variant that made fewer reservations than asked is not comparable: mark it.
-        fw = fmt(w); fx = fmt(x); wr = ratio(w, b); xr = ratio(x, w)
+        fw = fmt(w); fx = fmt(x); xr = ratio(x, w)
         if (count["winmem", r] != "" && count["winmem", r] != count["bare", r]) { fw = fw "*"; wr = wr "*"; met = met "*" }
         if (count["wine", r] != "" && count["wine", r] != count["winmem", r]) { fx = fx "*"; xr = xr "*" }
-        printf "| %-*s | %8s | %9s | %9s | %11s | %11s | %-10s | %-3s |\n", lw, label[r], fmt(b), fw, \
-            fx, wr, xr, sprintf("<= %.2fx", target[r]), met
+        printf "| %-*s | %8s | %9s | %9s | %11s | %11s | %-12s | %-3s |\n", lw, label[r], fmt(b), fw, \
+            fx, wr, xr, tg, met
     }
     print line
     if (wine_why != "") print "wine column n/a: " wine_why
+    print "secured-memory rows (winmem only; Wine 8.0 has no user-mode secured memory, so n/a):"
+    print "  alloc_free_cb0/1/16: bare is the mmap+munmap floor; cb1 and cb16 are compared with cb0,"
+    print "    measured in the same process in interleaved batches (\"x cb0\": best / best of cb0)"
+    if (paired["alloc_free_cb1"] != "")
+        printf "    paired: median over %d rounds of batch(cbN)/batch(cb0), one per run: cb1%s; cb16%s\n", \
+            prounds["alloc_free_cb1"], paired["alloc_free_cb1"], paired["alloc_free_cb16"]
+    print "  refused_free: bare is mmap+munmap (Linux has no refusal); winmem/bare is the whole price"
+    print "  secure_unsecure: no Linux equivalent; bare is mlock+munlock of 64 KiB, the nearest analogue"
     if (ns["bare", "alloc_free_64k_plain"] != "")
         printf "bare mmap+munmap 64 KiB without MAP_NORESERVE (merges with neighbours): %.1f ns\n", \
             ns["bare", "alloc_free_64k_plain"]
