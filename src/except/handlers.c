@@ -30,12 +30,13 @@ LONG wm_handlers_call_sigsafe(enum wm_handler_list list, EXCEPTION_POINTERS *ep)
     size_t n = wm_cblist_snapshot_sigsafe(&lists[list], snap, SNAPSHOT_MAX);
     LONG result = EXCEPTION_CONTINUE_SEARCH;
 
-    for (size_t i = 0; i < n; i++) {
-        if (!atomic_load(&snap[i]->removed) &&
-            ((PVECTORED_EXCEPTION_HANDLER)snap[i]->fn)(ep) == EXCEPTION_CONTINUE_EXECUTION) {
-            result = EXCEPTION_CONTINUE_EXECUTION;
-            break;
-        }
+    for (size_t i = 0; i < n && result != EXCEPTION_CONTINUE_EXECUTION; i++) {
+        if (!wm_cblist_call_begin_sigsafe(snap[i]))
+            continue; /* removed before its turn */
+        result = ((PVECTORED_EXCEPTION_HANDLER)snap[i]->fn)(ep) == EXCEPTION_CONTINUE_EXECUTION
+                     ? EXCEPTION_CONTINUE_EXECUTION
+                     : EXCEPTION_CONTINUE_SEARCH;
+        wm_cblist_call_end_sigsafe(snap[i]);
     }
     wm_cblist_release_sigsafe(snap, n);
     return result;

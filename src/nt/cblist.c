@@ -7,6 +7,12 @@
  * the entries with no lock held, and drop the references.  A removed entry is unlinked at
  * once, skipped by snapshots that see it removed, and freed only when no snapshot holds it
  * (by a later add or remove, never by a caller that may be a signal handler).
+ *
+ * "Not called after Remove returns" is a handshake on two flags: a caller raises `calling`
+ * and then looks at `removed`; Remove sets `removed` and then waits for `calling` to drop.
+ * Either the caller sees the removal and skips the entry, or Remove sees the call and waits
+ * for it.  Only calls actually running are waited for, so a callback may remove entries
+ * later in the same snapshot (or itself) without waiting on its own thread.
  */
 #include "nt.h"
 
@@ -61,6 +67,7 @@ struct wm_cb *wm_cblist_add(struct wm_cblist *l, void *fn, bool first, int max)
         return NULL;
     c->fn = fn;
     atomic_init(&c->active, 0);
+    atomic_init(&c->calling, 0);
     atomic_init(&c->removed, false);
     take(l);
     struct wm_cb **pp = &l->head;
@@ -90,22 +97,22 @@ bool wm_cblist_remove(struct wm_cblist *l, const struct wm_cb *entry, const void
             break;
         }
     }
-    if (found) {
+    if (found)
         atomic_store(&found->removed, true);
-        found->next = l->zombies;
-        l->zombies = found;
-    }
     drop(l);
     if (!found)
         return false;
     if (wait) {
-        /* Calls already under way on other threads end before this returns; the caller's
-         * own call (a callback removing itself) is not waited for. */
+        /* Calls already running on other threads end before this returns; the caller's own
+         * call (a callback removing itself) is not waited for.  The entry is not yet on the
+         * zombie list, so nobody frees it while we look. */
         int mine = self == found;
-        while (atomic_load(&found->active) > mine)
+        while (atomic_load(&found->calling) > mine)
             sched_yield();
     }
     take(l);
+    found->next = l->zombies;
+    l->zombies = found;
     struct wm_cb *dead = reap_locked(l);
     drop(l);
     free_all(dead);
@@ -125,6 +132,20 @@ size_t wm_cblist_snapshot_sigsafe(struct wm_cblist *l, struct wm_cb **snap, size
     }
     drop(l);
     return n;
+}
+
+bool wm_cblist_call_begin_sigsafe(struct wm_cb *c)
+{
+    atomic_fetch_add(&c->calling, 1);
+    if (!atomic_load(&c->removed))
+        return true;
+    atomic_fetch_sub(&c->calling, 1);
+    return false;
+}
+
+void wm_cblist_call_end_sigsafe(struct wm_cb *c)
+{
+    atomic_fetch_sub(&c->calling, 1);
 }
 
 void wm_cblist_release_sigsafe(struct wm_cb **snap, size_t n)

@@ -46,6 +46,7 @@ WINMEM_API NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE process, PVOID *base_ptr, P
         return st;
     if (!base_ptr || !size_ptr)
         return STATUS_ACCESS_VIOLATION;
+    wm_secure_clear_refusal();
     if (type != MEM_DECOMMIT && type != MEM_RELEASE)
         return STATUS_INVALID_PARAMETER_4;
     wm_vmstate_init();

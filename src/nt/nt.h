@@ -91,7 +91,8 @@ enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc);
 struct wm_cb {
     struct wm_cb *next;
     void *fn;
-    atomic_int active;   /* snapshots holding this entry */
+    atomic_int active;   /* snapshots holding this entry (it is not freed while any do) */
+    atomic_int calling;  /* calls of it running now (Remove with wait waits for these) */
     atomic_bool removed; /* unlinked: snapshots that still hold it skip it */
 };
 
@@ -111,9 +112,12 @@ struct wm_cb *wm_cblist_add(struct wm_cblist *l, void *fn, bool first, int max);
  * calls other threads have under way end first (self: the entry the caller is running in). */
 bool wm_cblist_remove(struct wm_cblist *l, const struct wm_cb *entry, const void *fn,
                       const struct wm_cb *self, bool wait);
-/* Up to max entries, each held until wm_cblist_release_sigsafe; check `removed` before each
- * call.  Async-signal-safe, allocation-free. */
+/* Up to max entries, each held until wm_cblist_release_sigsafe.  Async-signal-safe,
+ * allocation-free. */
 size_t wm_cblist_snapshot_sigsafe(struct wm_cblist *l, struct wm_cb **snap, size_t max);
+/* Around each call of a held entry: false when it was removed (then do not call it). */
+bool wm_cblist_call_begin_sigsafe(struct wm_cb *c);
+void wm_cblist_call_end_sigsafe(struct wm_cb *c);
 void wm_cblist_release_sigsafe(struct wm_cb **snap, size_t n);
 
 /* ---- secure.c ----------------------------------------------------------------------------- */
@@ -123,8 +127,10 @@ void wm_cblist_release_sigsafe(struct wm_cb **snap, size_t n);
 NTSTATUS wm_secure_check_free_locked(uintptr_t start, uintptr_t end);
 /* The same when prot would take away access a secure over [start, end) promised. */
 NTSTATUS wm_secure_check_protect_locked(uintptr_t start, uintptr_t end, uint32_t prot);
-/* True (once) when this thread's last STATUS_INVALID_PAGE_PROTECTION was for secured memory. */
+/* True (once) when this thread's last STATUS_INVALID_PAGE_PROTECTION was for secured memory;
+ * every NtFree/NtProtect call clears the mark first, so it always speaks of the last call. */
 bool wm_secure_take_refusal(void);
+void wm_secure_clear_refusal(void);
 /* Size of the allocation holding addr (0 if none): the range a release of size 0 attempts. */
 size_t wm_secure_allocation_size(uintptr_t addr);
 

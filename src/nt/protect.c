@@ -28,6 +28,7 @@ WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr
 
     if (st)
         return st;
+    wm_secure_clear_refusal();
     if (!base_ptr || !size_ptr || !old_ptr)
         return STATUS_ACCESS_VIOLATION;
     if (!wm_prot_valid(new_prot, WM_PROT_PROTECT))

@@ -31,6 +31,11 @@ static uintptr_t next_id = 1;
  * the other source of STATUS_INVALID_PAGE_PROTECTION). */
 static __thread bool refused_secure __attribute__((tls_model("initial-exec")));
 
+void wm_secure_clear_refusal(void)
+{
+    refused_secure = false;
+}
+
 bool wm_secure_take_refusal(void)
 {
     bool r = refused_secure;
@@ -185,14 +190,14 @@ WINMEM_API BOOLEAN NTAPI RtlFlushSecureMemoryCache(PVOID addr, SIZE_T size)
     BOOLEAN any = FALSE;
 
     for (size_t i = 0; i < n; i++) {
-        /* Held before this check: a Remove that marks it afterwards waits for this call. */
-        if (atomic_load(&snap[i]->removed))
-            continue;
+        if (!wm_cblist_call_begin_sigsafe(snap[i]))
+            continue; /* removed before its turn */
         struct wm_cb *outer = running;
         running = snap[i];
         if (((PRTL_SECURE_MEMORY_CACHE_CALLBACK)snap[i]->fn)(addr, size))
             any = TRUE;
         running = outer;
+        wm_cblist_call_end_sigsafe(snap[i]);
     }
     wm_cblist_release_sigsafe(snap, n);
     return any;
