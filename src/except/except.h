@@ -63,6 +63,7 @@ unsigned wm_context_fault_sigsafe(const ucontext_t *uc, const siginfo_t *si, uin
 
 /* ---- raise.c ------------------------------------------------------------------------------- */
 
-void wm_raise(DWORD code, DWORD flags, DWORD nargs, const ULONG_PTR *args, void *caller);
+/* Called from RaiseException only: the exception address is its return address. */
+void wm_raise(DWORD code, DWORD flags, DWORD nargs, const ULONG_PTR *args);
 
 #endif

@@ -2,16 +2,18 @@
  * raise.c - RaiseException: a software exception through the same dispatch as a fault.
  *
  * The CONTEXT handlers see is captured with getcontext() inside this function; its program
- * counter is set to the caller's return address, which is also ExceptionAddress, as on
- * Windows.  When a handler continues without moving the program counter or stack pointer,
- * RaiseException simply returns; when it moves them, execution goes where the CONTEXT says.
+ * counter is set to the return address into RaiseException, which is also ExceptionAddress,
+ * as on Windows (RtlRaiseException records its caller, and its caller is RaiseException).  When a
+ * handler continues without moving the program counter or stack pointer, RaiseException simply
+ * returns; when it moves them, execution goes where the CONTEXT says.
  */
 #include "except.h"
 
 #include <string.h>
 
-void wm_raise(DWORD code, DWORD flags, DWORD nargs, const ULONG_PTR *args, void *caller)
+__attribute__((noinline)) void wm_raise(DWORD code, DWORD flags, DWORD nargs, const ULONG_PTR *args)
 {
+    void *caller = __builtin_return_address(0); /* inside RaiseException */
     EXCEPTION_RECORD rec;
     CONTEXT ctx, seen;
     ucontext_t uc;

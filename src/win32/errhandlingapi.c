@@ -66,9 +66,12 @@ WINMEM_API LONG WINAPI UnhandledExceptionFilter(struct _EXCEPTION_POINTERS *ep)
     return wm_dispatch_unhandled_filter(ep);
 }
 
-/* RaiseException: a software exception; returns if a handler continues it. */
+/* RaiseException: a software exception; returns if a handler continues it.  The exception
+ * address is inside RaiseException, as on Windows (where RtlRaiseException records its
+ * caller, RaiseException). */
 WINMEM_API VOID WINAPI RaiseException(DWORD code, DWORD flags, DWORD nargs, const ULONG_PTR *args)
 {
     wm_signal_init();
-    wm_raise(code, flags, nargs, args, __builtin_return_address(0));
+    wm_raise(code, flags, nargs, args);
+    __asm__ volatile("" ::: "memory"); /* no tail call: wm_raise must return in here */
 }
