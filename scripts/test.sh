@@ -23,12 +23,13 @@ run clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo
 scripts/install-check.sh build-clang
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
     run asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DWINMEM_SANITIZE=address,undefined
-# ThreadSanitizer on the concurrency tests, at a size it runs quickly.
+# ThreadSanitizer on the concurrency tests (stress label, the threaded secure-memory and
+# exception tests), at a size it runs quickly.
 echo "=== tsan"
 cmake -S . -B build-tsan -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DWINMEM_WERROR=ON -DWINMEM_SANITIZE=thread -DWINMEM_BUILD_BENCH=OFF \
     -DWINMEM_BUILD_EXAMPLES=OFF >/dev/null
 ninja -C build-tsan >/dev/null
 (cd build-tsan && WINMEM_STRESS_ITERATIONS=5000 TSAN_OPTIONS=halt_on_error=1 \
-    ctest -L stress --output-on-failure)
+    ctest -R 'stress_|secure_threads|fault_except_threads' --output-on-failure)
 echo "=== all test configurations passed"

@@ -16,7 +16,8 @@ static bool seq_valid(void *ctx)
  * memory; 0: not winmem's; -1: writers kept moving, decide under the lock. */
 static int prot_lockfree(uintptr_t addr, uint32_t *prot)
 {
-    for (int tries = 0; tries < 8; tries++) {
+    /* Under ThreadSanitizer, decide under the lock (it cannot see the sequence validation). */
+    for (int tries = 0; !WM_TSAN && tries < 8; tries++) {
         uint32_t seq = wm_vmstate_read_begin();
         if (seq & 1)
             continue;
