@@ -295,21 +295,37 @@ static void fault_row(const char *name, void (*fn)(long), ULONG_PTR kind, int fi
  * as sixteen independent caches would register. */
 static volatile long cb_idle_calls;
 
-#define IDLE_CB(k)                                                                                 \
-    static BOOLEAN CALLBACK idle_cb##k(PVOID addr, SIZE_T size)                                    \
-    {                                                                                              \
-        (void)addr;                                                                                \
-        (void)size;                                                                                \
-        cb_idle_calls++;                                                                           \
-        return FALSE;                                                                              \
+/* clang-format off: it cannot settle on a layout for a row of macro calls */
+#define IDLE_CB(k)                                              \
+    static BOOLEAN CALLBACK idle_cb##k(PVOID addr, SIZE_T size) \
+    {                                                           \
+        (void)addr;                                             \
+        (void)size;                                             \
+        cb_idle_calls++;                                        \
+        return FALSE;                                           \
     }
-IDLE_CB(0) IDLE_CB(1) IDLE_CB(2) IDLE_CB(3) IDLE_CB(4) IDLE_CB(5) IDLE_CB(6) IDLE_CB(7)
-IDLE_CB(8) IDLE_CB(9) IDLE_CB(10) IDLE_CB(11) IDLE_CB(12) IDLE_CB(13) IDLE_CB(14) IDLE_CB(15)
+IDLE_CB(0)
+IDLE_CB(1)
+IDLE_CB(2)
+IDLE_CB(3)
+IDLE_CB(4)
+IDLE_CB(5)
+IDLE_CB(6)
+IDLE_CB(7)
+IDLE_CB(8)
+IDLE_CB(9)
+IDLE_CB(10)
+IDLE_CB(11)
+IDLE_CB(12)
+IDLE_CB(13)
+IDLE_CB(14)
+IDLE_CB(15)
 
 static const PSECURE_MEMORY_CACHE_CALLBACK idle_cbs[CB_MAX] = {
     idle_cb0, idle_cb1, idle_cb2,  idle_cb3,  idle_cb4,  idle_cb5,  idle_cb6,  idle_cb7,
     idle_cb8, idle_cb9, idle_cb10, idle_cb11, idle_cb12, idle_cb13, idle_cb14, idle_cb15,
 };
+/* clang-format on */
 static unsigned idle_registered;
 
 static void set_idle_callbacks(unsigned want) /* outside the timing */
