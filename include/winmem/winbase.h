@@ -6,6 +6,8 @@
 #define WINMEM_WINBASE_H
 
 #include "errhandlingapi.h"
+#include "fileapi.h"
+#include "handleapi.h"
 #include "memoryapi.h"
 #include "processthreadsapi.h"
 #include "sysinfoapi.h"

@@ -18,6 +18,28 @@ typedef enum _MEMORY_INFORMATION_CLASS {
     MemoryWorkingSetExInformation = 4,
 } MEMORY_INFORMATION_CLASS;
 
+typedef struct _UNICODE_STRING {
+    USHORT Length;        /* bytes, without a terminator */
+    USHORT MaximumLength; /* bytes */
+    PWSTR Buffer;
+} UNICODE_STRING, *PUNICODE_STRING;
+typedef const UNICODE_STRING *PCUNICODE_STRING;
+
+#define OBJ_INHERIT 0x00000002
+#define OBJ_CASE_INSENSITIVE 0x00000040
+#define OBJ_OPENIF 0x00000080
+
+typedef struct _OBJECT_ATTRIBUTES {
+    ULONG Length;
+    HANDLE RootDirectory;
+    PUNICODE_STRING ObjectName;
+    ULONG Attributes;
+    PVOID SecurityDescriptor;
+    PVOID SecurityQualityOfService;
+} OBJECT_ATTRIBUTES, *POBJECT_ATTRIBUTES;
+
+typedef enum _SECTION_INHERIT { ViewShare = 1, ViewUnmap = 2 } SECTION_INHERIT;
+
 /* Windows' pseudo handles: (HANDLE)-1 is the current process, (HANDLE)-2 the current thread. */
 #define NtCurrentProcess() ((HANDLE)(LONG_PTR)-1)
 #define NtCurrentThread() ((HANDLE)(LONG_PTR)-2)
@@ -43,6 +65,24 @@ NTSYSAPI NTSTATUS NTAPI NtLockVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAdd
 NTSYSAPI NTSTATUS NTAPI NtUnlockVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress,
                                               PSIZE_T RegionSize, ULONG MapType);
 NTSYSAPI ULONG NTAPI RtlNtStatusToDosError(NTSTATUS Status);
+
+NTSYSAPI NTSTATUS NTAPI NtClose(HANDLE Handle);
+NTSYSAPI NTSTATUS NTAPI NtDuplicateObject(HANDLE SourceProcessHandle, HANDLE SourceHandle,
+                                          HANDLE TargetProcessHandle, PHANDLE TargetHandle,
+                                          ACCESS_MASK DesiredAccess, ULONG HandleAttributes,
+                                          ULONG Options);
+NTSYSAPI NTSTATUS NTAPI NtCreateSection(PHANDLE SectionHandle, ACCESS_MASK DesiredAccess,
+                                        POBJECT_ATTRIBUTES ObjectAttributes,
+                                        PLARGE_INTEGER MaximumSize, ULONG SectionPageProtection,
+                                        ULONG AllocationAttributes, HANDLE FileHandle);
+NTSYSAPI NTSTATUS NTAPI NtOpenSection(PHANDLE SectionHandle, ACCESS_MASK DesiredAccess,
+                                      POBJECT_ATTRIBUTES ObjectAttributes);
+NTSYSAPI NTSTATUS NTAPI NtMapViewOfSection(HANDLE SectionHandle, HANDLE ProcessHandle,
+                                           PVOID *BaseAddress, ULONG_PTR ZeroBits,
+                                           SIZE_T CommitSize, PLARGE_INTEGER SectionOffset,
+                                           PSIZE_T ViewSize, SECTION_INHERIT InheritDisposition,
+                                           ULONG AllocationType, ULONG Win32Protect);
+NTSYSAPI NTSTATUS NTAPI NtUnmapViewOfSection(HANDLE ProcessHandle, PVOID BaseAddress);
 
 /* The secure memory cache callbacks at the NT level (AddSecureMemoryCacheCallback's
  * backing).  The callback has the Win32 callback's shape. */

@@ -122,6 +122,15 @@ found:
     return STATUS_SUCCESS;
 }
 
+NTSTATUS wm_alloc_address_locked(uintptr_t want, size_t len, uintptr_t *out)
+{
+    if (want) {
+        *out = want;
+        return wm_status_from_errno(wm_os_map(out, len, 0, true));
+    }
+    return map_anywhere_locked(len, 0, 0, false, out);
+}
+
 /* MEM_RESERVE (with or without MEM_COMMIT): a new region. */
 static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG prot, uintptr_t limit,
                                uintptr_t *base_out, size_t *size_out)
@@ -188,6 +197,16 @@ static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
 
     if (!r || end - r->base > r->size)
         return STATUS_CONFLICTING_ADDRESSES;
+    if (r->flags & WM_REGION_VIEW) {
+        /* A view of a file is committed by its file; one of the paging file takes the
+         * commit as a protection change within the view's access class. */
+        const struct wm_section *s = r->object;
+        unsigned want = wm_view_class(prot), have = wm_view_class(r->alloc_prot);
+        if (s->attrs & SEC_FILE)
+            return STATUS_ALREADY_COMMITTED;
+        if ((want & have) != want)
+            return STATUS_INVALID_PAGE_PROTECTION;
+    }
     if (wm_region_reserve(r))
         return STATUS_NO_MEMORY;
     prot = wm_prot_effective(r->alloc_prot, prot);
@@ -216,8 +235,10 @@ static int reset_run(void *ctx, const struct wm_region *r, size_t off, size_t le
     uintptr_t a = r->base + off;
 
     (void)r;
-    /* Reserved pages hold nothing, and locked pages cannot be discarded. */
-    if (run->state != WM_STATE_COMMITTED || (run->flags & WM_RUN_LOCKED))
+    /* Reserved pages hold nothing, locked pages cannot be discarded, and a view's pages belong
+     * to its section (resetting them is accepted and does nothing). */
+    if (run->state != WM_STATE_COMMITTED || (run->flags & WM_RUN_LOCKED) ||
+        (r->flags & WM_REGION_VIEW))
         return 0;
     if (!c->undo) {
         c->rc = wm_os_reset(a, len);

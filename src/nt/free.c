@@ -59,6 +59,11 @@ WINMEM_API NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE process, PVOID *base_ptr, P
     st = free_range_locked(addr, size, type, &r, &start, &end);
     if (st)
         goto out_unlock;
+    if (r->flags & WM_REGION_VIEW) {
+        /* Views are released with UnmapViewOfFile and cannot be decommitted. */
+        st = STATUS_INVALID_PARAMETER;
+        goto out_unlock;
+    }
     st = wm_secure_check_free_locked(start, end);
     if (st)
         goto out_unlock;

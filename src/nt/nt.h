@@ -86,6 +86,64 @@ enum wm_fault {
  * write lock only to consume a guard page, so the caller must not hold the VM lock. */
 enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc);
 
+/* ---- handle.c: objects behind handles ------------------------------------------------------ */
+
+enum { WM_OBJ_FILE = 1, WM_OBJ_SECTION = 2 };
+
+struct wm_object {
+    atomic_int refs; /* handles + views + calls in progress */
+    int type;        /* WM_OBJ_* */
+    void (*destroy)(struct wm_object *o);
+    /* Optional: a handle to it was opened / closed (named sections track their name). */
+    void (*handle_opened)(struct wm_object *o);
+    void (*handle_closed)(struct wm_object *o);
+};
+
+void wm_object_ref(struct wm_object *o);
+void wm_object_release(struct wm_object *o);
+/* A new handle holding a reference to o, with the given access rights. */
+NTSTATUS wm_handle_create(struct wm_object *o, ACCESS_MASK access, HANDLE *out);
+/* The object behind h with a new reference (release it), checked for type. */
+NTSTATUS wm_handle_get(HANDLE h, int type, struct wm_object **out, ACCESS_MASK *access);
+
+/* A file opened by CreateFile (fileapi.c) or adopted by _open_osfhandle. */
+struct wm_file {
+    struct wm_object obj;
+    int fd;
+    ACCESS_MASK access; /* GENERIC_READ / GENERIC_WRITE / GENERIC_EXECUTE */
+    bool owns_fd;
+};
+
+/* ---- alloc.c ------------------------------------------------------------------------------ */
+
+/* Hold len bytes of address space (PROT_NONE) at want (exactly; 64 KiB aligned by the caller)
+ * or, with want 0, at a system-chosen 64 KiB aligned address.  Caller holds the write lock. */
+NTSTATUS wm_alloc_address_locked(uintptr_t want, size_t len, uintptr_t *out);
+
+/* ---- section.c / view.c ---------------------------------------------------------------------- */
+
+struct wm_section {
+    struct wm_object obj;
+    int fd;          /* memfd, shared-memory object, or a dup of the file's descriptor */
+    uint64_t size;   /* exact for a file, page-rounded for the paging file */
+    uint32_t prot;   /* PAGE_* base protection of the section */
+    uint32_t attrs;  /* SEC_COMMIT / SEC_NOCACHE / SEC_WRITECOMBINE, SEC_FILE for a file */
+    ACCESS_MASK max; /* the SECTION_* rights its protection allows */
+    char name[200];  /* shared-memory name ("" when unnamed), for the name's lifetime */
+    int name_fd;     /* a descriptor holding a shared flock while this process has handles */
+    atomic_int handles;
+};
+
+/* The SECTION_MAP_* rights a view protection needs from the handle. */
+ACCESS_MASK wm_section_rights_for(uint32_t view_prot);
+/* A view protection's access class (WRITECOPY counts as read-only): VirtualProtect and
+ * commits inside a view stay within the class of the view's own protection. */
+unsigned wm_view_class(uint32_t prot);
+/* msync the view holding addr from addr for size bytes (0: to the view's end). */
+NTSTATUS wm_view_flush(uintptr_t addr, size_t size);
+/* Base and size of the view holding addr, or NULL. */
+void *wm_view_section_size(uintptr_t addr, size_t *size);
+
 /* ---- cblist.c: callback lists called from any thread while others change them ------------ */
 
 struct wm_cb {

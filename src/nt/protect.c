@@ -31,7 +31,7 @@ WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr
     wm_secure_clear_refusal();
     if (!base_ptr || !size_ptr || !old_ptr)
         return STATUS_ACCESS_VIOLATION;
-    if (!wm_prot_valid(new_prot, WM_PROT_PROTECT))
+    if (!wm_prot_valid(new_prot, WM_PROT_VIEW))
         return STATUS_INVALID_PAGE_PROTECTION;
     wm_vmstate_init();
     uintptr_t addr = (uintptr_t)*base_ptr;
@@ -43,6 +43,12 @@ WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr
 
     wm_vmstate_wrlock();
     r = wm_space_find_sigsafe(&wm_vm.space, start);
+    /* Copy-on-write exists only in views: anywhere else it is an invalid protection, whatever
+     * else is wrong with the range. */
+    if ((!r || !(r->flags & WM_REGION_VIEW)) && !wm_prot_valid(new_prot, WM_PROT_PROTECT)) {
+        st = STATUS_INVALID_PAGE_PROTECTION;
+        goto out_unlock;
+    }
     if (!r || end - r->base > r->size) {
         st = STATUS_CONFLICTING_ADDRESSES;
         goto out_unlock;
@@ -52,6 +58,14 @@ WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr
     if (!wm_region_all_committed(r, off, len)) {
         st = STATUS_NOT_COMMITTED;
         goto out_unlock;
+    }
+    if (r->flags & WM_REGION_VIEW) {
+        /* Within the view's access class only. */
+        unsigned want = wm_view_class(new_prot), have = wm_view_class(r->alloc_prot);
+        if ((want & have) != want) {
+            st = STATUS_INVALID_PAGE_PROTECTION;
+            goto out_unlock;
+        }
     }
     new_prot = wm_prot_effective(r->alloc_prot, new_prot);
     st = wm_secure_check_protect_locked(start, end, new_prot);

@@ -64,7 +64,7 @@ NTSTATUS wm_secure_check_free_locked(uintptr_t start, uintptr_t end)
 static bool keeps(uint32_t prot, uint32_t mode)
 {
     unsigned need = mode == PAGE_READWRITE ? WM_ACC_R | WM_ACC_W : WM_ACC_R;
-    return !(prot & PAGE_GUARD) && (wm_prot_access(prot) & need) == need;
+    return !(prot & PAGE_GUARD) && wm_prot_allows(prot, need);
 }
 
 NTSTATUS wm_secure_check_protect_locked(uintptr_t start, uintptr_t end, uint32_t prot)

@@ -61,6 +61,24 @@ void wm_os_keep(uintptr_t addr, size_t len, size_t page);
 int wm_os_lock(uintptr_t addr, size_t len);
 int wm_os_unlock(uintptr_t addr, size_t len);
 
+/* ---- file.c: files, memfd and shared memory for sections ------------------------------- */
+
+int wm_os_memfd(void);
+/* Open (and with create, create if absent) a POSIX shared-memory object; *created says which. */
+int wm_os_shm_open(const char *name, bool create, bool *created);
+int wm_os_shm_unlink(const char *name);
+int wm_os_open(const char *path, int flags, int mode);
+int wm_os_close(int fd);
+int wm_os_dup(int fd);
+int wm_os_file_size(int fd, uint64_t *size);
+int wm_os_truncate(int fd, uint64_t size);
+int wm_os_seek(int fd, int64_t off, int whence, uint64_t *pos);
+int wm_os_fsync(int fd);
+int wm_os_flock(int fd, int op);
+/* Map fd at off over [addr, addr+len), which the caller already holds (MAP_FIXED). */
+int wm_os_map_file(uintptr_t addr, size_t len, unsigned acc, int fd, uint64_t off, bool shared);
+int wm_os_msync(uintptr_t addr, size_t len);
+
 /* ---- maps.c: /proc/self/maps, the kernel's truth for memory winmem did not map ---------- */
 
 enum { WM_MAPS_SHARED = 1, WM_MAPS_FILE = 2, WM_MAPS_VDSO = 4, WM_MAPS_SPECIAL = 8 };

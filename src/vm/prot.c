@@ -28,7 +28,7 @@ bool wm_prot_valid(uint32_t prot, enum wm_prot_use use)
     if (!one_base(base))
         return false;
     /* Copy-on-write exists only for views of sections, never for private memory. */
-    if (base == PAGE_WRITECOPY || base == PAGE_EXECUTE_WRITECOPY)
+    if ((base == PAGE_WRITECOPY || base == PAGE_EXECUTE_WRITECOPY) && use != WM_PROT_VIEW)
         return false;
     /* GUARD, NOCACHE and WRITECOMBINE exclude each other and PAGE_NOACCESS. */
     if (mods && ((mods & (mods - 1)) != 0 || base == PAGE_NOACCESS))
@@ -37,7 +37,6 @@ bool wm_prot_valid(uint32_t prot, enum wm_prot_use use)
      * VirtualProtect: both are meaningful only with an executable protection. */
     if (high == PAGE_TARGETS_INVALID && executable(base))
         return true;
-    (void)use;
     /* Graphics, enclave and PAGE_REVERT_TO_FILE_MAP bits never apply to private memory. */
     return high == 0;
 }
@@ -50,14 +49,17 @@ unsigned wm_prot_access(uint32_t prot)
     case PAGE_READONLY:
         return WM_ACC_R;
     case PAGE_READWRITE:
-    case PAGE_WRITECOPY:
         return WM_ACC_R | WM_ACC_W;
+    /* A copy-on-write page is read-only in the kernel until its first write, which the fault
+     * path turns into a private copy (PAGE_READWRITE from then on). */
+    case PAGE_WRITECOPY:
+        return WM_ACC_R;
     case PAGE_EXECUTE:
         return WM_ACC_X;
     case PAGE_EXECUTE_READ:
+    case PAGE_EXECUTE_WRITECOPY:
         return WM_ACC_R | WM_ACC_X;
     case PAGE_EXECUTE_READWRITE:
-    case PAGE_EXECUTE_WRITECOPY:
         return WM_ACC_R | WM_ACC_W | WM_ACC_X;
     default:
         return 0;
@@ -97,5 +99,11 @@ uint32_t wm_prot_effective(uint32_t alloc_prot, uint32_t prot)
 
 bool wm_prot_allows(uint32_t prot, unsigned acc)
 {
-    return (wm_prot_access(prot & ~(uint32_t)PAGE_GUARD) & acc) == acc;
+    /* What the protection promises, not what the kernel enforces right now: a copy-on-write
+     * page may be written (the write makes the copy). */
+    unsigned a = wm_prot_access(prot & ~(uint32_t)PAGE_GUARD);
+    uint32_t base = prot & WM_PAGE_BASE_MASK;
+    if (base == PAGE_WRITECOPY || base == PAGE_EXECUTE_WRITECOPY)
+        a |= WM_ACC_W;
+    return (a & acc) == acc;
 }

@@ -32,6 +32,7 @@ enum { WM_ACC_R = 1, WM_ACC_W = 2, WM_ACC_X = 4 };
 enum wm_prot_use {
     WM_PROT_ALLOC,   /* VirtualAlloc / NtAllocateVirtualMemory on private memory */
     WM_PROT_PROTECT, /* VirtualProtect on private memory */
+    WM_PROT_VIEW,    /* VirtualProtect on a view: copy-on-write protections exist there */
 };
 
 #define WM_PAGE_BASE_MASK 0xffu
@@ -47,7 +48,8 @@ uint32_t wm_prot_from_access(unsigned acc);
  * alloc_prot: the caching attribute (PAGE_NOCACHE / PAGE_WRITECOMBINE) belongs to the
  * allocation, and the CFG flag PAGE_TARGETS_INVALID / _NO_UPDATE is not a protection. */
 uint32_t wm_prot_effective(uint32_t alloc_prot, uint32_t prot);
-/* True when the base protection allows the given access bits. */
+/* True when the protection allows the given access bits (a copy-on-write page allows writing,
+ * though its kernel access is read-only until the first write). */
 bool wm_prot_allows(uint32_t prot, unsigned acc);
 
 /* ---- region.c: one reservation and its runs ------------------------------------------ */
@@ -63,7 +65,12 @@ struct wm_run {
     uint32_t flags; /* WM_RUN_* */
 };
 
-enum { WM_REGION_LARGE = 1u }; /* region flags: backed by large pages */
+/* Region flags. */
+enum {
+    WM_REGION_LARGE = 1u,        /* backed by large pages */
+    WM_REGION_VIEW = 2u,         /* a view of a section (object, offset say which) */
+    WM_REGION_VIEW_PRIVATE = 4u, /* a copy-on-write view, mapped MAP_PRIVATE */
+};
 
 struct wm_region {
     uintptr_t base;
@@ -71,6 +78,8 @@ struct wm_region {
     uint32_t alloc_prot; /* AllocationProtect */
     uint32_t type;       /* MEM_PRIVATE / MEM_MAPPED / MEM_IMAGE */
     uint32_t flags;      /* WM_REGION_* */
+    void *object;        /* a view's section (nt/section.c), holding a reference */
+    uint64_t offset;     /* a view's offset into its section */
     uint32_t nruns, cap;
     struct wm_run *runs; /* sorted by off, runs[0].off == 0, neighbours differ */
     /* Most reservations never have more than three runs (reserved, committed, reserved):

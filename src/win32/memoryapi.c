@@ -107,3 +107,146 @@ WINMEM_API BOOL WINAPI VirtualUnlock(LPVOID addr, SIZE_T size)
 {
     return wm_win32_status(NtUnlockVirtualMemory(NtCurrentProcess(), &addr, &size, MAP_PROCESS));
 }
+
+/* ---- file mappings ------------------------------------------------------------------------ */
+
+#define SEC_MASK                                                                               \
+    (SEC_PARTITION_OWNER_HANDLE | SEC_64K_PAGES | SEC_FILE | SEC_IMAGE | SEC_PROTECTED_IMAGE | \
+     SEC_RESERVE | SEC_COMMIT | SEC_NOCACHE | SEC_WRITECOMBINE | SEC_LARGE_PAGES |             \
+     SEC_HUGE_PAGES | SEC_BASED | SEC_NO_CHANGE | SEC_GLOBAL)
+
+/* CreateFileMappingW: a section of the paging file (INVALID_HANDLE_VALUE) or of a file.  The
+ * last error is 0 for a new object and ERROR_ALREADY_EXISTS for an existing name. */
+WINMEM_API HANDLE WINAPI CreateFileMappingW(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD prot,
+                                            DWORD size_hi, DWORD size_lo, LPCWSTR name)
+{
+    UNICODE_STRING us;
+    OBJECT_ATTRIBUTES oa = { sizeof(oa), NULL, NULL, 0, NULL, NULL };
+    LARGE_INTEGER size;
+    HANDLE h = NULL;
+    ULONG attrs = prot & SEC_MASK;
+
+    (void)sa;
+    if (!file) {
+        wm_win32_status(STATUS_INVALID_HANDLE);
+        return NULL;
+    }
+    if (name) {
+        size_t n = 0;
+        while (name[n])
+            n++;
+        us.Length = us.MaximumLength = (USHORT)(n * sizeof(WCHAR));
+        us.Buffer = (PWSTR)name;
+        oa.ObjectName = &us;
+    }
+    size.QuadPart = (LONGLONG)((uint64_t)size_hi << 32 | size_lo);
+    NTSTATUS st =
+        NtCreateSection(&h, SECTION_ALL_ACCESS, &oa, &size, prot & ~SEC_MASK,
+                        attrs ? attrs : SEC_COMMIT, file == INVALID_HANDLE_VALUE ? NULL : file);
+    if (st == STATUS_OBJECT_NAME_EXISTS) {
+        wm_win32_error(ERROR_ALREADY_EXISTS);
+        return h;
+    }
+    if (!wm_win32_status(st))
+        return NULL;
+    wm_win32_error(ERROR_SUCCESS);
+    return h;
+}
+
+WINMEM_API HANDLE WINAPI CreateFileMappingA(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD prot,
+                                            DWORD size_hi, DWORD size_lo, LPCSTR name)
+{
+    WCHAR buf[256];
+    if (name && wm_win32_utf16(name, buf, sizeof(buf) / sizeof(buf[0])) < 0) {
+        wm_win32_error(ERROR_INVALID_NAME);
+        return NULL;
+    }
+    return CreateFileMappingW(file, sa, prot, size_hi, size_lo, name ? buf : NULL);
+}
+
+/* OpenFileMappingW: ERROR_FILE_NOT_FOUND for a name no process holds. */
+WINMEM_API HANDLE WINAPI OpenFileMappingW(DWORD access, BOOL inherit, LPCWSTR name)
+{
+    UNICODE_STRING us;
+    OBJECT_ATTRIBUTES oa = { sizeof(oa), NULL, &us, inherit ? OBJ_INHERIT : 0, NULL, NULL };
+    HANDLE h = NULL;
+
+    if (!name) {
+        wm_win32_error(ERROR_INVALID_PARAMETER);
+        return NULL;
+    }
+    size_t n = 0;
+    while (name[n])
+        n++;
+    us.Length = us.MaximumLength = (USHORT)(n * sizeof(WCHAR));
+    us.Buffer = (PWSTR)name;
+    /* FILE_MAP_COPY is SECTION_QUERY by value: a copy view needs the right to read. */
+    if (access == FILE_MAP_COPY)
+        access = FILE_MAP_READ;
+    return wm_win32_status(NtOpenSection(&h, access, &oa)) ? h : NULL;
+}
+
+WINMEM_API HANDLE WINAPI OpenFileMappingA(DWORD access, BOOL inherit, LPCSTR name)
+{
+    WCHAR buf[256];
+    if (name && wm_win32_utf16(name, buf, sizeof(buf) / sizeof(buf[0])) < 0) {
+        wm_win32_error(ERROR_INVALID_NAME);
+        return NULL;
+    }
+    return OpenFileMappingW(access, inherit, name ? buf : NULL);
+}
+
+/* The view protection a FILE_MAP_* access asks for (Windows' table: COPY counts only when it
+ * is all that is asked besides EXECUTE). */
+static DWORD view_protection(DWORD access)
+{
+    bool exec = access & FILE_MAP_EXECUTE;
+    DWORD rest = access & (FILE_MAP_COPY | FILE_MAP_WRITE | FILE_MAP_READ);
+
+    if (rest == FILE_MAP_COPY)
+        return exec ? PAGE_EXECUTE_WRITECOPY : PAGE_WRITECOPY;
+    if (rest & FILE_MAP_WRITE)
+        return exec ? PAGE_EXECUTE_READWRITE : PAGE_READWRITE;
+    if (rest & FILE_MAP_READ)
+        return exec ? PAGE_EXECUTE_READ : PAGE_READONLY;
+    return PAGE_NOACCESS;
+}
+
+WINMEM_API LPVOID WINAPI MapViewOfFileEx(HANDLE mapping, DWORD access, DWORD off_hi, DWORD off_lo,
+                                         SIZE_T size, LPVOID base)
+{
+    LARGE_INTEGER off;
+
+    wm_signal_init(); /* copy-on-write and guard pages in views need the fault handler */
+    off.QuadPart = (LONGLONG)((uint64_t)off_hi << 32 | off_lo);
+    NTSTATUS st = NtMapViewOfSection(mapping, NtCurrentProcess(), &base, 0, 0, &off, &size,
+                                     ViewShare, 0, view_protection(access));
+    return wm_win32_status(st) ? base : NULL;
+}
+
+WINMEM_API LPVOID WINAPI MapViewOfFile(HANDLE mapping, DWORD access, DWORD off_hi, DWORD off_lo,
+                                       SIZE_T size)
+{
+    return MapViewOfFileEx(mapping, access, off_hi, off_lo, size, NULL);
+}
+
+/* UnmapViewOfFile: any address inside the view unmaps all of it; a secured view goes
+ * through the secure memory cache callbacks first, like VirtualFree. */
+WINMEM_API BOOL WINAPI UnmapViewOfFile(LPCVOID addr)
+{
+    NTSTATUS st = NtUnmapViewOfSection(NtCurrentProcess(), (PVOID)addr);
+    if (st == STATUS_INVALID_PAGE_PROTECTION && wm_secure_take_refusal()) {
+        size_t size = 0;
+        void *base = wm_view_section_size((uintptr_t)addr, &size);
+        if (base && RtlFlushSecureMemoryCache(base, size))
+            st = NtUnmapViewOfSection(NtCurrentProcess(), (PVOID)addr);
+        wm_secure_take_refusal();
+    }
+    return wm_win32_status(st);
+}
+
+/* FlushViewOfFile: write the view's dirty pages to its file (size 0: to the view's end). */
+WINMEM_API BOOL WINAPI FlushViewOfFile(LPCVOID addr, SIZE_T size)
+{
+    return wm_win32_status(wm_view_flush((uintptr_t)addr, size));
+}
