@@ -83,7 +83,7 @@ static bool cow_upgrade_locked(struct wm_region *r, uintptr_t page, uint32_t pro
     }
     if (rc)
         return false;
-    wm_region_protect(r, page - r->base, wm_vm.page, written);
+    wm_region_set(r, page - r->base, wm_vm.page, WM_STATE_COMMITTED, written, ~0u, WM_RUN_COPIED);
     wm_space_refresh(&wm_vm.space, r);
     return true;
 }

@@ -15,6 +15,80 @@ static int restore_run(void *ctx, const struct wm_region *r, size_t off, size_t 
     return 0;
 }
 
+static bool is_cow(uint32_t prot)
+{
+    uint32_t base = prot & WM_PAGE_BASE_MASK;
+    return base == PAGE_WRITECOPY || base == PAGE_EXECUTE_WRITECOPY;
+}
+
+/* What a copy-on-write protection means for a page that already has its private copy. */
+static uint32_t written(uint32_t prot)
+{
+    return (prot & ~(uint32_t)WM_PAGE_BASE_MASK) |
+           ((prot & WM_PAGE_BASE_MASK) == PAGE_WRITECOPY ? PAGE_READWRITE : PAGE_EXECUTE_READWRITE);
+}
+
+static int has_copied(void *ctx, const struct wm_region *r, size_t off, size_t len,
+                      const struct wm_run *run)
+{
+    (void)ctx, (void)r, (void)off, (void)len;
+    return (run->flags & WM_RUN_COPIED) != 0;
+}
+
+static int count_runs(void *ctx, const struct wm_region *r, size_t off, size_t len,
+                      const struct wm_run *run)
+{
+    (void)r, (void)off, (void)len, (void)run;
+    ++*(uint32_t *)ctx;
+    return 0;
+}
+
+struct cow_pass {
+    uint32_t prot;
+    size_t done; /* bytes from the start already changed in the kernel */
+    int rc;
+};
+
+static int protect_piece(void *ctx, const struct wm_region *r, size_t off, size_t len,
+                         const struct wm_run *run)
+{
+    struct cow_pass *c = ctx;
+    uint32_t p = (run->flags & WM_RUN_COPIED) ? written(c->prot) : c->prot;
+    c->rc = wm_os_protect(r->base + off, len, wm_prot_access(p));
+    if (c->rc == 0)
+        c->done += len;
+    return c->rc;
+}
+
+/* Copy-on-write asked for over pages some of which are already written: those keep (and
+ * report) their read-write protection, as on Windows; the rest become copy-on-write.  One
+ * mprotect per run, undone run by run if the kernel refuses part way. */
+static NTSTATUS protect_copied_locked(struct wm_region *r, size_t off, size_t len, uint32_t prot,
+                                      uint32_t *old)
+{
+    uint32_t n = 0;
+    struct cow_pass c = { prot, 0, 0 };
+
+    wm_region_walk(r, off, len, count_runs, &n);
+    if (wm_region_reserve_n(r, 2 * n + 2))
+        return STATUS_NO_MEMORY;
+    wm_region_walk(r, off, len, protect_piece, &c);
+    if (c.rc) {
+        wm_region_walk(r, off, c.done, restore_run, NULL);
+        return wm_status_from_errno(c.rc);
+    }
+    *old = r->runs[wm_region_run_index(r, off)].prot;
+    for (size_t pos = off; pos < off + len;) {
+        uint32_t i = wm_region_run_index(r, pos);
+        size_t end = wm_region_run_end(r, i) < off + len ? wm_region_run_end(r, i) : off + len;
+        uint32_t p = (r->runs[i].flags & WM_RUN_COPIED) ? written(prot) : prot;
+        wm_region_protect(r, pos, end - pos, p);
+        pos = end;
+    }
+    wm_space_refresh(&wm_vm.space, r);
+    return STATUS_SUCCESS;
+}
+
 /* NtProtectVirtualMemory: set the protection of committed pages in the current process. */
 WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr,
                                                  ULONG new_prot, PULONG old_ptr)
@@ -71,6 +145,11 @@ WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr
     st = wm_secure_check_protect_locked(start, end, new_prot);
     if (st)
         goto out_unlock;
+    if ((r->flags & WM_REGION_VIEW) && is_cow(new_prot) &&
+        wm_region_walk(r, off, len, has_copied, NULL)) {
+        st = protect_copied_locked(r, off, len, new_prot, &old);
+        goto out_unlock;
+    }
     if (wm_region_reserve(r)) {
         st = STATUS_NO_MEMORY;
         goto out_unlock;

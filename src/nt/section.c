@@ -23,6 +23,27 @@
 static struct wm_section *named[64];
 static pthread_mutex_t names_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* At exit, this process's handles go away as Windows would close them: names no other
+ * process holds are unlinked. */
+static void close_names_at_exit(void)
+{
+    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+        struct wm_section *s = named[i];
+        if (!s)
+            continue;
+        if (s->name_fd >= 0)
+            wm_os_close(s->name_fd);
+        s->name_fd = -1;
+        if (s->fd >= 0 && wm_os_flock(s->fd, LOCK_EX | LOCK_NB) == 0)
+            wm_os_shm_unlink(s->name);
+    }
+}
+
+static void register_exit_cleanup(void)
+{
+    atexit(close_names_at_exit);
+}
+
 ACCESS_MASK wm_section_rights_for(uint32_t view_prot)
 {
     switch (view_prot & WM_PAGE_BASE_MASK) {
@@ -135,6 +156,8 @@ static struct wm_section *find_named(const char *name)
 
 static void remember_named(struct wm_section *s)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_exit_cleanup);
     pthread_mutex_lock(&names_lock);
     for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
         if (!named[i]) {
@@ -291,6 +314,8 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
                 created = true;
             }
             if (created) {
+                /* Zero first: a stale object's old bytes must not show through. */
+                wm_os_truncate(fd, 0);
                 if ((st = wm_status_from_errno(wm_os_truncate(fd, size)))) {
                     wm_os_close(fd);
                     goto out;
@@ -358,6 +383,13 @@ WINMEM_API NTSTATUS NTAPI NtOpenSection(PHANDLE out, ACCESS_MASK access, POBJECT
         int fd = wm_os_shm_open(name, false, &created);
         if (fd < 0)
             return fd == -2 /* ENOENT */ ? STATUS_OBJECT_NAME_NOT_FOUND : wm_status_from_errno(fd);
+        if (wm_os_flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            /* Nobody holds it: left by a process that ended without closing its handles,
+             * which Windows would have closed.  The name is gone. */
+            wm_os_shm_unlink(name);
+            wm_os_close(fd);
+            return STATUS_OBJECT_NAME_NOT_FOUND;
+        }
         uint64_t size = 0;
         wm_os_file_size(fd, &size);
         /* Another process's section: its protection is not recorded, so read-write. */
@@ -370,10 +402,9 @@ WINMEM_API NTSTATUS NTAPI NtOpenSection(PHANDLE out, ACCESS_MASK access, POBJECT
         wm_object_ref(&s->obj);
         remember_named(s);
     }
-    if (access & ~s->max & (SECTION_MAP_READ | SECTION_MAP_WRITE | SECTION_MAP_EXECUTE)) {
-        wm_object_release(&s->obj);
-        return STATUS_ACCESS_DENIED;
-    }
+    /* The handle gets what was asked for; the section's protection is enforced when a view
+     * is mapped (STATUS_SECTION_PROTECTION), as on Windows, where FILE_MAP_ALL_ACCESS opens a
+     * read-write section fine. */
     st = give_handle(s, access, out);
     wm_object_release(&s->obj);
     return st;

@@ -58,10 +58,18 @@ size_t wm_region_run_end(const struct wm_region *r, uint32_t i)
 
 int wm_region_reserve(struct wm_region *r)
 {
-    if (r->nruns + 2 <= r->cap)
+    return wm_region_reserve_n(r, 2);
+}
+
+int wm_region_reserve_n(struct wm_region *r, uint32_t n)
+{
+    if (r->nruns + n <= r->cap)
         return 0;
     uint32_t cap = r->cap * 2;
+    while (cap < r->nruns + n)
+        cap *= 2;
     struct wm_run *runs = wm_arena_alloc(cap * sizeof(*runs)), *old = r->runs;
+    uint32_t old_cap = r->cap;
     if (!runs)
         return -1;
     memcpy(runs, old, r->nruns * sizeof(*runs));
@@ -70,7 +78,7 @@ int wm_region_reserve(struct wm_region *r)
     __atomic_store_n(&r->runs, runs, __ATOMIC_RELEASE);
     __atomic_store_n(&r->cap, cap, __ATOMIC_RELEASE);
     if (old != r->inline_runs)
-        wm_arena_free(old, r->cap / 2 * sizeof(*old));
+        wm_arena_free(old, old_cap * sizeof(*old));
     return 0;
 }
 

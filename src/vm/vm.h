@@ -55,7 +55,11 @@ bool wm_prot_allows(uint32_t prot, unsigned acc);
 /* ---- region.c: one reservation and its runs ------------------------------------------ */
 
 enum { WM_STATE_RESERVED = 0, WM_STATE_COMMITTED = 1 };
-enum { WM_RUN_LOCKED = 1u }; /* run flags: VirtualLock'ed */
+/* Run flags. */
+enum {
+    WM_RUN_LOCKED = 1u, /* VirtualLock'ed */
+    WM_RUN_COPIED = 2u, /* a copy-on-write page already written: it has its private copy */
+};
 
 /* Pages [off, next run's off) share state, protection and flags. */
 struct wm_run {
@@ -98,6 +102,8 @@ size_t wm_region_run_end(const struct wm_region *r, uint32_t i);
 /* Make room for the two extra runs any one wm_region_set can create; -1 when out of memory.
  * Call it before the system call, so the model update after it cannot fail. */
 int wm_region_reserve(struct wm_region *r);
+/* The same for an update that splits up to n more runs. */
+int wm_region_reserve_n(struct wm_region *r, uint32_t n);
 /* Pages [off, off+len) get state and protection; flags become (flags & keep) | set.
  * Needs wm_region_reserve first; never fails. */
 void wm_region_set(struct wm_region *r, size_t off, size_t len, uint32_t state, uint32_t prot,
