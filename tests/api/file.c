@@ -1,0 +1,135 @@
+/*
+ * file.c - the file calls a file mapping needs: CreateFile's creation dispositions and the
+ * last errors they leave, GetFileSizeEx, SetFilePointerEx (ERROR_NEGATIVE_SEEK), SetEndOfFile
+ * and FlushFileBuffers.  Expected values from /tmp/research/mappings.md §9 (Microsoft's
+ * documentation).  Plain Win32 C: builds with mingw-w64 and runs under Wine or Windows too.
+ */
+#include "apitest.h"
+
+#include <stdio.h>
+
+static char tmpdir[300];
+
+static void tmp_path(char *buf, size_t len, const char *tag)
+{
+    snprintf(buf, len, "%swinmem-file-%lu-%s", tmpdir, (unsigned long)GetCurrentProcessId(), tag);
+}
+
+static LONGLONG file_size(HANDLE h)
+{
+    LARGE_INTEGER s;
+    s.QuadPart = -1;
+    return GetFileSizeEx(h, &s) ? s.QuadPart : -1;
+}
+
+/* CreateFile's dispositions and last errors, and the file-size calls. */
+#define CHECK_OPEN_FAILS(path, disp, err)                                                \
+    do {                                                                                 \
+        SetLastError(0xdeadbeef);                                                        \
+        HANDLE of_h = CreateFileA((path), GENERIC_READ | GENERIC_WRITE, 0, NULL, (disp), \
+                                  FILE_ATTRIBUTE_NORMAL, NULL);                          \
+        DWORD of_e = GetLastError();                                                     \
+        CHECK(of_h == INVALID_HANDLE_VALUE);                                             \
+        CHECK_EQ(of_e, (err));                                                           \
+        if (of_h != INVALID_HANDLE_VALUE)                                                \
+            CloseHandle(of_h);                                                           \
+    } while (0)
+
+static HANDLE open_with(const char *path, DWORD disp, DWORD *err)
+{
+    SetLastError(0xdeadbeef);
+    HANDLE h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
+                           NULL, disp, FILE_ATTRIBUTE_NORMAL, NULL);
+    *err = GetLastError();
+    return h;
+}
+
+static void test_files(void)
+{
+    char path[400], nodir[450];
+    DWORD err;
+    HANDLE h;
+    LARGE_INTEGER d, pos;
+
+    tmp_path(path, sizeof(path), "disp");
+    snprintf(nodir, sizeof(nodir), "%s-no-such-dir%cfile", path,
+#ifdef _WIN32
+             '\\'
+#else
+             '/'
+#endif
+    );
+    remove(path);
+    CHECK_OPEN_FAILS(path, OPEN_EXISTING, ERROR_FILE_NOT_FOUND);
+    CHECK_OPEN_FAILS(path, TRUNCATE_EXISTING, ERROR_FILE_NOT_FOUND);
+    CHECK_OPEN_FAILS(nodir, CREATE_NEW, ERROR_PATH_NOT_FOUND);
+    CHECK_OPEN_FAILS(nodir, OPEN_EXISTING, ERROR_PATH_NOT_FOUND);
+
+    h = open_with(path, CREATE_NEW, &err);
+    CHECK(h != INVALID_HANDLE_VALUE);
+    CHECK_EQ(err, 0);
+    CHECK_EQ(file_size(h), 0);
+    /* Grow to 0x3000 with the pointer and SetEndOfFile. */
+    d.QuadPart = 0x3000;
+    pos.QuadPart = 0;
+    CHECK(SetFilePointerEx(h, d, &pos, FILE_BEGIN));
+    CHECK_EQ(pos.QuadPart, 0x3000);
+    CHECK(SetEndOfFile(h));
+    CHECK_EQ(file_size(h), 0x3000);
+    /* A negative position is refused and the pointer stays. */
+    d.QuadPart = -1;
+    CHECK_FAILS(SetFilePointerEx(h, d, NULL, FILE_BEGIN), ERROR_NEGATIVE_SEEK);
+    d.QuadPart = -0x3001;
+    CHECK_FAILS(SetFilePointerEx(h, d, NULL, FILE_CURRENT), ERROR_NEGATIVE_SEEK);
+    CHECK_FAILS(SetFilePointerEx(h, d, NULL, FILE_END), ERROR_NEGATIVE_SEEK);
+    d.QuadPart = 0;
+    CHECK(SetFilePointerEx(h, d, &pos, FILE_CURRENT));
+    CHECK_EQ(pos.QuadPart, 0x3000);
+    d.QuadPart = -0x1000;
+    CHECK(SetFilePointerEx(h, d, &pos, FILE_END));
+    CHECK_EQ(pos.QuadPart, 0x2000);
+    CHECK(SetEndOfFile(h));
+    CHECK_EQ(file_size(h), 0x2000);
+    CHECK(FlushFileBuffers(h));
+    CloseHandle(h);
+
+    CHECK_OPEN_FAILS(path, CREATE_NEW, ERROR_FILE_EXISTS);
+    h = open_with(path, OPEN_ALWAYS, &err);
+    CHECK(h != INVALID_HANDLE_VALUE);
+    CHECK_EQ(err, ERROR_ALREADY_EXISTS);
+    CHECK_EQ(file_size(h), 0x2000);
+    CloseHandle(h);
+    h = open_with(path, OPEN_EXISTING, &err);
+    CHECK(h != INVALID_HANDLE_VALUE);
+    CHECK_EQ(err, 0);
+    CloseHandle(h);
+    h = open_with(path, CREATE_ALWAYS, &err);
+    CHECK(h != INVALID_HANDLE_VALUE);
+    CHECK_EQ(err, ERROR_ALREADY_EXISTS);
+    CHECK_EQ(file_size(h), 0);
+    CloseHandle(h);
+    remove(path);
+    h = open_with(path, OPEN_ALWAYS, &err);
+    CHECK(h != INVALID_HANDLE_VALUE);
+    CHECK_EQ(err, 0);
+    CloseHandle(h);
+    remove(path);
+    h = open_with(path, CREATE_ALWAYS, &err);
+    CHECK(h != INVALID_HANDLE_VALUE);
+    CHECK_EQ(err, 0);
+    CloseHandle(h);
+    remove(path);
+}
+
+int main(void)
+{
+    at_init();
+#ifdef _WIN32
+    if (!GetTempPathA(sizeof(tmpdir), tmpdir))
+        snprintf(tmpdir, sizeof(tmpdir), ".\\");
+#else
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/");
+#endif
+    test_files();
+    return wmt_report();
+}
