@@ -134,6 +134,8 @@ struct wm_section {
     atomic_int handles;
 };
 
+/* One of the six protections a section can have (READONLY ... EXECUTE_WRITECOPY). */
+bool wm_section_prot_valid(uint32_t prot);
 /* The SECTION_MAP_* rights a view protection needs from the handle. */
 ACCESS_MASK wm_section_rights_for(uint32_t view_prot);
 /* A view protection's access class (WRITECOPY counts as read-only): VirtualProtect and

@@ -195,7 +195,7 @@ static NTSTATUS give_handle(struct wm_section *s, ACCESS_MASK access, HANDLE *ou
     return st;
 }
 
-static bool valid_section_prot(uint32_t prot)
+bool wm_section_prot_valid(uint32_t prot)
 {
     switch (prot) {
     case PAGE_READONLY:
@@ -226,7 +226,7 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
     if (!out)
         return STATUS_ACCESS_VIOLATION;
     wm_vmstate_init();
-    if (!valid_section_prot(prot))
+    if (!wm_section_prot_valid(prot))
         return STATUS_INVALID_PAGE_PROTECTION;
     /* SEC_COMMIT (or nothing) with at most one caching attribute.  SEC_RESERVE needs commit
      * state shared by every view, which winmem does not model yet; images are not loaded. */

@@ -33,20 +33,10 @@ unsigned wm_view_class(uint32_t prot)
     }
 }
 
+/* A view may also be mapped with no access (FILE_MAP_* asking for nothing). */
 static bool valid_view_prot(uint32_t prot)
 {
-    switch (prot) {
-    case PAGE_NOACCESS:
-    case PAGE_READONLY:
-    case PAGE_READWRITE:
-    case PAGE_WRITECOPY:
-    case PAGE_EXECUTE_READ:
-    case PAGE_EXECUTE_READWRITE:
-    case PAGE_EXECUTE_WRITECOPY:
-        return true;
-    default:
-        return false;
-    }
+    return prot == PAGE_NOACCESS || wm_section_prot_valid(prot);
 }
 
 /* NtMapViewOfSection: map [offset, offset+size) of a section into the current process. */

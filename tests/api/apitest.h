@@ -199,4 +199,15 @@ static inline DWORD at_protect(const void *p)
     return m.Protect;
 }
 
+/* A directory for scratch files, with its trailing separator. */
+static inline void at_tmpdir(char *dir, size_t len)
+{
+#ifdef _WIN32
+    if (!GetTempPathA((DWORD)len, dir))
+        snprintf(dir, len, ".\\");
+#else
+    snprintf(dir, len, "/tmp/");
+#endif
+}
+
 #endif

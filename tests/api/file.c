@@ -124,12 +124,7 @@ static void test_files(void)
 int main(void)
 {
     at_init();
-#ifdef _WIN32
-    if (!GetTempPathA(sizeof(tmpdir), tmpdir))
-        snprintf(tmpdir, sizeof(tmpdir), ".\\");
-#else
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/");
-#endif
+    at_tmpdir(tmpdir, sizeof(tmpdir));
     test_files();
     return wmt_report();
 }

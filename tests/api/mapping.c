@@ -367,12 +367,7 @@ static void test_handle_access(void)
 int main(void)
 {
     at_init();
-#ifdef _WIN32
-    if (!GetTempPathA(sizeof(tmpdir), tmpdir))
-        snprintf(tmpdir, sizeof(tmpdir), ".\\");
-#else
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/");
-#endif
+    at_tmpdir(tmpdir, sizeof(tmpdir));
     test_protections();
     test_sec_flags();
     test_sizes();

@@ -158,12 +158,7 @@ static void run_cycles(int n)
 int main(void)
 {
     at_init();
-#ifdef _WIN32
-    if (!GetTempPathA(sizeof(tmpdir), tmpdir))
-        snprintf(tmpdir, sizeof(tmpdir), ".\\");
-#else
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/");
-#endif
+    at_tmpdir(tmpdir, sizeof(tmpdir));
     snprintf(path, sizeof(path), "%swinmem-leaks-%lu", tmpdir,
              (unsigned long)GetCurrentProcessId());
     snprintf(empty_path, sizeof(empty_path), "%s-empty", path);

@@ -443,12 +443,7 @@ static void test_flush(void)
 int main(void)
 {
     at_init();
-#ifdef _WIN32
-    if (!GetTempPathA(sizeof(tmpdir), tmpdir))
-        snprintf(tmpdir, sizeof(tmpdir), ".\\");
-#else
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/");
-#endif
+    at_tmpdir(tmpdir, sizeof(tmpdir));
     test_alignment_and_size();
     test_access_table();
     test_compatibility();
