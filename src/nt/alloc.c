@@ -200,12 +200,18 @@ static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
     if (r->flags & WM_REGION_VIEW) {
         /* A view of a file is committed by its file; one of the paging file takes the
          * commit as a protection change within the view's access class. */
-        const struct wm_section *s = r->object;
+        struct wm_section *s = r->object;
         unsigned want = wm_view_class(prot), have = wm_view_class(r->alloc_prot);
         if (s->attrs & SEC_FILE)
             return STATUS_ALREADY_COMMITTED;
         if ((want & have) != want)
             return STATUS_INVALID_PAGE_PROTECTION;
+        if (s->commit) {
+            NTSTATUS st =
+                wm_view_commit_locked(r, r->offset + (start - r->base), end - start, prot);
+            if (st)
+                return st;
+        }
     }
     if (wm_region_reserve(r))
         return STATUS_NO_MEMORY;

@@ -131,6 +131,7 @@ struct wm_section {
     ACCESS_MASK max; /* the SECTION_* rights its protection allows */
     char name[200];  /* shared-memory name ("" when unnamed), for the name's lifetime */
     int name_fd;     /* a descriptor holding a shared flock while this process has handles */
+    struct wm_region *commit; /* SEC_RESERVE: which pages are committed (else NULL) */
     atomic_int handles;
 };
 
@@ -141,6 +142,9 @@ ACCESS_MASK wm_section_rights_for(uint32_t view_prot);
 /* A view protection's access class (WRITECOPY counts as read-only): VirtualProtect and
  * commits inside a view stay within the class of the view's own protection. */
 unsigned wm_view_class(uint32_t prot);
+/* SEC_RESERVE: commit section pages [soff, soff+len) in every other view of asker's
+ * section (the asker commits its own pages itself).  Caller holds the write lock. */
+NTSTATUS wm_view_commit_locked(struct wm_region *asker, uint64_t soff, size_t len, uint32_t prot);
 /* msync the view holding addr from addr for size bytes (0: to the view's end). */
 NTSTATUS wm_view_flush(uintptr_t addr, size_t size);
 /* Base and size of the view holding addr, or NULL. */

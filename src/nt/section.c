@@ -73,6 +73,11 @@ static ACCESS_MASK rights_of(uint32_t prot)
 static void section_destroy(struct wm_object *o)
 {
     struct wm_section *s = (struct wm_section *)o;
+    if (s->commit) {
+        wm_vmstate_wrlock(); /* the arena is serialised by the VM lock */
+        wm_region_free(s->commit);
+        wm_vmstate_wrunlock();
+    }
     wm_os_close(s->fd);
     free(s);
 }
@@ -239,8 +244,6 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
         ((attrs & (SEC_NOCACHE | SEC_WRITECOMBINE)) && !(attrs & (SEC_COMMIT | SEC_RESERVE))) ||
         (attrs & (SEC_NOCACHE | SEC_WRITECOMBINE)) == (SEC_NOCACHE | SEC_WRITECOMBINE))
         return STATUS_INVALID_PARAMETER;
-    if (attrs & SEC_RESERVE)
-        return STATUS_NOT_SUPPORTED;
     if (oa && oa->ObjectName && oa->ObjectName->Length) {
         st = shm_name(oa->ObjectName, name, sizeof(name));
         if (st)
@@ -287,7 +290,12 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
             return STATUS_INVALID_PARAMETER_4;
         size = (size + wm_vm.page - 1) & ~(uint64_t)(wm_vm.page - 1);
     }
-    attrs = (attrs & ~(ULONG)SEC_RESERVE) | ((attrs & SEC_FILE) ? 0 : SEC_COMMIT);
+    /* A file's pages are committed by the file: SEC_RESERVE means something only for the
+     * paging file, where pages are committed (for every view at once) by VirtualAlloc. */
+    bool reserve = (attrs & SEC_RESERVE) && !(attrs & SEC_FILE);
+    attrs = (attrs & ~(ULONG)(SEC_RESERVE | SEC_COMMIT)) | ((attrs & SEC_FILE) ? 0
+                                                            : reserve          ? SEC_RESERVE
+                                                                               : SEC_COMMIT);
 
     if (name[0]) {
         struct wm_section *s = find_named(name);
@@ -338,6 +346,16 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
     }
 
     struct wm_section *s = section_new(fd, size, prot, attrs);
+    if (s && reserve) {
+        /* Which pages of the section are committed: one run list, shared by its views. */
+        wm_vmstate_wrlock();
+        s->commit = wm_region_new(0, size, prot, 0, WM_STATE_RESERVED, 0);
+        wm_vmstate_wrunlock();
+        if (!s->commit) {
+            free(s);
+            s = NULL;
+        }
+    }
     if (!s) {
         wm_os_close(fd);
         st = STATUS_NO_MEMORY;

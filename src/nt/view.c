@@ -39,6 +39,86 @@ static bool valid_view_prot(uint32_t prot)
     return prot == PAGE_NOACCESS || wm_section_prot_valid(prot);
 }
 
+struct mirror {
+    struct wm_region *view;
+    uint64_t offset; /* the view's offset in the section */
+    int rc;
+};
+
+static int mirror_run(void *ctx, const struct wm_region *commit, size_t off, size_t len,
+                      const struct wm_run *run)
+{
+    struct mirror *m = ctx;
+    size_t voff = off - m->offset;
+
+    (void)commit;
+    if (run->state == WM_STATE_COMMITTED)
+        return 0;
+    m->rc = wm_os_protect(m->view->base + voff, len, 0);
+    if (m->rc == 0)
+        wm_region_set(m->view, voff, len, WM_STATE_RESERVED, 0, 0, 0);
+    return m->rc;
+}
+
+static int count_runs(void *ctx, const struct wm_region *r, size_t off, size_t len,
+                      const struct wm_run *run)
+{
+    (void)r, (void)off, (void)len, (void)run;
+    ++*(uint32_t *)ctx;
+    return 0;
+}
+
+/* A new view of a SEC_RESERVE section shows the section's reserved pages as reserved
+ * (Protect 0, no access); the committed ones with the view's protection. */
+static NTSTATUS mirror_commit_locked(struct wm_section *s, struct wm_region *r, uint64_t offset)
+{
+    struct mirror m = { r, offset, 0 };
+    uint32_t n = 0;
+
+    wm_region_walk(s->commit, offset, r->size, count_runs, &n);
+    if (wm_region_reserve_n(r, 2 * n + 2))
+        return STATUS_NO_MEMORY;
+    wm_region_walk(s->commit, offset, r->size, mirror_run, &m);
+    return wm_status_from_errno(m.rc);
+}
+
+/* SEC_RESERVE: commit section pages [soff, soff+len) in every view of the section.  The view
+ * that asked (asker) gives them `prot`; the others their own view protection. */
+NTSTATUS wm_view_commit_locked(struct wm_region *asker, uint64_t soff, size_t len, uint32_t prot)
+{
+    struct wm_section *s = asker->object;
+
+    if (wm_region_reserve(s->commit))
+        return STATUS_NO_MEMORY;
+    for (struct wm_region *v = wm_space_next(&wm_vm.space, 0); v;
+         v = wm_space_next(&wm_vm.space, v->base)) {
+        if (v->object != s || v == asker)
+            continue;
+        uint64_t lo = soff > v->offset ? soff : v->offset;
+        uint64_t hi = soff + len < v->offset + v->size ? soff + len : v->offset + v->size;
+        for (uint64_t pos = lo; pos < hi;) {
+            /* Page by page through v's runs: reserved pieces become committed. */
+            size_t voff = pos - v->offset;
+            uint32_t i = wm_region_run_index(v, voff);
+            size_t end = wm_region_run_end(v, i);
+            if (end > hi - v->offset)
+                end = hi - v->offset;
+            if (v->runs[i].state == WM_STATE_RESERVED) {
+                uint32_t vp = wm_prot_effective(v->alloc_prot, v->alloc_prot);
+                if (wm_region_reserve(v) ||
+                    wm_os_protect(v->base + voff, end - voff, wm_prot_access(vp)) != 0)
+                    return STATUS_NO_MEMORY;
+                wm_region_set(v, voff, end - voff, WM_STATE_COMMITTED, vp, WM_RUN_LOCKED, 0);
+                wm_space_refresh(&wm_vm.space, v);
+            }
+            pos = v->offset + end;
+        }
+    }
+    wm_region_set(s->commit, soff, len, WM_STATE_COMMITTED, s->prot, 0, 0);
+    (void)prot;
+    return STATUS_SUCCESS;
+}
+
 /* NtMapViewOfSection: map [offset, offset+size) of a section into the current process. */
 WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVOID *base_ptr,
                                              ULONG_PTR zero_bits, SIZE_T commit,
@@ -106,25 +186,41 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
         goto out;
     }
     wm_vmstate_wrlock();
+    unsigned acc = wm_prot_access(view_prot);
     if (want && wm_space_overlaps(&wm_vm.space, want, size)) {
         st = STATUS_CONFLICTING_ADDRESSES;
-    } else {
+        goto out_unlock;
+    }
+    /* Fast path: the file straight at the slot below the last system-chosen reservation
+     * (as VirtualAlloc does), one mmap; else hold an aligned range and map over it. */
+    if (!want && wm_vm.next_top > size + WM_MIN_ADDRESS) {
+        base = (wm_vm.next_top - size) & ~(WM_GRANULARITY - 1);
+        if (wm_os_map_file(base, size, acc, s->fd, offset, !cow, false) == 0)
+            wm_vm.next_top = base;
+        else
+            base = 0;
+    }
+    if (!base) {
         st = wm_alloc_address_locked(want, size, &base);
-        if (st == STATUS_SUCCESS) {
-            int rc = wm_os_map_file(base, size, wm_prot_access(view_prot), s->fd, offset, !cow);
-            st = wm_status_from_errno(rc);
-            if (st == STATUS_SUCCESS) {
-                r->base = base;
-                r->object = s;
-                r->offset = offset;
-                r->flags |= WM_REGION_VIEW | (cow ? WM_REGION_VIEW_PRIVATE : 0);
-                if (wm_space_insert(&wm_vm.space, r))
-                    st = STATUS_NO_MEMORY;
-            }
-            if (st)
-                wm_os_unmap(base, size);
+        if (st)
+            goto out_unlock;
+        st = wm_status_from_errno(wm_os_map_file(base, size, acc, s->fd, offset, !cow, true));
+        if (st) {
+            wm_os_unmap(base, size);
+            goto out_unlock;
         }
     }
+    r->base = base;
+    r->object = s;
+    r->offset = offset;
+    r->flags |= WM_REGION_VIEW | (cow ? WM_REGION_VIEW_PRIVATE : 0);
+    if (s->commit)
+        st = mirror_commit_locked(s, r, offset);
+    if (!st && wm_space_insert(&wm_vm.space, r))
+        st = STATUS_NO_MEMORY;
+    if (st)
+        wm_os_unmap(base, size);
+out_unlock:
     wm_vmstate_wrunlock();
     if (st) {
         wm_region_free(r);
@@ -161,6 +257,9 @@ WINMEM_API NTSTATUS NTAPI NtUnmapViewOfSection(HANDLE process, PVOID addr)
     if (st)
         goto out_unlock;
     wm_space_remove(&wm_vm.space, r);
+    /* Let the next system-chosen view or reservation of this size land here again. */
+    if (wm_vm.next_top == r->base)
+        wm_vm.next_top = (r->base + r->size + WM_GRANULARITY - 1) & ~(WM_GRANULARITY - 1);
     s = r->object;
     wm_region_free(r);
 out_unlock:

@@ -13,6 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
 #include "../vm/vm.h"
 
 static int ret(int r)
@@ -95,14 +99,22 @@ int wm_os_flock(int fd, int op)
     return ret(flock(fd, op));
 }
 
-int wm_os_map_file(uintptr_t addr, size_t len, unsigned acc, int fd, uint64_t off, bool shared)
+int wm_os_map_file(uintptr_t addr, size_t len, unsigned acc, int fd, uint64_t off, bool shared,
+                   bool replace)
 {
     int prot = ((acc & WM_ACC_R) ? PROT_READ : 0) | ((acc & WM_ACC_W) ? PROT_WRITE : 0) |
                ((acc & WM_ACC_X) ? PROT_EXEC : 0);
-    /* MAP_FIXED over address space the caller already holds (its own reservation). */
-    void *p = wm_os_sys.mmap((void *)addr, len, prot,
-                             (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED, fd, (off_t)off);
-    return p == MAP_FAILED ? -errno : 0;
+    /* replace: MAP_FIXED over address space the caller already holds (its own reservation);
+     * otherwise MAP_FIXED_NOREPLACE, which never takes memory someone else holds. */
+    int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | (replace ? MAP_FIXED : MAP_FIXED_NOREPLACE);
+    void *p = wm_os_sys.mmap((void *)addr, len, prot, flags, fd, (off_t)off);
+    if (p == MAP_FAILED)
+        return -errno;
+    if ((uintptr_t)p != addr) { /* kernels before 4.17 take NOREPLACE as a hint */
+        wm_os_sys.munmap(p, len);
+        return -EEXIST;
+    }
+    return 0;
 }
 
 int wm_os_msync(uintptr_t addr, size_t len)

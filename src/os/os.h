@@ -75,8 +75,10 @@ int wm_os_truncate(int fd, uint64_t size);
 int wm_os_seek(int fd, int64_t off, int whence, uint64_t *pos);
 int wm_os_fsync(int fd);
 int wm_os_flock(int fd, int op);
-/* Map fd at off over [addr, addr+len), which the caller already holds (MAP_FIXED). */
-int wm_os_map_file(uintptr_t addr, size_t len, unsigned acc, int fd, uint64_t off, bool shared);
+/* Map fd at off at exactly addr: over address space the caller holds (replace), or only
+ * where nothing is mapped (-EEXIST otherwise). */
+int wm_os_map_file(uintptr_t addr, size_t len, unsigned acc, int fd, uint64_t off, bool shared,
+                   bool replace);
 int wm_os_msync(uintptr_t addr, size_t len);
 
 /* ---- maps.c: /proc/self/maps, the kernel's truth for memory winmem did not map ---------- */

@@ -116,7 +116,7 @@ static void test_sec_flags(void)
         { SEC_FILE | SEC_RESERVE, ERROR_INVALID_PARAMETER },
         { SEC_FILE | SEC_COMMIT, ERROR_INVALID_PARAMETER },
     };
-    /* Windows accepts these; winmem does not model SEC_RESERVE yet (its documented choice). */
+    /* SEC_RESERVE, alone or with a caching flag: accepted for both kinds of section. */
     static const DWORD reserve[] = { SEC_RESERVE, SEC_RESERVE | SEC_NOCACHE,
                                      SEC_RESERVE | SEC_WRITECOMBINE };
     char path[400];
@@ -141,13 +141,8 @@ static void test_sec_flags(void)
     for (size_t i = 0; i < sizeof(reserve) / sizeof(reserve[0]); i++) {
         for (int file = 0; file < 2; file++) {
             HANDLE src = file ? f : INVALID_HANDLE_VALUE;
-#ifdef _WIN32
             CHECK_CREATES(
                 CreateFileMappingA(src, NULL, PAGE_READWRITE | reserve[i], 0, 0x1000, NULL));
-#else
-            CHECK_FAILS(CreateFileMappingA(src, NULL, PAGE_READWRITE | reserve[i], 0, 0x1000, NULL),
-                        ERROR_NOT_SUPPORTED);
-#endif
         }
     }
     CloseHandle(f);
@@ -364,6 +359,44 @@ static void test_handle_access(void)
     CHECK_FAILS(CloseHandle(m), ERROR_INVALID_HANDLE);
 }
 
+/* SEC_RESERVE: views show the section's pages reserved until VirtualAlloc(MEM_COMMIT) in any
+ * view commits them for every view; each view keeps its own protection. */
+static void test_sec_reserve(void)
+{
+    const SIZE_T size = 0x100000;
+    HANDLE h = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE | SEC_RESERVE, 0,
+                                  (DWORD)size, NULL);
+    REQUIRE_VOID(h != NULL);
+    BYTE *a = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+    BYTE *b = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0);
+    REQUIRE_VOID(a && b);
+    CHECK_REGION(a, a, a, PAGE_READWRITE, size, MEM_RESERVE, 0, MEM_MAPPED);
+    CHECK_REGION(b, b, b, PAGE_READWRITE, size, MEM_RESERVE, 0, MEM_MAPPED);
+
+    /* Commit the first 64 KiB read-only through a: b sees them committed read-write. */
+    CHECK(VirtualAlloc(a, GRAN, MEM_COMMIT, PAGE_READONLY) == a);
+    CHECK_REGION(a, a, a, PAGE_READWRITE, GRAN, MEM_COMMIT, PAGE_READONLY, MEM_MAPPED);
+    CHECK_REGION(b, b, b, PAGE_READWRITE, GRAN, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+    CHECK_REGION(a + GRAN, a + GRAN, a, PAGE_READWRITE, size - GRAN, MEM_RESERVE, 0, MEM_MAPPED);
+    b[10] = 42;
+    CHECK_EQ(a[10], 42);
+
+    /* A view mapped later shows the same commit state, with its own protection. */
+    BYTE *c = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0);
+    REQUIRE_VOID(c != NULL);
+    CHECK_REGION(c, c, c, PAGE_READONLY, GRAN, MEM_COMMIT, PAGE_READONLY, MEM_MAPPED);
+    CHECK_REGION(c + GRAN, c + GRAN, c, PAGE_READONLY, size - GRAN, MEM_RESERVE, 0, MEM_MAPPED);
+    CHECK_EQ(c[10], 42);
+
+    /* A protection beyond the view's class, and decommitting a view, are refused. */
+    CHECK_FAILS(VirtualAlloc(c + GRAN, GRAN, MEM_COMMIT, PAGE_READWRITE), ERROR_INVALID_PARAMETER);
+    CHECK_FAILS(VirtualFree(a, GRAN, MEM_DECOMMIT), ERROR_INVALID_PARAMETER);
+    CHECK(UnmapViewOfFile(a));
+    CHECK(UnmapViewOfFile(b));
+    CHECK(UnmapViewOfFile(c));
+    CHECK(CloseHandle(h));
+}
+
 int main(void)
 {
     at_init();
@@ -373,5 +406,6 @@ int main(void)
     test_sizes();
     test_names();
     test_handle_access();
+    test_sec_reserve();
     return wmt_report();
 }
