@@ -5,6 +5,8 @@
  *   alloc_free_64k_plain      the same without MAP_NORESERVE (bare only, for reference)
  *   reserve_commit16_release  mmap 1 MiB PROT_NONE + 16 mprotect of 64 KiB + munmap
  *   protect_1page             mprotect of one resident page, alternating R / RW
+ *   map_view_64k              memfd_create + ftruncate 64 KiB + mmap MAP_SHARED + write one
+ *                             byte + munmap + close (the floor of a pagefile-backed mapping)
  *   guard_fault               mprotect PROT_NONE, read; the SIGSEGV handler mprotects RW back
  *   av_fixup                  the same with a write (the floor of both fault rows)
  *   alloc_free_cb0/1/16       the floor of bench.c's callback rows: alloc_free_64k again,
@@ -150,6 +152,29 @@ static void run_protect(long n)
     for (long i = 0; i < n; i++)
         if (mprotect(protect_page, page, (i & 1) ? PROT_READ | PROT_WRITE : PROT_READ))
             die("mprotect(1 page)");
+}
+
+/* map_view_64k: a 64 KiB memfd (the pagefile-backed section), sized, mapped shared,
+ * written, unmapped and closed. */
+static void run_map_view(long n)
+{
+    for (long i = 0; i < n; i++) {
+        int fd = memfd_create("bench-section", MFD_CLOEXEC);
+        if (fd < 0)
+            die("memfd_create");
+        if (ftruncate(fd, (off_t)(64 * KIB)))
+            die("ftruncate(64 KiB)");
+        volatile char *v = mmap(NULL, 64 * KIB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (v == MAP_FAILED)
+            die("mmap(MAP_SHARED 64 KiB)");
+        v[0] = (char)(i | 1);
+        if (v[0] != (char)(i | 1))
+            die("map_view_64k: the write landing");
+        if (munmap((void *)v, 64 * KIB))
+            die("munmap");
+        if (close(fd))
+            die("close(memfd)");
+    }
 }
 
 /* guard_fault, av_fixup: the floor of a fault resumed by its handler.  The page is made
@@ -376,6 +401,8 @@ int main(int argc, char **argv)
         measure("protect_1page", run_protect, scaled(40000), 1);
         munmap(protect_page, 64 * KIB);
     }
+    if (wanted("map_view_64k"))
+        measure("map_view_64k", run_map_view, scaled(6000), 1);
     if (wanted("guard_fault"))
         fault_row("guard_fault", run_guard_fault, 0, scaled(8000));
     if (wanted("av_fixup"))

@@ -178,6 +178,38 @@ static void run_protect(long n)
             die("VirtualProtect");
 }
 
+/* ---- h: a 64 KiB pagefile-backed file mapping, created, viewed, written, torn down ---- */
+
+static void map_view_fail(const char *what, const volatile void *view)
+{
+    printf("error map_view_64k: %s (view %p)\n", what, (const void *)view);
+    fflush(stdout);
+    fprintf(stderr, "bench: map_view_64k: %s\n", what);
+    exit(3);
+}
+
+static void run_map_view(long n)
+{
+    for (long i = 0; i < n; i++) {
+        HANDLE h = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
+                                      (DWORD)(64 * KIB), NULL);
+        if (!h)
+            die("CreateFileMappingA(INVALID_HANDLE_VALUE, PAGE_READWRITE, 64 KiB)");
+        volatile char *v = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 64 * KIB);
+        if (!v)
+            die("MapViewOfFile(FILE_MAP_WRITE, 64 KiB)");
+        if ((ULONG_PTR)v & (64 * KIB - 1)) /* views start on the allocation granularity */
+            map_view_fail("the view is not 64 KiB aligned", v);
+        v[0] = (char)(i | 1);
+        if (v[0] != (char)(i | 1))
+            map_view_fail("the write did not land", v);
+        if (!UnmapViewOfFile((LPCVOID)v))
+            die("UnmapViewOfFile");
+        if (!CloseHandle(h))
+            die("CloseHandle(file mapping)");
+    }
+}
+
 /* ---- f, g: a fault delivered to a vectored handler and resumed ---- */
 
 /* What the handler expects next; it checks every exception against it and ends the program
@@ -625,6 +657,15 @@ int main(int argc, char **argv)
         memset(protect_page, 1, 64 * KIB); /* resident, so each change rewrites a PTE */
         measure("protect_1page", run_protect, scaled(40000), 1);
         VirtualFree(protect_page, 0, MEM_RELEASE);
+    }
+    if (wanted("map_view_64k")) {
+#ifdef _WIN32
+        /* Wine's file mappings cost ~80x winmem's (DESIGN.md section 8): fewer iterations
+         * keep its run short; the row is still ns per operation. */
+        measure("map_view_64k", run_map_view, scaled(400), 1);
+#else
+        measure("map_view_64k", run_map_view, scaled(6000), 1);
+#endif
     }
     if (wanted("guard_fault"))
         fault_row("guard_fault", run_guard_fault, EXCEPTION_READ_FAULT, 0, scaled(8000));
