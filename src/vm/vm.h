@@ -64,9 +64,9 @@ enum {
 /* Pages [off, next run's off) share state, protection and flags. */
 struct wm_run {
     size_t off;     /* byte offset from the region base, page aligned */
-    uint32_t state; /* WM_STATE_* */
     uint32_t prot;  /* PAGE_* value with modifiers; 0 while reserved */
-    uint32_t flags; /* WM_RUN_* */
+    uint16_t state; /* WM_STATE_* */
+    uint16_t flags; /* WM_RUN_* */
 };
 
 /* Region flags. */
