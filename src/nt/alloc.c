@@ -201,7 +201,7 @@ static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
         /* A view of a file is committed by its file; one of the paging file takes the
          * commit as a protection change within the view's access class. */
         struct wm_section *s = r->object;
-        unsigned want = wm_view_class(prot), have = wm_view_class(r->alloc_prot);
+        unsigned want = wm_prot_class(prot), have = wm_prot_class(r->alloc_prot);
         if (s->attrs & SEC_FILE)
             return STATUS_ALREADY_COMMITTED;
         if ((want & have) != want)

@@ -54,20 +54,12 @@ static int prot_lockfree(uintptr_t addr, uint32_t *prot)
     return -1; /* writers kept moving: the caller decides under the lock */
 }
 
-static bool is_cow(uint32_t prot)
-{
-    uint32_t base = prot & WM_PAGE_BASE_MASK;
-    return base == PAGE_WRITECOPY || base == PAGE_EXECUTE_WRITECOPY;
-}
-
 /* The first write to a copy-on-write page: give this page alone its private copy (the
  * kernel makes it on the retried write) and record PAGE_READWRITE / PAGE_EXECUTE_READWRITE,
  * as Windows reports a written copy-on-write page.  Caller holds the write lock. */
 static bool cow_upgrade_locked(struct wm_region *r, uintptr_t page, uint32_t prot)
 {
-    uint32_t written =
-        (prot & ~(uint32_t)WM_PAGE_BASE_MASK) |
-        ((prot & WM_PAGE_BASE_MASK) == PAGE_WRITECOPY ? PAGE_READWRITE : PAGE_EXECUTE_READWRITE);
+    uint32_t written = wm_prot_written(prot);
     unsigned acc = wm_prot_access(written);
     int rc;
 
@@ -97,7 +89,7 @@ enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc)
 
     if (mine == 0)
         return WM_FAULT_VIOLATION; /* not winmem's memory: an ordinary access violation */
-    if (mine == 1 && !(prot & PAGE_GUARD) && !(is_cow(prot) && (acc & WM_ACC_W)))
+    if (mine == 1 && !(prot & PAGE_GUARD) && !(wm_prot_is_cow(prot) && (acc & WM_ACC_W)))
         return prot && (wm_prot_access(prot) & acc) == acc ? WM_FAULT_RETRY : WM_FAULT_VIOLATION;
 
     /* A guard page (or an undecided read): consume the guard under the write lock.  Two
@@ -118,7 +110,7 @@ enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc)
                 wm_space_refresh(&wm_vm.space, r);
                 result = WM_FAULT_GUARD;
             }
-        } else if (is_cow(prot) && (acc & WM_ACC_W) && (r->flags & WM_REGION_VIEW)) {
+        } else if (wm_prot_is_cow(prot) && (acc & WM_ACC_W) && (r->flags & WM_REGION_VIEW)) {
             if (cow_upgrade_locked(r, page, prot))
                 result = WM_FAULT_RETRY;
         } else if (prot && (wm_prot_access(prot) & acc) == acc) {

@@ -139,9 +139,6 @@ struct wm_section {
 bool wm_section_prot_valid(uint32_t prot);
 /* The SECTION_MAP_* rights a view protection needs from the handle. */
 ACCESS_MASK wm_section_rights_for(uint32_t view_prot);
-/* A view protection's access class (WRITECOPY counts as read-only): VirtualProtect and
- * commits inside a view stay within the class of the view's own protection. */
-unsigned wm_view_class(uint32_t prot);
 /* SEC_RESERVE: commit section pages [soff, soff+len) in every other view of asker's
  * section (the asker commits its own pages itself).  Caller holds the write lock. */
 NTSTATUS wm_view_commit_locked(struct wm_region *asker, uint64_t soff, size_t len, uint32_t prot);

@@ -15,19 +15,6 @@ static int restore_run(void *ctx, const struct wm_region *r, size_t off, size_t 
     return 0;
 }
 
-static bool is_cow(uint32_t prot)
-{
-    uint32_t base = prot & WM_PAGE_BASE_MASK;
-    return base == PAGE_WRITECOPY || base == PAGE_EXECUTE_WRITECOPY;
-}
-
-/* What a copy-on-write protection means for a page that already has its private copy. */
-static uint32_t written(uint32_t prot)
-{
-    return (prot & ~(uint32_t)WM_PAGE_BASE_MASK) |
-           ((prot & WM_PAGE_BASE_MASK) == PAGE_WRITECOPY ? PAGE_READWRITE : PAGE_EXECUTE_READWRITE);
-}
-
 static int has_copied(void *ctx, const struct wm_region *r, size_t off, size_t len,
                       const struct wm_run *run)
 {
@@ -53,7 +40,7 @@ static int protect_piece(void *ctx, const struct wm_region *r, size_t off, size_
                          const struct wm_run *run)
 {
     struct cow_pass *c = ctx;
-    uint32_t p = (run->flags & WM_RUN_COPIED) ? written(c->prot) : c->prot;
+    uint32_t p = (run->flags & WM_RUN_COPIED) ? wm_prot_written(c->prot) : c->prot;
     c->rc = wm_os_protect(r->base + off, len, wm_prot_access(p));
     if (c->rc == 0)
         c->done += len;
@@ -81,7 +68,7 @@ static NTSTATUS protect_copied_locked(struct wm_region *r, size_t off, size_t le
     for (size_t pos = off; pos < off + len;) {
         uint32_t i = wm_region_run_index(r, pos);
         size_t end = wm_region_run_end(r, i) < off + len ? wm_region_run_end(r, i) : off + len;
-        uint32_t p = (r->runs[i].flags & WM_RUN_COPIED) ? written(prot) : prot;
+        uint32_t p = (r->runs[i].flags & WM_RUN_COPIED) ? wm_prot_written(prot) : prot;
         wm_region_protect(r, pos, end - pos, p);
         pos = end;
     }
@@ -135,7 +122,7 @@ WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr
     }
     if (r->flags & WM_REGION_VIEW) {
         /* Within the view's access class only. */
-        unsigned want = wm_view_class(new_prot), have = wm_view_class(r->alloc_prot);
+        unsigned want = wm_prot_class(new_prot), have = wm_prot_class(r->alloc_prot);
         if ((want & have) != want) {
             st = STATUS_INVALID_PAGE_PROTECTION;
             goto out_unlock;
@@ -145,7 +132,7 @@ WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr
     st = wm_secure_check_protect_locked(start, end, new_prot);
     if (st)
         goto out_unlock;
-    if ((r->flags & WM_REGION_VIEW) && is_cow(new_prot) &&
+    if ((r->flags & WM_REGION_VIEW) && wm_prot_is_cow(new_prot) &&
         wm_region_walk(r, off, len, has_copied, NULL)) {
         st = protect_copied_locked(r, off, len, new_prot, &old);
         goto out_unlock;

@@ -12,27 +12,6 @@
 
 #include "ntddk.h"
 
-/* VirtualProtect inside a view stays within the view's access class (Windows' rule):
- * WRITECOPY counts as read-only, so a copy-on-write view cannot become read-write. */
-unsigned wm_view_class(uint32_t prot)
-{
-    switch (prot & WM_PAGE_BASE_MASK) {
-    case PAGE_READONLY:
-    case PAGE_WRITECOPY:
-        return WM_ACC_R;
-    case PAGE_READWRITE:
-        return WM_ACC_R | WM_ACC_W;
-    case PAGE_EXECUTE:
-    case PAGE_EXECUTE_READ:
-    case PAGE_EXECUTE_WRITECOPY:
-        return WM_ACC_R | WM_ACC_X;
-    case PAGE_EXECUTE_READWRITE:
-        return WM_ACC_R | WM_ACC_W | WM_ACC_X;
-    default:
-        return 0;
-    }
-}
-
 /* A view may also be mapped with no access (FILE_MAP_* asking for nothing). */
 static bool valid_view_prot(uint32_t prot)
 {

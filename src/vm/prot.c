@@ -86,6 +86,28 @@ uint32_t wm_prot_from_access(unsigned acc)
     }
 }
 
+bool wm_prot_is_cow(uint32_t prot)
+{
+    uint32_t base = prot & WM_PAGE_BASE_MASK;
+    return base == PAGE_WRITECOPY || base == PAGE_EXECUTE_WRITECOPY;
+}
+
+uint32_t wm_prot_written(uint32_t prot)
+{
+    uint32_t base = prot & WM_PAGE_BASE_MASK;
+    if (!wm_prot_is_cow(prot))
+        return prot;
+    return (prot & ~(uint32_t)WM_PAGE_BASE_MASK) |
+           (base == PAGE_WRITECOPY ? PAGE_READWRITE : PAGE_EXECUTE_READWRITE);
+}
+
+unsigned wm_prot_class(uint32_t prot)
+{
+    /* Copy-on-write counts as read-only here, and execute implies read. */
+    unsigned a = wm_prot_access(prot & ~(uint32_t)PAGE_GUARD);
+    return a & WM_ACC_X ? a | WM_ACC_R : a;
+}
+
 uint32_t wm_prot_effective(uint32_t alloc_prot, uint32_t prot)
 {
     uint32_t cache = alloc_prot & (PAGE_NOCACHE | PAGE_WRITECOMBINE);

@@ -48,6 +48,14 @@ uint32_t wm_prot_from_access(unsigned acc);
  * alloc_prot: the caching attribute (PAGE_NOCACHE / PAGE_WRITECOMBINE) belongs to the
  * allocation, and the CFG flag PAGE_TARGETS_INVALID / _NO_UPDATE is not a protection. */
 uint32_t wm_prot_effective(uint32_t alloc_prot, uint32_t prot);
+/* PAGE_WRITECOPY or PAGE_EXECUTE_WRITECOPY (with any modifier). */
+bool wm_prot_is_cow(uint32_t prot);
+/* What a copy-on-write protection becomes once the page is written (READWRITE /
+ * EXECUTE_READWRITE, modifiers kept); other protections are returned as they are. */
+uint32_t wm_prot_written(uint32_t prot);
+/* A protection's access class, for the rule that a view's pages stay within its own class:
+ * READONLY and WRITECOPY read, READWRITE read-write, EXECUTE* read-execute, and so on. */
+unsigned wm_prot_class(uint32_t prot);
 /* True when the protection allows the given access bits (a copy-on-write page allows writing,
  * though its kernel access is read-only until the first write). */
 bool wm_prot_allows(uint32_t prot, unsigned acc);
