@@ -138,21 +138,26 @@ static bool seq_valid(void *ctx)
  * only if the sequence check after it passes); 0: not in a reservation; -1: a writer ran. */
 static int query_lockfree(uintptr_t page, uint32_t seq, MEMORY_BASIC_INFORMATION *m)
 {
-    struct wm_summary sum;
-    const struct wm_region *r = wm_space_find_lockfree(&wm_vm.space, page, seq_valid, &seq, &sum);
-    if (!r)
-        return wm_vmstate_read_valid(seq) ? 0 : -1;
-    memset(m, 0, sizeof(*m)); /* the padding too: callers may compare whole records */
-    m->BaseAddress = (PVOID)page;
-    m->AllocationBase = (PVOID)sum.base;
-    m->AllocationProtect = sum.alloc_prot;
-    m->Type = sum.type;
-    if (sum.state != WM_SUMMARY_MANY) {
-        /* One run: the whole answer was in the index, beside the key. */
-        m->RegionSize = sum.base + sum.size - page;
-        m->State = sum.state == WM_STATE_COMMITTED ? MEM_COMMIT : MEM_RESERVE;
-        m->Protect = sum.prot;
-        return 1;
+    /* Most queries name an address in a region's first 64 KiB: one hash probe finds it.
+     * Otherwise the sorted index, whose entry often holds the whole answer. */
+    const struct wm_region *r =
+        wm_space_find_base_lockfree(&wm_vm.space, page & ~(WM_GRANULARITY - 1), seq_valid, &seq);
+    if (!r) {
+        struct wm_summary sum;
+        r = wm_space_find_lockfree(&wm_vm.space, page, seq_valid, &seq, &sum);
+        if (!r)
+            return wm_vmstate_read_valid(seq) ? 0 : -1;
+        if (sum.state != WM_SUMMARY_MANY) {
+            memset(m, 0, sizeof(*m)); /* the padding too: callers may compare whole records */
+            m->BaseAddress = (PVOID)page;
+            m->AllocationBase = (PVOID)sum.base;
+            m->AllocationProtect = sum.alloc_prot;
+            m->Type = sum.type;
+            m->RegionSize = sum.base + sum.size - page;
+            m->State = sum.state == WM_STATE_COMMITTED ? MEM_COMMIT : MEM_RESERVE;
+            m->Protect = sum.prot;
+            return 1;
+        }
     }
     /* cap before runs: a writer publishes a grown array before its capacity. */
     uint32_t cap = __atomic_load_n(&r->cap, __ATOMIC_ACQUIRE);
@@ -162,6 +167,8 @@ static int query_lockfree(uintptr_t page, uint32_t seq, MEMORY_BASIC_INFORMATION
     size_t size = LOAD(r->size), off = page - base;
     if (!wm_vmstate_read_valid(seq) || n == 0 || n > cap)
         return -1;
+    if (off >= size)
+        return wm_vmstate_read_valid(seq) ? 0 : -1; /* past the end of a small region */
 
     uint32_t lo = 0, hi = n;
     while (hi - lo > 1) {
@@ -177,6 +184,11 @@ static int query_lockfree(uintptr_t page, uint32_t seq, MEMORY_BASIC_INFORMATION
         j++;
     size_t end = j + 1 < n ? LOAD(runs[j + 1].off) : size;
 
+    memset(m, 0, sizeof(*m));
+    m->BaseAddress = (PVOID)page;
+    m->AllocationBase = (PVOID)base;
+    m->AllocationProtect = LOAD(r->alloc_prot);
+    m->Type = LOAD(r->type);
     m->RegionSize = end - off;
     m->State = state == WM_STATE_COMMITTED ? MEM_COMMIT : MEM_RESERVE;
     m->Protect = prot;

@@ -203,7 +203,7 @@ static void top_remove(struct wm_top *t, size_t i)
     t->n--;
 }
 
-int wm_space_insert(struct wm_space *s, struct wm_region *r)
+static int index_insert(struct wm_space *s, struct wm_region *r)
 {
     struct wm_top *t = s->top, *spare = NULL;
     struct wm_leaf *fresh = NULL;
@@ -273,7 +273,7 @@ int wm_space_insert(struct wm_space *s, struct wm_region *r)
     return 0;
 }
 
-void wm_space_remove(struct wm_space *s, struct wm_region *r)
+static void index_remove(struct wm_space *s, struct wm_region *r)
 {
     struct wm_top *t = s->top;
     long li = leaf_at(t, r->base);
@@ -305,12 +305,41 @@ void wm_space_remove(struct wm_space *s, struct wm_region *r)
     }
 }
 
+int wm_space_insert(struct wm_space *s, struct wm_region *r)
+{
+    if (wm_basehash_insert(&s->hash, r))
+        return -1;
+    if (index_insert(s, r)) {
+        wm_basehash_remove(s->hash, r);
+        return -1;
+    }
+    return 0;
+}
+
+void wm_space_remove(struct wm_space *s, struct wm_region *r)
+{
+    wm_basehash_remove(s->hash, r);
+    index_remove(s, r);
+}
+
+struct wm_region *wm_space_find_base_lockfree(const struct wm_space *s, uintptr_t base,
+                                              bool (*valid)(void *ctx), void *ctx)
+{
+    return wm_basehash_find_lockfree(&s->hash, base, valid, ctx);
+}
+
 void wm_space_refresh(struct wm_space *s, const struct wm_region *r)
 {
     struct wm_top *t = s->top;
     struct wm_leaf *l = t->leaf[leaf_at(t, r->base)];
 
     summarize(&l->sum[entry_at(l, r->base)], r);
+}
+
+static bool always(void *ctx)
+{
+    (void)ctx;
+    return true;
 }
 
 const char *wm_space_check(const struct wm_space *s, size_t page_size)
@@ -342,5 +371,13 @@ const char *wm_space_check(const struct wm_space *s, size_t page_size)
             count++;
         }
     }
-    return count == s->count ? NULL : "region count stale";
+    if (count != s->count)
+        return "region count stale";
+    for (size_t i = 0; t && i < t->n; i++) {
+        const struct wm_leaf *l = t->leaf[i];
+        for (uint32_t e = 0; e < l->n; e++)
+            if (wm_basehash_find_lockfree(&s->hash, l->base[e], always, NULL) != l->reg[e])
+                return "base hash misses a region";
+    }
+    return wm_basehash_count(s->hash) == count ? NULL : "base hash holds stale regions";
 }

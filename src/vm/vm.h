@@ -147,9 +147,12 @@ struct wm_summary {
     uint32_t alloc_prot, type, state, prot;
 };
 
+struct wm_htab;
+
 struct wm_space {
     struct wm_top *top;
     size_t count;
+    struct wm_htab *hash; /* the same regions by exact base (basehash.c) */
 };
 
 /* Lookups are O(log n), read only, and safe to run against a concurrent writer: they may
@@ -172,6 +175,20 @@ bool wm_space_overlaps(const struct wm_space *s, uintptr_t addr, size_t len);
 /* 0, or -1 when out of memory (nothing changed). */
 int wm_space_insert(struct wm_space *s, struct wm_region *r);
 void wm_space_remove(struct wm_space *s, struct wm_region *r);
+/* The region whose base is exactly `base`, from the hash (lock-free like
+ * wm_space_find_lockfree: valid(ctx) before anything read is followed). */
+struct wm_region *wm_space_find_base_lockfree(const struct wm_space *s, uintptr_t base,
+                                              bool (*valid)(void *ctx), void *ctx);
+
+/* ---- basehash.c: regions by exact base -------------------------------------------------- */
+
+/* 0, or -1 when out of memory (nothing changed). */
+int wm_basehash_insert(struct wm_htab **t, struct wm_region *r);
+void wm_basehash_remove(struct wm_htab *t, const struct wm_region *r);
+struct wm_region *wm_basehash_find_lockfree(struct wm_htab *const *t, uintptr_t base,
+                                            bool (*valid)(void *ctx), void *ctx);
+size_t wm_basehash_count(const struct wm_htab *t);
+
 /* Invariant check of the whole index (order, keys, no overlap, every region). */
 const char *wm_space_check(const struct wm_space *s, size_t page_size);
 

@@ -96,6 +96,12 @@ static void test_check_catches(void)
     wm_region_free(r);
 }
 
+static bool always(void *ctx)
+{
+    (void)ctx;
+    return true;
+}
+
 static void test_space(void)
 {
     struct wm_space s = { 0 };
@@ -124,6 +130,14 @@ static void test_space(void)
         bad += wm_space_prev(&s, b + 0x18000) != rs[k];
     }
     CHECK_EQ(bad, 0);
+    /* The base hash finds every region by its exact base, and nothing else. */
+    bad = 0;
+    for (unsigned k = 0; k < N; k++) {
+        uintptr_t b = 0x100000 + (uintptr_t)k * 0x20000;
+        bad += wm_space_find_base_lockfree(&s, b, always, NULL) != rs[k];
+        bad += wm_space_find_base_lockfree(&s, b + 0x10000, always, NULL) != NULL;
+    }
+    CHECK_EQ(bad, 0);
     CHECK(wm_space_overlaps(&s, 0x100000 + 0x10000, 0x10001));
     CHECK(!wm_space_overlaps(&s, 0x100000 + 0x10000, 0x10000));
     CHECK(wm_space_find_sigsafe(&s, 0x1000) == NULL);
@@ -136,6 +150,8 @@ static void test_space(void)
     CHECK_EQ(s.count, N / 2);
     CHECK(wm_space_check(&s, PG) == NULL);
     CHECK(wm_space_find_sigsafe(&s, 0x100000) == NULL);
+    CHECK(wm_space_find_base_lockfree(&s, 0x100000, always, NULL) == NULL);
+    CHECK(wm_space_find_base_lockfree(&s, 0x100000 + 0x20000, always, NULL) == rs[1]);
     CHECK(wm_space_find_sigsafe(&s, 0x100000 + 0x20000) == rs[1]);
     CHECK(wm_space_next(&s, 0x100000) == rs[1]);
     for (unsigned k = 1; k < N; k += 2) {
