@@ -32,27 +32,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#define KIB ((size_t)1024)
-#define MIB (1024 * KIB)
-#define LOOKUPS 32768
-#define MAX_REPS 64
-
-static long long ticks(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static unsigned long long rng_state = 0x9e3779b97f4a7c15ULL;
-
-static unsigned long long rng(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1dULL;
-}
+#include "harness.h"
 
 static void die(const char *what)
 {
@@ -63,49 +43,6 @@ static void die(const char *what)
 
 static size_t page;
 static volatile size_t sink;
-static double scale = 1.0;
-static int reps = 7;
-static const char *only;
-
-static long scaled(long n)
-{
-    long v = (long)((double)n * scale);
-    return v < 2 ? 2 : v & ~1L;
-}
-
-static int wanted(const char *name)
-{
-    if (!only)
-        return 1;
-    size_t len = strlen(name);
-    for (const char *p = only; (p = strstr(p, name)) != NULL; p += len)
-        if ((p == only || p[-1] == ',') && (p[len] == '\0' || p[len] == ','))
-            return 1;
-    return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void measure(const char *name, void (*fn)(long), long iters, long ops_per_iter)
-{
-    double ns[MAX_REPS];
-
-    fn(iters / 10 > 2 ? (iters / 10) & ~1L : 2);
-    for (int r = 0; r < reps; r++) {
-        long long t0 = ticks();
-        fn(iters);
-        long long t1 = ticks();
-        ns[r] = (double)(t1 - t0) / ((double)iters * (double)ops_per_iter);
-    }
-    qsort(ns, (size_t)reps, sizeof(ns[0]), cmp_double);
-    printf("row %s %.1f\n", name, ns[0]);
-    printf("spread %s %.1f %.1f %.1f\n", name, ns[0], ns[reps / 2], ns[reps - 1]);
-    fflush(stdout);
-}
 
 /* The flags winmem uses for every reservation, so the ratio shows winmem's own overhead. */
 static int map_flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
@@ -361,6 +298,7 @@ int main(int argc, char **argv)
 {
     long e_count = 1000000;
 
+    timer_init();
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--only") && i + 1 < argc)
             only = argv[++i];
