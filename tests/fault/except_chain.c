@@ -11,14 +11,6 @@
 #include <stdint.h>
 #include <sys/mman.h>
 
-static volatile int *unmapped(void)
-{
-    void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED || munmap(p, 4096) != 0)
-        _exit(121);
-    return p;
-}
-
 /* ---- chaining to a handler installed before winmem's ------------------------------------- */
 
 static volatile int *chain_target;

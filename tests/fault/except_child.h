@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "wmtest.h"
@@ -149,6 +150,15 @@ static inline void say(const char *s)
 static inline volatile int *page_with(DWORD prot)
 {
     return VirtualAlloc(NULL, 4096, MEM_COMMIT | MEM_RESERVE, prot);
+}
+
+/* An address nobody has mapped: a page mapped and unmapped again. */
+static inline volatile int *unmapped(void)
+{
+    void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED || munmap(p, 4096) != 0)
+        _exit(121);
+    return p;
 }
 
 #endif

@@ -14,15 +14,6 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-/* An address nobody has mapped: a page mapped and unmapped again. */
-static volatile int *unmapped(void)
-{
-    void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED || munmap(p, 4096) != 0)
-        _exit(121);
-    return p;
-}
-
 static void av_read_noaccess(void)
 {
     volatile int *p = page_with(PAGE_NOACCESS);
