@@ -54,12 +54,14 @@ static void wr(volatile int *p, int v)
     FENCE();
 }
 
+#if defined(__x86_64__) || defined(_M_X64)
 static void run(BYTE *code)
 {
     FENCE();
     ((void (*)(void))(void *)code)();
     FENCE();
 }
+#endif
 
 static void record(EXCEPTION_POINTERS *ep)
 {

@@ -190,6 +190,8 @@ static LONG CALLBACK raise_handler(EXCEPTION_POINTERS *ep)
     raised_ctxflags = ep->ContextRecord->ContextFlags;
 #if defined(__x86_64__) || defined(_M_X64)
     raised_pc = (ULONG_PTR)ep->ContextRecord->Rip;
+#elif defined(__aarch64__) || defined(_M_ARM64)
+    raised_pc = (ULONG_PTR)ep->ContextRecord->Pc;
 #endif
     return EXCEPTION_CONTINUE_EXECUTION;
 }
@@ -233,8 +235,8 @@ static void test_raise(void)
     /* CONTEXT_ALL or CONTEXT_FULL|CONTEXT_SEGMENTS, optionally with the XSTATE bit. */
     CHECK((raised_ctxflags & ~0x40u) == CONTEXT_ALL ||
           (raised_ctxflags & ~0x40u) == (CONTEXT_FULL | CONTEXT_SEGMENTS));
-    CHECK_EQ(raised_pc, (ULONG_PTR)raised.ExceptionAddress);
 #endif
+    CHECK_EQ(raised_pc, (ULONG_PTR)raised.ExceptionAddress);
 
     raise_case(15, args);
     CHECK_EQ(raised.NumberParameters, 15);
