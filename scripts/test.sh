@@ -22,7 +22,8 @@ run gcc -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug
 run clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo
 scripts/install-check.sh build-clang
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-    run asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DWINMEM_SANITIZE=address,undefined
+    run asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DWINMEM_SANITIZE=address,undefined \
+    -DWINMEM_FUZZ=ON
 # ThreadSanitizer on the concurrency tests (stress label, the threaded secure-memory and
 # exception tests), at a size it runs quickly.
 echo "=== tsan"

@@ -1,0 +1,254 @@
+/*
+ * Fuzz driver: each input is a little program of virtual-memory calls (reserve, commit,
+ * decommit, protect, release, lock, unlock, reset, query) on up to eight reservations, with
+ * valid and invalid arguments mixed.  After every call:
+ *   - the model's invariants hold (wm_space_check: order, runs, summaries, the base hash);
+ *   - a call that failed changed nothing (every region of the reservation it aimed at, as
+ *     VirtualQuery reports them, is the same before and after);
+ * and at the end of the input the kernel's /proc/self/maps agrees with VirtualQuery on the
+ * access of every page of every reservation.
+ *
+ * Built with -fsanitize=fuzzer (WINMEM_FUZZ=ON, clang) it is a libFuzzer target; otherwise
+ * its main() replays a fixed number of pseudo-random programs, so the same checks run in
+ * every test configuration (label fuzz).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wmtest.h"
+#include "windows.h"
+#include "nt/nt.h"
+
+#define MAXRES 8
+#define MAXPAGES 16
+#define MAXREG (MAXPAGES + 1)
+
+static const DWORD prots[] = {
+    PAGE_NOACCESS,
+    PAGE_READONLY,
+    PAGE_READWRITE,
+    PAGE_EXECUTE,
+    PAGE_EXECUTE_READ,
+    PAGE_EXECUTE_READWRITE,
+    PAGE_READWRITE | PAGE_GUARD,
+    PAGE_READONLY | PAGE_NOCACHE,
+    PAGE_WRITECOPY,
+    0,
+    PAGE_READONLY | PAGE_READWRITE,
+    PAGE_NOACCESS | PAGE_GUARD,
+    PAGE_EXECUTE_READ | PAGE_TARGETS_INVALID,
+    0x800,
+};
+#define NPROTS (sizeof(prots) / sizeof(prots[0]))
+
+struct res {
+    BYTE *base;
+    unsigned pages;
+};
+
+struct cursor {
+    const uint8_t *p;
+    size_t n;
+};
+
+static unsigned take(struct cursor *c)
+{
+    if (!c->n)
+        return 0;
+    c->n--;
+    return *c->p++;
+}
+
+static size_t pagesz;
+
+/* Every region VirtualQuery reports over a reservation's pages. */
+static unsigned snapshot(const struct res *r, MEMORY_BASIC_INFORMATION *out)
+{
+    unsigned n = 0;
+    for (BYTE *p = r->base; p < r->base + r->pages * pagesz && n < MAXREG;) {
+        if (VirtualQuery(p, &out[n], sizeof(out[n])) != sizeof(out[n]) || !out[n].RegionSize)
+            break;
+        p = (BYTE *)out[n].BaseAddress + out[n].RegionSize;
+        n++;
+    }
+    return n;
+}
+
+static void fail(const char *what)
+{
+    fprintf(stderr, "fuzz check failed: %s\n", what);
+    abort();
+}
+
+/* The kernel's access of every page agrees with what VirtualQuery says. */
+static void check_kernel(const struct res *rs, unsigned nres)
+{
+    static char buf[1 << 16];
+    FILE *f = fopen("/proc/self/maps", "r");
+    size_t len = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[len] = 0;
+    for (unsigned k = 0; k < nres; k++) {
+        for (unsigned i = 0; i < rs[k].pages; i++) {
+            uintptr_t a = (uintptr_t)rs[k].base + i * pagesz;
+            MEMORY_BASIC_INFORMATION m;
+            if (VirtualQuery((void *)a, &m, sizeof(m)) != sizeof(m))
+                fail("VirtualQuery of a live page");
+            unsigned want = 0;
+            if (m.State == MEM_COMMIT && !(m.Protect & PAGE_GUARD)) {
+                switch (m.Protect & 0xff) {
+                case PAGE_READONLY:
+                    want = 1;
+                    break;
+                case PAGE_READWRITE:
+                    want = 3;
+                    break;
+                case PAGE_EXECUTE:
+                    want = 4;
+                    break;
+                case PAGE_EXECUTE_READ:
+                    want = 5;
+                    break;
+                case PAGE_EXECUTE_READWRITE:
+                    want = 7;
+                    break;
+                }
+            }
+            unsigned got = 99;
+            for (char *line = buf; line && *line; line = strchr(line, '\n'), line += !!line) {
+                unsigned long s, e;
+                char perms[5];
+                if (sscanf(line, "%lx-%lx %4s", &s, &e, perms) == 3 && a >= s && a < e) {
+                    got = (perms[0] == 'r') | (perms[1] == 'w') << 1 | (perms[2] == 'x') << 2;
+                    break;
+                }
+            }
+            if (got != want) {
+                fprintf(stderr,
+                        "page %p (page %u of %p, %u pages): kernel %u, VirtualQuery state %lx "
+                        "protect %lx base %p size %zx; maps %zu bytes\n",
+                        (void *)a, i, (void *)rs[k].base, rs[k].pages, got, (unsigned long)m.State,
+                        (unsigned long)m.Protect, m.BaseAddress, (size_t)m.RegionSize, len);
+                fail("kernel access differs from VirtualQuery");
+            }
+        }
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct cursor c = { data, size };
+    struct res rs[MAXRES];
+    unsigned nres = 0;
+    MEMORY_BASIC_INFORMATION before[MAXREG], after[MAXREG];
+
+    if (!pagesz) {
+        SYSTEM_INFO si;
+        GetSystemInfo(&si);
+        pagesz = si.dwPageSize;
+    }
+    while (c.n) {
+        unsigned op = take(&c) % 9, k = nres ? take(&c) % nres : 0;
+        unsigned first = take(&c) % (MAXPAGES + 2), count = take(&c) % (MAXPAGES + 2);
+        DWORD prot = prots[take(&c) % NPROTS];
+        struct res *r = nres ? &rs[k] : NULL;
+        unsigned nb = r ? snapshot(r, before) : 0;
+        BOOL ok = TRUE;
+        DWORD old;
+
+        if (op == 0 || !r) {
+            if (nres == MAXRES)
+                continue;
+            unsigned pages = 1 + first % MAXPAGES;
+            DWORD type = (count & 1) ? MEM_RESERVE | MEM_COMMIT : MEM_RESERVE;
+            BYTE *p = VirtualAlloc(NULL, pages * pagesz, type, prot);
+            if (p) {
+                rs[nres].base = p;
+                rs[nres].pages = pages;
+                nres++;
+            }
+            continue;
+        }
+        BYTE *at = r->base + first * pagesz;
+        SIZE_T len = count * pagesz;
+        switch (op) {
+        case 1:
+            ok = VirtualAlloc(at, len, MEM_COMMIT, prot) != NULL;
+            break;
+        case 2:
+            ok = VirtualFree(at, len, MEM_DECOMMIT);
+            break;
+        case 3:
+            ok = VirtualProtect(at, len, prot, &old);
+            break;
+        case 4: {
+            /* An address past this reservation may be another one's base: forget whichever
+             * reservation the release took. */
+            BYTE *target = first ? at : r->base;
+            ok = VirtualFree(target, 0, MEM_RELEASE);
+            if (ok) {
+                for (unsigned j = 0; j < nres; j++) {
+                    if (target >= rs[j].base && target < rs[j].base + rs[j].pages * pagesz) {
+                        rs[j] = rs[--nres];
+                        break;
+                    }
+                }
+                continue;
+            }
+            break;
+        }
+        case 5:
+            ok = VirtualLock(at, len);
+            break;
+        case 6:
+            ok = VirtualUnlock(at, len);
+            break;
+        case 7:
+            ok = VirtualAlloc(at, len, MEM_RESET, PAGE_NOACCESS) != NULL;
+            break;
+        default:
+            VirtualQuery(at, &after[0], sizeof(after[0])); /* changes nothing either way */
+            break;
+        }
+        if (wm_space_check(&wm_vm.space, wm_vm.page))
+            fail(wm_space_check(&wm_vm.space, wm_vm.page));
+        /* A guard page consumed by a refused VirtualLock is Windows' documented side effect. */
+        if (!ok && GetLastError() != (DWORD)STATUS_GUARD_PAGE_VIOLATION) {
+            unsigned na = snapshot(r, after);
+            if (na != nb || memcmp(before, after, nb * sizeof(before[0])) != 0)
+                fail("a failed call changed the reservation");
+        }
+    }
+    check_kernel(rs, nres);
+    while (nres)
+        if (!VirtualFree(rs[--nres].base, 0, MEM_RELEASE))
+            fail("release at the end");
+    return 0;
+}
+
+#ifndef WINMEM_LIBFUZZER
+/* Replay: pseudo-random programs from fixed seeds (WINMEM_FUZZ_RUNS overrides the count). */
+int main(void)
+{
+    const char *env = getenv("WINMEM_FUZZ_RUNS");
+    unsigned runs = env ? (unsigned)strtoul(env, NULL, 0) : 3000;
+    uint64_t s = 0x2545f4914f6cdd1dull;
+    uint8_t buf[512];
+
+    for (unsigned i = 0; i < runs; i++) {
+        size_t n = 16 + (size_t)(s % (sizeof(buf) - 16));
+        for (size_t j = 0; j < n; j++) {
+            s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+            buf[j] = (uint8_t)(s >> 24);
+        }
+        LLVMFuzzerTestOneInput(buf, n);
+    }
+    wmt_passed += (int)runs; /* every run checked its invariants or aborted */
+    return wmt_report();
+}
+#endif
