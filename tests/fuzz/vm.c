@@ -233,8 +233,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 #ifndef WINMEM_LIBFUZZER
 /* Replay: pseudo-random programs from fixed seeds (WINMEM_FUZZ_RUNS overrides the count). */
-int main(void)
+/* Replays inputs saved by libFuzzer (crash-*, corpus files) without the fuzzer runtime. */
+static int replay(int argc, char **argv)
 {
+    static uint8_t data[1 << 16];
+    for (int i = 1; i < argc; i++) {
+        FILE *f = fopen(argv[i], "rb");
+        if (!f) {
+            perror(argv[i]);
+            return 2;
+        }
+        size_t n = fread(data, 1, sizeof(data), f);
+        fclose(f);
+        LLVMFuzzerTestOneInput(data, n);
+        wmt_passed++;
+    }
+    return wmt_report();
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        return replay(argc, argv);
     const char *env = getenv("WINMEM_FUZZ_RUNS");
     unsigned runs = env ? (unsigned)strtoul(env, NULL, 0) : 3000;
     uint64_t s = 0x2545f4914f6cdd1dull;
