@@ -31,9 +31,12 @@ static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static pthread_key_t alt_key;
 
 /* Per thread: the alternate stack is set up, and the last retried fault (to stop a fault
- * the model says should not happen from looping forever). */
+ * the model says should not happen from looping forever): its address, the model's sequence
+ * count after it was classified, and how many times in a row it recurred with the model
+ * unchanged in between. */
 static __thread bool thread_ready __attribute__((tls_model("initial-exec")));
 static __thread uintptr_t retry_addr __attribute__((tls_model("initial-exec")));
+static __thread uint32_t retry_seq __attribute__((tls_model("initial-exec")));
 static __thread unsigned retry_count __attribute__((tls_model("initial-exec")));
 
 static int slot_of(int sig)
@@ -96,13 +99,19 @@ static bool memory_fault(int sig, siginfo_t *si, ucontext_t *uc, const CONTEXT *
         code =
             si->si_code == BUS_ADRALN ? EXCEPTION_DATATYPE_MISALIGNMENT : EXCEPTION_IN_PAGE_ERROR;
     } else {
+        uint32_t seq = wm_vmstate_read_begin();
         enum wm_fault f = wm_fault_classify_sigsafe(addr, acc);
         if (f == WM_FAULT_RETRY) {
-            /* The model allows the access: another thread changed the page between the
-             * fault and now.  Retry, but not forever if the kernel disagrees. */
-            if (addr != retry_addr)
+            /* The model allows the access now: another thread changed the page since the
+             * fault, or the classification itself did (a copy-on-write page got its copy).
+             * Retry, but not forever if the kernel keeps disagreeing with a model nobody
+             * changes: only a fault at the same address with the model unchanged since the
+             * last retry counts (counting every fault at an address would turn the fourth
+             * legitimate copy-on-write fault on a reused page into an access violation). */
+            if (addr != retry_addr || seq != retry_seq)
                 retry_count = 0;
             retry_addr = addr;
+            retry_seq = wm_vmstate_read_begin();
             if (++retry_count <= 3)
                 return false;
         }

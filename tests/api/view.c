@@ -376,6 +376,32 @@ static void test_copy_on_write(void)
     remove(path);
 }
 
+/* Copy-on-write views mapped again and again at one address: every first write is copied,
+ * however many earlier views wrote the same page (the fourth used to be reported as an
+ * access violation: the fault handler counted all faults at an address as one retry loop). */
+static void test_copy_on_write_reused_address(void)
+{
+    HANDLE m = pagefile(PAGE_EXECUTE_READWRITE, (DWORD)(4 * PAGE));
+    REQUIRE_VOID(m != NULL);
+    BYTE *at = MapViewOfFile(m, FILE_MAP_READ, 0, 0, 0);
+    REQUIRE_VOID(at != NULL);
+    CHECK(UnmapViewOfFile(at));
+    static const DWORD access[] = { FILE_MAP_COPY, FILE_MAP_COPY | FILE_MAP_EXECUTE };
+    static const DWORD written[] = { PAGE_READWRITE, PAGE_EXECUTE_READWRITE };
+    for (int i = 0; i < 8; i++) {
+        BYTE *v = MapViewOfFileEx(m, access[i & 1], 0, 0, 0, at);
+        CHECK(v == at);
+        if (v != at)
+            break;
+        CHECK_EQ(v[5], 0); /* earlier copies never reached the section */
+        v[5] = (BYTE)(i + 1);
+        CHECK_EQ(v[5], i + 1);
+        CHECK_EQ(at_protect(v), written[i & 1]);
+        CHECK(UnmapViewOfFile(v));
+    }
+    CloseHandle(m);
+}
+
 /* UnmapViewOfFile, and a mapping that outlives its handles while a view holds it. */
 static void test_unmap_lifetime(void)
 {
@@ -449,6 +475,7 @@ int main(void)
     test_compatibility();
     test_query_protect();
     test_copy_on_write();
+    test_copy_on_write_reused_address();
     test_unmap_lifetime();
     test_flush();
     return wmt_report();

@@ -1,7 +1,8 @@
 /*
  * Fuzz driver: each input is a little program of virtual-memory calls (reserve, commit,
- * decommit, protect, release, lock, unlock, reset, query) on up to eight reservations, with
- * valid and invalid arguments mixed.  After every call:
+ * decommit, protect, release, lock, unlock, reset, query, map and unmap a view of a section,
+ * write a page) on up to eight reservations and views, with valid and invalid arguments
+ * mixed.  After every call:
  *   - the model's invariants hold (wm_space_check: order, runs, summaries, the base hash);
  *   - a call that failed changed nothing (every region of the reservation it aimed at, as
  *     VirtualQuery reports them, is the same before and after);
@@ -46,7 +47,20 @@ static const DWORD prots[] = {
 struct res {
     BYTE *base;
     unsigned pages;
+    BOOL view; /* a MapViewOfFile view, released by UnmapViewOfFile */
 };
+
+/* Views of the one section an input uses: every access a view can ask for, some refused. */
+static const DWORD view_access[] = {
+    FILE_MAP_READ,
+    FILE_MAP_WRITE,
+    FILE_MAP_COPY,
+    FILE_MAP_ALL_ACCESS | FILE_MAP_EXECUTE,
+    FILE_MAP_READ | FILE_MAP_EXECUTE,
+    FILE_MAP_COPY | FILE_MAP_EXECUTE,
+    0,
+};
+#define NACCESS (sizeof(view_access) / sizeof(view_access[0]))
 
 struct cursor {
     const uint8_t *p;
@@ -101,6 +115,7 @@ static void check_kernel(const struct res *rs, unsigned nres)
             if (m.State == MEM_COMMIT && !(m.Protect & PAGE_GUARD)) {
                 switch (m.Protect & 0xff) {
                 case PAGE_READONLY:
+                case PAGE_WRITECOPY: /* read-only until the first write copies the page */
                     want = 1;
                     break;
                 case PAGE_READWRITE:
@@ -110,6 +125,7 @@ static void check_kernel(const struct res *rs, unsigned nres)
                     want = 4;
                     break;
                 case PAGE_EXECUTE_READ:
+                case PAGE_EXECUTE_WRITECOPY:
                     want = 5;
                     break;
                 case PAGE_EXECUTE_READWRITE:
@@ -146,6 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct res rs[MAXRES];
     unsigned nres = 0;
     MEMORY_BASIC_INFORMATION before[MAXREG], after[MAXREG];
+    HANDLE section = NULL;
 
     if (!pagesz) {
         SYSTEM_INFO si;
@@ -153,7 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pagesz = si.dwPageSize;
     }
     while (c.n) {
-        unsigned op = take(&c) % 9, k = nres ? take(&c) % nres : 0;
+        unsigned op = take(&c) % 12, k = nres ? take(&c) % nres : 0;
         unsigned first = take(&c) % (MAXPAGES + 2), count = take(&c) % (MAXPAGES + 2);
         DWORD prot = prots[take(&c) % NPROTS];
         struct res *r = nres ? &rs[k] : NULL;
@@ -161,6 +178,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         BOOL ok = TRUE;
         DWORD old;
 
+        if (op == 9) {
+            /* Map a view of this input's section: SEC_COMMIT or SEC_RESERVE, MAXPAGES pages. */
+            if (nres == MAXRES)
+                continue;
+            if (!section) {
+                DWORD sec = (first & 1) ? SEC_RESERVE : SEC_COMMIT;
+                section =
+                    CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_EXECUTE_READWRITE | sec, 0,
+                                       (DWORD)(MAXPAGES * pagesz), NULL);
+                if (!section)
+                    fail("CreateFileMapping");
+            }
+            SIZE_T vlen = (count % (MAXPAGES + 1)) * pagesz; /* 0: the whole section */
+            BYTE *p = MapViewOfFile(section, view_access[prot % NACCESS], 0, 0, vlen);
+            if (p) {
+                rs[nres].base = p;
+                rs[nres].pages = vlen ? (unsigned)(vlen / pagesz) : MAXPAGES;
+                rs[nres].view = TRUE;
+                nres++;
+            }
+            if (wm_space_check(&wm_vm.space, wm_vm.page))
+                fail(wm_space_check(&wm_vm.space, wm_vm.page));
+            continue;
+        }
         if (op == 0 || !r) {
             if (nres == MAXRES)
                 continue;
@@ -170,6 +211,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (p) {
                 rs[nres].base = p;
                 rs[nres].pages = pages;
+                rs[nres].view = FALSE;
                 nres++;
             }
             continue;
@@ -186,11 +228,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 3:
             ok = VirtualProtect(at, len, prot, &old);
             break;
-        case 4: {
+        case 4:
+        case 10: {
             /* An address past this reservation may be another one's base: forget whichever
-             * reservation the release took. */
+             * reservation the release took.  VirtualFree refuses views, UnmapViewOfFile
+             * anything else. */
             BYTE *target = first ? at : r->base;
-            ok = VirtualFree(target, 0, MEM_RELEASE);
+            ok = op == 4 ? VirtualFree(target, 0, MEM_RELEASE) : UnmapViewOfFile(target);
             if (ok) {
                 for (unsigned j = 0; j < nres; j++) {
                     if (target >= rs[j].base && target < rs[j].base + rs[j].pages * pagesz) {
@@ -211,6 +255,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 7:
             ok = VirtualAlloc(at, len, MEM_RESET, PAGE_NOACCESS) != NULL;
             break;
+        case 11:
+            /* Write a page that VirtualQuery says is writable: a copy-on-write page becomes
+             * PAGE_READWRITE (or EXECUTE_READWRITE) through the fault path, alone. */
+            if (first < r->pages && VirtualQuery(at, &after[0], sizeof(after[0])) &&
+                after[0].State == MEM_COMMIT && !(after[0].Protect & PAGE_GUARD) &&
+                (after[0].Protect & (PAGE_READWRITE | PAGE_WRITECOPY | PAGE_EXECUTE_READWRITE |
+                                     PAGE_EXECUTE_WRITECOPY))) {
+                DWORD was = after[0].Protect;
+                *(volatile BYTE *)at = (BYTE)count;
+                if (VirtualQuery(at, &after[0], sizeof(after[0])) != sizeof(after[0]) ||
+                    after[0].Protect != (was == PAGE_WRITECOPY           ? PAGE_READWRITE
+                                         : was == PAGE_EXECUTE_WRITECOPY ? PAGE_EXECUTE_READWRITE
+                                                                         : was))
+                    fail("protection after a write");
+            }
+            break;
         default:
             VirtualQuery(at, &after[0], sizeof(after[0])); /* changes nothing either way */
             break;
@@ -225,9 +285,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     check_kernel(rs, nres);
-    while (nres)
-        if (!VirtualFree(rs[--nres].base, 0, MEM_RELEASE))
+    while (nres) {
+        nres--;
+        if (!(rs[nres].view ? UnmapViewOfFile(rs[nres].base)
+                            : VirtualFree(rs[nres].base, 0, MEM_RELEASE)))
             fail("release at the end");
+    }
+    if (section && !CloseHandle(section))
+        fail("CloseHandle");
     return 0;
 }
 
