@@ -1,8 +1,10 @@
 /*
  * Fuzz driver: each input is a little program of virtual-memory calls (reserve, commit,
  * decommit, protect, release, lock, unlock, reset, query, map and unmap a view of a section,
- * write a page) on up to eight reservations and views, with valid and invalid arguments
- * mixed.  After every call:
+ * write a page, secure and unsecure a range) on up to eight reservations and views, with
+ * valid and invalid arguments mixed.  A secure memory cache callback, switched on and off
+ * by the input, unsecures what a refused free or protection change overlaps.  After every
+ * call:
  *   - the model's invariants hold (wm_space_check: order, runs, summaries, the base hash);
  *   - a call that failed changed nothing (every region of the reservation it aimed at, as
  *     VirtualQuery reports them, is the same before and after);
@@ -20,6 +22,7 @@
 
 #include "wmtest.h"
 #include "windows.h"
+#include "ntddk.h"
 #include "nt/nt.h"
 
 #define MAXRES 8
@@ -66,6 +69,39 @@ struct cursor {
     const uint8_t *p;
     size_t n;
 };
+
+/* Secured ranges, and the callback that drops the ones a refused operation overlaps. */
+#define MAXSEC 8
+static struct {
+    HANDLE h;
+    BYTE *base;
+    SIZE_T len;
+} secured[MAXSEC];
+static unsigned nsecured;
+static int cache_on; /* the callback drops overlapping ranges (else it declines) */
+
+static void unsecure(unsigned i)
+{
+    MmUnsecureVirtualMemory(secured[i].h);
+    secured[i] = secured[--nsecured];
+}
+
+static BOOLEAN CALLBACK cache_callback(PVOID addr, SIZE_T range)
+{
+    BOOLEAN any = FALSE;
+    if (!cache_on)
+        return FALSE;
+    for (unsigned i = 0; i < nsecured;) {
+        if (secured[i].base < (BYTE *)addr + range &&
+            (BYTE *)addr < secured[i].base + secured[i].len) {
+            unsecure(i);
+            any = TRUE;
+        } else {
+            i++;
+        }
+    }
+    return any;
+}
 
 static unsigned take(struct cursor *c)
 {
@@ -168,9 +204,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         SYSTEM_INFO si;
         GetSystemInfo(&si);
         pagesz = si.dwPageSize;
+        if (!AddSecureMemoryCacheCallback(cache_callback))
+            fail("AddSecureMemoryCacheCallback");
     }
     while (c.n) {
-        unsigned op = take(&c) % 12, k = nres ? take(&c) % nres : 0;
+        unsigned op = take(&c) % 15, k = nres ? take(&c) % nres : 0;
         unsigned first = take(&c) % (MAXPAGES + 2), count = take(&c) % (MAXPAGES + 2);
         DWORD prot = prots[take(&c) % NPROTS];
         struct res *r = nres ? &rs[k] : NULL;
@@ -271,6 +309,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     fail("protection after a write");
             }
             break;
+        case 12: {
+            if (nsecured == MAXSEC)
+                break;
+            HANDLE h = MmSecureVirtualMemory(at, len, (prot & 1) ? PAGE_READWRITE : PAGE_READONLY);
+            if (h) {
+                secured[nsecured].h = h;
+                secured[nsecured].base = at;
+                secured[nsecured].len = len;
+                nsecured++;
+            }
+            break;
+        }
+        case 13:
+            if (nsecured)
+                unsecure(first % nsecured);
+            break;
+        case 14:
+            cache_on = !(first & 1);
+            break;
         default:
             VirtualQuery(at, &after[0], sizeof(after[0])); /* changes nothing either way */
             break;
@@ -285,6 +342,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     check_kernel(rs, nres);
+    while (nsecured)
+        unsecure(nsecured - 1);
+    cache_on = 0;
     while (nres) {
         nres--;
         if (!(rs[nres].view ? UnmapViewOfFile(rs[nres].base)
