@@ -21,13 +21,13 @@
 #include <string.h>
 
 #include "wmtest.h"
+#include "../api/apitest.h" /* at_snap: the "a failed call changed nothing" snapshots */
 #include "windows.h"
 #include "ntddk.h"
 #include "nt/nt.h"
 
 #define MAXRES 8
 #define MAXPAGES 16
-#define MAXREG (MAXPAGES + 1)
 
 static const DWORD prots[] = {
     PAGE_NOACCESS,
@@ -113,19 +113,6 @@ static unsigned take(struct cursor *c)
 
 static size_t pagesz;
 
-/* Every region VirtualQuery reports over a reservation's pages. */
-static unsigned snapshot(const struct res *r, MEMORY_BASIC_INFORMATION *out)
-{
-    unsigned n = 0;
-    for (BYTE *p = r->base; p < r->base + r->pages * pagesz && n < MAXREG;) {
-        if (VirtualQuery(p, &out[n], sizeof(out[n])) != sizeof(out[n]) || !out[n].RegionSize)
-            break;
-        p = (BYTE *)out[n].BaseAddress + out[n].RegionSize;
-        n++;
-    }
-    return n;
-}
-
 static void fail(const char *what)
 {
     fprintf(stderr, "fuzz check failed: %s\n", what);
@@ -197,7 +184,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct cursor c = { data, size };
     struct res rs[MAXRES];
     unsigned nres = 0;
-    MEMORY_BASIC_INFORMATION before[MAXREG], after[MAXREG];
+    struct at_snap before, after;
+    MEMORY_BASIC_INFORMATION m;
     HANDLE section = NULL;
 
     if (!pagesz) {
@@ -212,7 +200,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         unsigned first = take(&c) % (MAXPAGES + 2), count = take(&c) % (MAXPAGES + 2);
         DWORD prot = prots[take(&c) % NPROTS];
         struct res *r = nres ? &rs[k] : NULL;
-        unsigned nb = r ? snapshot(r, before) : 0;
+        if (r)
+            at_snap(&before, r->base, r->pages * pagesz);
         BOOL ok = TRUE;
         DWORD old;
 
@@ -296,16 +285,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 11:
             /* Write a page that VirtualQuery says is writable: a copy-on-write page becomes
              * PAGE_READWRITE (or EXECUTE_READWRITE) through the fault path, alone. */
-            if (first < r->pages && VirtualQuery(at, &after[0], sizeof(after[0])) &&
-                after[0].State == MEM_COMMIT && !(after[0].Protect & PAGE_GUARD) &&
-                (after[0].Protect & (PAGE_READWRITE | PAGE_WRITECOPY | PAGE_EXECUTE_READWRITE |
-                                     PAGE_EXECUTE_WRITECOPY))) {
-                DWORD was = after[0].Protect;
+            if (first < r->pages && VirtualQuery(at, &m, sizeof(m)) && m.State == MEM_COMMIT &&
+                !(m.Protect & PAGE_GUARD) &&
+                (m.Protect & (PAGE_READWRITE | PAGE_WRITECOPY | PAGE_EXECUTE_READWRITE |
+                              PAGE_EXECUTE_WRITECOPY))) {
+                DWORD was = m.Protect;
                 *(volatile BYTE *)at = (BYTE)count;
-                if (VirtualQuery(at, &after[0], sizeof(after[0])) != sizeof(after[0]) ||
-                    after[0].Protect != (was == PAGE_WRITECOPY           ? PAGE_READWRITE
-                                         : was == PAGE_EXECUTE_WRITECOPY ? PAGE_EXECUTE_READWRITE
-                                                                         : was))
+                if (VirtualQuery(at, &m, sizeof(m)) != sizeof(m) ||
+                    m.Protect != (was == PAGE_WRITECOPY           ? PAGE_READWRITE
+                                  : was == PAGE_EXECUTE_WRITECOPY ? PAGE_EXECUTE_READWRITE
+                                                                  : was))
                     fail("protection after a write");
             }
             break;
@@ -329,15 +318,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cache_on = !(first & 1);
             break;
         default:
-            VirtualQuery(at, &after[0], sizeof(after[0])); /* changes nothing either way */
+            VirtualQuery(at, &m, sizeof(m)); /* changes nothing either way */
             break;
         }
         if (wm_space_check(&wm_vm.space, wm_vm.page))
             fail(wm_space_check(&wm_vm.space, wm_vm.page));
         /* A guard page consumed by a refused VirtualLock is Windows' documented side effect. */
         if (!ok && GetLastError() != (DWORD)STATUS_GUARD_PAGE_VIOLATION) {
-            unsigned na = snapshot(r, after);
-            if (na != nb || memcmp(before, after, nb * sizeof(before[0])) != 0)
+            at_snap(&after, r->base, r->pages * pagesz);
+            if (!at_snap_equal(&before, &after))
                 fail("a failed call changed the reservation");
         }
     }
