@@ -219,26 +219,6 @@ static void run_lock_unlock(long n)
     }
 }
 
-/* Measure once, print the same figures under several row names. */
-static void measure_as(const char *const *names, int nnames, void (*fn)(long), long iters)
-{
-    double ns[MAX_REPS];
-
-    fn(iters / 10 > 2 ? (iters / 10) & ~1L : 2);
-    for (int r = 0; r < reps; r++) {
-        long long t0 = ticks();
-        fn(iters);
-        long long t1 = ticks();
-        ns[r] = (double)(t1 - t0) / (double)iters;
-    }
-    qsort(ns, (size_t)reps, sizeof(ns[0]), cmp_double);
-    for (int k = 0; k < nnames; k++) {
-        printf("row %s %.1f\n", names[k], ns[0]);
-        printf("spread %s %.1f %.1f %.1f\n", names[k], ns[0], ns[reps / 2], ns[reps - 1]);
-    }
-    fflush(stdout);
-}
-
 /* Sorted bases of nbases 64 KiB "reservations", laid out top-down as an allocator would,
  * with an occasional gap so the array is not a pure arithmetic progression. */
 static uintptr_t *bases;
@@ -348,7 +328,7 @@ int main(int argc, char **argv)
     if (wanted("alloc_free_cb0") || wanted("alloc_free_cb1") || wanted("alloc_free_cb16")) {
         static const char *const cb_names[] = { "alloc_free_cb0", "alloc_free_cb1",
                                                 "alloc_free_cb16" };
-        measure_as(cb_names, 3, run_alloc_free, scaled(16000));
+        measure_rows(cb_names, 3, run_alloc_free, scaled(16000), 1);
     }
     if (wanted("refused_free"))
         measure("refused_free", run_alloc_free, scaled(8000), 1);

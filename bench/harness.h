@@ -88,8 +88,10 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Run fn(iters) once to warm up, then reps times; print the best ns per operation. */
-static void measure(const char *name, void (*fn)(long), long iters, long ops_per_iter)
+/* Run fn(iters) once to warm up, then reps times; print the best ns per operation under
+ * each of names (one measurement standing for several rows). */
+static void measure_rows(const char *const *names, int nnames, void (*fn)(long), long iters,
+                         long ops_per_iter)
 {
     double ns[MAX_REPS];
 
@@ -101,9 +103,16 @@ static void measure(const char *name, void (*fn)(long), long iters, long ops_per
         ns[r] = ticks_to_ns(t1 - t0) / ((double)iters * (double)ops_per_iter);
     }
     qsort(ns, (size_t)reps, sizeof(ns[0]), cmp_double);
-    printf("row %s %.1f\n", name, ns[0]);
-    printf("spread %s %.1f %.1f %.1f\n", name, ns[0], ns[reps / 2], ns[reps - 1]);
+    for (int k = 0; k < nnames; k++) {
+        printf("row %s %.1f\n", names[k], ns[0]);
+        printf("spread %s %.1f %.1f %.1f\n", names[k], ns[0], ns[reps / 2], ns[reps - 1]);
+    }
     fflush(stdout);
+}
+
+static void measure(const char *name, void (*fn)(long), long iters, long ops_per_iter)
+{
+    measure_rows(&name, 1, fn, iters, ops_per_iter);
 }
 
 #endif
