@@ -277,29 +277,10 @@ static void query_row(const char *name, long want, long iters)
 int main(int argc, char **argv)
 {
     long e_count = 1000000;
+    double e_budget = 0; /* bench.c's option, accepted and unused here */
 
-    timer_init();
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--only") && i + 1 < argc)
-            only = argv[++i];
-        else if (!strcmp(argv[i], "--scale") && i + 1 < argc)
-            scale = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
-            reps = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--e-count") && i + 1 < argc)
-            e_count = atol(argv[++i]);
-        else if (!strcmp(argv[i], "--e-budget") && i + 1 < argc)
-            i++;
-        else {
-            fprintf(stderr, "usage: %s [--only a,b] [--scale F] [--reps N] [--e-count N]\n",
-                    argv[0]);
-            return 2;
-        }
-    }
-    if (reps < 1)
-        reps = 1;
-    if (reps > MAX_REPS)
-        reps = MAX_REPS;
+    if (parse_args(argc, argv, &e_count, &e_budget))
+        return 2;
     page = (size_t)sysconf(_SC_PAGESIZE);
     printf("info build bare\n");
     printf("info page %zu granularity %zu reps %d scale %g\n", page, page, reps, scale);

@@ -518,30 +518,8 @@ int main(int argc, char **argv)
     long e_count = 1000000;
     double e_budget = 20.0;
 
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--only") && i + 1 < argc)
-            only = argv[++i];
-        else if (!strcmp(argv[i], "--scale") && i + 1 < argc)
-            scale = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
-            reps = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--e-count") && i + 1 < argc)
-            e_count = atol(argv[++i]);
-        else if (!strcmp(argv[i], "--e-budget") && i + 1 < argc)
-            e_budget = atof(argv[++i]);
-        else {
-            fprintf(stderr,
-                    "usage: %s [--only a,b] [--scale F] [--reps N] [--e-count N] "
-                    "[--e-budget S]\n",
-                    argv[0]);
-            return 2;
-        }
-    }
-    if (reps < 1)
-        reps = 1;
-    if (reps > MAX_REPS)
-        reps = MAX_REPS;
-    timer_init();
+    if (parse_args(argc, argv, &e_count, &e_budget))
+        return 2;
     GetSystemInfo(&si);
     page = si.dwPageSize;
 #ifdef _WIN32

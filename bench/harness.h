@@ -88,6 +88,37 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The options both programs take; also starts the timer.  --e-budget (seconds to spend
+ * making the 1M reservations) matters to bench.c only.  0, or 2 after printing the usage. */
+static int parse_args(int argc, char **argv, long *e_count, double *e_budget)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--only") && i + 1 < argc)
+            only = argv[++i];
+        else if (!strcmp(argv[i], "--scale") && i + 1 < argc)
+            scale = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+            reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--e-count") && i + 1 < argc)
+            *e_count = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--e-budget") && i + 1 < argc)
+            *e_budget = atof(argv[++i]);
+        else {
+            fprintf(stderr,
+                    "usage: %s [--only a,b] [--scale F] [--reps N] [--e-count N] "
+                    "[--e-budget S]\n",
+                    argv[0]);
+            return 2;
+        }
+    }
+    if (reps < 1)
+        reps = 1;
+    if (reps > MAX_REPS)
+        reps = MAX_REPS;
+    timer_init();
+    return 0;
+}
+
 /* Run fn(iters) once to warm up, then reps times; print the best ns per operation under
  * each of names (one measurement standing for several rows). */
 static void measure_rows(const char *const *names, int nnames, void (*fn)(long), long iters,
