@@ -8,6 +8,7 @@
 #define APITEST_H
 
 #include <windows.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "wmtest.h"
@@ -21,6 +22,9 @@
 #endif
 #ifndef MEM_PRESERVE_PLACEHOLDER
 #define MEM_PRESERVE_PLACEHOLDER 0x00000002
+#endif
+#ifndef FILE_MAP_EXECUTE
+#define FILE_MAP_EXECUTE 0x20
 #endif
 #ifndef MEM_RESET_UNDO
 #define MEM_RESET_UNDO 0x01000000
@@ -199,15 +203,17 @@ static inline DWORD at_protect(const void *p)
     return m.Protect;
 }
 
-/* A directory for scratch files, with its trailing separator. */
-static inline void at_tmpdir(char *dir, size_t len)
+/* A file path of this process's own in the temp directory: "<temp dir>winmem-<pid>-<tag>". */
+static inline void at_tmp_path(char *buf, size_t len, const char *tag)
 {
+    char dir[300];
 #ifdef _WIN32
-    if (!GetTempPathA((DWORD)len, dir))
-        snprintf(dir, len, ".\\");
+    if (!GetTempPathA((DWORD)sizeof(dir), dir))
+        snprintf(dir, sizeof(dir), ".\\");
 #else
-    snprintf(dir, len, "/tmp/");
+    snprintf(dir, sizeof(dir), "/tmp/");
 #endif
+    snprintf(buf, len, "%swinmem-%lu-%s", dir, (unsigned long)GetCurrentProcessId(), tag);
 }
 
 #endif

@@ -8,13 +8,6 @@
 
 #include <stdio.h>
 
-static char tmpdir[300];
-
-static void tmp_path(char *buf, size_t len, const char *tag)
-{
-    snprintf(buf, len, "%swinmem-file-%lu-%s", tmpdir, (unsigned long)GetCurrentProcessId(), tag);
-}
-
 static LONGLONG file_size(HANDLE h)
 {
     LARGE_INTEGER s;
@@ -51,7 +44,7 @@ static void test_files(void)
     HANDLE h;
     LARGE_INTEGER d, pos;
 
-    tmp_path(path, sizeof(path), "disp");
+    at_tmp_path(path, sizeof(path), "file-disp");
     snprintf(nodir, sizeof(nodir), "%s-no-such-dir%cfile", path,
 #ifdef _WIN32
              '\\'
@@ -124,7 +117,6 @@ static void test_files(void)
 int main(void)
 {
     at_init();
-    at_tmpdir(tmpdir, sizeof(tmpdir));
     test_files();
     return wmt_report();
 }

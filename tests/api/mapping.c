@@ -9,18 +9,6 @@
 
 #include <stdio.h>
 
-#ifndef FILE_MAP_EXECUTE
-#define FILE_MAP_EXECUTE 0x20
-#endif
-
-static char tmpdir[300];
-
-/* A file path of this process's own, "<temp dir>winmem-map-<pid>-<tag>". */
-static void tmp_path(char *buf, size_t len, const char *tag)
-{
-    snprintf(buf, len, "%swinmem-map-%lu-%s", tmpdir, (unsigned long)GetCurrentProcessId(), tag);
-}
-
 /* A mapping name of this process's own. */
 static void map_name(char *buf, size_t len, const char *tag)
 {
@@ -74,7 +62,7 @@ static void test_protections(void)
                                  PAGE_READONLY | PAGE_EXECUTE_READ,
                                  PAGE_WRITECOPY | PAGE_READWRITE };
     char path[400];
-    tmp_path(path, sizeof(path), "prot");
+    at_tmp_path(path, sizeof(path), "map-prot");
     HANDLE f = make_file(path, 0x2000, 0, RWX);
     REQUIRE_VOID(f != INVALID_HANDLE_VALUE);
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -120,7 +108,7 @@ static void test_sec_flags(void)
     static const DWORD reserve[] = { SEC_RESERVE, SEC_RESERVE | SEC_NOCACHE,
                                      SEC_RESERVE | SEC_WRITECOMBINE };
     char path[400];
-    tmp_path(path, sizeof(path), "sec");
+    at_tmp_path(path, sizeof(path), "map-sec");
     HANDLE f = make_file(path, 0x2000, 0, GENERIC_READ | GENERIC_WRITE);
     REQUIRE_VOID(f != INVALID_HANDLE_VALUE);
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -159,7 +147,7 @@ static void test_sizes(void)
                 ERROR_INVALID_PARAMETER);
 
     /* A zero-length file with size 0. */
-    tmp_path(path, sizeof(path), "empty");
+    at_tmp_path(path, sizeof(path), "map-empty");
     f = make_file(path, 0, 0, GENERIC_READ | GENERIC_WRITE);
     REQUIRE_VOID(f != INVALID_HANDLE_VALUE);
     CHECK_FAILS(CreateFileMappingA(f, NULL, PAGE_READWRITE, 0, 0, NULL), ERROR_FILE_INVALID);
@@ -169,7 +157,7 @@ static void test_sizes(void)
     remove(path);
 
     /* A read-only section cannot be larger than its file; a writable one grows the file. */
-    tmp_path(path, sizeof(path), "grow");
+    at_tmp_path(path, sizeof(path), "map-grow");
     f = make_file(path, 0x3456, 1, GENERIC_READ | GENERIC_WRITE);
     REQUIRE_VOID(f != INVALID_HANDLE_VALUE);
     CHECK_FAILS(CreateFileMappingA(f, NULL, PAGE_READONLY, 0, 0x3457, NULL),
@@ -400,7 +388,6 @@ static void test_sec_reserve(void)
 int main(void)
 {
     at_init();
-    at_tmpdir(tmpdir, sizeof(tmpdir));
     test_protections();
     test_sec_flags();
     test_sizes();

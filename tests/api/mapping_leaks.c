@@ -16,7 +16,7 @@
 
 #define CYCLES 2000
 
-static char tmpdir[300], path[360], empty_path[400];
+static char path[360], empty_path[400];
 
 static int count_entries(const char *dir, const char *prefix)
 {
@@ -158,9 +158,7 @@ static void run_cycles(int n)
 int main(void)
 {
     at_init();
-    at_tmpdir(tmpdir, sizeof(tmpdir));
-    snprintf(path, sizeof(path), "%swinmem-leaks-%lu", tmpdir,
-             (unsigned long)GetCurrentProcessId());
+    at_tmp_path(path, sizeof(path), "leaks");
     snprintf(empty_path, sizeof(empty_path), "%s-empty", path);
     FILE *f = fopen(path, "wb");
     REQUIRE(f != NULL);

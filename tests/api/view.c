@@ -10,17 +10,6 @@
 
 #include <stdio.h>
 
-#ifndef FILE_MAP_EXECUTE
-#define FILE_MAP_EXECUTE 0x20
-#endif
-
-static char tmpdir[300];
-
-static void tmp_path(char *buf, size_t len, const char *tag)
-{
-    snprintf(buf, len, "%swinmem-view-%lu-%s", tmpdir, (unsigned long)GetCurrentProcessId(), tag);
-}
-
 /* A file of size bytes, byte i being (BYTE)(i / 4096 + 1), opened with access. */
 static HANDLE make_file(const char *path, size_t size, DWORD access)
 {
@@ -110,7 +99,7 @@ static void test_alignment_and_size(void)
 
     /* A file section keeps its exact size: one byte more is too big. */
     char path[400];
-    tmp_path(path, sizeof(path), "size");
+    at_tmp_path(path, sizeof(path), "view-size");
     HANDLE f = make_file(path, 0x3452, GENERIC_READ | GENERIC_WRITE);
     REQUIRE_VOID(f != INVALID_HANDLE_VALUE);
     m = CreateFileMappingA(f, NULL, PAGE_READWRITE, 0, 0, NULL);
@@ -187,7 +176,7 @@ static void test_compatibility(void)
         { FILE_MAP_EXECUTE | FILE_MAP_WRITE, "nnnnyn" },
     };
     char path[400];
-    tmp_path(path, sizeof(path), "compat");
+    at_tmp_path(path, sizeof(path), "view-compat");
     HANDLE f = make_file(path, 0x2000, GENERIC_READ | GENERIC_WRITE | GENERIC_EXECUTE);
     REQUIRE_VOID(f != INVALID_HANDLE_VALUE);
     for (size_t s = 0; s < sizeof(secs) / sizeof(secs[0]); s++) {
@@ -284,7 +273,7 @@ static void test_query_protect(void)
 
     /* A view of a file is committed by the file: VirtualAlloc(MEM_COMMIT) is refused. */
     char path[400];
-    tmp_path(path, sizeof(path), "commit");
+    at_tmp_path(path, sizeof(path), "view-commit");
     HANDLE f = make_file(path, 2 * PAGE, GENERIC_READ | GENERIC_WRITE);
     REQUIRE_VOID(f != INVALID_HANDLE_VALUE);
     m = CreateFileMappingA(f, NULL, PAGE_READWRITE, 0, 0, NULL);
@@ -309,7 +298,7 @@ static void test_copy_on_write(void)
 {
     char path[400];
     DWORD old;
-    tmp_path(path, sizeof(path), "cow");
+    at_tmp_path(path, sizeof(path), "view-cow");
     HANDLE f = make_file(path, 4 * PAGE, GENERIC_READ | GENERIC_WRITE);
     REQUIRE_VOID(f != INVALID_HANDLE_VALUE);
     HANDLE m = CreateFileMappingA(f, NULL, PAGE_READWRITE, 0, 0, NULL);
@@ -446,7 +435,7 @@ static void test_unmap_lifetime(void)
 static void test_flush(void)
 {
     char path[400];
-    tmp_path(path, sizeof(path), "flush");
+    at_tmp_path(path, sizeof(path), "view-flush");
     HANDLE f = make_file(path, 3 * PAGE, GENERIC_READ | GENERIC_WRITE);
     REQUIRE_VOID(f != INVALID_HANDLE_VALUE);
     HANDLE m = CreateFileMappingA(f, NULL, PAGE_READWRITE, 0, 0, NULL);
@@ -469,7 +458,6 @@ static void test_flush(void)
 int main(void)
 {
     at_init();
-    at_tmpdir(tmpdir, sizeof(tmpdir));
     test_alignment_and_size();
     test_access_table();
     test_compatibility();
