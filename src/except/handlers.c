@@ -1,21 +1,19 @@
 /*
  * handlers.c - the vectored exception handler and vectored continue handler lists, on the
- * shared callback list (nt/cblist.c): dispatch, which runs in a signal handler, snapshots a
- * list without allocating and calls the handlers with no lock held; a handler removed before
- * its turn is skipped, and entries are freed only once no dispatch holds them (Windows
- * reference-counts them the same way).
+ * shared callback list (nt/cblist.c): dispatch, which runs in a signal handler, walks a list
+ * without allocating and calls the handlers with no lock held, in order, however many there
+ * are; a handler removed before its turn is skipped, and entries are freed only once no
+ * dispatch holds them (Windows reference-counts them the same way).
  */
 #include "except.h"
 
 #include "nt/nt.h"
 
-#define SNAPSHOT_MAX 256
-
 static struct wm_cblist lists[2] = { WM_CBLIST_INIT, WM_CBLIST_INIT };
 
 PVOID wm_handlers_add(enum wm_handler_list list, ULONG first, PVECTORED_EXCEPTION_HANDLER fn)
 {
-    return wm_cblist_add(&lists[list], (void *)fn, first != 0, 1 << 20);
+    return wm_cblist_add(&lists[list], (void *)fn, first != 0);
 }
 
 ULONG wm_handlers_remove(enum wm_handler_list list, PVOID handle)
@@ -26,18 +24,17 @@ ULONG wm_handlers_remove(enum wm_handler_list list, PVOID handle)
 
 LONG wm_handlers_call_sigsafe(enum wm_handler_list list, EXCEPTION_POINTERS *ep)
 {
-    struct wm_cb *snap[SNAPSHOT_MAX];
-    size_t n = wm_cblist_snapshot_sigsafe(&lists[list], snap, SNAPSHOT_MAX);
-    LONG result = EXCEPTION_CONTINUE_SEARCH;
+    struct wm_cblist *l = &lists[list];
 
-    for (size_t i = 0; i < n && result != EXCEPTION_CONTINUE_EXECUTION; i++) {
-        if (!wm_cblist_call_begin_sigsafe(snap[i]))
+    for (struct wm_cb *c = wm_cblist_next_sigsafe(l, NULL); c; c = wm_cblist_next_sigsafe(l, c)) {
+        if (!wm_cblist_call_begin_sigsafe(c))
             continue; /* removed before its turn */
-        result = ((PVECTORED_EXCEPTION_HANDLER)snap[i]->fn)(ep) == EXCEPTION_CONTINUE_EXECUTION
-                     ? EXCEPTION_CONTINUE_EXECUTION
-                     : EXCEPTION_CONTINUE_SEARCH;
-        wm_cblist_call_end_sigsafe(snap[i]);
+        LONG r = ((PVECTORED_EXCEPTION_HANDLER)c->fn)(ep);
+        wm_cblist_call_end_sigsafe(c);
+        if (r == EXCEPTION_CONTINUE_EXECUTION) {
+            wm_cblist_release_sigsafe(c);
+            return EXCEPTION_CONTINUE_EXECUTION;
+        }
     }
-    wm_cblist_release_sigsafe(snap, n);
-    return result;
+    return EXCEPTION_CONTINUE_SEARCH;
 }

@@ -3,16 +3,19 @@
  * possibly from a signal handler: the vectored exception and continue handlers
  * (except/handlers.c) and the secure memory cache callbacks (secure.c).
  *
- * Callers snapshot the list under a short spinlock, taking a reference on each entry, call
- * the entries with no lock held, and drop the references.  A removed entry is unlinked at
- * once, skipped by snapshots that see it removed, and freed only when no snapshot holds it
- * (by a later add or remove, never by a caller that may be a signal handler).
+ * Callers walk the list one entry at a time: each step takes a short spinlock, holds the next
+ * entry (a reference count) and lets go of the previous one, so a call runs with no lock held
+ * and a walk needs no buffer, however long the list.  Each entry keeps its position key, so a
+ * walk whose current entry was removed meanwhile resumes at the first live entry after it.  A
+ * removed entry is unlinked at once, skipped by walkers that see it removed, and freed only
+ * when no walker holds it (by a later add or remove, never by a caller that may be a signal
+ * handler).
  *
  * "Not called after Remove returns" is a handshake on two flags: a caller raises `calling`
  * and then looks at `removed`; Remove sets `removed` and then waits for `calling` to drop.
  * Either the caller sees the removal and skips the entry, or Remove sees the call and waits
  * for it.  Only calls actually running are waited for, so a callback may remove entries
- * later in the same snapshot (or itself) without waiting on its own thread.
+ * later in the list (or itself) without waiting on its own thread.
  */
 #include "nt.h"
 
@@ -58,10 +61,8 @@ static void free_all(struct wm_cb *c)
     }
 }
 
-struct wm_cb *wm_cblist_add(struct wm_cblist *l, void *fn, bool first, int max)
+struct wm_cb *wm_cblist_add(struct wm_cblist *l, void *fn, bool first)
 {
-    if (atomic_load(&l->count) >= max)
-        return NULL;
     struct wm_cb *c = malloc(sizeof(*c));
     if (!c)
         return NULL;
@@ -74,6 +75,7 @@ struct wm_cb *wm_cblist_add(struct wm_cblist *l, void *fn, bool first, int max)
     if (!first)
         while (*pp)
             pp = &(*pp)->next;
+    c->pos = first ? --l->lo : ++l->hi;
     c->next = *pp;
     *pp = c;
     atomic_fetch_add(&l->count, 1);
@@ -119,19 +121,29 @@ bool wm_cblist_remove(struct wm_cblist *l, const struct wm_cb *entry, const void
     return true;
 }
 
-size_t wm_cblist_snapshot_sigsafe(struct wm_cblist *l, struct wm_cb **snap, size_t max)
+struct wm_cb *wm_cblist_next_sigsafe(struct wm_cblist *l, struct wm_cb *prev)
 {
-    size_t n = 0;
+    struct wm_cb *c;
 
-    if (atomic_load(&l->count) == 0)
-        return 0;
+    if (!prev && atomic_load(&l->count) == 0)
+        return NULL;
     take(l);
-    for (struct wm_cb *c = l->head; c && n < max; c = c->next) {
-        atomic_fetch_add(&c->active, 1);
-        snap[n++] = c;
+    if (!prev) {
+        c = l->head;
+    } else if (!atomic_load(&prev->removed)) {
+        c = prev->next;
+    } else {
+        /* prev was unlinked while it was called: its successor is the first live entry
+         * after its place in the order, which its position key still tells. */
+        for (c = l->head; c && c->pos <= prev->pos; c = c->next)
+            ;
     }
+    if (c)
+        atomic_fetch_add(&c->active, 1);
+    if (prev)
+        atomic_fetch_sub(&prev->active, 1);
     drop(l);
-    return n;
+    return c;
 }
 
 bool wm_cblist_call_begin_sigsafe(struct wm_cb *c)
@@ -148,8 +160,8 @@ void wm_cblist_call_end_sigsafe(struct wm_cb *c)
     atomic_fetch_sub(&c->calling, 1);
 }
 
-void wm_cblist_release_sigsafe(struct wm_cb **snap, size_t n)
+void wm_cblist_release_sigsafe(struct wm_cb *c)
 {
-    for (size_t i = 0; i < n; i++)
-        atomic_fetch_sub(&snap[i]->active, 1);
+    if (c)
+        atomic_fetch_sub(&c->active, 1);
 }

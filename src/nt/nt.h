@@ -152,34 +152,38 @@ void *wm_view_section_size(uintptr_t addr, size_t *size);
 struct wm_cb {
     struct wm_cb *next;
     void *fn;
-    atomic_int active;   /* snapshots holding this entry (it is not freed while any do) */
+    int64_t pos;         /* order key: lower runs first (prepends count down, appends up) */
+    atomic_int active;   /* walkers holding this entry (it is not freed while any do) */
     atomic_int calling;  /* calls of it running now (Remove with wait waits for these) */
-    atomic_bool removed; /* unlinked: snapshots that still hold it skip it */
+    atomic_bool removed; /* unlinked: walkers that still hold it skip it */
 };
 
 struct wm_cblist {
     struct wm_cb *head, *zombies;
+    int64_t lo, hi; /* the lowest and highest position keys handed out */
     atomic_int count;
     atomic_flag lock;
 };
-#define WM_CBLIST_INIT                  \
-    {                                   \
-        NULL, NULL, 0, ATOMIC_FLAG_INIT \
+#define WM_CBLIST_INIT                        \
+    {                                         \
+        NULL, NULL, 0, 0, 0, ATOMIC_FLAG_INIT \
     }
 
-/* Append (or, with first, prepend) fn; NULL when out of memory or max entries exist. */
-struct wm_cb *wm_cblist_add(struct wm_cblist *l, void *fn, bool first, int max);
+/* Append (or, with first, prepend) fn; NULL when out of memory.  No limit on entries. */
+struct wm_cb *wm_cblist_add(struct wm_cblist *l, void *fn, bool first);
 /* Remove `entry`, or when it is NULL the earliest entry for fn; false if none.  With wait, the
  * calls other threads have under way end first (self: the entry the caller is running in). */
 bool wm_cblist_remove(struct wm_cblist *l, const struct wm_cb *entry, const void *fn,
                       const struct wm_cb *self, bool wait);
-/* Up to max entries, each held until wm_cblist_release_sigsafe.  Async-signal-safe,
- * allocation-free. */
-size_t wm_cblist_snapshot_sigsafe(struct wm_cblist *l, struct wm_cb **snap, size_t max);
+/* Walk: the entry after prev (NULL: the first), held until it is passed back as prev or
+ * released; prev's hold is dropped.  NULL at the end.  Async-signal-safe, allocation-free.
+ *   for (c = wm_cblist_next_sigsafe(l, NULL); c; c = wm_cblist_next_sigsafe(l, c)) ...
+ * and wm_cblist_release_sigsafe(c) when leaving the loop early. */
+struct wm_cb *wm_cblist_next_sigsafe(struct wm_cblist *l, struct wm_cb *prev);
+void wm_cblist_release_sigsafe(struct wm_cb *c);
 /* Around each call of a held entry: false when it was removed (then do not call it). */
 bool wm_cblist_call_begin_sigsafe(struct wm_cb *c);
 void wm_cblist_call_end_sigsafe(struct wm_cb *c);
-void wm_cblist_release_sigsafe(struct wm_cb **snap, size_t n);
 
 /* ---- secure.c ----------------------------------------------------------------------------- */
 

@@ -151,12 +151,11 @@ size_t wm_secure_allocation_size(uintptr_t addr)
 
 /* ---- the callback list -------------------------------------------------------------------- */
 
-/* Add and Remove may race with a flush on another thread.  A flush snapshots the list under
- * a spinlock and marks each entry active while it calls it; Remove unlinks, then waits for
- * calls already started (other than its own caller's) to finish, so once Remove returns the
- * callback is neither running nor going to be called.  Flushing allocates nothing. */
-
-#define MAX_CALLBACKS 1024
+/* Add and Remove may race with a flush on another thread.  A flush walks the list (cblist.c)
+ * holding one entry at a time and marks it called while it runs; Remove unlinks, then waits
+ * for calls already started (other than its own caller's) to finish, so once Remove returns
+ * the callback is neither running nor going to be called.  Flushing allocates nothing, and
+ * the list has no limit but memory. */
 
 static struct wm_cblist callbacks = WM_CBLIST_INIT;
 /* The callback this thread is running, so Remove from inside it does not wait on itself. */
@@ -167,8 +166,7 @@ WINMEM_API NTSTATUS NTAPI RtlRegisterSecureMemoryCacheCallback(PRTL_SECURE_MEMOR
     if (!fn)
         return STATUS_INVALID_PARAMETER;
     /* Appended, so callbacks run in registration order. */
-    return wm_cblist_add(&callbacks, (void *)fn, false, MAX_CALLBACKS) ? STATUS_SUCCESS
-                                                                       : STATUS_NO_MEMORY;
+    return wm_cblist_add(&callbacks, (void *)fn, false) ? STATUS_SUCCESS : STATUS_NO_MEMORY;
 }
 
 WINMEM_API NTSTATUS NTAPI
@@ -185,20 +183,18 @@ RtlDeregisterSecureMemoryCacheCallback(PRTL_SECURE_MEMORY_CACHE_CALLBACK fn)
  * had secured part of it (and has now unsecured it).  Allocates nothing. */
 WINMEM_API BOOLEAN NTAPI RtlFlushSecureMemoryCache(PVOID addr, SIZE_T size)
 {
-    struct wm_cb *snap[MAX_CALLBACKS];
-    size_t n = wm_cblist_snapshot_sigsafe(&callbacks, snap, MAX_CALLBACKS);
     BOOLEAN any = FALSE;
 
-    for (size_t i = 0; i < n; i++) {
-        if (!wm_cblist_call_begin_sigsafe(snap[i]))
+    for (struct wm_cb *c = wm_cblist_next_sigsafe(&callbacks, NULL); c;
+         c = wm_cblist_next_sigsafe(&callbacks, c)) {
+        if (!wm_cblist_call_begin_sigsafe(c))
             continue; /* removed before its turn */
         struct wm_cb *outer = running;
-        running = snap[i];
-        if (((PRTL_SECURE_MEMORY_CACHE_CALLBACK)snap[i]->fn)(addr, size))
+        running = c;
+        if (((PRTL_SECURE_MEMORY_CACHE_CALLBACK)c->fn)(addr, size))
             any = TRUE;
         running = outer;
-        wm_cblist_call_end_sigsafe(snap[i]);
+        wm_cblist_call_end_sigsafe(c);
     }
-    wm_cblist_release_sigsafe(snap, n);
     return any;
 }

@@ -156,6 +156,55 @@ static void test_handles(void)
     CHECK(RemoveVectoredExceptionHandler(t));
 }
 
+/* Any number of handlers, each called once, in order: Windows has no limit on the list. */
+#define MANY_HANDLERS 1000
+static int many_calls, many_first_saw = -1, many_last_saw = -1;
+
+static LONG CALLBACK many_pass(EXCEPTION_POINTERS *ep)
+{
+    if (ep->ExceptionRecord->ExceptionCode == LIST_CODE)
+        many_calls++;
+    return EXCEPTION_CONTINUE_SEARCH;
+}
+
+static LONG CALLBACK many_head(EXCEPTION_POINTERS *ep)
+{
+    if (ep->ExceptionRecord->ExceptionCode == LIST_CODE)
+        many_first_saw = many_calls;
+    return EXCEPTION_CONTINUE_SEARCH;
+}
+
+static LONG CALLBACK many_tail(EXCEPTION_POINTERS *ep)
+{
+    if (ep->ExceptionRecord->ExceptionCode != LIST_CODE)
+        return EXCEPTION_CONTINUE_SEARCH;
+    many_last_saw = many_calls;
+    return EXCEPTION_CONTINUE_EXECUTION;
+}
+
+static void test_many_handlers(void)
+{
+    static PVOID h[MANY_HANDLERS];
+    int added = 0;
+
+    for (int i = 0; i < MANY_HANDLERS; i++)
+        added += (h[i] = AddVectoredExceptionHandler(0, many_pass)) != NULL;
+    PVOID tail = AddVectoredExceptionHandler(0, many_tail);
+    PVOID head = AddVectoredExceptionHandler(1, many_head);
+    CHECK_EQ(added, MANY_HANDLERS);
+    REQUIRE_VOID(tail && head);
+    /* The handler after a thousand that pass continues it, so RaiseException returns. */
+    RaiseException(LIST_CODE, 0, 0, NULL);
+    CHECK_EQ(many_first_saw, 0);
+    CHECK_EQ(many_calls, MANY_HANDLERS);
+    CHECK_EQ(many_last_saw, MANY_HANDLERS);
+    for (int i = 0; i < MANY_HANDLERS; i++)
+        if (h[i])
+            CHECK(RemoveVectoredExceptionHandler(h[i]));
+    CHECK(RemoveVectoredExceptionHandler(tail));
+    CHECK(RemoveVectoredExceptionHandler(head));
+}
+
 /* A continue handler runs once a vectored handler has continued the exception. */
 static void test_continue_handler(void)
 {
@@ -329,6 +378,7 @@ int main(void)
     test_order();
     test_remove_during_dispatch();
     test_handles();
+    test_many_handlers();
     test_continue_handler();
     test_raise();
     test_filter();

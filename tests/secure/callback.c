@@ -140,6 +140,30 @@ static void test_registration(void)
     CHECK_EQ(ncalls, 0);
 }
 
+/* No limit on registrations: every one of thousands is called by a flush, once. */
+static BOOLEAN CALLBACK count_cb(PVOID a, SIZE_T s)
+{
+    (void)a, (void)s;
+    ncalls++;
+    return FALSE;
+}
+
+static void test_many(void)
+{
+    enum { MANY = 3000 };
+    int added = 0;
+
+    reset();
+    for (int i = 0; i < MANY; i++)
+        added += AddSecureMemoryCacheCallback(count_cb) != FALSE;
+    CHECK_EQ(added, MANY);
+    CHECK_EQ(RtlFlushSecureMemoryCache((PVOID)0x10000, 1), FALSE);
+    CHECK_EQ(ncalls, MANY);
+    for (int i = 0; i < added; i++)
+        CHECK(RemoveSecureMemoryCacheCallback(count_cb));
+    CHECK_FAILS(RemoveSecureMemoryCacheCallback(count_cb), ERROR_INVALID_PARAMETER);
+}
+
 /* A callback that unsecures and returns TRUE lets the operation through, run on the range
  * as the caller passed it. */
 static void test_unsecure_and_retry(void)
@@ -372,6 +396,7 @@ int main(void)
     alarm(60);
     at_init();
     test_registration();
+    test_many();
     test_unsecure_and_retry();
     test_refused();
     test_order_and_locks();
