@@ -59,6 +59,11 @@ void wm_context_to_ucontext(ucontext_t *uc, const CONTEXT *c)
     }
 }
 
+uintptr_t wm_context_uc_pc_sigsafe(const ucontext_t *uc)
+{
+    return (uintptr_t)uc->uc_mcontext.pc;
+}
+
 uintptr_t wm_context_pc(const CONTEXT *c)
 {
     return (uintptr_t)c->Pc;

@@ -78,6 +78,11 @@ void wm_context_to_ucontext(ucontext_t *uc, const CONTEXT *c)
     }
 }
 
+uintptr_t wm_context_uc_pc_sigsafe(const ucontext_t *uc)
+{
+    return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+}
+
 uintptr_t wm_context_pc(const CONTEXT *c)
 {
     return (uintptr_t)c->Rip;

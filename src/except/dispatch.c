@@ -13,10 +13,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-/* Exceptions raised while handlers of an earlier one run nest; past this depth the thread is
- * looping on a fault in its own handler, which is reported instead of recursed into. */
-#define MAX_NESTING 8
-
 static _Atomic(LPTOP_LEVEL_EXCEPTION_FILTER) top_filter;
 static __thread int nesting __attribute__((tls_model("initial-exec")));
 
@@ -39,7 +35,7 @@ enum wm_disposition wm_dispatch_sigsafe(EXCEPTION_RECORD *rec, CONTEXT *ctx)
     EXCEPTION_POINTERS ep = { rec, ctx };
     enum wm_disposition d = WM_DISP_UNHANDLED;
 
-    if (nesting >= MAX_NESTING)
+    if (nesting >= WM_MAX_NESTING)
         return WM_DISP_TERMINATE;
     if (nesting > 0)
         rec->ExceptionFlags |= EXCEPTION_NESTED_CALL;
@@ -65,7 +61,7 @@ enum wm_disposition wm_dispatch_sigsafe(EXCEPTION_RECORD *rec, CONTEXT *ctx)
                                     .ExceptionAddress = rec->ExceptionAddress };
             wm_dispatch_sigsafe(&nr, ctx);
             nesting--;
-            wm_dispatch_terminate_sigsafe(&nr, 0);
+            wm_dispatch_terminate_sigsafe(&nr, 0, NULL);
         }
         wm_handlers_call_sigsafe(WM_VCH, &ep);
         d = WM_DISP_CONTINUE;
@@ -127,7 +123,7 @@ static const char *code_name(DWORD code)
     }
 }
 
-_Noreturn void wm_dispatch_terminate_sigsafe(const EXCEPTION_RECORD *rec, int sig)
+_Noreturn void wm_dispatch_terminate_sigsafe(const EXCEPTION_RECORD *rec, int sig, const char *why)
 {
     char buf[256], *p = buf;
     DWORD code = rec->ExceptionCode;
@@ -147,8 +143,13 @@ _Noreturn void wm_dispatch_terminate_sigsafe(const EXCEPTION_RECORD *rec, int si
                                                          : ", reading ");
         p = put_hex(p, rec->ExceptionInformation[1], 12);
     }
-    if (nesting >= MAX_NESTING)
-        p = put_str(p, " (faulting inside its own exception handlers)");
+    if (nesting >= WM_MAX_NESTING)
+        why = "faulting inside its own exception handlers";
+    if (why) {
+        p = put_str(p, " (");
+        p = put_str(p, why);
+        p = put_str(p, ")");
+    }
     *p++ = '\n';
     ssize_t ignored = write(STDERR_FILENO, buf, (size_t)(p - buf));
     (void)ignored;

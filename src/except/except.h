@@ -30,6 +30,11 @@ LONG wm_handlers_call_sigsafe(enum wm_handler_list list, EXCEPTION_POINTERS *ep)
 
 /* ---- dispatch.c ---------------------------------------------------------------------------- */
 
+/* Exceptions raised while handlers of an earlier one run nest; past this depth the thread is
+ * looping on a fault in its own handler, which is reported instead of recursed into.  The
+ * alternate signal stacks are sized for it (signal.c). */
+#define WM_MAX_NESTING 8
+
 enum wm_disposition {
     WM_DISP_CONTINUE,  /* resume with the (possibly changed) CONTEXT */
     WM_DISP_UNHANDLED, /* nobody took it: chain to the previous signal handler, then die */
@@ -42,8 +47,9 @@ LONG wm_dispatch_unhandled_filter(EXCEPTION_POINTERS *ep);
  * noncontinuable rule. */
 enum wm_disposition wm_dispatch_sigsafe(EXCEPTION_RECORD *rec, CONTEXT *ctx);
 /* One line on stderr, then the end of the process: by the signal `sig` (or SIGABRT for a
- * software exception) when core dumps are enabled, else exit status = the code's low byte. */
-_Noreturn void wm_dispatch_terminate_sigsafe(const EXCEPTION_RECORD *rec, int sig);
+ * software exception) when core dumps are enabled, else exit status = the code's low byte.
+ * why (or NULL) is added to the line in parentheses. */
+_Noreturn void wm_dispatch_terminate_sigsafe(const EXCEPTION_RECORD *rec, int sig, const char *why);
 
 /* ---- signal.c ------------------------------------------------------------------------------ */
 
@@ -56,6 +62,8 @@ void wm_signal_init(void);
 void wm_context_from_ucontext(CONTEXT *ctx, const ucontext_t *uc);
 void wm_context_to_ucontext(ucontext_t *uc, const CONTEXT *ctx);
 uintptr_t wm_context_pc(const CONTEXT *ctx);
+/* The interrupted pc straight from the signal frame (no CONTEXT needed). */
+uintptr_t wm_context_uc_pc_sigsafe(const ucontext_t *uc);
 uintptr_t wm_context_sp(const CONTEXT *ctx);
 void wm_context_set_pc(CONTEXT *ctx, uintptr_t pc);
 /* Access (WM_ACC_R/W/X) and address of a SIGSEGV/SIGBUS, from the kernel's fault record. */

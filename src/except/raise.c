@@ -50,5 +50,5 @@ __attribute__((noinline)) void wm_raise(DWORD code, DWORD flags, DWORD nargs, co
     case WM_DISP_TERMINATE:
         break;
     }
-    wm_dispatch_terminate_sigsafe(&rec, 0);
+    wm_dispatch_terminate_sigsafe(&rec, 0, NULL);
 }

@@ -8,8 +8,16 @@
  * Why the handler is async-signal-safe: it uses stack buffers, atomics, raw system calls
  * (mprotect, futex, write, getrlimit) and the model's lock-free reads; the VM lock it may
  * take is a futex lock that no thread holds while touching caller memory, so the faulting
- * thread never waits on itself.  The handler runs on a per-thread alternate stack, so a
- * stack overflow can still be reported.
+ * thread never waits on itself.
+ *
+ * The handler runs on a per-thread alternate stack, so a stack overflow can still be
+ * reported.  Nested exceptions (a handler that faults) stack signal frames on it, and a frame
+ * holds the CPU's whole register state (over 3 KiB with AVX-512), so the stack is sized from
+ * the machine's frame size and the nesting limit; a thread's existing alternate stack (its
+ * own, or a sanitizer's) is kept only when it is at least as big.  Before running anything,
+ * the handler checks that the stack it runs on has room for one more level: if not, the
+ * process ends with the report now, rather than silently when the kernel finds no room for
+ * the next frame.
  */
 #include "except.h"
 
@@ -17,11 +25,15 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "nt/nt.h"
 
-#define ALT_STACK_SIZE (256u << 10)
+/* Stack one nesting level may take beyond the kernel's signal frame: winmem's own frames
+ * (the EXCEPTION_RECORD and CONTEXT, bigger under sanitizers) and the handlers'. */
+#define LEVEL_BUDGET (24u << 10)
+/* What ending the process with the report takes. */
+#define REPORT_RESERVE (4u << 10)
+#define ALT_STACK_MIN (256u << 10)
 /* How near the stack pointer a fault must be to count as running off the stack. */
 #define STACK_SLOP (64u << 10)
 
@@ -38,6 +50,16 @@ static __thread bool thread_ready __attribute__((tls_model("initial-exec")));
 static __thread uintptr_t retry_addr __attribute__((tls_model("initial-exec")));
 static __thread uint32_t retry_seq __attribute__((tls_model("initial-exec")));
 static __thread unsigned retry_count __attribute__((tls_model("initial-exec")));
+/* The thread's alternate stack as set up by wm_signal_init (winmem's own, or one it kept), so
+ * the handler knows its room without a system call; and the one winmem's replaced. */
+static __thread struct wm_os_altstack alt_known __attribute__((tls_model("initial-exec")));
+static __thread struct wm_os_altstack alt_prev __attribute__((tls_model("initial-exec")));
+static __thread bool alt_owned __attribute__((tls_model("initial-exec")));
+
+static size_t level_size(void)
+{
+    return wm_os_signal_frame_size() + LEVEL_BUDGET;
+}
 
 static int slot_of(int sig)
 {
@@ -139,11 +161,62 @@ static bool memory_fault(int sig, siginfo_t *si, ucontext_t *uc, const CONTEXT *
     return true;
 }
 
-/* The handler itself.  Async-signal-safe: see the file comment. */
-static void on_signal(int sig, siginfo_t *si, void *ucv)
+/* The exception code of a signal other than SIGSEGV/SIGBUS (0 for none we translate). */
+static DWORD signal_code(int sig, const siginfo_t *si)
 {
-    int saved_errno = errno;
-    ucontext_t *uc = ucv;
+    switch (sig) {
+    case SIGILL:
+        return si->si_code == ILL_PRVOPC || si->si_code == ILL_PRVREG
+                   ? EXCEPTION_PRIV_INSTRUCTION
+                   : EXCEPTION_ILLEGAL_INSTRUCTION;
+    case SIGFPE:
+        return fpe_code(si->si_code);
+    case SIGTRAP:
+        return si->si_code == TRAP_TRACE ? EXCEPTION_SINGLE_STEP : EXCEPTION_BREAKPOINT;
+    default:
+        return 0;
+    }
+}
+
+/* Room left below sp on the alternate stack the handler runs on; SIZE_MAX when it runs on
+ * the thread's ordinary stack.  Async-signal-safe: TLS reads, at most one system call. */
+static size_t stack_room_sigsafe(uintptr_t sp)
+{
+    struct wm_os_altstack now;
+
+    if (sp > alt_known.lo && sp <= alt_known.hi)
+        return sp - alt_known.lo;
+    if (wm_os_altstack_query(&now) != 0 || !now.active)
+        return SIZE_MAX;
+    return sp > now.lo ? sp - now.lo : 0;
+}
+
+/* No room for another level: report the exception as unhandled and end the process, on the
+ * little stack left (no CONTEXT is built). */
+static __attribute__((noinline, noreturn)) void die_without_room(int sig, siginfo_t *si,
+                                                                 ucontext_t *uc)
+{
+    EXCEPTION_RECORD rec;
+
+    memset(&rec, 0, sizeof(rec));
+    rec.ExceptionAddress = (PVOID)wm_context_uc_pc_sigsafe(uc);
+    rec.ExceptionCode = signal_code(sig, si);
+    if (sig == SIGSEGV || sig == SIGBUS) {
+        uintptr_t addr;
+        unsigned acc = wm_context_fault_sigsafe(uc, si, &addr);
+        rec.ExceptionCode = sig == SIGBUS ? EXCEPTION_IN_PAGE_ERROR : EXCEPTION_ACCESS_VIOLATION;
+        rec.NumberParameters = 2;
+        rec.ExceptionInformation[0] = acc == WM_ACC_X   ? EXCEPTION_EXECUTE_FAULT
+                                      : acc == WM_ACC_W ? EXCEPTION_WRITE_FAULT
+                                                        : EXCEPTION_READ_FAULT;
+        rec.ExceptionInformation[1] = addr;
+    }
+    wm_dispatch_terminate_sigsafe(&rec, sig, "no stack left for its exception handlers");
+}
+
+/* The exception itself: build the record and CONTEXT, dispatch, resume or end. */
+static __attribute__((noinline)) void handle_signal(int sig, siginfo_t *si, ucontext_t *uc)
+{
     EXCEPTION_RECORD rec;
     CONTEXT ctx;
 
@@ -155,21 +228,11 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
     case SIGSEGV:
     case SIGBUS:
         if (!memory_fault(sig, si, uc, &ctx, &rec))
-            goto out;
-        break;
-    case SIGILL:
-        rec.ExceptionCode = si->si_code == ILL_PRVOPC || si->si_code == ILL_PRVREG
-                                ? EXCEPTION_PRIV_INSTRUCTION
-                                : EXCEPTION_ILLEGAL_INSTRUCTION;
-        break;
-    case SIGFPE:
-        rec.ExceptionCode = fpe_code(si->si_code);
+            return;
         break;
     case SIGTRAP:
-        if (si->si_code == TRAP_TRACE) {
-            rec.ExceptionCode = EXCEPTION_SINGLE_STEP;
-        } else {
-            rec.ExceptionCode = EXCEPTION_BREAKPOINT;
+        rec.ExceptionCode = signal_code(sig, si);
+        if (rec.ExceptionCode == EXCEPTION_BREAKPOINT) {
             rec.NumberParameters = 1;
 #if defined(__x86_64__)
             /* The kernel reports int3 with the pc after it; Windows points at it. */
@@ -181,37 +244,54 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
         }
         break;
     default:
-        goto out;
+        rec.ExceptionCode = signal_code(sig, si);
+        if (!rec.ExceptionCode)
+            return;
+        break;
     }
 
     switch (wm_dispatch_sigsafe(&rec, &ctx)) {
     case WM_DISP_CONTINUE:
         wm_context_to_ucontext(uc, &ctx);
-        goto out;
+        return;
     case WM_DISP_UNHANDLED:
-        if (chain(sig, si, ucv))
-            goto out;
+        if (chain(sig, si, uc))
+            return;
         break;
     case WM_DISP_TERMINATE:
         break;
     }
-    wm_dispatch_terminate_sigsafe(&rec, sig);
-out:
+    wm_dispatch_terminate_sigsafe(&rec, sig, NULL);
+}
+
+/* The handler entry.  Async-signal-safe: see the file comment.  Its own frame is small: the
+ * room check runs before the frames that need room. */
+static void on_signal(int sig, siginfo_t *si, void *ucv)
+{
+    int saved_errno = errno;
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+
+    /* This level's frames and handlers, the next nested signal frame, and the report. */
+    if (stack_room_sigsafe(sp) < level_size() + wm_os_signal_frame_size() + REPORT_RESERVE)
+        die_without_room(sig, si, ucv);
+    handle_signal(sig, si, ucv);
     errno = saved_errno;
 }
 
-static void free_alt_stack(void *p)
+/* At thread exit: the thread's previous alternate stack back, winmem's unmapped. */
+static void restore_alt_stack(void *unused)
 {
-    stack_t ss = { .ss_flags = SS_DISABLE };
-    sigaltstack(&ss, NULL);
-    munmap(p, ALT_STACK_SIZE);
+    (void)unused;
+    if (alt_owned)
+        wm_os_altstack_restore(&alt_known, &alt_prev);
+    alt_owned = false;
 }
 
 static void install(void)
 {
     struct sigaction sa;
 
-    pthread_key_create(&alt_key, free_alt_stack);
+    pthread_key_create(&alt_key, restore_alt_stack);
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = on_signal;
     /* SA_NODEFER: a fault inside a handler nests (and is reported past a depth) instead of
@@ -229,17 +309,22 @@ void wm_signal_init(void)
     pthread_once(&install_once, install);
     thread_ready = true;
 
-    stack_t old;
-    if (sigaltstack(NULL, &old) == 0 && !(old.ss_flags & SS_DISABLE))
-        return; /* the thread has one already (its own, or a sanitizer's) */
-    void *p = mmap(NULL, ALT_STACK_SIZE, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (p == MAP_FAILED)
+    /* Room for every nesting level, each a signal frame plus its handlers' frames. */
+    size_t need = (WM_MAX_NESTING + 1) * level_size() + REPORT_RESERVE;
+    if (need < ALT_STACK_MIN)
+        need = ALT_STACK_MIN;
+    struct wm_os_altstack old;
+    if (wm_os_altstack_query(&old) != 0)
         return;
-    stack_t ss = { .ss_sp = p, .ss_size = ALT_STACK_SIZE };
-    if (sigaltstack(&ss, NULL) != 0) {
-        munmap(p, ALT_STACK_SIZE);
+    if (old.enabled && (old.active || old.hi - old.lo >= need)) {
+        alt_known = old; /* big enough (or in use, so it cannot be swapped) */
         return;
     }
-    pthread_setspecific(alt_key, p); /* freed when the thread exits */
+    /* None, or too small for nested frames on this CPU (a sanitizer's, or one sized by the
+     * legacy MINSIGSTKSZ): winmem's own replaces it until the thread exits. */
+    if (wm_os_altstack_install(need, &alt_known) != 0)
+        return; /* no memory: the handler's room check still ends the process cleanly */
+    alt_prev = old;
+    alt_owned = true;
+    pthread_setspecific(alt_key, &alt_owned); /* non-NULL, so the destructor runs */
 }

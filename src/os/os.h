@@ -81,6 +81,26 @@ int wm_os_map_file(uintptr_t addr, size_t len, unsigned acc, int fd, uint64_t of
                    bool replace);
 int wm_os_msync(uintptr_t addr, size_t len);
 
+/* ---- sigstack.c: alternate signal stacks ----------------------------------------------- */
+
+/* Bytes the kernel's signal frame takes on this CPU (AT_MINSIGSTKSZ, or a safe guess). */
+size_t wm_os_signal_frame_size(void);
+
+struct wm_os_altstack {
+    uintptr_t lo, hi; /* the stack: [lo, hi) */
+    bool enabled;     /* the thread has one */
+    bool active;      /* the thread is running on it now */
+};
+
+/* The calling thread's alternate stack.  Async-signal-safe (one system call). */
+int wm_os_altstack_query(struct wm_os_altstack *out);
+/* Map a stack of size bytes (a guard page below it) and make it the thread's alternate
+ * stack; *out describes it. */
+int wm_os_altstack_install(size_t size, struct wm_os_altstack *out);
+/* Put prev back (or none) and unmap mine, if mine is still the thread's (-EBUSY if not:
+ * then mine is left alone, since whoever replaced it may have unmapped it already). */
+int wm_os_altstack_restore(const struct wm_os_altstack *mine, const struct wm_os_altstack *prev);
+
 /* ---- maps.c: /proc/self/maps, the kernel's truth for memory winmem did not map ---------- */
 
 enum { WM_MAPS_SHARED = 1, WM_MAPS_FILE = 2, WM_MAPS_VDSO = 4, WM_MAPS_SPECIAL = 8 };
