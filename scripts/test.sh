@@ -19,7 +19,7 @@ run() { # name, cmake args...
 }
 
 run gcc -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug
-run clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo
+run clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWINMEM_FUZZ=ON
 scripts/install-check.sh build-clang
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
     run asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DWINMEM_SANITIZE=address,undefined \
