@@ -15,6 +15,10 @@
 
 static _Atomic(LPTOP_LEVEL_EXCEPTION_FILTER) top_filter;
 static __thread int nesting __attribute__((tls_model("initial-exec")));
+/* Where each level's dispatch frame is.  A handler may leave by siglongjmp (the usual Linux
+ * recovery pattern) and never return here: a new dispatch whose frame lies above a level's,
+ * on the same stack, proves that level is gone, so it stops counting. */
+static __thread uintptr_t level_sp[WM_MAX_NESTING] __attribute__((tls_model("initial-exec")));
 
 LPTOP_LEVEL_EXCEPTION_FILTER wm_dispatch_set_filter(LPTOP_LEVEL_EXCEPTION_FILTER filter)
 {
@@ -34,12 +38,17 @@ enum wm_disposition wm_dispatch_sigsafe(EXCEPTION_RECORD *rec, CONTEXT *ctx)
 {
     EXCEPTION_POINTERS ep = { rec, ctx };
     enum wm_disposition d = WM_DISP_UNHANDLED;
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 
+    /* Stacks grow down: a live outer level's frame is above this one on its stack. */
+    while (nesting > 0 && level_sp[nesting - 1] <= sp &&
+           wm_signal_same_stack_sigsafe(level_sp[nesting - 1], sp))
+        nesting--;
     if (nesting >= WM_MAX_NESTING)
         return WM_DISP_TERMINATE;
     if (nesting > 0)
         rec->ExceptionFlags |= EXCEPTION_NESTED_CALL;
-    nesting++;
+    level_sp[nesting++] = sp;
 
     LONG r = wm_handlers_call_sigsafe(WM_VEH, &ep);
     if (r != EXCEPTION_CONTINUE_EXECUTION) {

@@ -56,6 +56,9 @@ _Noreturn void wm_dispatch_terminate_sigsafe(const EXCEPTION_RECORD *rec, int si
 /* Install the signal handlers once (chaining to whatever was installed before) and give the
  * calling thread an alternate signal stack.  Cheap after the first call on a thread. */
 void wm_signal_init(void);
+/* True when two stack addresses of the calling thread lie on the same stack as far as winmem
+ * can tell (both on its alternate signal stack, or both off it).  Async-signal-safe. */
+bool wm_signal_same_stack_sigsafe(uintptr_t a, uintptr_t b);
 
 /* ---- context_<arch>.c ---------------------------------------------------------------------- */
 

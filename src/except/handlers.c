@@ -7,12 +7,40 @@
  */
 #include "except.h"
 
+#include <pthread.h>
+
 #include "nt/nt.h"
 
 static struct wm_cblist lists[2] = { WM_CBLIST_INIT, WM_CBLIST_INIT };
 
+static void fork_prepare(void)
+{
+    wm_cblist_fork_prepare(&lists[WM_VEH]);
+    wm_cblist_fork_prepare(&lists[WM_VCH]);
+}
+
+static void fork_parent(void)
+{
+    wm_cblist_fork_parent(&lists[WM_VCH]);
+    wm_cblist_fork_parent(&lists[WM_VEH]);
+}
+
+static void fork_child(void)
+{
+    wm_cblist_fork_child(&lists[WM_VCH], NULL);
+    wm_cblist_fork_child(&lists[WM_VEH], NULL);
+}
+
+static void register_fork(void)
+{
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
 PVOID wm_handlers_add(enum wm_handler_list list, ULONG first, PVECTORED_EXCEPTION_HANDLER fn)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+    pthread_once(&once, register_fork);
     return wm_cblist_add(&lists[list], (void *)fn, first != 0);
 }
 

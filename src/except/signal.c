@@ -191,10 +191,17 @@ static size_t stack_room_sigsafe(uintptr_t sp)
     return sp > now.lo ? sp - now.lo : 0;
 }
 
-/* No room for another level: report the exception as unhandled and end the process, on the
- * little stack left (no CONTEXT is built). */
-static __attribute__((noinline, noreturn)) void die_without_room(int sig, siginfo_t *si,
-                                                                 ucontext_t *uc)
+bool wm_signal_same_stack_sigsafe(uintptr_t a, uintptr_t b)
+{
+    bool in_a = a > alt_known.lo && a <= alt_known.hi;
+    bool in_b = b > alt_known.lo && b <= alt_known.hi;
+    return in_a == in_b;
+}
+
+/* Report the exception as unhandled and end the process, saying why no handler may run, on
+ * whatever little stack is left (no CONTEXT is built). */
+static __attribute__((noinline, noreturn)) void die_now(int sig, siginfo_t *si, ucontext_t *uc,
+                                                        const char *why)
 {
     EXCEPTION_RECORD rec;
 
@@ -211,7 +218,27 @@ static __attribute__((noinline, noreturn)) void die_without_room(int sig, siginf
                                                         : EXCEPTION_READ_FAULT;
         rec.ExceptionInformation[1] = addr;
     }
-    wm_dispatch_terminate_sigsafe(&rec, sig, "no stack left for its exception handlers");
+    wm_dispatch_terminate_sigsafe(&rec, sig, why);
+}
+
+/* A signal someone sent (kill, tkill, sigqueue: si_code <= 0) is not a fault, whatever its
+ * number: it goes to the handler that was there before winmem, or gets the default action,
+ * so the process ends by that signal as it would without winmem. */
+static __attribute__((noinline)) void pass_on(int sig, siginfo_t *si, void *uc)
+{
+    const struct sigaction *p = &previous[slot_of(sig)];
+    struct sigaction dfl;
+    sigset_t set;
+
+    if (chain(sig, si, uc) || (!(p->sa_flags & SA_SIGINFO) && p->sa_handler == SIG_IGN))
+        return;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigaction(sig, &dfl, NULL);
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    raise(sig);
 }
 
 /* The exception itself: build the record and CONTEXT, dispatch, resume or end. */
@@ -271,10 +298,18 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
     int saved_errno = errno;
     uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 
-    /* This level's frames and handlers, the next nested signal frame, and the report. */
-    if (stack_room_sigsafe(sp) < level_size() + wm_os_signal_frame_size() + REPORT_RESERVE)
-        die_without_room(sig, si, ucv);
-    handle_signal(sig, si, ucv);
+    if (si->si_code <= 0) {
+        pass_on(sig, si, ucv);
+    } else {
+        /* A genuine fault on a thread holding the VM lock is winmem's own: any handler that
+         * called winmem would wait on this thread forever. */
+        if (wm_vmstate_held_sigsafe())
+            die_now(sig, si, ucv, "inside winmem, which holds its lock");
+        /* This level's frames and handlers, the next nested signal frame, and the report. */
+        if (stack_room_sigsafe(sp) < level_size() + wm_os_signal_frame_size() + REPORT_RESERVE)
+            die_now(sig, si, ucv, "no stack left for its exception handlers");
+        handle_signal(sig, si, ucv);
+    }
     errno = saved_errno;
 }
 

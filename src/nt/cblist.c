@@ -165,3 +165,22 @@ void wm_cblist_release_sigsafe(struct wm_cb *c)
     if (c)
         atomic_fetch_sub(&c->active, 1);
 }
+
+void wm_cblist_fork_prepare(struct wm_cblist *l)
+{
+    take(l);
+}
+
+void wm_cblist_fork_parent(struct wm_cblist *l)
+{
+    drop(l);
+}
+
+void wm_cblist_fork_child(struct wm_cblist *l, const struct wm_cb *mine)
+{
+    /* Only the forking thread lives on in the child: calls other threads had under way will
+     * never end there, so a Remove that waited for them would wait forever. */
+    for (struct wm_cb *c = l->head; c; c = c->next)
+        atomic_store(&c->calling, c == mine);
+    drop(l);
+}

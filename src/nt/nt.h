@@ -61,6 +61,8 @@ void wm_vmstate_rdlock(void);
 void wm_vmstate_rdunlock(void);
 void wm_vmstate_wrlock(void);
 void wm_vmstate_wrunlock(void);
+/* True while the calling thread holds the VM lock (read or write).  Async-signal-safe. */
+bool wm_vmstate_held_sigsafe(void);
 /* Lock-free reading (a sequence lock over the model): take a ticket, read through the
  * _sigsafe lookups, and keep the answer only if wm_vmstate_read_valid(ticket) says no writer
  * ran meanwhile.  The model's memory is type-stable (vm/arena.c), so a racing read sees
@@ -184,6 +186,12 @@ void wm_cblist_release_sigsafe(struct wm_cb *c);
 /* Around each call of a held entry: false when it was removed (then do not call it). */
 bool wm_cblist_call_begin_sigsafe(struct wm_cb *c);
 void wm_cblist_call_end_sigsafe(struct wm_cb *c);
+/* Around fork(): the list's lock is held across it, so the child never inherits it held by a
+ * thread that does not exist there; in the child, only mine (the entry the forking thread is
+ * running, or NULL) still counts as called. */
+void wm_cblist_fork_prepare(struct wm_cblist *l);
+void wm_cblist_fork_parent(struct wm_cblist *l);
+void wm_cblist_fork_child(struct wm_cblist *l, const struct wm_cb *mine);
 
 /* ---- secure.c ----------------------------------------------------------------------------- */
 

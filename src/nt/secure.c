@@ -11,6 +11,7 @@
  */
 #include "nt.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "ntddk.h"
@@ -161,10 +162,33 @@ static struct wm_cblist callbacks = WM_CBLIST_INIT;
 /* The callback this thread is running, so Remove from inside it does not wait on itself. */
 static __thread struct wm_cb *running __attribute__((tls_model("initial-exec")));
 
+static void fork_prepare(void)
+{
+    wm_cblist_fork_prepare(&callbacks);
+}
+
+static void fork_parent(void)
+{
+    wm_cblist_fork_parent(&callbacks);
+}
+
+static void fork_child(void)
+{
+    wm_cblist_fork_child(&callbacks, running);
+}
+
+static void register_fork(void)
+{
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
 WINMEM_API NTSTATUS NTAPI RtlRegisterSecureMemoryCacheCallback(PRTL_SECURE_MEMORY_CACHE_CALLBACK fn)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
     if (!fn)
         return STATUS_INVALID_PARAMETER;
+    pthread_once(&once, register_fork);
     /* Appended, so callbacks run in registration order. */
     return wm_cblist_add(&callbacks, (void *)fn, false) ? STATUS_SUCCESS : STATUS_NO_MEMORY;
 }

@@ -21,6 +21,14 @@ static _Atomic uint32_t lock_word;
 static _Atomic uint32_t lock_waiters; /* threads asleep (or about to sleep) on lock_word */
 /* Odd while a writer is changing the model: lock-free readers retry when it moved. */
 static _Atomic uint32_t model_seq;
+/* How many holds of the VM lock (read or write) this thread has: a fault on a thread that
+ * holds it is winmem's own bug, which the fault path must report rather than wait on. */
+static __thread unsigned held __attribute__((tls_model("initial-exec")));
+
+bool wm_vmstate_held_sigsafe(void)
+{
+    return held != 0;
+}
 
 /* Async-signal-safe: a raw futex system call. */
 static void futex_wait(_Atomic uint32_t *w, uint32_t val)
@@ -44,6 +52,7 @@ static void wait_for_change(uint32_t seen)
 void wm_vmstate_rdlock(void)
 {
     uint32_t w = atomic_load_explicit(&lock_word, memory_order_relaxed);
+    held++;
     for (;;) {
         if (!(w & (WRITER | PENDING))) {
             if (atomic_compare_exchange_weak_explicit(&lock_word, &w, w + 1, memory_order_acquire,
@@ -58,6 +67,7 @@ void wm_vmstate_rdlock(void)
 
 void wm_vmstate_rdunlock(void)
 {
+    held--;
     uint32_t w = atomic_fetch_sub_explicit(&lock_word, 1, memory_order_release) - 1;
     if ((w & ~PENDING) == 0 && atomic_load(&lock_waiters))
         futex_wake_all(&lock_word);
@@ -67,6 +77,7 @@ void wm_vmstate_rdunlock(void)
 void wm_vmstate_wrlock(void)
 {
     uint32_t w = atomic_load_explicit(&lock_word, memory_order_relaxed);
+    held++;
     for (;;) {
         if ((w & ~PENDING) == 0) {
             /* Free: take it.  Other waiting writers set PENDING again when they wake. */
@@ -89,6 +100,7 @@ void wm_vmstate_wrlock(void)
 
 void wm_vmstate_wrunlock(void)
 {
+    held--;
     uint32_t s = atomic_load_explicit(&model_seq, memory_order_relaxed);
     atomic_store_explicit(&model_seq, s + 1, memory_order_release);
     atomic_store_explicit(&lock_word, 0, memory_order_release);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 
@@ -21,15 +22,19 @@
 
 size_t wm_os_signal_frame_size(void)
 {
-    static size_t frame; /* the machine's, read once */
+    /* The machine's, read once; threads racing to read it store the same value. */
+    static _Atomic size_t frame;
+    size_t f = atomic_load_explicit(&frame, memory_order_relaxed);
 
-    if (!frame) {
-        size_t v = getauxval(AT_MINSIGSTKSZ);
+    if (!f) {
+        f = getauxval(AT_MINSIGSTKSZ);
         /* Kernels before 5.14 (x86) do not report it: assume room for the largest state
          * in use on x86-64 today (AMX) rather than the legacy constant. */
-        frame = v >= 2048 ? v : 16384;
+        if (f < 2048)
+            f = 16384;
+        atomic_store_explicit(&frame, f, memory_order_relaxed);
     }
-    return frame;
+    return f;
 }
 
 int wm_os_altstack_query(struct wm_os_altstack *out)

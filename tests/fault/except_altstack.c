@@ -161,23 +161,27 @@ int main(void)
     struct child c;
 
     /* The nesting limit ends the process with the report and the code's low byte. */
-    if (run_case("small_stack_then_faulting_handler", small_stack_then_faulting_handler, CORE_OFF,
+    if (can_nest("small_stack_then_faulting_handler") &&
+        run_case("small_stack_then_faulting_handler", small_stack_then_faulting_handler, CORE_OFF,
                  10, &c)) {
         CHECK_EXIT(c, 5);
         CHECK_ERR_HAS(c, "winmem: unhandled exception 0xc0000005");
         CHECK(strstr(c.err, "resumed") == NULL);
     }
-    if (run_case("small_stack_then_nested", small_stack_then_nested, CORE_OFF, 10, &c)) {
+    if (can_nest("small_stack_then_nested") &&
+        run_case("small_stack_then_nested", small_stack_then_nested, CORE_OFF, 10, &c)) {
         CHECK_EXIT(c, 0);
         CHECK_ERR_STARTS(c, "resumed\n");
     }
     /* Either nested frames fit (then the nesting limit ends it) or winmem ends it for want
      * of room: the report and the status in both cases. */
-    if (run_case("small_stack_after_init", small_stack_after_init, CORE_OFF, 10, &c)) {
+    if (can_nest("small_stack_after_init") &&
+        run_case("small_stack_after_init", small_stack_after_init, CORE_OFF, 10, &c)) {
         CHECK_EXIT(c, 5);
         CHECK_ERR_HAS(c, "winmem: unhandled exception 0xc0000005");
     }
-    if (run_case("threads_get_room", threads_get_room, CORE_OFF, 10, &c)) {
+    if (can_nest("threads_get_room") &&
+        run_case("threads_get_room", threads_get_room, CORE_OFF, 10, &c)) {
         CHECK_EXIT(c, 0);
         CHECK_ERR_STARTS(c, "resumed\n");
     }

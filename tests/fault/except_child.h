@@ -129,6 +129,27 @@ static inline void describe(const struct child *c, char *buf, size_t len)
             WMT_FAIL("child's stderr lacks \"%s\":\n%s", (s), (c).err); \
     } while (0)
 
+/* ThreadSanitizer runs every signal handler with all signals blocked, so a fault inside a
+ * handler cannot nest under it (the kernel kills the process at once).  Cases that nest
+ * faults are skipped there, with a line saying so. */
+#if defined(__SANITIZE_THREAD__)
+#define EXCEPT_CHILD_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define EXCEPT_CHILD_TSAN 1
+#endif
+#endif
+#ifndef EXCEPT_CHILD_TSAN
+#define EXCEPT_CHILD_TSAN 0
+#endif
+
+static inline int can_nest(const char *name)
+{
+    if (EXCEPT_CHILD_TSAN)
+        fprintf(stderr, "%s: skipped under ThreadSanitizer (it blocks nested signals)\n", name);
+    return !EXCEPT_CHILD_TSAN;
+}
+
 /* Run a case; false (counted as a failure) when the harness itself failed. */
 static inline int run_case(const char *name, void (*fn)(void), int core, unsigned timeout,
                            struct child *c)
