@@ -545,7 +545,7 @@ int main(int argc, char **argv)
     }
     if (wanted("map_view_64k")) {
 #ifdef _WIN32
-        /* Wine's file mappings cost ~80x winmem's (DESIGN.md section 8): fewer iterations
+        /* Wine's file mappings cost ~80x winmem's (bench/README.md, Targets): fewer iterations
          * keep its run short; the row is still ns per operation. */
         measure("map_view_64k", run_map_view, scaled(400), 1);
 #else

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh - build and run the winmem benchmarks (DESIGN.md section 8) and print one table:
+# run.sh - build and run the winmem benchmarks (targets: bench/README.md) and print one table:
 # the bare-Linux floor (bench_bare), bench.c against winmem (bench_winmem) and the same
 # bench.c built with mingw-w64 under Wine, all measured in this one run.
 #
