@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# install-check.sh BUILD_DIR - install winmem from BUILD_DIR into a scratch prefix, then build
-# and run a program against it twice: with pkg-config, and with CMake's find_package.
+# install-check.sh BUILD_DIR - install winmem from BUILD_DIR into a scratch prefix (not
+# /usr/local, so every path must be told, as README.md explains), then build and run programs
+# against it: README.md's example with pkg-config and -Wall -Wextra -Werror, an example linked
+# with pkg-config, the same linked statically, and a CMake project using find_package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=$1
@@ -13,7 +15,15 @@ libdir=$(pkg-config --variable=libdir winmem)
 cc -std=c11 -Wall -Werror examples/growbuf.c $(pkg-config --cflags --libs winmem) \
     -Wl,-rpath,"$libdir" -o "$prefix/growbuf-pc"
 "$prefix/growbuf-pc" >/dev/null
+# The README's example exactly as the README says to build it (plus -Werror).
+cmake -DREADME=README.md -DCC=cc -DCFLAGS="$(pkg-config --cflags winmem)" \
+    -DLIBS="$(pkg-config --libs winmem) -Wl,-rpath,$libdir" -DOUT="$prefix/readme-example" \
+    -P tests/readme/readme.cmake >/dev/null
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Werror examples/growbuf.c $(pkg-config --cflags winmem) "$libdir/libwinmem.a" \
+    -pthread -o "$prefix/growbuf-static"
+"$prefix/growbuf-static" >/dev/null
 cmake -S tests/install -B "$prefix/consumer" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 ninja -C "$prefix/consumer" >/dev/null
 "$prefix/consumer/consumer" >/dev/null
-echo "install check: pkg-config and find_package consumers built and ran"
+echo "install check: README example, pkg-config (shared and static) and find_package consumers built and ran"
