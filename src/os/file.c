@@ -75,6 +75,15 @@ int wm_os_file_size(int fd, uint64_t *size)
     return 0;
 }
 
+int wm_os_is_directory(int fd, bool *dir)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return -errno;
+    *dir = S_ISDIR(st.st_mode);
+    return 0;
+}
+
 int wm_os_truncate(int fd, uint64_t size)
 {
     return ret(ftruncate(fd, (off_t)size));

@@ -71,6 +71,7 @@ int wm_os_open(const char *path, int flags, int mode);
 int wm_os_close(int fd);
 int wm_os_dup(int fd);
 int wm_os_file_size(int fd, uint64_t *size);
+int wm_os_is_directory(int fd, bool *dir);
 int wm_os_truncate(int fd, uint64_t size);
 int wm_os_seek(int fd, int64_t off, int whence, uint64_t *pos);
 int wm_os_fsync(int fd);

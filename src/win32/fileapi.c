@@ -95,7 +95,7 @@ WINMEM_API HANDLE WINAPI CreateFileA(LPCSTR path, DWORD access, DWORD share,
     int flags, fd;
     bool existed;
 
-    (void)share, (void)sa, (void)attrs, (void)template_file;
+    (void)share, (void)sa, (void)template_file;
     if (!path) {
         wm_win32_error(ERROR_PATH_NOT_FOUND);
         return INVALID_HANDLE_VALUE;
@@ -133,6 +133,18 @@ WINMEM_API HANDLE WINAPI CreateFileA(LPCSTR path, DWORD access, DWORD share,
     fd = wm_os_open(path, flags, 0666);
     if (fd < 0) {
         wm_win32_error(open_error(-fd, path));
+        return INVALID_HANDLE_VALUE;
+    }
+    /* A directory opens only with FILE_FLAG_BACKUP_SEMANTICS, as on Windows; Linux opens
+     * one read-only without complaint. */
+    bool dir = false;
+    int rc = wm_os_is_directory(fd, &dir);
+    if (rc || (dir && !(attrs & FILE_FLAG_BACKUP_SEMANTICS))) {
+        wm_os_close(fd);
+        if (rc)
+            wm_win32_status(wm_status_from_errno(rc));
+        else
+            wm_win32_error(ERROR_ACCESS_DENIED);
         return INVALID_HANDLE_VALUE;
     }
     HANDLE h = new_file_handle(fd, access, true);

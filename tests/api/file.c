@@ -1,8 +1,8 @@
 /*
  * file.c - the file calls a file mapping needs: CreateFile's creation dispositions and the
  * last errors they leave, GetFileSizeEx, SetFilePointerEx (ERROR_NEGATIVE_SEEK), SetEndOfFile
- * and FlushFileBuffers.  Expected values from /tmp/research/mappings.md §9 (Microsoft's
- * documentation).  Plain Win32 C: builds with mingw-w64 and runs under Wine or Windows too.
+ * and FlushFileBuffers, as Microsoft's documentation of each call describes them.  Plain Win32 C:
+ * builds with mingw-w64 and runs under Wine or Windows too.
  */
 #include "apitest.h"
 
@@ -114,9 +114,38 @@ static void test_files(void)
     remove(path);
 }
 
+/* A directory opens only with FILE_FLAG_BACKUP_SEMANTICS; otherwise ERROR_ACCESS_DENIED. */
+static void test_directory(void)
+{
+    char path[400];
+    at_tmp_path(path, sizeof(path), "file-dir");
+    char *sep = strrchr(path, '/');
+#ifdef _WIN32
+    char *bs = strrchr(path, '\\');
+    if (!sep || (bs && bs > sep))
+        sep = bs;
+#endif
+    REQUIRE_VOID(sep != NULL);
+    *sep = 0; /* the temporary directory itself */
+    SetLastError(0xdeadbeef);
+    HANDLE h = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                           OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+    DWORD err = GetLastError();
+    CHECK(h == INVALID_HANDLE_VALUE);
+    CHECK_EQ(err, ERROR_ACCESS_DENIED);
+    if (h != INVALID_HANDLE_VALUE)
+        CloseHandle(h);
+    h = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING,
+                    FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    CHECK(h != INVALID_HANDLE_VALUE);
+    if (h != INVALID_HANDLE_VALUE)
+        CloseHandle(h);
+}
+
 int main(void)
 {
     at_init();
     test_files();
+    test_directory();
     return wmt_report();
 }
