@@ -1,0 +1,874 @@
+/*
+ * heap.c - RtlCreateHeap and friends: the heaps of the process (the process heap first, then
+ * every private heap in creation order), the front end that makes small blocks fast, and the
+ * core of HeapAlloc / HeapReAlloc / HeapFree / HeapSize.  The back end (regions, blocks, free
+ * lists) is heapseg.c; memory comes from heapvm.c; HeapWalk and the rest are in heapwalk.c.
+ *
+ * The front end plays the part of Windows' low-fragmentation heap and, like it, turns on for
+ * a growable serialised heap after 0x12 allocations of one size (or HeapSetInformation):
+ * each thread keeps a small cache of freed blocks per size class for the heap it used last,
+ * so the common HeapAlloc/HeapFree pair takes no lock, and each thread allocates from its own
+ * arena (lock shard) when it does go to the back end.  Cached blocks stay "free" in their
+ * headers (HeapWalk reports them free, a second HeapFree of one is a double free).
+ */
+#include "rtl.h"
+
+#include <string.h>
+
+#include "except/except.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define WM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WM_ASAN 1
+#endif
+#endif
+#ifdef WM_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#define GRANS(bytes) ((uint32_t)((bytes) / WM_HEAP_GRAN))
+#define BYTES(grans) ((size_t)(grans)*WM_HEAP_GRAN)
+/* Requests above this fail at once: their size would wrap in the arithmetic below. */
+#define MAX_REQUEST ((SIZE_T)1 << 46)
+
+/* ---- the process's heaps -------------------------------------------------------------- */
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct wm_heap *reg_head, *reg_tail;
+static atomic_uint_fast64_t next_id = 1;
+/* HeapEnableTerminationOnCorruption applies to every heap of the process and cannot be
+ * turned off again. */
+static atomic_bool terminate_on_corruption;
+static struct wm_heap *process_heap;
+static pthread_once_t process_once = PTHREAD_ONCE_INIT;
+
+static bool heap_registered_locked(const struct wm_heap *h, uint64_t id)
+{
+    for (struct wm_heap *x = reg_head; x; x = x->reg_next)
+        if (x == h && x->id == id)
+            return true;
+    return false;
+}
+
+struct wm_heap *wm_heap_from_handle(HANDLE handle)
+{
+    uintptr_t a = (uintptr_t)handle;
+    if (!a || (a & 0xffff))
+        return NULL;
+    struct wm_heap *h = wm_heapvm_owner(a);
+    if (!h || h->seg0.magic != WM_HSEG_MAGIC || h->seg0.index != 0 || (uintptr_t)h != a ||
+        h->magic != WM_HEAP_MAGIC)
+        return NULL;
+    return h;
+}
+
+bool wm_heap_terminate_on_corruption(void)
+{
+    return atomic_load_explicit(&terminate_on_corruption, memory_order_relaxed);
+}
+
+void wm_heap_set_terminate_on_corruption(void)
+{
+    atomic_store(&terminate_on_corruption, true);
+}
+
+NTSTATUS wm_heap_corrupt(struct wm_heap *h, const void *p)
+{
+    (void)h;
+    if (wm_heap_terminate_on_corruption()) {
+        /* Windows reports the failure as a noncontinuable STATUS_HEAP_CORRUPTION exception
+         * and ends the process if it comes back. */
+        ULONG_PTR arg = (ULONG_PTR)p;
+        wm_raise((DWORD)STATUS_HEAP_CORRUPTION, EXCEPTION_NONCONTINUABLE, 1, &arg);
+        return STATUS_HEAP_CORRUPTION;
+    }
+    return STATUS_INVALID_PARAMETER;
+}
+
+/* HEAP_GENERATE_EXCEPTIONS: STATUS_NO_MEMORY with the size asked for as its one parameter;
+ * a handler that continues makes the call return NULL. */
+#define NO_RAISE 0x80000000u /* internal: the caller raises (HeapReAlloc's move) */
+
+static NTSTATUS no_memory(ULONG flags, SIZE_T size)
+{
+    if ((flags & (HEAP_GENERATE_EXCEPTIONS | NO_RAISE)) == HEAP_GENERATE_EXCEPTIONS) {
+        ULONG_PTR arg = size;
+        wm_raise((DWORD)STATUS_NO_MEMORY, 0, 1, &arg);
+    }
+    return STATUS_NO_MEMORY;
+}
+
+static void lock_arena(struct wm_harena *a, ULONG flags)
+{
+    if (!(flags & HEAP_NO_SERIALIZE))
+        pthread_mutex_lock(&a->lock);
+}
+
+static void unlock_arena(struct wm_harena *a, ULONG flags)
+{
+    if (!(flags & HEAP_NO_SERIALIZE))
+        pthread_mutex_unlock(&a->lock);
+}
+
+void wm_heap_lock_all(struct wm_heap *h)
+{
+    if (h->flags & HEAP_NO_SERIALIZE)
+        return;
+    pthread_mutex_lock(&h->big);
+    for (unsigned i = 0; i < WM_HEAP_NARENA; i++) {
+        struct wm_harena *a = atomic_load(&h->arenas[i]);
+        if (a)
+            pthread_mutex_lock(&a->lock);
+    }
+}
+
+void wm_heap_unlock_all(struct wm_heap *h)
+{
+    if (h->flags & HEAP_NO_SERIALIZE)
+        return;
+    for (unsigned i = WM_HEAP_NARENA; i-- > 0;) {
+        struct wm_harena *a = atomic_load(&h->arenas[i]);
+        if (a)
+            pthread_mutex_unlock(&a->lock);
+    }
+    pthread_mutex_unlock(&h->big);
+}
+
+/* ---- the front end: per-thread caches of freed blocks --------------------------------- */
+
+static unsigned class_ceil(size_t gross)
+{
+    if (gross <= 1024)
+        return (unsigned)(gross / 16 - 2);
+    return 62 + (unsigned)((gross - 1024 + 127) / 128);
+}
+
+static unsigned class_floor(size_t gross)
+{
+    if (gross <= 1024)
+        return (unsigned)(gross / 16 - 2);
+    return 62 + (unsigned)((gross - 1024) / 128);
+}
+
+static size_t class_size(unsigned c)
+{
+    return c < 63 ? (size_t)(c + 2) * 16 : 1024 + (size_t)(c - 62) * 128;
+}
+
+static unsigned class_cap(unsigned c)
+{
+    return c < 63 ? 32 : 16;
+}
+
+struct cache_bin {
+    void *head;
+    uint32_t count;
+};
+
+struct cache {
+    struct wm_heap *heap; /* the heap these blocks belong to (checked with id) */
+    uint64_t id;
+    unsigned misses; /* calls for another heap since; past a bound the cache moves */
+    unsigned total;
+    struct cache_bin bins[WM_HEAP_NCLASS];
+};
+
+static _Thread_local struct cache tc;
+static _Thread_local unsigned thread_slot; /* 1 + this thread's arena choice; 0 unassigned */
+static atomic_uint slots;
+static pthread_key_t exit_key;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+static void *link_get(void *p)
+{
+    UNPOISON(p, sizeof(void *));
+    void *n = *(void **)p;
+    POISON(p, sizeof(void *));
+    return n;
+}
+
+static void link_set(void *p, void *n)
+{
+    UNPOISON(p, sizeof(void *));
+    *(void **)p = n;
+    POISON(p, sizeof(void *));
+}
+
+/* Give the cached blocks back to their arenas.  The caller knows the heap is alive. */
+static void cache_drain(struct cache *c, unsigned only_class, unsigned keep)
+{
+    struct wm_heap *h = c->heap;
+    for (unsigned k = 0; k < WM_HEAP_NCLASS; k++) {
+        if (only_class < WM_HEAP_NCLASS && k != only_class)
+            continue;
+        struct cache_bin *bin = &c->bins[k];
+        struct wm_harena *locked = NULL;
+        while (bin->count > keep) {
+            void *p = bin->head;
+            bin->head = link_get(p);
+            bin->count--;
+            c->total--;
+            struct wm_hseg *s = wm_heapvm_owner((uintptr_t)p);
+            if (!s || s->magic != WM_HSEG_MAGIC || s->heap != h)
+                continue; /* cannot happen unless the cache itself was overwritten */
+            if (s->arena != locked) {
+                if (locked)
+                    pthread_mutex_unlock(&locked->lock);
+                locked = s->arena;
+                pthread_mutex_lock(&locked->lock);
+            }
+            wm_heapseg_free_locked(s->arena, s, (struct wm_hblk *)((uintptr_t)p - WM_HEAP_HDR));
+        }
+        if (locked)
+            pthread_mutex_unlock(&locked->lock);
+    }
+}
+
+static void cache_forget(struct cache *c)
+{
+    memset(c, 0, sizeof(*c));
+}
+
+/* At thread exit: give the blocks back if their heap still exists. */
+static void cache_exit(void *unused)
+{
+    (void)unused;
+    pthread_mutex_lock(&reg_lock);
+    if (tc.heap && tc.total && heap_registered_locked(tc.heap, tc.id))
+        cache_drain(&tc, WM_HEAP_NCLASS, 0);
+    pthread_mutex_unlock(&reg_lock);
+    cache_forget(&tc);
+}
+
+static void exit_key_init(void)
+{
+    pthread_key_create(&exit_key, cache_exit);
+}
+
+void wm_heap_flush_cache(struct wm_heap *h)
+{
+    if (tc.heap == h && tc.id == h->id && tc.total)
+        cache_drain(&tc, WM_HEAP_NCLASS, 0);
+}
+
+/* Point this thread's cache at h, moving it off another heap when that one is empty or
+ * keeps losing to h. */
+static bool cache_adopt(struct wm_heap *h)
+{
+    if (tc.heap == h && tc.id == h->id)
+        return true;
+    if (tc.total && ++tc.misses < 64)
+        return false;
+    if (tc.total) {
+        pthread_mutex_lock(&reg_lock);
+        if (heap_registered_locked(tc.heap, tc.id))
+            cache_drain(&tc, WM_HEAP_NCLASS, 0);
+        pthread_mutex_unlock(&reg_lock);
+    }
+    cache_forget(&tc);
+    pthread_once(&exit_once, exit_key_init);
+    pthread_setspecific(exit_key, &tc);
+    tc.heap = h;
+    tc.id = h->id;
+    return true;
+}
+
+static unsigned my_slot(void)
+{
+    if (!thread_slot)
+        thread_slot = 1 + atomic_fetch_add(&slots, 1);
+    return thread_slot - 1;
+}
+
+/* The arena this thread allocates from in h. */
+static struct wm_harena *arena_for(struct wm_heap *h)
+{
+    if (!atomic_load_explicit(&h->lfh, memory_order_relaxed))
+        return &h->arena0;
+    unsigned i = my_slot() % WM_HEAP_NARENA;
+    struct wm_harena *a = atomic_load_explicit(&h->arenas[i], memory_order_acquire);
+    if (a)
+        return a;
+    pthread_mutex_lock(&h->big);
+    a = atomic_load(&h->arenas[i]);
+    if (!a) {
+        size_t hseg = (sizeof(struct wm_hseg) + 15) & ~(size_t)15;
+        size_t header = hseg + ((sizeof(struct wm_harena) + 15) & ~(size_t)15);
+        size_t reserve = 16 * WM_HEAP_SEG_MIN, commit = 0x10000;
+        ULONG prot =
+            (h->flags & HEAP_CREATE_ENABLE_EXECUTE) ? PAGE_EXECUTE_READWRITE : PAGE_READWRITE;
+        uintptr_t base;
+        if (NT_SUCCESS(wm_heapvm_reserve(reserve, prot, &base))) {
+            struct wm_harena *na = (struct wm_harena *)(base + hseg);
+            if (NT_SUCCESS(wm_heapvm_commit(base, commit, prot))) {
+                wm_heapseg_arena_init(h, na, i);
+                if (NT_SUCCESS(wm_heapseg_add_locked(na, (struct wm_hseg *)base, base, reserve,
+                                                     commit, header, true)))
+                    a = na;
+            }
+            if (!a)
+                wm_heapvm_free(base, 0, MEM_RELEASE);
+            else
+                atomic_store_explicit(&h->arenas[i], a, memory_order_release);
+        }
+    }
+    pthread_mutex_unlock(&h->big);
+    return a ? a : &h->arena0;
+}
+
+static void *block_data(struct wm_hblk *b)
+{
+    return (void *)((uintptr_t)b + WM_HEAP_HDR);
+}
+
+/* ---- heaps: create, destroy, the process heap ----------------------------------------- */
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
+NTSTATUS wm_heap_create(ULONG flags, SIZE_T initial, SIZE_T max, HANDLE *out)
+{
+    const size_t page = WM_HEAP_PAGE;
+    ULONG prot;
+    size_t commit, reserve;
+    uintptr_t base;
+    NTSTATUS st;
+
+    flags &= HEAP_NO_SERIALIZE | HEAP_GENERATE_EXCEPTIONS | HEAP_CREATE_ENABLE_EXECUTE;
+    if (max == 0)
+        flags |= HEAP_GROWABLE;
+    if (initial > MAX_REQUEST || max > MAX_REQUEST)
+        return STATUS_NO_MEMORY;
+    commit = (initial + page - 1) & ~(page - 1);
+    if (commit < 0x2000)
+        commit = 0x2000; /* Windows commits 8 KiB of a heap created with size 0 */
+    if (flags & HEAP_GROWABLE) {
+        reserve = (commit + 0xffff) & ~(size_t)0xffff;
+        if (reserve < WM_HEAP_SEG_MIN)
+            reserve = WM_HEAP_SEG_MIN;
+    } else {
+        reserve = (max + 0xffff) & ~(size_t)0xffff;
+        if (reserve < commit)
+            reserve = (commit + 0xffff) & ~(size_t)0xffff;
+    }
+    prot = (flags & HEAP_CREATE_ENABLE_EXECUTE) ? PAGE_EXECUTE_READWRITE : PAGE_READWRITE;
+    st = wm_heapvm_reserve(reserve, prot, &base);
+    if (!NT_SUCCESS(st))
+        return STATUS_NO_MEMORY;
+    st = wm_heapvm_commit(base, commit, prot);
+    if (!NT_SUCCESS(st)) {
+        wm_heapvm_free(base, 0, MEM_RELEASE);
+        return STATUS_NO_MEMORY;
+    }
+
+    struct wm_heap *h = (struct wm_heap *)base;
+    h->magic = WM_HEAP_MAGIC;
+    h->flags = flags;
+    h->id = atomic_fetch_add(&next_id, 1);
+    h->secret = mix64(base ^ h->id ^ (uintptr_t)&h ^ ((uint64_t)(uintptr_t)&reg_lock << 17));
+    h->max = (flags & HEAP_GROWABLE) ? 0 : reserve;
+    h->min_commit = commit;
+    pthread_mutexattr_t at;
+    pthread_mutexattr_init(&at);
+    pthread_mutexattr_settype(&at, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&h->big, &at);
+    pthread_mutexattr_destroy(&at);
+    pthread_mutex_init(&h->seglock, NULL);
+    wm_heapseg_arena_init(h, &h->arena0, 0);
+    atomic_store(&h->arenas[0], &h->arena0);
+    st = wm_heapseg_add_locked(&h->arena0, &h->seg0, base, reserve, commit, WM_HEAP_HEADER_SIZE,
+                               true);
+    if (!NT_SUCCESS(st)) {
+        wm_heapvm_free(base, 0, MEM_RELEASE);
+        return STATUS_NO_MEMORY;
+    }
+
+    pthread_mutex_lock(&reg_lock);
+    if (reg_tail)
+        reg_tail->reg_next = h;
+    else
+        reg_head = h;
+    reg_tail = h;
+    pthread_mutex_unlock(&reg_lock);
+    *out = h;
+    return STATUS_SUCCESS;
+}
+
+_Static_assert(sizeof(struct wm_heap) <= WM_HEAP_HEADER_SIZE, "heap header too big");
+
+NTSTATUS wm_heap_destroy(HANDLE handle)
+{
+    struct wm_heap *h = wm_heap_from_handle(handle);
+    if (!h)
+        return STATUS_INVALID_HANDLE;
+    pthread_mutex_lock(&reg_lock);
+    if (h == process_heap || !heap_registered_locked(h, h->id)) {
+        pthread_mutex_unlock(&reg_lock);
+        return STATUS_INVALID_HANDLE; /* the process heap is never destroyed */
+    }
+    struct wm_heap **pp = &reg_head, *prev = NULL;
+    while (*pp != h) {
+        prev = *pp;
+        pp = &(*pp)->reg_next;
+    }
+    *pp = h->reg_next;
+    if (reg_tail == h)
+        reg_tail = prev;
+    pthread_mutex_unlock(&reg_lock);
+    if (tc.heap == h)
+        cache_forget(&tc); /* the blocks go with the heap */
+    /* Wait out anyone still inside (HeapLock holders, a thread draining its cache). */
+    wm_heap_lock_all(h);
+    wm_heap_unlock_all(h);
+    h->magic = 0;
+    wm_heapseg_release_all(h);
+    return STATUS_SUCCESS;
+}
+
+static void process_heap_init(void)
+{
+    HANDLE hh;
+    if (NT_SUCCESS(wm_heap_create(0, 0, 0, &hh)))
+        process_heap = hh;
+}
+
+/* The process heap exists before main, as on Windows. */
+__attribute__((constructor)) static void process_heap_ctor(void)
+{
+    pthread_once(&process_once, process_heap_init);
+}
+
+HANDLE wm_heap_process(void)
+{
+    pthread_once(&process_once, process_heap_init);
+    return process_heap;
+}
+
+ULONG wm_heap_list(ULONG count, HANDLE *out)
+{
+    ULONG n = 0;
+    wm_heap_process();
+    pthread_mutex_lock(&reg_lock);
+    for (struct wm_heap *x = reg_head; x; x = x->reg_next)
+        n++;
+    if (n <= count) {
+        ULONG i = 0;
+        for (struct wm_heap *x = reg_head; x; x = x->reg_next)
+            out[i++] = x;
+    }
+    pthread_mutex_unlock(&reg_lock);
+    return n;
+}
+
+/* ---- large blocks --------------------------------------------------------------------- */
+
+static NTSTATUS large_alloc(struct wm_heap *h, SIZE_T size, void **out)
+{
+    size_t reserve = (WM_HEAP_LARGE_DATA + size + 0xffff) & ~(size_t)0xffff;
+    size_t commit = (WM_HEAP_LARGE_DATA + size + WM_HEAP_PAGE - 1) & ~(size_t)(WM_HEAP_PAGE - 1);
+    ULONG prot = (h->flags & HEAP_CREATE_ENABLE_EXECUTE) ? PAGE_EXECUTE_READWRITE : PAGE_READWRITE;
+    uintptr_t base;
+
+    if (!NT_SUCCESS(wm_heapvm_reserve(reserve, prot, &base)))
+        return STATUS_NO_MEMORY;
+    if (!NT_SUCCESS(wm_heapvm_commit(base, commit, prot))) {
+        wm_heapvm_free(base, 0, MEM_RELEASE);
+        return STATUS_NO_MEMORY;
+    }
+    struct wm_hlarge *l = (struct wm_hlarge *)base;
+    l->magic = WM_HLARGE_MAGIC;
+    l->heap = h;
+    l->reserve = reserve;
+    l->commit = commit;
+    l->h.size = 0; /* a large block is not part of any region's tiling */
+    l->h.prev = 0;
+    l->h.req = 0;
+    l->h.state = WM_HBLK_BUSY;
+    l->h.pad = 0;
+    wm_heapseg_seal(h, &l->h);
+    pthread_mutex_lock(&h->seglock);
+    NTSTATUS st = wm_heapvm_map(base, reserve, l);
+    if (NT_SUCCESS(st)) {
+        l->prev = NULL;
+        l->next = h->large;
+        if (h->large)
+            h->large->prev = l;
+        h->large = l;
+    }
+    pthread_mutex_unlock(&h->seglock);
+    if (!NT_SUCCESS(st)) {
+        wm_heapvm_free(base, 0, MEM_RELEASE);
+        return STATUS_NO_MEMORY;
+    }
+    *out = (void *)(base + WM_HEAP_LARGE_DATA);
+    return STATUS_SUCCESS;
+}
+
+/* The large block whose data is p in heap h, or NULL. */
+static struct wm_hlarge *large_of(struct wm_heap *h, const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if ((a & 0xffff) != WM_HEAP_LARGE_DATA)
+        return NULL;
+    struct wm_hlarge *l = wm_heapvm_owner(a);
+    if (!l || l->magic != WM_HLARGE_MAGIC || l->heap != h || (uintptr_t)l != a - WM_HEAP_LARGE_DATA)
+        return NULL;
+    return l;
+}
+
+static SIZE_T large_size(const struct wm_hlarge *l)
+{
+    return (SIZE_T)l->pad << 32 | l->h.req;
+}
+
+static void large_set_size(struct wm_hlarge *l, SIZE_T size)
+{
+    l->pad = (uint32_t)(size >> 32);
+    l->h.req = (uint32_t)size;
+    wm_heapseg_seal(l->heap, &l->h);
+}
+
+/* ---- HeapAlloc -------------------------------------------------------------------------- */
+
+static size_t gross_of(SIZE_T size)
+{
+    size_t g = (size + WM_HEAP_HDR + WM_HEAP_GRAN - 1) & ~(size_t)(WM_HEAP_GRAN - 1);
+    return g < WM_HEAP_MIN_BLOCK ? WM_HEAP_MIN_BLOCK : g;
+}
+
+static void *finish(struct wm_hblk *b, SIZE_T size, ULONG flags, struct wm_heap *h)
+{
+    b->req = (uint32_t)size;
+    b->state = WM_HBLK_BUSY;
+    wm_heapseg_seal(h, b);
+    void *p = block_data(b);
+    UNPOISON(p, BYTES(b->size) - WM_HEAP_HDR);
+    if (flags & HEAP_ZERO_MEMORY)
+        memset(p, 0, size);
+    return p;
+}
+
+/* Fill this thread's cache for class k from the back end and hand out one block. */
+static NTSTATUS cache_refill(struct wm_heap *h, unsigned k, struct wm_hblk **out)
+{
+    struct wm_harena *a = arena_for(h);
+    size_t gross = class_size(k);
+    unsigned n = class_cap(k) / 4;
+    NTSTATUS st;
+
+    pthread_mutex_lock(&a->lock);
+    st = wm_heapseg_alloc_locked(a, gross, out);
+    for (unsigned i = 1; NT_SUCCESS(st) && i < n; i++) {
+        struct wm_hblk *b;
+        if (!NT_SUCCESS(wm_heapseg_alloc_locked(a, gross, &b)))
+            break;
+        b->state = WM_HBLK_CACHED;
+        wm_heapseg_seal(h, b);
+        void *p = block_data(b);
+        POISON(p, BYTES(b->size) - WM_HEAP_HDR);
+        link_set(p, tc.bins[k].head);
+        tc.bins[k].head = p;
+        tc.bins[k].count++;
+        tc.total++;
+    }
+    pthread_mutex_unlock(&a->lock);
+    return st;
+}
+
+static NTSTATUS alloc_slow(struct wm_heap *h, ULONG flags, SIZE_T size, void **out)
+{
+    struct wm_hblk *b;
+    NTSTATUS st;
+
+    flags |= h->flags & (HEAP_NO_SERIALIZE | HEAP_GENERATE_EXCEPTIONS);
+    if (size > MAX_REQUEST)
+        return no_memory(flags, size);
+    size_t gross = gross_of(size);
+    if (gross >= WM_HEAP_LARGE) {
+        if (!(h->flags & HEAP_GROWABLE))
+            return no_memory(flags, size);
+        void *p;
+        st = large_alloc(h, size, &p);
+        if (!NT_SUCCESS(st))
+            return no_memory(flags, size);
+        large_set_size(wm_heapvm_owner((uintptr_t)p), size);
+        *out = p;
+        return STATUS_SUCCESS;
+    }
+    bool lfh = atomic_load_explicit(&h->lfh, memory_order_relaxed);
+    if (lfh && size <= 4096 && !(flags & HEAP_NO_SERIALIZE) && cache_adopt(h)) {
+        unsigned k = class_ceil(gross);
+        st = cache_refill(h, k, &b);
+        if (!NT_SUCCESS(st))
+            return no_memory(flags, size);
+        *out = finish(b, size, flags, h);
+        return STATUS_SUCCESS;
+    }
+    struct wm_harena *a = (flags & HEAP_NO_SERIALIZE) ? &h->arena0 : arena_for(h);
+    lock_arena(a, flags);
+    st = wm_heapseg_alloc_locked(a, gross, &b);
+    if (NT_SUCCESS(st))
+        *out = finish(b, size, flags, h);
+    unlock_arena(a, flags);
+    if (!NT_SUCCESS(st))
+        return st == STATUS_NO_MEMORY ? no_memory(flags, size) : st;
+    if (!lfh && gross <= WM_HEAP_CACHE_MAX_GROSS &&
+        (h->flags & (HEAP_GROWABLE | HEAP_NO_SERIALIZE)) == HEAP_GROWABLE) {
+        unsigned k = class_ceil(gross);
+        if (h->lfh_count[k] < 255 && ++h->lfh_count[k] >= WM_HEAP_LFH_TRIGGER)
+            atomic_store(&h->lfh, 1);
+    }
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS wm_heap_alloc(HANDLE handle, ULONG flags, SIZE_T size, void **out)
+{
+    struct wm_heap *h = handle;
+    if (size <= 4096 && tc.heap == h && h && tc.id == h->id) {
+        unsigned k = class_ceil(gross_of(size));
+        void *p = tc.bins[k].head;
+        if (p) {
+            struct wm_hblk *b = (struct wm_hblk *)((uintptr_t)p - WM_HEAP_HDR);
+            if (b->state == WM_HBLK_CACHED && wm_heapseg_intact(h, b)) {
+                tc.bins[k].head = link_get(p);
+                tc.bins[k].count--;
+                tc.total--;
+                *out = finish(b, size, flags, h);
+                return STATUS_SUCCESS;
+            }
+            return wm_heap_corrupt(h, p);
+        }
+    }
+    h = wm_heap_from_handle(handle);
+    if (!h)
+        return STATUS_INVALID_HANDLE;
+    return alloc_slow(h, flags, size, out);
+}
+
+/* ---- HeapFree --------------------------------------------------------------------------- */
+
+/* A busy block of h at p: its region (NULL for a large block, then *large is set) and
+ * header, or a failure status (corruption reported). */
+static NTSTATUS lookup(struct wm_heap *h, const void *p, struct wm_hseg **seg, struct wm_hblk **blk,
+                       struct wm_hlarge **large)
+{
+    *large = large_of(h, p);
+    if (*large) {
+        *seg = NULL;
+        *blk = &(*large)->h;
+        if ((*large)->h.check != wm_heapseg_sum(h, &(*large)->h) ||
+            (*large)->h.state != WM_HBLK_BUSY)
+            return wm_heap_corrupt(h, p);
+        return STATUS_SUCCESS;
+    }
+    *seg = wm_heapseg_find(h, p, blk);
+    if (!*seg || !wm_heapseg_intact(h, *blk) || (*blk)->state != WM_HBLK_BUSY)
+        return wm_heap_corrupt(h, p);
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS free_slow(struct wm_heap *h, ULONG flags, void *p)
+{
+    struct wm_hseg *s;
+    struct wm_hblk *b;
+    struct wm_hlarge *l;
+
+    flags |= h->flags & HEAP_NO_SERIALIZE;
+    struct wm_harena *a0 = &h->arena0;
+    lock_arena(a0, flags); /* large blocks and lookups under arena 0, as Windows' heap lock */
+    NTSTATUS st = lookup(h, p, &s, &b, &l);
+    if (NT_SUCCESS(st) && l) {
+        uintptr_t base = (uintptr_t)l;
+        struct wm_hlarge *prev = l->prev, *next = l->next;
+        pthread_mutex_lock(&h->seglock);
+        wm_heapvm_unmap(base, l->reserve);
+        size_t reserve = l->reserve;
+        /* The release may run the secure memory cache callbacks: they must not use this heap
+         * (as on Windows); a block its owner keeps secured stays allocated and intact. */
+        st = wm_heapvm_free(base, 0, MEM_RELEASE);
+        if (NT_SUCCESS(st)) {
+            if (prev)
+                prev->next = next;
+            else
+                h->large = next;
+            if (next)
+                next->prev = prev;
+        } else {
+            wm_heapvm_map(base, reserve, l);
+        }
+        pthread_mutex_unlock(&h->seglock);
+    }
+    unlock_arena(a0, flags);
+    if (!NT_SUCCESS(st) || l)
+        return st;
+    struct wm_harena *a = s->arena;
+    lock_arena(a, flags);
+    /* look again under the owner's lock: another thread may have freed it meanwhile */
+    if (!wm_heapseg_intact(h, b) || b->state != WM_HBLK_BUSY)
+        st = wm_heap_corrupt(h, p);
+    else {
+        POISON(p, BYTES(b->size) - WM_HEAP_HDR);
+        st = wm_heapseg_free_locked(a, s, b);
+    }
+    unlock_arena(a, flags);
+    return st;
+}
+
+NTSTATUS wm_heap_free(HANDLE handle, ULONG flags, void *p)
+{
+    struct wm_heap *h = handle;
+    if (!p)
+        return STATUS_SUCCESS;
+    if (tc.heap == h && h && tc.id == h->id && !((uintptr_t)p & (WM_HEAP_GRAN - 1))) {
+        struct wm_hseg *s = wm_heapvm_owner((uintptr_t)p);
+        uintptr_t a = (uintptr_t)p;
+        if (s && s->magic == WM_HSEG_MAGIC && s->heap == h && a >= s->first + WM_HEAP_HDR &&
+            a < s->base + s->commit) {
+            struct wm_hblk *b = (struct wm_hblk *)(a - WM_HEAP_HDR);
+            size_t gross = BYTES(b->size);
+            if (b->state == WM_HBLK_BUSY && gross <= WM_HEAP_CACHE_MAX_GROSS &&
+                wm_heapseg_intact(h, b)) {
+                unsigned k = class_floor(gross);
+                if (tc.bins[k].count >= class_cap(k))
+                    cache_drain(&tc, k, class_cap(k) / 2);
+                b->state = WM_HBLK_CACHED;
+                wm_heapseg_seal(h, b);
+                POISON(p, gross - WM_HEAP_HDR);
+                link_set(p, tc.bins[k].head);
+                tc.bins[k].head = p;
+                tc.bins[k].count++;
+                tc.total++;
+                return STATUS_SUCCESS;
+            }
+        }
+    }
+    h = wm_heap_from_handle(handle);
+    if (!h)
+        return STATUS_INVALID_HANDLE;
+    return free_slow(h, flags, p);
+}
+
+/* ---- HeapSize, HeapReAlloc ------------------------------------------------------------- */
+
+NTSTATUS wm_heap_size(HANDLE handle, ULONG flags, const void *p, SIZE_T *out)
+{
+    struct wm_heap *h = wm_heap_from_handle(handle);
+    struct wm_hseg *s;
+    struct wm_hblk *b;
+    struct wm_hlarge *l;
+
+    if (!h)
+        return STATUS_INVALID_HANDLE;
+    flags |= h->flags & HEAP_NO_SERIALIZE;
+    lock_arena(&h->arena0, flags);
+    NTSTATUS st = lookup(h, p, &s, &b, &l);
+    if (NT_SUCCESS(st))
+        *out = l ? large_size(l) : b->req;
+    unlock_arena(&h->arena0, flags);
+    return st;
+}
+
+static NTSTATUS realloc_large(ULONG flags, struct wm_hlarge *l, SIZE_T size, void **out)
+{
+    uintptr_t base = (uintptr_t)l;
+    SIZE_T old = large_size(l);
+    size_t need = (WM_HEAP_LARGE_DATA + size + WM_HEAP_PAGE - 1) & ~(size_t)(WM_HEAP_PAGE - 1);
+
+    if (need > l->commit)
+        return STATUS_NO_MEMORY; /* grows only within what is still committed */
+    if (need < l->commit && NT_SUCCESS(wm_heapvm_free(base + need, l->commit - need, MEM_DECOMMIT)))
+        l->commit = need;
+    large_set_size(l, size);
+    if ((flags & HEAP_ZERO_MEMORY) && size > old)
+        memset((char *)base + WM_HEAP_LARGE_DATA + old, 0, size - old);
+    *out = (void *)(base + WM_HEAP_LARGE_DATA);
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS wm_heap_realloc(HANDLE handle, ULONG flags, void *p, SIZE_T size, void **out)
+{
+    struct wm_heap *h = wm_heap_from_handle(handle);
+    struct wm_hseg *s;
+    struct wm_hblk *b;
+    struct wm_hlarge *l;
+    NTSTATUS st;
+
+    if (!h)
+        return STATUS_INVALID_HANDLE;
+    *out = NULL;
+    if (!p)
+        return STATUS_SUCCESS; /* Windows fails it without an error */
+    flags |= h->flags & (HEAP_NO_SERIALIZE | HEAP_GENERATE_EXCEPTIONS);
+    if (size > MAX_REQUEST)
+        return no_memory(flags, size);
+    size_t gross = gross_of(size);
+
+    lock_arena(&h->arena0, flags);
+    st = lookup(h, p, &s, &b, &l);
+    SIZE_T old = 0;
+    if (NT_SUCCESS(st) && l) {
+        old = large_size(l);
+        if (gross >= WM_HEAP_LARGE || (flags & HEAP_REALLOC_IN_PLACE_ONLY)) {
+            st = realloc_large(flags, l, size, out);
+            unlock_arena(&h->arena0, flags);
+            if (NT_SUCCESS(st) || (flags & HEAP_REALLOC_IN_PLACE_ONLY))
+                return NT_SUCCESS(st) ? st : no_memory(flags, size);
+            goto move;
+        }
+    }
+    unlock_arena(&h->arena0, flags);
+    if (!NT_SUCCESS(st))
+        return st;
+    if (l)
+        goto move;
+
+    struct wm_harena *a = s->arena;
+    lock_arena(a, flags);
+    if (!wm_heapseg_intact(h, b) || b->state != WM_HBLK_BUSY) {
+        unlock_arena(a, flags);
+        return wm_heap_corrupt(h, p);
+    }
+    old = b->req;
+    if (gross < WM_HEAP_LARGE && wm_heapseg_resize_locked(a, s, b, gross)) {
+        b->req = (uint32_t)size;
+        wm_heapseg_seal(h, b);
+        UNPOISON(p, BYTES(b->size) - WM_HEAP_HDR);
+        if ((flags & HEAP_ZERO_MEMORY) && size > old)
+            memset((char *)p + old, 0, size - old);
+        unlock_arena(a, flags);
+        *out = p;
+        return STATUS_SUCCESS;
+    }
+    unlock_arena(a, flags);
+    if (flags & HEAP_REALLOC_IN_PLACE_ONLY)
+        return no_memory(flags, size);
+
+move:;
+    void *np;
+    st = wm_heap_alloc(h, (flags & ~(ULONG)HEAP_ZERO_MEMORY) | NO_RAISE, size, &np);
+    if (!NT_SUCCESS(st))
+        return st == STATUS_NO_MEMORY ? no_memory(flags, size) : st;
+    memcpy(np, p, old < size ? old : size);
+    if ((flags & HEAP_ZERO_MEMORY) && size > old)
+        memset((char *)np + old, 0, size - old);
+    st = wm_heap_free(h, flags & HEAP_NO_SERIALIZE, p);
+    if (!NT_SUCCESS(st)) { /* the old block stays (secured and kept): so does the caller's */
+        wm_heap_free(h, flags & HEAP_NO_SERIALIZE, np);
+        return st;
+    }
+    *out = np;
+    return STATUS_SUCCESS;
+}

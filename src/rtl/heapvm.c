@@ -1,0 +1,113 @@
+/*
+ * heapvm.c - the heap's memory: reserve, commit, decommit and release through the Nt
+ * virtual-memory calls only (so a secured range inside a heap is refused like any other and
+ * runs the secure memory cache callbacks), and the granule map that tells which heap region
+ * or large block owns an address without touching the address.
+ */
+#include "rtl.h"
+
+#include "nt/nt.h"
+
+NTSTATUS wm_heapvm_reserve(size_t size, ULONG prot, uintptr_t *base)
+{
+    PVOID a = NULL;
+    SIZE_T s = size;
+    NTSTATUS st = NtAllocateVirtualMemory(NtCurrentProcess(), &a, 0, &s, MEM_RESERVE, prot);
+    if (NT_SUCCESS(st))
+        *base = (uintptr_t)a;
+    return st;
+}
+
+NTSTATUS wm_heapvm_commit(uintptr_t addr, size_t size, ULONG prot)
+{
+    PVOID a = (PVOID)addr;
+    SIZE_T s = size;
+    return NtAllocateVirtualMemory(NtCurrentProcess(), &a, 0, &s, MEM_COMMIT, prot);
+}
+
+/* The secure memory cache protocol for the heap's own decommits and releases: refused
+ * because the range is secured -> run the callbacks on the range -> retry once.  This is the
+ * heap's one copy of it; it becomes a plain NtFreeVirtualMemory call once the memory manager
+ * runs the protocol itself.  A callback runs with the heap's lock held, so it must not use
+ * that heap (as on Windows). */
+NTSTATUS wm_heapvm_free(uintptr_t addr, size_t size, ULONG type)
+{
+    PVOID a = (PVOID)addr;
+    SIZE_T s = size;
+    NTSTATUS st = NtFreeVirtualMemory(NtCurrentProcess(), &a, &s, type);
+    if (st != STATUS_INVALID_PAGE_PROTECTION || !wm_secure_take_refusal())
+        return st;
+    size_t range = size ? size : wm_secure_allocation_size(addr);
+    if (!RtlFlushSecureMemoryCache((PVOID)addr, range))
+        return st;
+    a = (PVOID)addr;
+    s = size;
+    st = NtFreeVirtualMemory(NtCurrentProcess(), &a, &s, type);
+    wm_secure_take_refusal();
+    return st;
+}
+
+/* The map: addr >> 32 picks a second-level table of 65,536 owners, one per 64 KiB granule of
+ * that 4 GiB.  Tables come from NtAllocateVirtualMemory and stay; untouched ones cost no
+ * RAM.  Readers load without a lock (a pointer passed to HeapFree is looked up before it is
+ * read); writers hold map_lock. */
+#define L1_BITS 16
+#define L2_BITS 16
+typedef _Atomic(void *) owner_t;
+static _Atomic(owner_t *) map_l1[1u << L1_BITS];
+static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void *wm_heapvm_owner(uintptr_t addr)
+{
+    uintptr_t hi = addr >> 32;
+    if (hi >= (1u << L1_BITS))
+        return NULL;
+    owner_t *l2 = atomic_load_explicit(&map_l1[hi], memory_order_acquire);
+    if (!l2)
+        return NULL;
+    return atomic_load_explicit(&l2[(addr >> 16) & ((1u << L2_BITS) - 1)], memory_order_acquire);
+}
+
+static NTSTATUS set_range(uintptr_t base, size_t size, void *owner)
+{
+    NTSTATUS st = STATUS_SUCCESS;
+
+    pthread_mutex_lock(&map_lock);
+    for (uintptr_t g = base; g < base + size; g += 0x10000) {
+        uintptr_t hi = g >> 32;
+        if (hi >= (1u << L1_BITS)) {
+            st = STATUS_NO_MEMORY;
+            break;
+        }
+        owner_t *l2 = atomic_load_explicit(&map_l1[hi], memory_order_relaxed);
+        if (!l2) {
+            if (!owner)
+                continue;
+            uintptr_t t;
+            size_t len = sizeof(owner_t) << L2_BITS;
+            st = wm_heapvm_reserve(len, PAGE_READWRITE, &t);
+            if (NT_SUCCESS(st))
+                st = wm_heapvm_commit(t, len, PAGE_READWRITE);
+            if (!NT_SUCCESS(st))
+                break;
+            l2 = (owner_t *)t;
+            atomic_store_explicit(&map_l1[hi], l2, memory_order_release);
+        }
+        atomic_store_explicit(&l2[(g >> 16) & ((1u << L2_BITS) - 1)], owner, memory_order_release);
+    }
+    pthread_mutex_unlock(&map_lock);
+    return st;
+}
+
+NTSTATUS wm_heapvm_map(uintptr_t base, size_t size, void *owner)
+{
+    NTSTATUS st = set_range(base, size, owner);
+    if (!NT_SUCCESS(st))
+        set_range(base, size, NULL);
+    return st;
+}
+
+void wm_heapvm_unmap(uintptr_t base, size_t size)
+{
+    set_range(base, size, NULL);
+}

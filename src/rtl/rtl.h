@@ -1,0 +1,213 @@
+/*
+ * rtl.h - cross-file structures and functions of the Rtl heap (src/rtl/).
+ *
+ * Layer rules, stated once: the heap gets, commits, decommits and releases memory only
+ * through the Nt virtual-memory calls (heapvm.c), so secured memory inside a heap is
+ * honoured like anywhere else.  Functions return NTSTATUS; only win32/ turns one into the
+ * last error.  A `_locked` suffix means the caller holds the arena's lock (or the heap is
+ * HEAP_NO_SERIALIZE and the caller serialises).  Lock order: heap->big, then arena locks in
+ * index order, then heap->seglock (a leaf: nothing is taken under it).
+ *
+ * Layout (docs/architecture.md, "Heaps"): a heap is a list of segments (regions) of tiled
+ * blocks, each block led by a 16-byte header holding its size, its neighbour's size, the size
+ * asked for, a state and a keyed checksum; blocks of at least WM_HEAP_LARGE bytes are their
+ * own allocations.  A global map from 64 KiB granules to the segment or large block there
+ * lets every call check a pointer before touching it.
+ */
+#ifndef WM_RTL_H
+#define WM_RTL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "windows.h"
+#include "winternl.h"
+
+#define WM_HEAP_GRAN 16u      /* block granularity and alignment */
+#define WM_HEAP_HDR 16u       /* bytes of header before each block's data */
+#define WM_HEAP_MIN_BLOCK 32u /* header + two free-list links */
+#define WM_HEAP_LARGE                                                                   \
+    0xFF000u                         /* blocks this big (header included) get their own \
+                                      * allocation; a fixed heap refuses them (64-bit figure) */
+#define WM_HEAP_LARGE_DATA 64u       /* offset of a large block's data from its base */
+#define WM_HEAP_MAX_SEGS 64u         /* regions per heap (iRegionIndex 64 marks large blocks) */
+#define WM_HEAP_NARENA 4u            /* lock shards of a growable serialised heap */
+#define WM_HEAP_PAGE 4096u           /* commit granularity */
+#define WM_HEAP_SEG_MIN 0x10000u     /* first segment of a growable heap: 64 KiB, as Windows */
+#define WM_HEAP_SEG_MAX (256u << 20) /* segments double up to this */
+#define WM_HEAP_HEADER_SIZE 0x800u   /* bytes before the first block of a heap's first region */
+
+/* Front-end size classes (the thread caches): block sizes 32..1024 by 16, then up to 4224
+ * by 128, so every request up to 4096 bytes has one. */
+#define WM_HEAP_NCLASS 88u
+#define WM_HEAP_CACHE_MAX_GROSS 4224u
+/* Allocations of one size before the front end turns on, as Windows' LFH does (0x12). */
+#define WM_HEAP_LFH_TRIGGER 0x12u
+
+/* Compatibility values (HeapCompatibilityInformation). */
+#define WM_HEAP_COMPAT_STANDARD 0u
+#define WM_HEAP_COMPAT_LFH 2u
+
+enum wm_hblk_state { WM_HBLK_FREE = 0x46, WM_HBLK_BUSY = 0x42, WM_HBLK_CACHED = 0x43 };
+
+/* A block header.  size and prev count WM_HEAP_GRAN units (header included); prev is 0 for a
+ * region's first block.  check is keyed on the header's own address and the heap's secret,
+ * so an overrun, a stray write or a pointer into the middle of a block is seen. */
+struct wm_hblk {
+    uint32_t size;
+    uint32_t prev;
+    uint32_t req;
+    uint8_t state;
+    uint8_t pad;
+    uint16_t check;
+};
+
+/* A free block: the header, then the links of its bin. */
+struct wm_hfree {
+    struct wm_hblk h;
+    struct wm_hfree *next, *prev;
+};
+
+#define WM_HSEG_MAGIC 0x47455348u   /* "HSEG" */
+#define WM_HLARGE_MAGIC 0x47524c48u /* "HLRG" */
+#define WM_HEAP_MAGIC 0x50414548u   /* "HEAP" */
+
+struct wm_heap;
+struct wm_harena;
+
+/* A region: at its base, blocks from `first` to base + commit, uncommitted after that. */
+struct wm_hseg {
+    uint32_t magic;
+    uint32_t index;  /* iRegionIndex */
+    uint32_t pinned; /* holds the heap or an arena: released only with the heap */
+    uint32_t pad;
+    struct wm_heap *heap;
+    struct wm_harena *arena;
+    uintptr_t base;
+    size_t reserve, commit;
+    uintptr_t first;
+    uintptr_t tail; /* the block ending at base + commit (0 when there is none) */
+};
+
+/* A large block: this record at its base, the header at base + 48, the data at base + 64. */
+struct wm_hlarge {
+    uint32_t magic;
+    uint32_t pad;
+    struct wm_heap *heap;
+    struct wm_hlarge *next, *prev;
+    size_t reserve, commit;
+    struct wm_hblk h;
+};
+
+#define WM_HEAP_NBINS 128u
+
+/* A lock shard: its own segments and free lists.  Blocks go back to the arena that owns
+ * their segment, whichever thread frees them. */
+struct wm_harena {
+    pthread_mutex_t lock;
+    struct wm_heap *heap;
+    unsigned idx;
+    unsigned nsegs;
+    struct wm_hseg *last; /* the newest segment, the one that grows */
+    uint64_t bitmap[WM_HEAP_NBINS / 64];
+    struct wm_hfree *bins[WM_HEAP_NBINS];
+};
+
+struct wm_heap {
+    struct wm_hseg seg0; /* first: the heap handle is its first region's base */
+    uint32_t magic;
+    ULONG flags;             /* HeapCreate's flags (HEAP_GROWABLE set when the maximum was 0) */
+    uint64_t id;             /* never reused: thread caches tell a new heap at an old address */
+    uint64_t secret;         /* header checksum key */
+    size_t max;              /* a fixed heap's reserve (0: growable) */
+    size_t min_commit;       /* never decommitted below this in region 0 */
+    pthread_mutex_t big;     /* HeapLock; taken before the arena locks */
+    pthread_mutex_t seglock; /* segs[], large list, arenas[] creation */
+    struct wm_hseg *segs[WM_HEAP_MAX_SEGS];
+    unsigned nsegs;
+    struct wm_hlarge *large;
+    _Atomic(struct wm_harena *) arenas[WM_HEAP_NARENA];
+    atomic_uint lfh;                   /* front end on (compatibility 2) */
+    uint8_t lfh_count[WM_HEAP_NCLASS]; /* racy counters: only a trigger */
+    struct wm_heap *reg_next;          /* process list (GetProcessHeaps) */
+    struct wm_harena arena0;
+};
+
+/* ---- heapvm.c: memory through the Nt calls, and the granule map ------------------------ */
+
+NTSTATUS wm_heapvm_reserve(size_t size, ULONG prot, uintptr_t *base);
+NTSTATUS wm_heapvm_commit(uintptr_t addr, size_t size, ULONG prot);
+/* Decommit or release (type MEM_DECOMMIT / MEM_RELEASE, size 0 to release), running the
+ * secure memory cache callbacks and retrying once when the range is secured. */
+NTSTATUS wm_heapvm_free(uintptr_t addr, size_t size, ULONG type);
+/* The segment or large-block record owning addr (its first field is the magic), or NULL. */
+void *wm_heapvm_owner(uintptr_t addr);
+NTSTATUS wm_heapvm_map(uintptr_t base, size_t size, void *owner);
+void wm_heapvm_unmap(uintptr_t base, size_t size);
+
+/* ---- heapseg.c: the back end: regions, blocks, bins ------------------------------------- */
+
+uint16_t wm_heapseg_sum(const struct wm_heap *h, const struct wm_hblk *b);
+void wm_heapseg_seal(const struct wm_heap *h, struct wm_hblk *b);
+bool wm_heapseg_intact(const struct wm_heap *h, const struct wm_hblk *b);
+/* Initialise an arena whose first region is [base, base+reserve), commit bytes committed,
+ * blocks starting at first. */
+void wm_heapseg_arena_init(struct wm_heap *h, struct wm_harena *a, unsigned idx);
+/* Register a region with the heap (index, map); caller holds the arena lock. */
+NTSTATUS wm_heapseg_add_locked(struct wm_harena *a, struct wm_hseg *s, uintptr_t base,
+                               size_t reserve, size_t commit, size_t header, bool pinned);
+/* A busy block of gross bytes (multiple of 16, >= 32). */
+NTSTATUS wm_heapseg_alloc_locked(struct wm_harena *a, size_t gross, struct wm_hblk **out);
+/* Free a busy or cached block; STATUS_HEAP_CORRUPTION when a neighbour's header is damaged. */
+NTSTATUS wm_heapseg_free_locked(struct wm_harena *a, struct wm_hseg *s, struct wm_hblk *b);
+/* Resize a busy block in place to gross bytes; false when it cannot. */
+bool wm_heapseg_resize_locked(struct wm_harena *a, struct wm_hseg *s, struct wm_hblk *b,
+                              size_t gross);
+/* Give back free tails (and empty regions other than each arena's first); bytes of the
+ * largest free block left. */
+size_t wm_heapseg_compact_locked(struct wm_harena *a);
+/* Check every block of a region; the damaged header or NULL. */
+const struct wm_hblk *wm_heapseg_check(const struct wm_heap *h, const struct wm_hseg *s);
+/* The region holding block data p of heap h, or NULL when p is not a block of h. */
+struct wm_hseg *wm_heapseg_find(const struct wm_heap *h, const void *p, struct wm_hblk **blk);
+/* Release every region and large block of the heap (HeapDestroy). */
+void wm_heapseg_release_all(struct wm_heap *h);
+
+/* ---- heap.c: the heaps, the front end, the API's core ----------------------------------- */
+
+/* A heap handle's heap, or NULL when the handle is not a live heap. */
+struct wm_heap *wm_heap_from_handle(HANDLE handle);
+void wm_heap_lock_all(struct wm_heap *h);
+void wm_heap_unlock_all(struct wm_heap *h);
+/* Report corruption at p: raises STATUS_HEAP_CORRUPTION (noncontinuable) when termination on
+ * corruption is on; returns STATUS_INVALID_PARAMETER otherwise. */
+NTSTATUS wm_heap_corrupt(struct wm_heap *h, const void *p);
+bool wm_heap_terminate_on_corruption(void);
+void wm_heap_set_terminate_on_corruption(void);
+/* Give this thread's cached blocks of h back to it (HeapCompact, HeapDestroy). */
+void wm_heap_flush_cache(struct wm_heap *h);
+
+NTSTATUS wm_heap_create(ULONG flags, SIZE_T initial, SIZE_T max, HANDLE *out);
+NTSTATUS wm_heap_destroy(HANDLE heap);
+NTSTATUS wm_heap_alloc(HANDLE heap, ULONG flags, SIZE_T size, void **out);
+NTSTATUS wm_heap_realloc(HANDLE heap, ULONG flags, void *p, SIZE_T size, void **out);
+NTSTATUS wm_heap_free(HANDLE heap, ULONG flags, void *p);
+NTSTATUS wm_heap_size(HANDLE heap, ULONG flags, const void *p, SIZE_T *out);
+HANDLE wm_heap_process(void);
+ULONG wm_heap_list(ULONG count, HANDLE *out);
+
+/* ---- heapwalk.c: HeapWalk, HeapValidate, HeapCompact, the information classes ----------- */
+
+NTSTATUS wm_heapwalk_next(HANDLE heap, PROCESS_HEAP_ENTRY *e);
+/* STATUS_SUCCESS when valid; STATUS_ACCESS_VIOLATION for an address nothing is mapped at. */
+NTSTATUS wm_heapwalk_validate(HANDLE heap, ULONG flags, const void *p);
+NTSTATUS wm_heapwalk_compact(HANDLE heap, ULONG flags, SIZE_T *largest);
+NTSTATUS wm_heapwalk_lock(HANDLE heap, bool lock);
+NTSTATUS wm_heapwalk_set_info(HANDLE heap, HEAP_INFORMATION_CLASS cls, PVOID info, SIZE_T len);
+NTSTATUS wm_heapwalk_query_info(HANDLE heap, HEAP_INFORMATION_CLASS cls, PVOID info, SIZE_T len,
+                                SIZE_T *ret);
+
+#endif
