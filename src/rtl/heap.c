@@ -105,10 +105,38 @@ static NTSTATUS no_memory(ULONG flags, SIZE_T size)
     return STATUS_NO_MEMORY;
 }
 
+static void *link_get(void *p);
+static void link_set(void *p, void *n);
+
+/* Free what other threads left on a's remote stack; caller holds a's lock. */
+static void collect_locked(struct wm_harena *a)
+{
+    if (!atomic_load_explicit(&a->remote, memory_order_relaxed))
+        return;
+    void *p = atomic_exchange_explicit(&a->remote, NULL, memory_order_acquire);
+    while (p) {
+        void *next = link_get(p);
+        struct wm_hseg *s = wm_heapvm_owner((uintptr_t)p);
+        wm_heapseg_free_locked(a, s, (struct wm_hblk *)((uintptr_t)p - WM_HEAP_HDR));
+        p = next;
+    }
+}
+
+static void push_remote(struct wm_harena *a, void *p)
+{
+    void *head = atomic_load_explicit(&a->remote, memory_order_relaxed);
+    do
+        link_set(p, head);
+    while (!atomic_compare_exchange_weak_explicit(&a->remote, &head, p, memory_order_release,
+                                                  memory_order_relaxed));
+}
+
 static void lock_arena(struct wm_harena *a, ULONG flags)
 {
-    if (!(flags & HEAP_NO_SERIALIZE))
+    if (!(flags & HEAP_NO_SERIALIZE)) {
         pthread_mutex_lock(&a->lock);
+        collect_locked(a);
+    }
 }
 
 static void unlock_arena(struct wm_harena *a, ULONG flags)
@@ -124,8 +152,10 @@ void wm_heap_lock_all(struct wm_heap *h)
     pthread_mutex_lock(&h->big);
     for (unsigned i = 0; i < WM_HEAP_NARENA; i++) {
         struct wm_harena *a = atomic_load(&h->arenas[i]);
-        if (a)
+        if (a) {
             pthread_mutex_lock(&a->lock);
+            collect_locked(a);
+        }
     }
 }
 
@@ -173,6 +203,7 @@ struct cache_bin {
 };
 
 struct cache {
+    void *block;          /* the process-heap block this cache lives in */
     struct wm_heap *heap; /* the heap these blocks belong to (checked with id) */
     uint64_t id;
     unsigned misses; /* calls for another heap since; past a bound the cache moves */
@@ -180,8 +211,11 @@ struct cache {
     struct cache_bin bins[WM_HEAP_NCLASS];
 };
 
-static _Thread_local struct cache tc;
-static _Thread_local unsigned thread_slot; /* 1 + this thread's arena choice; 0 unassigned */
+/* Initial-exec TLS: one load with no call (a shared library's default model calls
+ * __tls_get_addr on every access).  The cache itself is a block of the process heap. */
+#define WM_TLS_IE __attribute__((tls_model("initial-exec")))
+static __thread struct cache *tcp WM_TLS_IE;
+static __thread unsigned thread_slot WM_TLS_IE; /* 1 + this thread's arena choice; 0: none */
 static atomic_uint slots;
 static pthread_key_t exit_key;
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
@@ -221,8 +255,14 @@ static void cache_drain(struct cache *c, unsigned only_class, unsigned keep)
             if (s->arena != locked) {
                 if (locked)
                     pthread_mutex_unlock(&locked->lock);
+                locked = NULL;
+                /* a busy owner: leave the block on its remote stack rather than wait */
+                if (pthread_mutex_trylock(&s->arena->lock) != 0) {
+                    push_remote(s->arena, p);
+                    continue;
+                }
                 locked = s->arena;
-                pthread_mutex_lock(&locked->lock);
+                collect_locked(locked);
             }
             wm_heapseg_free_locked(s->arena, s, (struct wm_hblk *)((uintptr_t)p - WM_HEAP_HDR));
         }
@@ -233,18 +273,23 @@ static void cache_drain(struct cache *c, unsigned only_class, unsigned keep)
 
 static void cache_forget(struct cache *c)
 {
+    void *block = c->block;
     memset(c, 0, sizeof(*c));
+    c->block = block;
 }
 
 /* At thread exit: give the blocks back if their heap still exists. */
-static void cache_exit(void *unused)
+static NTSTATUS free_slow(struct wm_heap *h, ULONG flags, void *p);
+
+static void cache_exit(void *arg)
 {
-    (void)unused;
+    struct cache *c = arg;
     pthread_mutex_lock(&reg_lock);
-    if (tc.heap && tc.total && heap_registered_locked(tc.heap, tc.id))
-        cache_drain(&tc, WM_HEAP_NCLASS, 0);
+    if (c->heap && c->total && heap_registered_locked(c->heap, c->id))
+        cache_drain(c, WM_HEAP_NCLASS, 0);
     pthread_mutex_unlock(&reg_lock);
-    cache_forget(&tc);
+    tcp = NULL;
+    free_slow(process_heap, 0, c->block);
 }
 
 static void exit_key_init(void)
@@ -254,29 +299,42 @@ static void exit_key_init(void)
 
 void wm_heap_flush_cache(struct wm_heap *h)
 {
-    if (tc.heap == h && tc.id == h->id && tc.total)
-        cache_drain(&tc, WM_HEAP_NCLASS, 0);
+    if (tcp && tcp->heap == h && tcp->id == h->id && tcp->total)
+        cache_drain(tcp, WM_HEAP_NCLASS, 0);
 }
 
 /* Point this thread's cache at h, moving it off another heap when that one is empty or
  * keeps losing to h. */
+static void *backend_alloc(struct wm_heap *h, SIZE_T size);
+
 static bool cache_adopt(struct wm_heap *h)
 {
-    if (tc.heap == h && tc.id == h->id)
+    struct cache *c = tcp;
+    if (!c) {
+        pthread_once(&exit_once, exit_key_init);
+        /* on cache lines of its own: two threads' caches must not share one */
+        void *block = backend_alloc(wm_heap_process(), sizeof(*c) + 128);
+        if (!block)
+            return false;
+        c = (struct cache *)(((uintptr_t)block + 63) & ~(uintptr_t)63);
+        cache_forget(c);
+        c->block = block;
+        pthread_setspecific(exit_key, c);
+        tcp = c;
+    }
+    if (c->heap == h && c->id == h->id)
         return true;
-    if (tc.total && ++tc.misses < 64)
+    if (c->total && ++c->misses < 64)
         return false;
-    if (tc.total) {
+    if (c->total) {
         pthread_mutex_lock(&reg_lock);
-        if (heap_registered_locked(tc.heap, tc.id))
-            cache_drain(&tc, WM_HEAP_NCLASS, 0);
+        if (heap_registered_locked(c->heap, c->id))
+            cache_drain(c, WM_HEAP_NCLASS, 0);
         pthread_mutex_unlock(&reg_lock);
     }
-    cache_forget(&tc);
-    pthread_once(&exit_once, exit_key_init);
-    pthread_setspecific(exit_key, &tc);
-    tc.heap = h;
-    tc.id = h->id;
+    cache_forget(c);
+    c->heap = h;
+    c->id = h->id;
     return true;
 }
 
@@ -428,8 +486,8 @@ NTSTATUS wm_heap_destroy(HANDLE handle)
     if (reg_tail == h)
         reg_tail = prev;
     pthread_mutex_unlock(&reg_lock);
-    if (tc.heap == h)
-        cache_forget(&tc); /* the blocks go with the heap */
+    if (tcp && tcp->heap == h)
+        cache_forget(tcp); /* the blocks go with the heap */
     /* Wait out anyone still inside (HeapLock holders, a thread draining its cache). */
     wm_heap_lock_all(h);
     wm_heap_unlock_all(h);
@@ -549,15 +607,28 @@ static size_t gross_of(SIZE_T size)
     return g < WM_HEAP_MIN_BLOCK ? WM_HEAP_MIN_BLOCK : g;
 }
 
-static void *finish(struct wm_hblk *b, SIZE_T size, ULONG flags, struct wm_heap *h)
+static void *finish(struct wm_hblk *b, SIZE_T size, ULONG flags)
 {
     b->req = (uint32_t)size;
     b->state = WM_HBLK_BUSY;
-    wm_heapseg_seal(h, b);
     void *p = block_data(b);
     UNPOISON(p, BYTES(b->size) - WM_HEAP_HDR);
     if (flags & HEAP_ZERO_MEMORY)
         memset(p, 0, size);
+    return p;
+}
+
+/* A block straight from the back end of h (never cached): the caches' own memory. */
+static void *backend_alloc(struct wm_heap *h, SIZE_T size)
+{
+    struct wm_hblk *b;
+    void *p = NULL;
+    if (!h)
+        return NULL;
+    pthread_mutex_lock(&h->arena0.lock);
+    if (NT_SUCCESS(wm_heapseg_alloc_locked(&h->arena0, gross_of(size), &b)))
+        p = finish(b, size, 0);
+    pthread_mutex_unlock(&h->arena0.lock);
     return p;
 }
 
@@ -570,19 +641,19 @@ static NTSTATUS cache_refill(struct wm_heap *h, unsigned k, struct wm_hblk **out
     NTSTATUS st;
 
     pthread_mutex_lock(&a->lock);
+    collect_locked(a);
     st = wm_heapseg_alloc_locked(a, gross, out);
     for (unsigned i = 1; NT_SUCCESS(st) && i < n; i++) {
         struct wm_hblk *b;
         if (!NT_SUCCESS(wm_heapseg_alloc_locked(a, gross, &b)))
             break;
         b->state = WM_HBLK_CACHED;
-        wm_heapseg_seal(h, b);
         void *p = block_data(b);
         POISON(p, BYTES(b->size) - WM_HEAP_HDR);
-        link_set(p, tc.bins[k].head);
-        tc.bins[k].head = p;
-        tc.bins[k].count++;
-        tc.total++;
+        link_set(p, tcp->bins[k].head);
+        tcp->bins[k].head = p;
+        tcp->bins[k].count++;
+        tcp->total++;
     }
     pthread_mutex_unlock(&a->lock);
     return st;
@@ -614,14 +685,14 @@ static NTSTATUS alloc_slow(struct wm_heap *h, ULONG flags, SIZE_T size, void **o
         st = cache_refill(h, k, &b);
         if (!NT_SUCCESS(st))
             return no_memory(flags, size);
-        *out = finish(b, size, flags, h);
+        *out = finish(b, size, flags);
         return STATUS_SUCCESS;
     }
     struct wm_harena *a = (flags & HEAP_NO_SERIALIZE) ? &h->arena0 : arena_for(h);
     lock_arena(a, flags);
     st = wm_heapseg_alloc_locked(a, gross, &b);
     if (NT_SUCCESS(st))
-        *out = finish(b, size, flags, h);
+        *out = finish(b, size, flags);
     unlock_arena(a, flags);
     if (!NT_SUCCESS(st))
         return st == STATUS_NO_MEMORY ? no_memory(flags, size) : st;
@@ -637,16 +708,17 @@ static NTSTATUS alloc_slow(struct wm_heap *h, ULONG flags, SIZE_T size, void **o
 NTSTATUS wm_heap_alloc(HANDLE handle, ULONG flags, SIZE_T size, void **out)
 {
     struct wm_heap *h = handle;
-    if (size <= 4096 && tc.heap == h && h && tc.id == h->id) {
+    struct cache *c = tcp;
+    if (size <= 4096 && c && c->heap == h && c->id == h->id) {
         unsigned k = class_ceil(gross_of(size));
-        void *p = tc.bins[k].head;
+        void *p = c->bins[k].head;
         if (p) {
             struct wm_hblk *b = (struct wm_hblk *)((uintptr_t)p - WM_HEAP_HDR);
-            if (b->state == WM_HBLK_CACHED && wm_heapseg_intact(h, b)) {
-                tc.bins[k].head = link_get(p);
-                tc.bins[k].count--;
-                tc.total--;
-                *out = finish(b, size, flags, h);
+            if (b->state == WM_HBLK_CACHED) {
+                c->bins[k].head = link_get(p);
+                c->bins[k].count--;
+                c->total--;
+                *out = finish(b, size, flags);
                 return STATUS_SUCCESS;
             }
             return wm_heap_corrupt(h, p);
@@ -732,7 +804,8 @@ NTSTATUS wm_heap_free(HANDLE handle, ULONG flags, void *p)
     struct wm_heap *h = handle;
     if (!p)
         return STATUS_SUCCESS;
-    if (tc.heap == h && h && tc.id == h->id && !((uintptr_t)p & (WM_HEAP_GRAN - 1))) {
+    struct cache *c = tcp;
+    if (c && c->heap == h && c->id == h->id && !((uintptr_t)p & (WM_HEAP_GRAN - 1))) {
         struct wm_hseg *s = wm_heapvm_owner((uintptr_t)p);
         uintptr_t a = (uintptr_t)p;
         if (s && s->magic == WM_HSEG_MAGIC && s->heap == h && a >= s->first + WM_HEAP_HDR &&
@@ -742,15 +815,14 @@ NTSTATUS wm_heap_free(HANDLE handle, ULONG flags, void *p)
             if (b->state == WM_HBLK_BUSY && gross <= WM_HEAP_CACHE_MAX_GROSS &&
                 wm_heapseg_intact(h, b)) {
                 unsigned k = class_floor(gross);
-                if (tc.bins[k].count >= class_cap(k))
-                    cache_drain(&tc, k, class_cap(k) / 2);
+                if (tcp->bins[k].count >= class_cap(k))
+                    cache_drain(c, k, class_cap(k) / 2);
                 b->state = WM_HBLK_CACHED;
-                wm_heapseg_seal(h, b);
                 POISON(p, gross - WM_HEAP_HDR);
-                link_set(p, tc.bins[k].head);
-                tc.bins[k].head = p;
-                tc.bins[k].count++;
-                tc.total++;
+                link_set(p, c->bins[k].head);
+                c->bins[k].head = p;
+                c->bins[k].count++;
+                c->total++;
                 return STATUS_SUCCESS;
             }
         }

@@ -30,26 +30,6 @@
 #define BYTES(grans) ((size_t)(grans)*WM_HEAP_GRAN)
 #define DECOMMIT_AT (256u << 10) /* a free tail this long is given back */
 
-uint16_t wm_heapseg_sum(const struct wm_heap *h, const struct wm_hblk *b)
-{
-    uint64_t x = ((uint64_t)b->size << 32 | b->prev) ^ (uintptr_t)b ^ h->secret;
-    x ^= ((uint64_t)b->req << 16 | (uint64_t)b->state << 8 | b->pad) * 0x9e3779b97f4a7c15ull;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 29;
-    return (uint16_t)(x >> 48);
-}
-
-void wm_heapseg_seal(const struct wm_heap *h, struct wm_hblk *b)
-{
-    b->check = wm_heapseg_sum(h, b);
-}
-
-bool wm_heapseg_intact(const struct wm_heap *h, const struct wm_hblk *b)
-{
-    return b->check == wm_heapseg_sum(h, b) && b->size >= GRANS(WM_HEAP_MIN_BLOCK) &&
-           (b->state == WM_HBLK_FREE || b->state == WM_HBLK_BUSY || b->state == WM_HBLK_CACHED);
-}
-
 static uintptr_t seg_end(const struct wm_hseg *s)
 {
     return s->base + s->commit;
@@ -139,6 +119,7 @@ void wm_heapseg_arena_init(struct wm_heap *h, struct wm_harena *a, unsigned idx)
     a->idx = idx;
     a->nsegs = 0;
     a->last = NULL;
+    atomic_init(&a->remote, NULL);
     memset(a->bitmap, 0, sizeof(a->bitmap));
     memset(a->bins, 0, sizeof(a->bins));
 }

@@ -47,26 +47,15 @@ NTSTATUS wm_heapvm_free(uintptr_t addr, size_t size, ULONG type)
     return st;
 }
 
-/* The map: addr >> 32 picks a second-level table of 65,536 owners, one per 64 KiB granule of
- * that 4 GiB.  Tables come from NtAllocateVirtualMemory and stay; untouched ones cost no
- * RAM.  Readers load without a lock (a pointer passed to HeapFree is looked up before it is
- * read); writers hold map_lock. */
+/* The map (wm_heapvm_owner): second-level tables come from NtAllocateVirtualMemory and
+ * stay; untouched ones cost no RAM.  Readers load without a lock (a pointer passed to HeapFree
+ * is looked up before it is read); writers hold map_lock. */
 #define L1_BITS 16
 #define L2_BITS 16
-typedef _Atomic(void *) owner_t;
-static _Atomic(owner_t *) map_l1[1u << L1_BITS];
+typedef void *owner_t;
+void **wm_heapvm_l1[1u << L1_BITS];
+#define map_l1 wm_heapvm_l1
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void *wm_heapvm_owner(uintptr_t addr)
-{
-    uintptr_t hi = addr >> 32;
-    if (hi >= (1u << L1_BITS))
-        return NULL;
-    owner_t *l2 = atomic_load_explicit(&map_l1[hi], memory_order_acquire);
-    if (!l2)
-        return NULL;
-    return atomic_load_explicit(&l2[(addr >> 16) & ((1u << L2_BITS) - 1)], memory_order_acquire);
-}
 
 static NTSTATUS set_range(uintptr_t base, size_t size, void *owner)
 {
@@ -79,7 +68,7 @@ static NTSTATUS set_range(uintptr_t base, size_t size, void *owner)
             st = STATUS_NO_MEMORY;
             break;
         }
-        owner_t *l2 = atomic_load_explicit(&map_l1[hi], memory_order_relaxed);
+        owner_t *l2 = __atomic_load_n(&map_l1[hi], __ATOMIC_RELAXED);
         if (!l2) {
             if (!owner)
                 continue;
@@ -91,9 +80,9 @@ static NTSTATUS set_range(uintptr_t base, size_t size, void *owner)
             if (!NT_SUCCESS(st))
                 break;
             l2 = (owner_t *)t;
-            atomic_store_explicit(&map_l1[hi], l2, memory_order_release);
+            __atomic_store_n(&map_l1[hi], l2, __ATOMIC_RELEASE);
         }
-        atomic_store_explicit(&l2[(g >> 16) & ((1u << L2_BITS) - 1)], owner, memory_order_release);
+        __atomic_store_n(&l2[(g >> 16) & ((1u << L2_BITS) - 1)], owner, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&map_lock);
     return st;

@@ -54,8 +54,10 @@
 enum wm_hblk_state { WM_HBLK_FREE = 0x46, WM_HBLK_BUSY = 0x42, WM_HBLK_CACHED = 0x43 };
 
 /* A block header.  size and prev count WM_HEAP_GRAN units (header included); prev is 0 for a
- * region's first block.  check is keyed on the header's own address and the heap's secret,
- * so an overrun, a stray write or a pointer into the middle of a block is seen. */
+ * region's first block.  check covers size and prev, keyed on the header's own address and
+ * the heap's secret, so an overrun (which reaches size first), a stray write or a pointer
+ * into the middle of a block is seen; req and state change on every allocation and free and
+ * are left out of it, so the fast paths compute it once per free and never per allocation. */
 struct wm_hblk {
     uint32_t size;
     uint32_t prev;
@@ -112,6 +114,9 @@ struct wm_harena {
     unsigned idx;
     unsigned nsegs;
     struct wm_hseg *last; /* the newest segment, the one that grows */
+    /* Blocks other threads gave back while the lock was busy (a lock-free stack, linked
+     * through the blocks' first word): freed by whoever takes the lock next. */
+    _Atomic(void *) remote;
     uint64_t bitmap[WM_HEAP_NBINS / 64];
     struct wm_hfree *bins[WM_HEAP_NBINS];
 };
@@ -143,16 +148,41 @@ NTSTATUS wm_heapvm_commit(uintptr_t addr, size_t size, ULONG prot);
 /* Decommit or release (type MEM_DECOMMIT / MEM_RELEASE, size 0 to release), running the
  * secure memory cache callbacks and retrying once when the range is secured. */
 NTSTATUS wm_heapvm_free(uintptr_t addr, size_t size, ULONG type);
-/* The segment or large-block record owning addr (its first field is the magic), or NULL. */
-void *wm_heapvm_owner(uintptr_t addr);
+/* The segment or large-block record owning addr (its first field is the magic), or NULL:
+ * addr >> 32 picks a table of 65,536 owners, one per 64 KiB granule of that 4 GiB. */
+extern void **wm_heapvm_l1[1u << 16]; /* read and written with __atomic builtins */
+static inline void *wm_heapvm_owner(uintptr_t addr)
+{
+    uintptr_t hi = addr >> 32;
+    if (hi >= (1u << 16))
+        return NULL;
+    void **l2 = __atomic_load_n(&wm_heapvm_l1[hi], __ATOMIC_ACQUIRE);
+    if (!l2)
+        return NULL;
+    return __atomic_load_n(&l2[(addr >> 16) & 0xffff], __ATOMIC_ACQUIRE);
+}
 NTSTATUS wm_heapvm_map(uintptr_t base, size_t size, void *owner);
 void wm_heapvm_unmap(uintptr_t base, size_t size);
 
 /* ---- heapseg.c: the back end: regions, blocks, bins ------------------------------------- */
 
-uint16_t wm_heapseg_sum(const struct wm_heap *h, const struct wm_hblk *b);
-void wm_heapseg_seal(const struct wm_heap *h, struct wm_hblk *b);
-bool wm_heapseg_intact(const struct wm_heap *h, const struct wm_hblk *b);
+static inline uint16_t wm_heapseg_sum(const struct wm_heap *h, const struct wm_hblk *b)
+{
+    uint64_t x = ((uint64_t)b->size << 32 | b->prev) ^ (uintptr_t)b ^ h->secret;
+    x *= 0x9e3779b97f4a7c15ull;
+    return (uint16_t)(x >> 48);
+}
+
+static inline void wm_heapseg_seal(const struct wm_heap *h, struct wm_hblk *b)
+{
+    b->check = wm_heapseg_sum(h, b);
+}
+
+static inline bool wm_heapseg_intact(const struct wm_heap *h, const struct wm_hblk *b)
+{
+    return b->check == wm_heapseg_sum(h, b) && b->size >= WM_HEAP_MIN_BLOCK / WM_HEAP_GRAN &&
+           (b->state == WM_HBLK_FREE || b->state == WM_HBLK_BUSY || b->state == WM_HBLK_CACHED);
+}
 /* Initialise an arena whose first region is [base, base+reserve), commit bytes committed,
  * blocks starting at first. */
 void wm_heapseg_arena_init(struct wm_heap *h, struct wm_harena *a, unsigned idx);
