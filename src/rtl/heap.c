@@ -764,8 +764,8 @@ static NTSTATUS free_slow(struct wm_heap *h, ULONG flags, void *p)
     NTSTATUS st = lookup(h, p, &s, &b, &l);
     if (NT_SUCCESS(st) && l) {
         uintptr_t base = (uintptr_t)l;
-        struct wm_hlarge *prev = l->prev, *next = l->next;
         pthread_mutex_lock(&h->seglock);
+        struct wm_hlarge *prev = l->prev, *next = l->next; /* the list changes under seglock */
         wm_heapvm_unmap(base, l->reserve);
         size_t reserve = l->reserve;
         /* The release may run the secure memory cache callbacks: they must not use this heap

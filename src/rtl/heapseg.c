@@ -19,9 +19,11 @@
 #endif
 #ifdef WM_ASAN
 #include <sanitizer/asan_interface.h>
+#define HDR_OPEN(b) ASAN_UNPOISON_MEMORY_REGION((b), WM_HEAP_HDR)
 #define LINKS_OPEN(f) ASAN_UNPOISON_MEMORY_REGION(&(f)->next, 2 * sizeof(void *))
 #define LINKS_CLOSE(f) ASAN_POISON_MEMORY_REGION(&(f)->next, 2 * sizeof(void *))
 #else
+#define HDR_OPEN(b) ((void)(b))
 #define LINKS_OPEN(f) ((void)(f))
 #define LINKS_CLOSE(f) ((void)(f))
 #endif
@@ -92,6 +94,7 @@ static void bin_remove(struct wm_harena *a, struct wm_hfree *f)
 static void put_block(struct wm_heap *h, struct wm_hseg *s, struct wm_hblk *b, size_t size,
                       uint32_t prev, uint8_t state)
 {
+    HDR_OPEN(b); /* it may lie in what was a freed (poisoned) block's data */
     b->size = GRANS(size);
     b->prev = prev;
     b->state = state;
@@ -101,6 +104,7 @@ static void put_block(struct wm_heap *h, struct wm_hseg *s, struct wm_hblk *b, s
     wm_heapseg_seal(h, b);
     struct wm_hblk *n = next_of(b);
     if ((uintptr_t)n < seg_end(s)) {
+        HDR_OPEN(n);
         n->prev = b->size;
         wm_heapseg_seal(h, n);
     } else {

@@ -8,6 +8,17 @@
 
 #include "nt/nt.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define WM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WM_ASAN 1
+#endif
+#endif
+#ifdef WM_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 NTSTATUS wm_heapvm_reserve(size_t size, ULONG prot, uintptr_t *base)
 {
     PVOID a = NULL;
@@ -32,6 +43,10 @@ NTSTATUS wm_heapvm_commit(uintptr_t addr, size_t size, ULONG prot)
  * that heap (as on Windows). */
 NTSTATUS wm_heapvm_free(uintptr_t addr, size_t size, ULONG type)
 {
+#ifdef WM_ASAN
+    /* freed blocks were poisoned: memory handed back must not stay so for its next owner */
+    ASAN_UNPOISON_MEMORY_REGION((void *)addr, size ? size : wm_secure_allocation_size(addr));
+#endif
     PVOID a = (PVOID)addr;
     SIZE_T s = size;
     NTSTATUS st = NtFreeVirtualMemory(NtCurrentProcess(), &a, &s, type);
