@@ -553,7 +553,8 @@ static NTSTATUS large_alloc(struct wm_heap *h, SIZE_T size, void **out)
     l->commit = commit;
     l->h.size = 0; /* a large block is not part of any region's tiling */
     l->h.prev = 0;
-    l->h.req = 0;
+    l->h.req = (uint32_t)size; /* set before the block is listed: HeapWalk reads it */
+    l->pad = (uint32_t)(size >> 32);
     l->h.state = WM_HBLK_BUSY;
     l->h.pad = 0;
     wm_heapseg_seal(h, &l->h);
@@ -609,8 +610,8 @@ static size_t gross_of(SIZE_T size)
 
 static void *finish(struct wm_hblk *b, SIZE_T size, ULONG flags)
 {
-    b->req = (uint32_t)size;
-    b->state = WM_HBLK_BUSY;
+    WM_WR(b->req, (uint32_t)size);
+    WM_WR(b->state, WM_HBLK_BUSY);
     void *p = block_data(b);
     UNPOISON(p, BYTES(b->size) - WM_HEAP_HDR);
     if (flags & HEAP_ZERO_MEMORY)
@@ -647,7 +648,7 @@ static NTSTATUS cache_refill(struct wm_heap *h, unsigned k, struct wm_hblk **out
         struct wm_hblk *b;
         if (!NT_SUCCESS(wm_heapseg_alloc_locked(a, gross, &b)))
             break;
-        b->state = WM_HBLK_CACHED;
+        WM_WR(b->state, WM_HBLK_CACHED);
         void *p = block_data(b);
         POISON(p, BYTES(b->size) - WM_HEAP_HDR);
         link_set(p, tcp->bins[k].head);
@@ -675,7 +676,6 @@ static NTSTATUS alloc_slow(struct wm_heap *h, ULONG flags, SIZE_T size, void **o
         st = large_alloc(h, size, &p);
         if (!NT_SUCCESS(st))
             return no_memory(flags, size);
-        large_set_size(wm_heapvm_owner((uintptr_t)p), size);
         *out = p;
         return STATUS_SUCCESS;
     }
@@ -691,17 +691,19 @@ static NTSTATUS alloc_slow(struct wm_heap *h, ULONG flags, SIZE_T size, void **o
     struct wm_harena *a = (flags & HEAP_NO_SERIALIZE) ? &h->arena0 : arena_for(h);
     lock_arena(a, flags);
     st = wm_heapseg_alloc_locked(a, gross, &b);
-    if (NT_SUCCESS(st))
+    if (NT_SUCCESS(st)) {
         *out = finish(b, size, flags);
+        /* the LFH trigger; counted under arena 0's lock, the only arena before it fires */
+        if (!lfh && gross <= WM_HEAP_CACHE_MAX_GROSS &&
+            (h->flags & (HEAP_GROWABLE | HEAP_NO_SERIALIZE)) == HEAP_GROWABLE) {
+            unsigned k = class_ceil(gross);
+            if (h->lfh_count[k] < 255 && ++h->lfh_count[k] >= WM_HEAP_LFH_TRIGGER)
+                atomic_store(&h->lfh, 1);
+        }
+    }
     unlock_arena(a, flags);
     if (!NT_SUCCESS(st))
         return st == STATUS_NO_MEMORY ? no_memory(flags, size) : st;
-    if (!lfh && gross <= WM_HEAP_CACHE_MAX_GROSS &&
-        (h->flags & (HEAP_GROWABLE | HEAP_NO_SERIALIZE)) == HEAP_GROWABLE) {
-        unsigned k = class_ceil(gross);
-        if (h->lfh_count[k] < 255 && ++h->lfh_count[k] >= WM_HEAP_LFH_TRIGGER)
-            atomic_store(&h->lfh, 1);
-    }
     return STATUS_SUCCESS;
 }
 
@@ -714,7 +716,7 @@ NTSTATUS wm_heap_alloc(HANDLE handle, ULONG flags, SIZE_T size, void **out)
         void *p = c->bins[k].head;
         if (p) {
             struct wm_hblk *b = (struct wm_hblk *)((uintptr_t)p - WM_HEAP_HDR);
-            if (b->state == WM_HBLK_CACHED) {
+            if (WM_RD(b->state) == WM_HBLK_CACHED) {
                 c->bins[k].head = link_get(p);
                 c->bins[k].count--;
                 c->total--;
@@ -742,14 +744,26 @@ static NTSTATUS lookup(struct wm_heap *h, const void *p, struct wm_hseg **seg, s
         *seg = NULL;
         *blk = &(*large)->h;
         if ((*large)->h.check != wm_heapseg_sum(h, &(*large)->h) ||
-            (*large)->h.state != WM_HBLK_BUSY)
+            WM_RD((*large)->h.state) != WM_HBLK_BUSY)
             return wm_heap_corrupt(h, p);
         return STATUS_SUCCESS;
     }
     *seg = wm_heapseg_find(h, p, blk);
-    if (!*seg || !wm_heapseg_intact(h, *blk) || (*blk)->state != WM_HBLK_BUSY)
+    if (!*seg)
         return wm_heap_corrupt(h, p);
-    return STATUS_SUCCESS;
+    if (wm_heapseg_intact(h, *blk) && WM_RD((*blk)->state) == WM_HBLK_BUSY)
+        return STATUS_SUCCESS;
+    /* Another thread may be rewriting this header's neighbour fields (merging the block
+     * before it) under the owning arena's lock: look again under that lock before calling
+     * it corruption. */
+    bool ok = false;
+    if (!(h->flags & HEAP_NO_SERIALIZE)) {
+        struct wm_harena *a = (*seg)->arena;
+        pthread_mutex_lock(&a->lock);
+        ok = wm_heapseg_intact(h, *blk) && WM_RD((*blk)->state) == WM_HBLK_BUSY;
+        pthread_mutex_unlock(&a->lock);
+    }
+    return ok ? STATUS_SUCCESS : wm_heap_corrupt(h, p);
 }
 
 static NTSTATUS free_slow(struct wm_heap *h, ULONG flags, void *p)
@@ -789,7 +803,7 @@ static NTSTATUS free_slow(struct wm_heap *h, ULONG flags, void *p)
     struct wm_harena *a = s->arena;
     lock_arena(a, flags);
     /* look again under the owner's lock: another thread may have freed it meanwhile */
-    if (!wm_heapseg_intact(h, b) || b->state != WM_HBLK_BUSY)
+    if (!wm_heapseg_intact(h, b) || WM_RD(b->state) != WM_HBLK_BUSY)
         st = wm_heap_corrupt(h, p);
     else {
         POISON(p, BYTES(b->size) - WM_HEAP_HDR);
@@ -809,15 +823,15 @@ NTSTATUS wm_heap_free(HANDLE handle, ULONG flags, void *p)
         struct wm_hseg *s = wm_heapvm_owner((uintptr_t)p);
         uintptr_t a = (uintptr_t)p;
         if (s && s->magic == WM_HSEG_MAGIC && s->heap == h && a >= s->first + WM_HEAP_HDR &&
-            a < s->base + s->commit) {
+            a < s->base + WM_RD(s->commit)) {
             struct wm_hblk *b = (struct wm_hblk *)(a - WM_HEAP_HDR);
             size_t gross = BYTES(b->size);
-            if (b->state == WM_HBLK_BUSY && gross <= WM_HEAP_CACHE_MAX_GROSS &&
+            if (WM_RD(b->state) == WM_HBLK_BUSY && gross <= WM_HEAP_CACHE_MAX_GROSS &&
                 wm_heapseg_intact(h, b)) {
                 unsigned k = class_floor(gross);
                 if (tcp->bins[k].count >= class_cap(k))
                     cache_drain(c, k, class_cap(k) / 2);
-                b->state = WM_HBLK_CACHED;
+                WM_WR(b->state, WM_HBLK_CACHED);
                 POISON(p, gross - WM_HEAP_HDR);
                 link_set(p, c->bins[k].head);
                 c->bins[k].head = p;
@@ -848,7 +862,7 @@ NTSTATUS wm_heap_size(HANDLE handle, ULONG flags, const void *p, SIZE_T *out)
     lock_arena(&h->arena0, flags);
     NTSTATUS st = lookup(h, p, &s, &b, &l);
     if (NT_SUCCESS(st))
-        *out = l ? large_size(l) : b->req;
+        *out = l ? large_size(l) : WM_RD(b->req);
     unlock_arena(&h->arena0, flags);
     return st;
 }
@@ -909,13 +923,13 @@ NTSTATUS wm_heap_realloc(HANDLE handle, ULONG flags, void *p, SIZE_T size, void 
 
     struct wm_harena *a = s->arena;
     lock_arena(a, flags);
-    if (!wm_heapseg_intact(h, b) || b->state != WM_HBLK_BUSY) {
+    if (!wm_heapseg_intact(h, b) || WM_RD(b->state) != WM_HBLK_BUSY) {
         unlock_arena(a, flags);
         return wm_heap_corrupt(h, p);
     }
     old = b->req;
     if (gross < WM_HEAP_LARGE && wm_heapseg_resize_locked(a, s, b, gross)) {
-        b->req = (uint32_t)size;
+        WM_WR(b->req, (uint32_t)size);
         wm_heapseg_seal(h, b);
         UNPOISON(p, BYTES(b->size) - WM_HEAP_HDR);
         if ((flags & HEAP_ZERO_MEMORY) && size > old)

@@ -34,7 +34,7 @@
 
 static uintptr_t seg_end(const struct wm_hseg *s)
 {
-    return s->base + s->commit;
+    return s->base + WM_RD(s->commit); /* read unlocked by HeapFree's fast path */
 }
 
 static struct wm_hblk *next_of(const struct wm_hblk *b)
@@ -95,17 +95,17 @@ static void put_block(struct wm_heap *h, struct wm_hseg *s, struct wm_hblk *b, s
                       uint32_t prev, uint8_t state)
 {
     HDR_OPEN(b); /* it may lie in what was a freed (poisoned) block's data */
-    b->size = GRANS(size);
-    b->prev = prev;
-    b->state = state;
+    WM_WR(b->size, GRANS(size));
+    WM_WR(b->prev, prev);
+    WM_WR(b->state, state);
     b->pad = 0;
     if (state == WM_HBLK_FREE)
-        b->req = 0;
+        WM_WR(b->req, 0);
     wm_heapseg_seal(h, b);
     struct wm_hblk *n = next_of(b);
     if ((uintptr_t)n < seg_end(s)) {
         HDR_OPEN(n);
-        n->prev = b->size;
+        WM_WR(n->prev, b->size);
         wm_heapseg_seal(h, n);
     } else {
         s->tail = (uintptr_t)b;
@@ -184,7 +184,7 @@ static NTSTATUS grow_locked(struct wm_harena *a, size_t gross)
 
     if (s) {
         struct wm_hblk *t = (struct wm_hblk *)s->tail;
-        size_t have = (t && t->state == WM_HBLK_FREE) ? BYTES(t->size) : 0;
+        size_t have = (t && WM_RD(t->state) == WM_HBLK_FREE) ? BYTES(t->size) : 0;
         size_t extra = gross - have + (t ? 0 : WM_HEAP_MIN_BLOCK);
         size_t room = s->reserve - s->commit;
         size_t step = (extra + 0xffff) & ~(size_t)0xffff;
@@ -192,8 +192,8 @@ static NTSTATUS grow_locked(struct wm_harena *a, size_t gross)
             step = (extra + WM_HEAP_PAGE - 1) & ~(size_t)(WM_HEAP_PAGE - 1);
         if (step <= room && NT_SUCCESS(wm_heapvm_commit(seg_end(s), step, heap_prot(h)))) {
             uintptr_t old_end = seg_end(s);
-            s->commit += step;
-            if (t && t->state == WM_HBLK_FREE) {
+            WM_WR(s->commit, s->commit + step);
+            if (t && WM_RD(t->state) == WM_HBLK_FREE) {
                 bin_remove(a, (struct wm_hfree *)t);
                 put_block(h, s, t, BYTES(t->size) + step, t->prev, WM_HBLK_FREE);
                 bin_insert(a, (struct wm_hfree *)t);
@@ -326,7 +326,7 @@ static void trim_locked(struct wm_harena *a, struct wm_hseg *s, struct wm_hblk *
     if (!NT_SUCCESS(wm_heapvm_free(keep, seg_end(s) - keep, MEM_DECOMMIT)))
         return; /* secured: the pages stay committed and the block stays free */
     bin_remove(a, (struct wm_hfree *)t);
-    s->commit = keep - s->base;
+    WM_WR(s->commit, keep - s->base);
     put_block(h, s, t, keep - (uintptr_t)t, t->prev, WM_HBLK_FREE);
     bin_insert(a, (struct wm_hfree *)t);
 }
@@ -344,14 +344,14 @@ NTSTATUS wm_heapseg_free_locked(struct wm_harena *a, struct wm_hseg *s, struct w
         struct wm_hblk *p = (struct wm_hblk *)((uintptr_t)b - BYTES(prev));
         if ((uintptr_t)p < s->first || !wm_heapseg_intact(h, p) || p->size != prev)
             return wm_heap_corrupt(h, p + 1);
-        if (p->state == WM_HBLK_FREE) {
+        if (WM_RD(p->state) == WM_HBLK_FREE) {
             bin_remove(a, (struct wm_hfree *)p);
             size += BYTES(p->size);
             prev = p->prev;
             b = p;
         }
     }
-    if ((uintptr_t)n < seg_end(s) && n->state == WM_HBLK_FREE) {
+    if ((uintptr_t)n < seg_end(s) && WM_RD(n->state) == WM_HBLK_FREE) {
         bin_remove(a, (struct wm_hfree *)n);
         size += BYTES(n->size);
     }
@@ -369,7 +369,7 @@ bool wm_heapseg_resize_locked(struct wm_harena *a, struct wm_hseg *s, struct wm_
     size_t have = BYTES(b->size);
     struct wm_hblk *n = next_of(b);
     bool next_free =
-        (uintptr_t)n < seg_end(s) && wm_heapseg_intact(h, n) && n->state == WM_HBLK_FREE;
+        (uintptr_t)n < seg_end(s) && wm_heapseg_intact(h, n) && WM_RD(n->state) == WM_HBLK_FREE;
 
     if (gross > have) {
         if (!next_free || have + BYTES(n->size) < gross)
@@ -403,7 +403,7 @@ size_t wm_heapseg_compact_locked(struct wm_harena *a)
         if (!s || s->arena != a || !s->tail)
             continue;
         struct wm_hblk *t = (struct wm_hblk *)s->tail;
-        if (t->state == WM_HBLK_FREE && wm_heapseg_intact(h, t))
+        if (WM_RD(t->state) == WM_HBLK_FREE && wm_heapseg_intact(h, t))
             trim_locked(a, s, t, true);
     }
     for (unsigned i = 0; i < WM_HEAP_NBINS; i++) {
@@ -427,7 +427,7 @@ const struct wm_hblk *wm_heapseg_check(const struct wm_heap *h, const struct wm_
         if (!wm_heapseg_intact(h, b) || b->prev != prev ||
             (uintptr_t)b + BYTES(b->size) > seg_end(s))
             return b;
-        if (b->state == WM_HBLK_BUSY && b->req + WM_HEAP_HDR > BYTES(b->size))
+        if (WM_RD(b->state) == WM_HBLK_BUSY && WM_RD(b->req) + WM_HEAP_HDR > BYTES(b->size))
             return b;
         prev = b->size;
         b = next_of(b);

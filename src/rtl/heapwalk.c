@@ -33,9 +33,9 @@ static void put_block(PROCESS_HEAP_ENTRY *e, const struct wm_hseg *s, const stru
     memset(e, 0, sizeof(*e));
     e->lpData = (PVOID)((uintptr_t)b + WM_HEAP_HDR);
     e->iRegionIndex = (BYTE)s->index;
-    if (b->state == WM_HBLK_BUSY) {
-        e->cbData = b->req;
-        e->cbOverhead = (BYTE)(gross - WM_HEAP_HDR - b->req);
+    if (WM_RD(b->state) == WM_HBLK_BUSY) {
+        e->cbData = WM_RD(b->req);
+        e->cbOverhead = (BYTE)(gross - WM_HEAP_HDR - WM_RD(b->req));
         e->wFlags = PROCESS_HEAP_ENTRY_BUSY;
     } else { /* free, or in a thread's cache */
         e->cbData = (DWORD)(gross - 2 * WM_HEAP_HDR);
@@ -163,7 +163,7 @@ static NTSTATUS validate_block(struct wm_heap *h, const void *p)
             return STATUS_ACCESS_VIOLATION;
         return STATUS_INVALID_PARAMETER;
     }
-    if (!wm_heapseg_intact(h, b) || b->state != WM_HBLK_BUSY)
+    if (!wm_heapseg_intact(h, b) || WM_RD(b->state) != WM_HBLK_BUSY)
         return STATUS_INVALID_PARAMETER;
     const struct wm_hblk *n = (const struct wm_hblk *)((uintptr_t)b + BYTES(b->size));
     if ((uintptr_t)n < s->base + s->commit && (!wm_heapseg_intact(h, n) || n->prev != b->size))
@@ -226,16 +226,19 @@ NTSTATUS wm_heapwalk_lock(HANDLE heap, bool lock)
         return STATUS_SUCCESS; /* Windows: a no-serialize heap's lock does not exclude */
     if (lock) {
         wm_heap_lock_all(h);
+        if (h->big_depth++ == 0)
+            h->big_owner = pthread_self();
         return STATUS_SUCCESS;
     }
-    /* only the holder may unlock: a recursive mutex refuses anyone else */
-    if (pthread_mutex_unlock(&h->big) != 0)
+    /* only the thread that took it may release it */
+    if (pthread_mutex_trylock(&h->big) != 0)
         return STATUS_NOT_LOCKED;
-    for (unsigned i = WM_HEAP_NARENA; i-- > 0;) {
-        struct wm_harena *a = atomic_load(&h->arenas[i]);
-        if (a)
-            pthread_mutex_unlock(&a->lock);
-    }
+    bool mine = h->big_depth > 0 && pthread_equal(h->big_owner, pthread_self());
+    pthread_mutex_unlock(&h->big);
+    if (!mine)
+        return STATUS_NOT_LOCKED;
+    h->big_depth--;
+    wm_heap_unlock_all(h);
     return STATUS_SUCCESS;
 }
 

@@ -124,12 +124,14 @@ struct wm_harena {
 struct wm_heap {
     struct wm_hseg seg0; /* first: the heap handle is its first region's base */
     uint32_t magic;
-    ULONG flags;             /* HeapCreate's flags (HEAP_GROWABLE set when the maximum was 0) */
-    uint64_t id;             /* never reused: thread caches tell a new heap at an old address */
-    uint64_t secret;         /* header checksum key */
-    size_t max;              /* a fixed heap's reserve (0: growable) */
-    size_t min_commit;       /* never decommitted below this in region 0 */
-    pthread_mutex_t big;     /* HeapLock; taken before the arena locks */
+    ULONG flags;         /* HeapCreate's flags (HEAP_GROWABLE set when the maximum was 0) */
+    uint64_t id;         /* never reused: thread caches tell a new heap at an old address */
+    uint64_t secret;     /* header checksum key */
+    size_t max;          /* a fixed heap's reserve (0: growable) */
+    size_t min_commit;   /* never decommitted below this in region 0 */
+    pthread_mutex_t big; /* HeapLock; taken before the arena locks */
+    pthread_t big_owner; /* who holds it through HeapLock, and how deep (HeapUnlock) */
+    unsigned big_depth;
     pthread_mutex_t seglock; /* segs[], large list, arenas[] creation */
     struct wm_hseg *segs[WM_HEAP_MAX_SEGS];
     unsigned nsegs;
@@ -166,22 +168,30 @@ void wm_heapvm_unmap(uintptr_t base, size_t size);
 
 /* ---- heapseg.c: the back end: regions, blocks, bins ------------------------------------- */
 
+/* Header fields are read without the owning lock (a block's owner frees it while another
+ * thread merges its neighbour and rewrites its prev and check; HeapWalk reads cached blocks'
+ * states): relaxed atomic accesses, plain loads and stores on every CPU winmem runs on. */
+#define WM_RD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WM_WR(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
 static inline uint16_t wm_heapseg_sum(const struct wm_heap *h, const struct wm_hblk *b)
 {
-    uint64_t x = ((uint64_t)b->size << 32 | b->prev) ^ (uintptr_t)b ^ h->secret;
+    uint64_t x = ((uint64_t)WM_RD(b->size) << 32 | WM_RD(b->prev)) ^ (uintptr_t)b ^ h->secret;
     x *= 0x9e3779b97f4a7c15ull;
     return (uint16_t)(x >> 48);
 }
 
 static inline void wm_heapseg_seal(const struct wm_heap *h, struct wm_hblk *b)
 {
-    b->check = wm_heapseg_sum(h, b);
+    WM_WR(b->check, wm_heapseg_sum(h, b));
 }
 
 static inline bool wm_heapseg_intact(const struct wm_heap *h, const struct wm_hblk *b)
 {
-    return b->check == wm_heapseg_sum(h, b) && b->size >= WM_HEAP_MIN_BLOCK / WM_HEAP_GRAN &&
-           (b->state == WM_HBLK_FREE || b->state == WM_HBLK_BUSY || b->state == WM_HBLK_CACHED);
+    uint8_t st = WM_RD(b->state);
+    return WM_RD(b->check) == wm_heapseg_sum(h, b) &&
+           WM_RD(b->size) >= WM_HEAP_MIN_BLOCK / WM_HEAP_GRAN &&
+           (st == WM_HBLK_FREE || st == WM_HBLK_BUSY || st == WM_HBLK_CACHED);
 }
 /* Initialise an arena whose first region is [base, base+reserve), commit bytes committed,
  * blocks starting at first. */
