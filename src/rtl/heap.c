@@ -17,15 +17,7 @@
 
 #include "except/except.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define WM_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WM_ASAN 1
-#endif
-#endif
 #ifdef WM_ASAN
-#include <sanitizer/asan_interface.h>
 #define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
 #define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
 #else

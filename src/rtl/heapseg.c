@@ -10,15 +10,7 @@
 
 #include <string.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define WM_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WM_ASAN 1
-#endif
-#endif
 #ifdef WM_ASAN
-#include <sanitizer/asan_interface.h>
 #define HDR_OPEN(b) ASAN_UNPOISON_MEMORY_REGION((b), WM_HEAP_HDR)
 #define LINKS_OPEN(f) ASAN_UNPOISON_MEMORY_REGION(&(f)->next, 2 * sizeof(void *))
 #define LINKS_CLOSE(f) ASAN_POISON_MEMORY_REGION(&(f)->next, 2 * sizeof(void *))

@@ -8,16 +8,6 @@
 
 #include "nt/nt.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define WM_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WM_ASAN 1
-#endif
-#endif
-#ifdef WM_ASAN
-#include <sanitizer/asan_interface.h>
-#endif
 
 NTSTATUS wm_heapvm_reserve(size_t size, ULONG prot, uintptr_t *base)
 {

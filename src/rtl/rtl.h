@@ -26,6 +26,18 @@
 #include "windows.h"
 #include "winternl.h"
 
+/* AddressSanitizer builds poison freed blocks (manual poisoning interface). */
+#if defined(__SANITIZE_ADDRESS__)
+#define WM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WM_ASAN 1
+#endif
+#endif
+#ifdef WM_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 #define WM_HEAP_GRAN 16u      /* block granularity and alignment */
 #define WM_HEAP_HDR 16u       /* bytes of header before each block's data */
 #define WM_HEAP_MIN_BLOCK 32u /* header + two free-list links */
