@@ -17,14 +17,6 @@
 
 #include "except/except.h"
 
-#ifdef WM_ASAN
-#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
-#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
-#else
-#define POISON(p, n) ((void)(p), (void)(n))
-#define UNPOISON(p, n) ((void)(p), (void)(n))
-#endif
-
 #define GRANS(bytes) ((uint32_t)((bytes) / WM_HEAP_GRAN))
 #define BYTES(grans) ((size_t)(grans)*WM_HEAP_GRAN)
 /* Requests above this fail at once: their size would wrap in the arithmetic below. */
@@ -47,6 +39,14 @@ static bool heap_registered_locked(const struct wm_heap *h, uint64_t id)
         if (x == h && x->id == id)
             return true;
     return false;
+}
+
+void wm_heap_drain_if_alive(struct wm_hcache *c)
+{
+    pthread_mutex_lock(&reg_lock);
+    if (heap_registered_locked(c->heap, c->id))
+        wm_heapcache_drain(c, WM_HEAP_NCLASS, 0);
+    pthread_mutex_unlock(&reg_lock);
 }
 
 struct wm_heap *wm_heap_from_handle(HANDLE handle)
@@ -97,37 +97,11 @@ static NTSTATUS no_memory(ULONG flags, SIZE_T size)
     return STATUS_NO_MEMORY;
 }
 
-static void *link_get(void *p);
-static void link_set(void *p, void *n);
-
-/* Free what other threads left on a's remote stack; caller holds a's lock. */
-static void collect_locked(struct wm_harena *a)
-{
-    if (!atomic_load_explicit(&a->remote, memory_order_relaxed))
-        return;
-    void *p = atomic_exchange_explicit(&a->remote, NULL, memory_order_acquire);
-    while (p) {
-        void *next = link_get(p);
-        struct wm_hseg *s = wm_heapvm_owner((uintptr_t)p);
-        wm_heapseg_free_locked(a, s, (struct wm_hblk *)((uintptr_t)p - WM_HEAP_HDR));
-        p = next;
-    }
-}
-
-static void push_remote(struct wm_harena *a, void *p)
-{
-    void *head = atomic_load_explicit(&a->remote, memory_order_relaxed);
-    do
-        link_set(p, head);
-    while (!atomic_compare_exchange_weak_explicit(&a->remote, &head, p, memory_order_release,
-                                                  memory_order_relaxed));
-}
-
 static void lock_arena(struct wm_harena *a, ULONG flags)
 {
     if (!(flags & HEAP_NO_SERIALIZE)) {
         pthread_mutex_lock(&a->lock);
-        collect_locked(a);
+        wm_heapcache_collect_locked(a);
     }
 }
 
@@ -146,7 +120,7 @@ void wm_heap_lock_all(struct wm_heap *h)
         struct wm_harena *a = atomic_load(&h->arenas[i]);
         if (a) {
             pthread_mutex_lock(&a->lock);
-            collect_locked(a);
+            wm_heapcache_collect_locked(a);
         }
     }
 }
@@ -161,221 +135,6 @@ void wm_heap_unlock_all(struct wm_heap *h)
             pthread_mutex_unlock(&a->lock);
     }
     pthread_mutex_unlock(&h->big);
-}
-
-/* ---- the front end: per-thread caches of freed blocks --------------------------------- */
-
-static unsigned class_ceil(size_t gross)
-{
-    if (gross <= 1024)
-        return (unsigned)(gross / 16 - 2);
-    return 62 + (unsigned)((gross - 1024 + 127) / 128);
-}
-
-static unsigned class_floor(size_t gross)
-{
-    if (gross <= 1024)
-        return (unsigned)(gross / 16 - 2);
-    return 62 + (unsigned)((gross - 1024) / 128);
-}
-
-static size_t class_size(unsigned c)
-{
-    return c < 63 ? (size_t)(c + 2) * 16 : 1024 + (size_t)(c - 62) * 128;
-}
-
-static unsigned class_cap(unsigned c)
-{
-    return c < 63 ? 32 : 16;
-}
-
-struct cache_bin {
-    void *head;
-    uint32_t count;
-};
-
-struct cache {
-    void *block;          /* the process-heap block this cache lives in */
-    struct wm_heap *heap; /* the heap these blocks belong to (checked with id) */
-    uint64_t id;
-    unsigned misses; /* calls for another heap since; past a bound the cache moves */
-    unsigned total;
-    struct cache_bin bins[WM_HEAP_NCLASS];
-};
-
-/* Initial-exec TLS: one load with no call (a shared library's default model calls
- * __tls_get_addr on every access).  The cache itself is a block of the process heap. */
-#define WM_TLS_IE __attribute__((tls_model("initial-exec")))
-static __thread struct cache *tcp WM_TLS_IE;
-static __thread unsigned thread_slot WM_TLS_IE; /* 1 + this thread's arena choice; 0: none */
-static atomic_uint slots;
-static pthread_key_t exit_key;
-static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
-
-static void *link_get(void *p)
-{
-    UNPOISON(p, sizeof(void *));
-    void *n = *(void **)p;
-    POISON(p, sizeof(void *));
-    return n;
-}
-
-static void link_set(void *p, void *n)
-{
-    UNPOISON(p, sizeof(void *));
-    *(void **)p = n;
-    POISON(p, sizeof(void *));
-}
-
-/* Give the cached blocks back to their arenas.  The caller knows the heap is alive. */
-static void cache_drain(struct cache *c, unsigned only_class, unsigned keep)
-{
-    struct wm_heap *h = c->heap;
-    for (unsigned k = 0; k < WM_HEAP_NCLASS; k++) {
-        if (only_class < WM_HEAP_NCLASS && k != only_class)
-            continue;
-        struct cache_bin *bin = &c->bins[k];
-        struct wm_harena *locked = NULL;
-        while (bin->count > keep) {
-            void *p = bin->head;
-            bin->head = link_get(p);
-            bin->count--;
-            c->total--;
-            struct wm_hseg *s = wm_heapvm_owner((uintptr_t)p);
-            if (!s || s->magic != WM_HSEG_MAGIC || s->heap != h)
-                continue; /* cannot happen unless the cache itself was overwritten */
-            if (s->arena != locked) {
-                if (locked)
-                    pthread_mutex_unlock(&locked->lock);
-                locked = NULL;
-                /* a busy owner: leave the block on its remote stack rather than wait */
-                if (pthread_mutex_trylock(&s->arena->lock) != 0) {
-                    push_remote(s->arena, p);
-                    continue;
-                }
-                locked = s->arena;
-                collect_locked(locked);
-            }
-            wm_heapseg_free_locked(s->arena, s, (struct wm_hblk *)((uintptr_t)p - WM_HEAP_HDR));
-        }
-        if (locked)
-            pthread_mutex_unlock(&locked->lock);
-    }
-}
-
-static void cache_forget(struct cache *c)
-{
-    void *block = c->block;
-    memset(c, 0, sizeof(*c));
-    c->block = block;
-}
-
-/* At thread exit: give the blocks back if their heap still exists. */
-static NTSTATUS free_slow(struct wm_heap *h, ULONG flags, void *p);
-
-static void cache_exit(void *arg)
-{
-    struct cache *c = arg;
-    pthread_mutex_lock(&reg_lock);
-    if (c->heap && c->total && heap_registered_locked(c->heap, c->id))
-        cache_drain(c, WM_HEAP_NCLASS, 0);
-    pthread_mutex_unlock(&reg_lock);
-    tcp = NULL;
-    free_slow(process_heap, 0, c->block);
-}
-
-static void exit_key_init(void)
-{
-    pthread_key_create(&exit_key, cache_exit);
-}
-
-void wm_heap_flush_cache(struct wm_heap *h)
-{
-    if (tcp && tcp->heap == h && tcp->id == h->id && tcp->total)
-        cache_drain(tcp, WM_HEAP_NCLASS, 0);
-}
-
-/* Point this thread's cache at h, moving it off another heap when that one is empty or
- * keeps losing to h. */
-static void *backend_alloc(struct wm_heap *h, SIZE_T size);
-
-static bool cache_adopt(struct wm_heap *h)
-{
-    struct cache *c = tcp;
-    if (!c) {
-        pthread_once(&exit_once, exit_key_init);
-        /* on cache lines of its own: two threads' caches must not share one */
-        void *block = backend_alloc(wm_heap_process(), sizeof(*c) + 128);
-        if (!block)
-            return false;
-        c = (struct cache *)(((uintptr_t)block + 63) & ~(uintptr_t)63);
-        cache_forget(c);
-        c->block = block;
-        pthread_setspecific(exit_key, c);
-        tcp = c;
-    }
-    if (c->heap == h && c->id == h->id)
-        return true;
-    if (c->total && ++c->misses < 64)
-        return false;
-    if (c->total) {
-        pthread_mutex_lock(&reg_lock);
-        if (heap_registered_locked(c->heap, c->id))
-            cache_drain(c, WM_HEAP_NCLASS, 0);
-        pthread_mutex_unlock(&reg_lock);
-    }
-    cache_forget(c);
-    c->heap = h;
-    c->id = h->id;
-    return true;
-}
-
-static unsigned my_slot(void)
-{
-    if (!thread_slot)
-        thread_slot = 1 + atomic_fetch_add(&slots, 1);
-    return thread_slot - 1;
-}
-
-/* The arena this thread allocates from in h. */
-static struct wm_harena *arena_for(struct wm_heap *h)
-{
-    if (!atomic_load_explicit(&h->lfh, memory_order_relaxed))
-        return &h->arena0;
-    unsigned i = my_slot() % WM_HEAP_NARENA;
-    struct wm_harena *a = atomic_load_explicit(&h->arenas[i], memory_order_acquire);
-    if (a)
-        return a;
-    pthread_mutex_lock(&h->big);
-    a = atomic_load(&h->arenas[i]);
-    if (!a) {
-        size_t hseg = (sizeof(struct wm_hseg) + 15) & ~(size_t)15;
-        size_t header = hseg + ((sizeof(struct wm_harena) + 15) & ~(size_t)15);
-        size_t reserve = 16 * WM_HEAP_SEG_MIN, commit = 0x10000;
-        ULONG prot =
-            (h->flags & HEAP_CREATE_ENABLE_EXECUTE) ? PAGE_EXECUTE_READWRITE : PAGE_READWRITE;
-        uintptr_t base;
-        if (NT_SUCCESS(wm_heapvm_reserve(reserve, prot, &base))) {
-            struct wm_harena *na = (struct wm_harena *)(base + hseg);
-            if (NT_SUCCESS(wm_heapvm_commit(base, commit, prot))) {
-                wm_heapseg_arena_init(h, na, i);
-                if (NT_SUCCESS(wm_heapseg_add_locked(na, (struct wm_hseg *)base, base, reserve,
-                                                     commit, header, true)))
-                    a = na;
-            }
-            if (!a)
-                wm_heapvm_free(base, 0, MEM_RELEASE);
-            else
-                atomic_store_explicit(&h->arenas[i], a, memory_order_release);
-        }
-    }
-    pthread_mutex_unlock(&h->big);
-    return a ? a : &h->arena0;
-}
-
-static void *block_data(struct wm_hblk *b)
-{
-    return (void *)((uintptr_t)b + WM_HEAP_HDR);
 }
 
 /* ---- heaps: create, destroy, the process heap ----------------------------------------- */
@@ -478,8 +237,7 @@ NTSTATUS wm_heap_destroy(HANDLE handle)
     if (reg_tail == h)
         reg_tail = prev;
     pthread_mutex_unlock(&reg_lock);
-    if (tcp && tcp->heap == h)
-        cache_forget(tcp); /* the blocks go with the heap */
+    wm_heapcache_forget_heap(h); /* this thread's cached blocks go with the heap */
     /* Wait out anyone still inside (HeapLock holders, a thread draining its cache). */
     wm_heap_lock_all(h);
     wm_heap_unlock_all(h);
@@ -594,64 +352,6 @@ static void large_set_size(struct wm_hlarge *l, SIZE_T size)
 
 /* ---- HeapAlloc -------------------------------------------------------------------------- */
 
-static size_t gross_of(SIZE_T size)
-{
-    size_t g = (size + WM_HEAP_HDR + WM_HEAP_GRAN - 1) & ~(size_t)(WM_HEAP_GRAN - 1);
-    return g < WM_HEAP_MIN_BLOCK ? WM_HEAP_MIN_BLOCK : g;
-}
-
-static void *finish(struct wm_hblk *b, SIZE_T size, ULONG flags)
-{
-    WM_WR(b->req, (uint32_t)size);
-    WM_WR(b->state, WM_HBLK_BUSY);
-    void *p = block_data(b);
-    UNPOISON(p, BYTES(b->size) - WM_HEAP_HDR);
-    if (flags & HEAP_ZERO_MEMORY)
-        memset(p, 0, size);
-    return p;
-}
-
-/* A block straight from the back end of h (never cached): the caches' own memory. */
-static void *backend_alloc(struct wm_heap *h, SIZE_T size)
-{
-    struct wm_hblk *b;
-    void *p = NULL;
-    if (!h)
-        return NULL;
-    pthread_mutex_lock(&h->arena0.lock);
-    if (NT_SUCCESS(wm_heapseg_alloc_locked(&h->arena0, gross_of(size), &b)))
-        p = finish(b, size, 0);
-    pthread_mutex_unlock(&h->arena0.lock);
-    return p;
-}
-
-/* Fill this thread's cache for class k from the back end and hand out one block. */
-static NTSTATUS cache_refill(struct wm_heap *h, unsigned k, struct wm_hblk **out)
-{
-    struct wm_harena *a = arena_for(h);
-    size_t gross = class_size(k);
-    unsigned n = class_cap(k) / 4;
-    NTSTATUS st;
-
-    pthread_mutex_lock(&a->lock);
-    collect_locked(a);
-    st = wm_heapseg_alloc_locked(a, gross, out);
-    for (unsigned i = 1; NT_SUCCESS(st) && i < n; i++) {
-        struct wm_hblk *b;
-        if (!NT_SUCCESS(wm_heapseg_alloc_locked(a, gross, &b)))
-            break;
-        WM_WR(b->state, WM_HBLK_CACHED);
-        void *p = block_data(b);
-        POISON(p, BYTES(b->size) - WM_HEAP_HDR);
-        link_set(p, tcp->bins[k].head);
-        tcp->bins[k].head = p;
-        tcp->bins[k].count++;
-        tcp->total++;
-    }
-    pthread_mutex_unlock(&a->lock);
-    return st;
-}
-
 static NTSTATUS alloc_slow(struct wm_heap *h, ULONG flags, SIZE_T size, void **out)
 {
     struct wm_hblk *b;
@@ -660,7 +360,7 @@ static NTSTATUS alloc_slow(struct wm_heap *h, ULONG flags, SIZE_T size, void **o
     flags |= h->flags & (HEAP_NO_SERIALIZE | HEAP_GENERATE_EXCEPTIONS);
     if (size > MAX_REQUEST)
         return no_memory(flags, size);
-    size_t gross = gross_of(size);
+    size_t gross = wm_heap_gross(size);
     if (gross >= WM_HEAP_LARGE) {
         if (!(h->flags & HEAP_GROWABLE))
             return no_memory(flags, size);
@@ -672,23 +372,23 @@ static NTSTATUS alloc_slow(struct wm_heap *h, ULONG flags, SIZE_T size, void **o
         return STATUS_SUCCESS;
     }
     bool lfh = atomic_load_explicit(&h->lfh, memory_order_relaxed);
-    if (lfh && size <= 4096 && !(flags & HEAP_NO_SERIALIZE) && cache_adopt(h)) {
-        unsigned k = class_ceil(gross);
-        st = cache_refill(h, k, &b);
+    if (lfh && size <= 4096 && !(flags & HEAP_NO_SERIALIZE) && wm_heapcache_adopt(h)) {
+        unsigned k = wm_heap_class_ceil(gross);
+        st = wm_heapcache_refill(h, k, &b);
         if (!NT_SUCCESS(st))
             return no_memory(flags, size);
-        *out = finish(b, size, flags);
+        *out = wm_heap_finish(b, size, flags);
         return STATUS_SUCCESS;
     }
-    struct wm_harena *a = (flags & HEAP_NO_SERIALIZE) ? &h->arena0 : arena_for(h);
+    struct wm_harena *a = (flags & HEAP_NO_SERIALIZE) ? &h->arena0 : wm_heapcache_arena(h);
     lock_arena(a, flags);
     st = wm_heapseg_alloc_locked(a, gross, &b);
     if (NT_SUCCESS(st)) {
-        *out = finish(b, size, flags);
+        *out = wm_heap_finish(b, size, flags);
         /* the LFH trigger; counted under arena 0's lock, the only arena before it fires */
         if (!lfh && gross <= WM_HEAP_CACHE_MAX_GROSS &&
             (h->flags & (HEAP_GROWABLE | HEAP_NO_SERIALIZE)) == HEAP_GROWABLE) {
-            unsigned k = class_ceil(gross);
+            unsigned k = wm_heap_class_ceil(gross);
             if (h->lfh_count[k] < 255 && ++h->lfh_count[k] >= WM_HEAP_LFH_TRIGGER)
                 atomic_store(&h->lfh, 1);
         }
@@ -701,24 +401,12 @@ static NTSTATUS alloc_slow(struct wm_heap *h, ULONG flags, SIZE_T size, void **o
 
 NTSTATUS wm_heap_alloc(HANDLE handle, ULONG flags, SIZE_T size, void **out)
 {
-    struct wm_heap *h = handle;
-    struct cache *c = tcp;
-    if (size <= 4096 && c && c->heap == h && c->id == h->id) {
-        unsigned k = class_ceil(gross_of(size));
-        void *p = c->bins[k].head;
-        if (p) {
-            struct wm_hblk *b = (struct wm_hblk *)((uintptr_t)p - WM_HEAP_HDR);
-            if (WM_RD(b->state) == WM_HBLK_CACHED) {
-                c->bins[k].head = link_get(p);
-                c->bins[k].count--;
-                c->total--;
-                *out = finish(b, size, flags);
-                return STATUS_SUCCESS;
-            }
-            return wm_heap_corrupt(h, p);
-        }
+    void *p = wm_heap_alloc_fast(handle, flags, size);
+    if (p) {
+        *out = p;
+        return STATUS_SUCCESS;
     }
-    h = wm_heap_from_handle(handle);
+    struct wm_heap *h = wm_heap_from_handle(handle);
     if (!h)
         return STATUS_INVALID_HANDLE;
     return alloc_slow(h, flags, size, out);
@@ -758,7 +446,7 @@ static NTSTATUS lookup(struct wm_heap *h, const void *p, struct wm_hseg **seg, s
     return ok ? STATUS_SUCCESS : wm_heap_corrupt(h, p);
 }
 
-static NTSTATUS free_slow(struct wm_heap *h, ULONG flags, void *p)
+NTSTATUS wm_heap_free_slow(struct wm_heap *h, ULONG flags, void *p)
 {
     struct wm_hseg *s;
     struct wm_hblk *b;
@@ -798,7 +486,7 @@ static NTSTATUS free_slow(struct wm_heap *h, ULONG flags, void *p)
     if (!wm_heapseg_intact(h, b) || WM_RD(b->state) != WM_HBLK_BUSY)
         st = wm_heap_corrupt(h, p);
     else {
-        POISON(p, BYTES(b->size) - WM_HEAP_HDR);
+        WM_POISON(p, BYTES(b->size) - WM_HEAP_HDR);
         st = wm_heapseg_free_locked(a, s, b);
     }
     unlock_arena(a, flags);
@@ -807,36 +495,12 @@ static NTSTATUS free_slow(struct wm_heap *h, ULONG flags, void *p)
 
 NTSTATUS wm_heap_free(HANDLE handle, ULONG flags, void *p)
 {
-    struct wm_heap *h = handle;
-    if (!p)
+    if (!p || wm_heap_free_fast(handle, p))
         return STATUS_SUCCESS;
-    struct cache *c = tcp;
-    if (c && c->heap == h && c->id == h->id && !((uintptr_t)p & (WM_HEAP_GRAN - 1))) {
-        struct wm_hseg *s = wm_heapvm_owner((uintptr_t)p);
-        uintptr_t a = (uintptr_t)p;
-        if (s && s->magic == WM_HSEG_MAGIC && s->heap == h && a >= s->first + WM_HEAP_HDR &&
-            a < s->base + WM_RD(s->commit)) {
-            struct wm_hblk *b = (struct wm_hblk *)(a - WM_HEAP_HDR);
-            size_t gross = BYTES(b->size);
-            if (WM_RD(b->state) == WM_HBLK_BUSY && gross <= WM_HEAP_CACHE_MAX_GROSS &&
-                wm_heapseg_intact(h, b)) {
-                unsigned k = class_floor(gross);
-                if (tcp->bins[k].count >= class_cap(k))
-                    cache_drain(c, k, class_cap(k) / 2);
-                WM_WR(b->state, WM_HBLK_CACHED);
-                POISON(p, gross - WM_HEAP_HDR);
-                link_set(p, c->bins[k].head);
-                c->bins[k].head = p;
-                c->bins[k].count++;
-                c->total++;
-                return STATUS_SUCCESS;
-            }
-        }
-    }
-    h = wm_heap_from_handle(handle);
+    struct wm_heap *h = wm_heap_from_handle(handle);
     if (!h)
         return STATUS_INVALID_HANDLE;
-    return free_slow(h, flags, p);
+    return wm_heap_free_slow(h, flags, p);
 }
 
 /* ---- HeapSize, HeapReAlloc ------------------------------------------------------------- */
@@ -892,7 +556,7 @@ NTSTATUS wm_heap_realloc(HANDLE handle, ULONG flags, void *p, SIZE_T size, void 
     flags |= h->flags & (HEAP_NO_SERIALIZE | HEAP_GENERATE_EXCEPTIONS);
     if (size > MAX_REQUEST)
         return no_memory(flags, size);
-    size_t gross = gross_of(size);
+    size_t gross = wm_heap_gross(size);
 
     lock_arena(&h->arena0, flags);
     st = lookup(h, p, &s, &b, &l);
@@ -923,7 +587,7 @@ NTSTATUS wm_heap_realloc(HANDLE handle, ULONG flags, void *p, SIZE_T size, void 
     if (gross < WM_HEAP_LARGE && wm_heapseg_resize_locked(a, s, b, gross)) {
         WM_WR(b->req, (uint32_t)size);
         wm_heapseg_seal(h, b);
-        UNPOISON(p, BYTES(b->size) - WM_HEAP_HDR);
+        WM_UNPOISON(p, BYTES(b->size) - WM_HEAP_HDR);
         if ((flags & HEAP_ZERO_MEMORY) && size > old)
             memset((char *)p + old, 0, size - old);
         unlock_arena(a, flags);

@@ -8,7 +8,6 @@
 
 #include "nt/nt.h"
 
-
 NTSTATUS wm_heapvm_reserve(size_t size, ULONG prot, uintptr_t *base)
 {
     PVOID a = NULL;

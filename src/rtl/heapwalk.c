@@ -202,7 +202,7 @@ NTSTATUS wm_heapwalk_compact(HANDLE heap, ULONG flags, SIZE_T *largest)
     (void)flags;
     if (!h)
         return STATUS_INVALID_HANDLE;
-    wm_heap_flush_cache(h);
+    wm_heapcache_flush(h);
     wm_heap_lock_all(h);
     *largest = 0;
     for (unsigned i = 0; i < WM_HEAP_NARENA; i++) {

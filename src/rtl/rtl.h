@@ -228,7 +228,163 @@ struct wm_hseg *wm_heapseg_find(const struct wm_heap *h, const void *p, struct w
 /* Release every region and large block of the heap (HeapDestroy). */
 void wm_heapseg_release_all(struct wm_heap *h);
 
-/* ---- heap.c: the heaps, the front end, the API's core ----------------------------------- */
+/* ---- the front end (inline: the fast paths of HeapAlloc and HeapFree) ------------------- */
+
+#ifdef WM_ASAN
+#define WM_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define WM_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define WM_POISON(p, n) ((void)(p), (void)(n))
+#define WM_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+/* A cached block's first word links it to the next one of its size class. */
+static inline void *wm_heap_link_get(void *p)
+{
+    WM_UNPOISON(p, sizeof(void *));
+    void *n = *(void **)p;
+    WM_POISON(p, sizeof(void *));
+    return n;
+}
+
+static inline void wm_heap_link_set(void *p, void *n)
+{
+    WM_UNPOISON(p, sizeof(void *));
+    *(void **)p = n;
+    WM_POISON(p, sizeof(void *));
+}
+
+/* A block's size for a request: header included, 16-byte granules, at least 32 bytes. */
+static inline size_t wm_heap_gross(SIZE_T size)
+{
+    size_t g = (size + WM_HEAP_HDR + WM_HEAP_GRAN - 1) & ~(size_t)(WM_HEAP_GRAN - 1);
+    return g < WM_HEAP_MIN_BLOCK ? WM_HEAP_MIN_BLOCK : g;
+}
+
+/* Size classes: 32..1024 by 16 (0..62), then up to 4224 by 128 (63..87).  A request takes the
+ * class at or above its size; a freed block goes to the class at or below its size. */
+static inline unsigned wm_heap_class_ceil(size_t gross)
+{
+    if (gross <= 1024)
+        return (unsigned)(gross / 16 - 2);
+    return 62 + (unsigned)((gross - 1024 + 127) / 128);
+}
+
+static inline unsigned wm_heap_class_floor(size_t gross)
+{
+    if (gross <= 1024)
+        return (unsigned)(gross / 16 - 2);
+    return 62 + (unsigned)((gross - 1024) / 128);
+}
+
+static inline size_t wm_heap_class_size(unsigned c)
+{
+    return c < 63 ? (size_t)(c + 2) * 16 : 1024 + (size_t)(c - 62) * 128;
+}
+
+static inline unsigned wm_heap_class_cap(unsigned c)
+{
+    return c < 63 ? 32 : 16;
+}
+
+struct wm_hcache_bin {
+    void *head;
+    uint32_t count;
+};
+
+/* One thread's cache of freed blocks of one heap (the one it used last). */
+struct wm_hcache {
+    void *block;          /* the process-heap block this cache lives in */
+    struct wm_heap *heap; /* the heap these blocks belong to (checked with id) */
+    uint64_t id;
+    unsigned misses; /* calls for another heap since; past a bound the cache moves */
+    struct wm_hcache_bin bins[WM_HEAP_NCLASS];
+};
+
+/* Initial-exec TLS: one load with no call (a shared library's default model calls
+ * __tls_get_addr on every access).  NULL until the thread first uses a front end. */
+extern __thread struct wm_hcache *wm_heap_tcp __attribute__((tls_model("initial-exec")));
+
+/* Mark b busy with the size asked for and hand out its data. */
+static inline void *wm_heap_finish(struct wm_hblk *b, SIZE_T size, ULONG flags)
+{
+    WM_WR(b->req, (uint32_t)size);
+    WM_WR(b->state, WM_HBLK_BUSY);
+    void *p = (void *)((uintptr_t)b + WM_HEAP_HDR);
+    WM_UNPOISON(p, (size_t)WM_RD(b->size) * WM_HEAP_GRAN - WM_HEAP_HDR);
+    if (flags & HEAP_ZERO_MEMORY)
+        __builtin_memset(p, 0, size);
+    return p;
+}
+
+/* HeapAlloc from this thread's cache; NULL: take the slow path (which also reports a cache
+ * entry that is not a cached block as corruption). */
+static inline void *wm_heap_alloc_fast(HANDLE handle, ULONG flags, SIZE_T size)
+{
+    struct wm_heap *h = handle;
+    struct wm_hcache *c = wm_heap_tcp;
+    if (size > 4096 || !c || c->heap != h || c->id != h->id)
+        return NULL;
+    struct wm_hcache_bin *bin = &c->bins[wm_heap_class_ceil(wm_heap_gross(size))];
+    void *p = bin->head;
+    if (!p)
+        return NULL;
+    struct wm_hblk *b = (struct wm_hblk *)((uintptr_t)p - WM_HEAP_HDR);
+    if (WM_RD(b->state) != WM_HBLK_CACHED)
+        return NULL;
+    bin->head = wm_heap_link_get(p);
+    bin->count--;
+    return wm_heap_finish(b, size, flags);
+}
+
+void wm_heapcache_drain(struct wm_hcache *c, unsigned only_class, unsigned keep);
+
+/* HeapFree into this thread's cache: true when done; false: take the slow path.  The pointer
+ * is looked up in the granule map before anything at it is read. */
+static inline bool wm_heap_free_fast(HANDLE handle, void *p)
+{
+    struct wm_heap *h = handle;
+    struct wm_hcache *c = wm_heap_tcp;
+    uintptr_t a = (uintptr_t)p;
+    if (!c || c->heap != h || c->id != h->id || (a & (WM_HEAP_GRAN - 1)))
+        return false;
+    struct wm_hseg *s = (struct wm_hseg *)wm_heapvm_owner(a);
+    if (!s || s->magic != WM_HSEG_MAGIC || s->heap != h || a < s->first + WM_HEAP_HDR ||
+        a >= s->base + WM_RD(s->commit))
+        return false;
+    struct wm_hblk *b = (struct wm_hblk *)(a - WM_HEAP_HDR);
+    size_t gross = (size_t)WM_RD(b->size) * WM_HEAP_GRAN;
+    if (WM_RD(b->state) != WM_HBLK_BUSY || gross > WM_HEAP_CACHE_MAX_GROSS ||
+        !wm_heapseg_intact(h, b))
+        return false;
+    unsigned k = wm_heap_class_floor(gross);
+    struct wm_hcache_bin *bin = &c->bins[k];
+    if (bin->count >= wm_heap_class_cap(k))
+        wm_heapcache_drain(c, k, wm_heap_class_cap(k) / 2);
+    WM_WR(b->state, WM_HBLK_CACHED);
+    WM_POISON(p, gross - WM_HEAP_HDR);
+    wm_heap_link_set(p, bin->head);
+    bin->head = p;
+    bin->count++;
+    return true;
+}
+
+/* ---- heapcache.c: the front end's slow paths, arenas, remote frees ---------------------- */
+
+/* Free what other threads left on a's remote stack; caller holds a's lock. */
+void wm_heapcache_collect_locked(struct wm_harena *a);
+/* The arena this thread allocates from in h (its own once the front end is on). */
+struct wm_harena *wm_heapcache_arena(struct wm_heap *h);
+/* Point this thread's cache at h (false: it stays with another heap this time). */
+bool wm_heapcache_adopt(struct wm_heap *h);
+/* Fill this thread's cache for class k from the back end and hand out one block. */
+NTSTATUS wm_heapcache_refill(struct wm_heap *h, unsigned k, struct wm_hblk **out);
+/* Give this thread's cached blocks of h back to it (HeapCompact). */
+void wm_heapcache_flush(struct wm_heap *h);
+/* Drop this thread's cache of h without touching its blocks (HeapDestroy). */
+void wm_heapcache_forget_heap(struct wm_heap *h);
+
+/* ---- heap.c: the heaps and the API's core ----------------------------------- */
 
 /* A heap handle's heap, or NULL when the handle is not a live heap. */
 struct wm_heap *wm_heap_from_handle(HANDLE handle);
@@ -239,8 +395,9 @@ void wm_heap_unlock_all(struct wm_heap *h);
 NTSTATUS wm_heap_corrupt(struct wm_heap *h, const void *p);
 bool wm_heap_terminate_on_corruption(void);
 void wm_heap_set_terminate_on_corruption(void);
-/* Give this thread's cached blocks of h back to it (HeapCompact, HeapDestroy). */
-void wm_heap_flush_cache(struct wm_heap *h);
+/* Give c's blocks back if their heap still exists (thread exit, moving to another heap). */
+void wm_heap_drain_if_alive(struct wm_hcache *c);
+NTSTATUS wm_heap_free_slow(struct wm_heap *h, ULONG flags, void *p);
 
 NTSTATUS wm_heap_create(ULONG flags, SIZE_T initial, SIZE_T max, HANDLE *out);
 NTSTATUS wm_heap_destroy(HANDLE heap);

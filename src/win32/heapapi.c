@@ -22,7 +22,9 @@ WINMEM_API BOOL WINAPI HeapDestroy(HANDLE heap)
 
 WINMEM_API LPVOID WINAPI HeapAlloc(HANDLE heap, DWORD flags, SIZE_T bytes)
 {
-    void *p;
+    void *p = wm_heap_alloc_fast(heap, flags, bytes); /* this thread's cache, inline */
+    if (p)
+        return p;
     NTSTATUS st = wm_heap_alloc(heap, flags, bytes, &p);
     return NT_SUCCESS(st) ? p : (wm_win32_status(st), NULL);
 }
@@ -38,6 +40,8 @@ WINMEM_API LPVOID WINAPI HeapReAlloc(HANDLE heap, DWORD flags, LPVOID mem, SIZE_
 
 WINMEM_API BOOL WINAPI HeapFree(HANDLE heap, DWORD flags, LPVOID mem)
 {
+    if (mem && wm_heap_free_fast(heap, mem))
+        return TRUE;
     NTSTATUS st = wm_heap_free(heap, flags, mem);
     return NT_SUCCESS(st) ? TRUE : wm_win32_status(st);
 }
