@@ -5,7 +5,8 @@
 #
 #   bench/run.sh [--install] [--build-dir DIR] [--no-wine] [--rounds N] [-- BENCH-OPTIONS...]
 #
-#   --install        apt-get install the tools first (mingw-w64, wine64, cmake, ninja);
+#   --install        apt-get install the tools first (mingw-w64, wine64, cmake, ninja,
+#                    libmimalloc-dev for the heap rows' mimalloc comparison);
 #                    without it nothing is ever installed
 #   --build-dir DIR  where to build and keep the scratch WINEPREFIX and raw outputs
 #                    (default: $WINMEM_BENCH_DIR or /tmp/winmem-bench)
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
     --no-wine) use_wine=0 ;;
     --rounds) rounds=$2; shift ;;
     --) shift; bench_args=("$@"); break ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -43,7 +44,7 @@ done
 if [ "$install" = 1 ]; then
     sudo=""
     [ "$(id -u)" = 0 ] || sudo=sudo
-    $sudo apt-get install -y gcc-mingw-w64-x86-64 wine64 cmake ninja-build
+    $sudo apt-get install -y gcc-mingw-w64-x86-64 wine64 cmake ninja-build libmimalloc-dev
 fi
 
 for tool in cmake ninja cc; do
