@@ -430,6 +430,51 @@ static void test_destroy_returns_pages(void)
 }
 
 #ifndef _WIN32
+static long rss_kib(void)
+{
+    long pages = 0, rss = -1;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+            rss = -1;
+        fclose(f);
+    }
+    return rss * 4; /* pages of 4 KiB: x86-64 and the usual arm64 kernels */
+}
+
+/* The resident memory a heap took comes back with HeapDestroy, and with HeapCompact after
+ * freeing everything. */
+static void test_rss(void)
+{
+    enum { N = 32768 };
+    static void *v[N];
+    HANDLE h = HeapCreate(0, 0, 0);
+    REQUIRE_VOID(h);
+    for (int round = 0; round < 2; round++) {
+        long before = rss_kib();
+        for (int i = 0; i < N; i++) {
+            v[i] = HeapAlloc(h, 0, 1000);
+            REQUIRE_VOID(v[i]);
+            memset(v[i], 1, 1000);
+        }
+        long full = rss_kib();
+        CHECK(full - before > 25000); /* about 32 MiB touched */
+        if (round == 0) {
+            int freed = 0;
+            for (int i = 0; i < N; i++)
+                freed += HeapFree(h, 0, v[i]) != FALSE;
+            CHECK_EQ(freed, N);
+            HeapCompact(h, 0);
+        } else {
+            CHECK(HeapDestroy(h));
+        }
+        long after = rss_kib();
+        if (after - before > 2048)
+            WMT_FAIL("round %d: %ld KiB of %ld still resident", round, after - before,
+                     full - before);
+    }
+}
+
 /* winmem's promise beyond Windows (where these are undefined and may crash): a pointer that
  * is not a busy block of the heap is refused, never followed. */
 static void test_bad_pointers(void)
@@ -508,6 +553,7 @@ int main(void)
     test_destroy_returns_pages();
 #ifndef _WIN32
     test_bad_pointers();
+    test_rss();
 #endif
     return wmt_report();
 }
