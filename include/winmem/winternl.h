@@ -112,8 +112,7 @@ typedef struct _RTL_HEAP_PARAMETERS {
 } RTL_HEAP_PARAMETERS, *PRTL_HEAP_PARAMETERS;
 
 NTSYSAPI PVOID NTAPI RtlCreateHeap(ULONG Flags, PVOID HeapBase, SIZE_T ReserveSize,
-                                   SIZE_T CommitSize, PVOID Lock,
-                                   PRTL_HEAP_PARAMETERS Parameters);
+                                   SIZE_T CommitSize, PVOID Lock, PRTL_HEAP_PARAMETERS Parameters);
 NTSYSAPI PVOID NTAPI RtlDestroyHeap(PVOID HeapHandle);
 NTSYSAPI PVOID NTAPI RtlAllocateHeap(PVOID HeapHandle, ULONG Flags, SIZE_T Size);
 NTSYSAPI BOOLEAN NTAPI RtlFreeHeap(PVOID HeapHandle, ULONG Flags, PVOID BaseAddress);
