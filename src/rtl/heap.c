@@ -246,11 +246,59 @@ NTSTATUS wm_heap_destroy(HANDLE handle)
     return STATUS_SUCCESS;
 }
 
+/* fork(): every heap's locks are taken before and released after in both processes, so the
+ * child never inherits a lock some other thread held (its caches stay with it, unused). */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&reg_lock);
+    for (struct wm_heap *h = reg_head; h; h = h->reg_next) {
+        wm_heap_lock_all(h);
+        pthread_mutex_lock(&h->seglock);
+    }
+    wm_heapvm_fork_lock(true);
+}
+
+static void fork_parent(void)
+{
+    wm_heapvm_fork_lock(false);
+    for (struct wm_heap *h = reg_head; h; h = h->reg_next) {
+        pthread_mutex_unlock(&h->seglock);
+        wm_heap_unlock_all(h);
+    }
+    pthread_mutex_unlock(&reg_lock);
+}
+
+/* In the child the locks are made anew: a recursive mutex records its owner's thread id,
+ * which fork changes, so the child could not unlock them. */
+static void fork_child(void)
+{
+    pthread_mutexattr_t rec;
+    pthread_mutexattr_init(&rec);
+    pthread_mutexattr_settype(&rec, PTHREAD_MUTEX_RECURSIVE);
+    wm_heapvm_fork_child();
+    for (struct wm_heap *h = reg_head; h; h = h->reg_next) {
+        pthread_mutex_init(&h->seglock, NULL);
+        pthread_mutex_init(&h->big, &rec);
+        h->big_depth = 0;
+        for (unsigned i = 0; i < WM_HEAP_NARENA; i++) {
+            struct wm_harena *a = atomic_load(&h->arenas[i]);
+            if (a)
+                pthread_mutex_init(&a->lock, &rec);
+        }
+    }
+    pthread_mutexattr_destroy(&rec);
+    pthread_mutex_init(&reg_lock, NULL);
+}
+
 static void process_heap_init(void)
 {
     HANDLE hh;
     if (NT_SUCCESS(wm_heap_create(0, 0, 0, &hh)))
         process_heap = hh;
+    /* Registered after the memory manager's own handler (the heap's creation made the first
+     * Nt call), so fork runs it first: heap locks, then the VM lock, the order every heap
+     * call takes them in. */
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 /* The process heap exists before main, as on Windows. */

@@ -92,6 +92,19 @@ static NTSTATUS set_range(uintptr_t base, size_t size, void *owner)
     return st;
 }
 
+void wm_heapvm_fork_lock(bool lock)
+{
+    if (lock)
+        pthread_mutex_lock(&map_lock);
+    else
+        pthread_mutex_unlock(&map_lock);
+}
+
+void wm_heapvm_fork_child(void)
+{
+    pthread_mutex_init(&map_lock, NULL);
+}
+
 NTSTATUS wm_heapvm_map(uintptr_t base, size_t size, void *owner)
 {
     NTSTATUS st = set_range(base, size, owner);

@@ -177,6 +177,10 @@ static inline void *wm_heapvm_owner(uintptr_t addr)
 }
 NTSTATUS wm_heapvm_map(uintptr_t base, size_t size, void *owner);
 void wm_heapvm_unmap(uintptr_t base, size_t size);
+/* Around fork(): hold (true) or release (false) the map's lock. */
+void wm_heapvm_fork_lock(bool lock);
+/* In a fork()ed child: the map's lock made anew. */
+void wm_heapvm_fork_child(void);
 
 /* ---- heapseg.c: the back end: regions, blocks, bins ------------------------------------- */
 
@@ -323,7 +327,7 @@ static inline void *wm_heap_alloc_fast(HANDLE handle, ULONG flags, SIZE_T size)
 {
     struct wm_heap *h = handle;
     struct wm_hcache *c = wm_heap_tcp;
-    if (size > 4096 || !c || c->heap != h || c->id != h->id)
+    if (size > 4096 || !c || c->heap != h || !h || c->id != h->id)
         return NULL;
     struct wm_hcache_bin *bin = &c->bins[wm_heap_class_ceil(wm_heap_gross(size))];
     void *p = bin->head;
@@ -346,7 +350,7 @@ static inline bool wm_heap_free_fast(HANDLE handle, void *p)
     struct wm_heap *h = handle;
     struct wm_hcache *c = wm_heap_tcp;
     uintptr_t a = (uintptr_t)p;
-    if (!c || c->heap != h || c->id != h->id || (a & (WM_HEAP_GRAN - 1)))
+    if (!c || c->heap != h || !h || c->id != h->id || (a & (WM_HEAP_GRAN - 1)))
         return false;
     struct wm_hseg *s = (struct wm_hseg *)wm_heapvm_owner(a);
     if (!s || s->magic != WM_HSEG_MAGIC || s->heap != h || a < s->first + WM_HEAP_HDR ||

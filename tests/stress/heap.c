@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "wmtest.h"
 
@@ -144,6 +146,21 @@ int main(void)
     REQUIRE(pthread_create(&w, NULL, walker, NULL) == 0);
     for (unsigned i = 0; i < THREADS; i++)
         REQUIRE(pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)i) == 0);
+    /* fork while the workers run: the child must find every heap lock free */
+    for (int k = 0; k < 8; k++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            alarm(20);
+            void *p = HeapAlloc(heap, 0, 100), *q = HeapAlloc(GetProcessHeap(), 0, 5000);
+            _exit(p && q && HeapFree(heap, 0, p) && HeapFree(GetProcessHeap(), 0, q) &&
+                          HeapValidate(heap, 0, NULL)
+                      ? 0
+                      : 1);
+        }
+        int status = 0;
+        CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+              WEXITSTATUS(status) == 0);
+    }
     for (unsigned i = 0; i < THREADS; i++)
         pthread_join(t[i], NULL);
     stop_walker = 1;
