@@ -10,6 +10,28 @@
 
 #define BIG ((SIZE_T)0x8000 * sizeof(void *)) /* 256 KiB on 64-bit */
 
+/* Sanitizers keep shadow memory resident for what the heap gives back (no RSS check), and
+ * their runtimes map memory of their own, which may land where a heap was. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define HEAP_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define HEAP_SANITIZED 1
+#endif
+#endif
+
+/* p's pages went back to the system.  Under a sanitizer the runtime may have mapped the hole
+ * again at once (it allocates while VirtualQuery reads /proc/self/maps): not checked there. */
+static int gone(const void *p)
+{
+#ifdef HEAP_SANITIZED
+    (void)p;
+    return 1;
+#else
+    return at_state(p) == MEM_FREE;
+#endif
+}
+
 static void test_create(void)
 {
     HANDLE heaps[64];
@@ -29,7 +51,7 @@ static void test_create(void)
     CHECK(HeapDestroy(h2));
     CHECK(HeapDestroy(h1));
     CHECK_EQ(GetProcessHeaps(0, NULL), n0);
-    CHECK_EQ(at_state(h1), MEM_FREE);
+    CHECK(gone(h1));
 }
 
 static void test_border_cases(void)
@@ -418,25 +440,16 @@ static void test_destroy_returns_pages(void)
         many[i] = HeapAlloc(h, 0, 16000); /* several regions */
     REQUIRE_VOID(big && many[199]);
     CHECK(HeapDestroy(h));
-    CHECK_EQ(at_state(h), MEM_FREE);
-    CHECK_EQ(at_state(big), MEM_FREE);
+    CHECK(gone(h));
+    CHECK(gone(big));
     for (int i = 0; i < 200; i++)
-        if (at_state(many[i]) != MEM_FREE)
+        if (!gone(many[i]))
             WMT_FAIL("block %d at %p still mapped", i, many[i]);
     CHECK_FAILS(HeapDestroy(GetProcessHeap()), ERROR_INVALID_HANDLE);
     void *p = HeapAlloc(GetProcessHeap(), 0, 10);
     CHECK(p != NULL);
     CHECK(HeapFree(GetProcessHeap(), 0, p));
 }
-
-/* Sanitizers keep shadow memory resident for what the heap gives back: no RSS check there. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define HEAP_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define HEAP_SANITIZED 1
-#endif
-#endif
 
 #if !defined(_WIN32) && !defined(HEAP_SANITIZED)
 static long rss_kib(void)
