@@ -190,11 +190,17 @@ void wm_heapvm_fork_child(void);
 #define WM_RD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WM_WR(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
-static inline uint16_t wm_heapseg_sum(const struct wm_heap *h, const struct wm_hblk *b)
+static inline uint16_t wm_heapseg_sum_of(const struct wm_heap *h, const struct wm_hblk *b,
+                                         uint32_t size, uint32_t prev)
 {
-    uint64_t x = ((uint64_t)WM_RD(b->size) << 32 | WM_RD(b->prev)) ^ (uintptr_t)b ^ h->secret;
+    uint64_t x = ((uint64_t)size << 32 | prev) ^ (uintptr_t)b ^ h->secret;
     x *= 0x9e3779b97f4a7c15ull;
     return (uint16_t)(x >> 48);
+}
+
+static inline uint16_t wm_heapseg_sum(const struct wm_heap *h, const struct wm_hblk *b)
+{
+    return wm_heapseg_sum_of(h, b, WM_RD(b->size), WM_RD(b->prev));
 }
 
 static inline void wm_heapseg_seal(const struct wm_heap *h, struct wm_hblk *b)
@@ -237,9 +243,9 @@ void wm_heapseg_release_all(struct wm_heap *h);
 #ifdef WM_ASAN
 #define WM_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
 #define WM_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
-#else
-#define WM_POISON(p, n) ((void)(p), (void)(n))
-#define WM_UNPOISON(p, n) ((void)(p), (void)(n))
+#else /* not evaluated: a header's size is an atomic load the compiler would keep */
+#define WM_POISON(p, n) ((void)sizeof(p), (void)sizeof(n))
+#define WM_UNPOISON(p, n) ((void)sizeof(p), (void)sizeof(n))
 #endif
 
 /* A cached block's first word links it to the next one of its size class. */
@@ -357,9 +363,11 @@ static inline bool wm_heap_free_fast(HANDLE handle, void *p)
         a >= s->base + WM_RD(s->commit))
         return false;
     struct wm_hblk *b = (struct wm_hblk *)(a - WM_HEAP_HDR);
-    size_t gross = (size_t)WM_RD(b->size) * WM_HEAP_GRAN;
+    uint32_t size = WM_RD(b->size); /* each field read once: another thread may rewrite prev */
+    size_t gross = (size_t)size * WM_HEAP_GRAN;
     if (WM_RD(b->state) != WM_HBLK_BUSY || gross > WM_HEAP_CACHE_MAX_GROSS ||
-        !wm_heapseg_intact(h, b))
+        size < WM_HEAP_MIN_BLOCK / WM_HEAP_GRAN ||
+        WM_RD(b->check) != wm_heapseg_sum_of(h, b, size, WM_RD(b->prev)))
         return false;
     unsigned k = wm_heap_class_floor(gross);
     struct wm_hcache_bin *bin = &c->bins[k];
