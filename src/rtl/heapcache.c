@@ -13,7 +13,13 @@
 __thread struct wm_hcache *wm_heap_tcp __attribute__((tls_model("initial-exec")));
 static __thread unsigned thread_slot
     __attribute__((tls_model("initial-exec"))); /* 1 + this thread's arena choice; 0: none */
-static atomic_uint slots;
+/* Thread slots pick arenas.  A slot goes back when its thread ends and the next thread takes
+ * the lowest free one, so threads that come and go (pools, per-task threads) keep landing on
+ * the arenas their predecessors filled instead of draining into each other's. */
+static atomic_ullong slots_used;
+static atomic_uint slots_overflow; /* past 64 live threads: round robin */
+static pthread_key_t slot_key;
+static pthread_once_t slot_once = PTHREAD_ONCE_INIT;
 static pthread_key_t exit_key;
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 
@@ -165,10 +171,34 @@ bool wm_heapcache_adopt(struct wm_heap *h)
     return true;
 }
 
+static void slot_exit(void *arg)
+{
+    uintptr_t slot = (uintptr_t)arg - 1;
+    if (slot < 64)
+        atomic_fetch_and(&slots_used, ~(1ull << slot));
+}
+
+static void slot_key_init(void)
+{
+    pthread_key_create(&slot_key, slot_exit);
+}
+
 static unsigned my_slot(void)
 {
-    if (!thread_slot)
-        thread_slot = 1 + atomic_fetch_add(&slots, 1);
+    if (!thread_slot) {
+        unsigned long long used = atomic_load(&slots_used);
+        unsigned slot;
+        do {
+            if (!~used) {
+                slot = 64 + atomic_fetch_add(&slots_overflow, 1) % 1024;
+                break;
+            }
+            slot = (unsigned)__builtin_ctzll(~used);
+        } while (!atomic_compare_exchange_weak(&slots_used, &used, used | (1ull << slot)));
+        pthread_once(&slot_once, slot_key_init);
+        pthread_setspecific(slot_key, (void *)(uintptr_t)(slot + 1));
+        thread_slot = slot + 1;
+    }
     return thread_slot - 1;
 }
 
