@@ -8,6 +8,10 @@
  */
 #include "apitest.h"
 
+#ifndef _WIN32
+#include <winternl.h>
+#endif
+
 #define BIG ((SIZE_T)0x8000 * sizeof(void *)) /* 256 KiB on 64-bit */
 
 /* Sanitizers keep shadow memory resident for what the heap gives back (no RSS check), and
@@ -512,6 +516,40 @@ static void test_rss(void)
 #endif
 
 #ifndef _WIN32
+/* The Rtl layer beneath, with ntdll's conventions (no last error; RtlDestroyHeap returns NULL
+ * on success, RtlSizeHeap (SIZE_T)-1 for a pointer that is not a busy block). */
+static void test_rtl(void)
+{
+    PVOID h = RtlCreateHeap(HEAP_GROWABLE, NULL, 0, 0, NULL, NULL);
+    REQUIRE_VOID(h);
+    CHECK(RtlCreateHeap(HEAP_GROWABLE, (PVOID)0x10000, 0, 0, NULL, NULL) == NULL);
+    BYTE *p = RtlAllocateHeap(h, HEAP_ZERO_MEMORY, 100);
+    REQUIRE_VOID(p);
+    CHECK_EQ(p[99], 0);
+    CHECK_EQ(RtlSizeHeap(h, 0, p), 100);
+    CHECK_EQ(RtlSizeHeap(h, 0, p + 16), (SIZE_T)-1);
+    p = RtlReAllocateHeap(h, 0, p, 5000);
+    REQUIRE_VOID(p);
+    CHECK_EQ(RtlSizeHeap(h, 0, p), 5000);
+    CHECK(RtlValidateHeap(h, 0, p));
+    CHECK(RtlLockHeap(h));
+    CHECK(RtlUnlockHeap(h));
+    PVOID heaps[64];
+    ULONG n = RtlGetProcessHeaps(64, heaps);
+    CHECK(n >= 2 && heaps[0] == GetProcessHeap());
+    CHECK(RtlFreeHeap(h, 0, p));
+    CHECK(!RtlFreeHeap(h, 0, p));
+    CHECK(RtlFreeHeap(h, 0, NULL));
+    CHECK(RtlDestroyHeap(h) == NULL);
+    CHECK(RtlDestroyHeap(GetProcessHeap()) == GetProcessHeap());
+    /* a fixed heap of ReserveSize */
+    h = RtlCreateHeap(0, NULL, 0x20000, 0x10000, NULL, NULL);
+    REQUIRE_VOID(h);
+    CHECK(RtlAllocateHeap(h, 0, 0x30000) == NULL);
+    CHECK(RtlAllocateHeap(h, 0, 0x1000) != NULL);
+    CHECK(RtlDestroyHeap(h) == NULL);
+}
+
 /* winmem's promise beyond Windows (where these are undefined and may crash): a pointer that
  * is not a busy block of the heap is refused, never followed. */
 static void test_bad_pointers(void)
@@ -592,6 +630,7 @@ int main(void)
     test_destroy_returns_pages();
 #ifndef _WIN32
     test_bad_pointers();
+    test_rtl();
 #ifndef HEAP_SANITIZED
     test_rss();
 #endif
