@@ -96,14 +96,18 @@ struct wm_object {
     atomic_int refs; /* handles + views + calls in progress */
     int type;        /* WM_OBJ_* */
     void (*destroy)(struct wm_object *o);
-    /* Optional: a handle to it was opened / closed (named sections track their name). */
-    void (*handle_opened)(struct wm_object *o);
+    /* Optional, called by wm_handle_create and NtClose only, so they always balance.
+     * handle_opened runs under the handle table's lock (it must not block or take another
+     * lock) as the last step of making a handle: a failure leaves no handle and nothing
+     * counted.  handle_closed runs after the handle is gone, with no lock held. */
+    NTSTATUS (*handle_opened)(struct wm_object *o);
     void (*handle_closed)(struct wm_object *o);
 };
 
 void wm_object_ref(struct wm_object *o);
 void wm_object_release(struct wm_object *o);
-/* A new handle holding a reference to o, with the given access rights. */
+/* A new handle holding a reference to o, with the given access rights; the object's
+ * handle_opened hook has counted it.  On failure nothing changed. */
 NTSTATUS wm_handle_create(struct wm_object *o, ACCESS_MASK access, HANDLE *out);
 /* The object behind h with a new reference (release it), checked for type. */
 NTSTATUS wm_handle_get(HANDLE h, int type, struct wm_object **out, ACCESS_MASK *access);

@@ -83,7 +83,7 @@ static void section_destroy(struct wm_object *o)
 }
 
 /* Name bookkeeping: the first handle in this process takes the shared lock... */
-static void section_handle_opened(struct wm_object *o)
+static NTSTATUS section_handle_opened(struct wm_object *o)
 {
     struct wm_section *s = (struct wm_section *)o;
     if (atomic_fetch_add(&s->handles, 1) == 0 && s->name[0]) {
@@ -92,6 +92,7 @@ static void section_handle_opened(struct wm_object *o)
         if (s->name_fd >= 0)
             wm_os_flock(s->name_fd, LOCK_SH);
     }
+    return STATUS_SUCCESS;
 }
 
 /* ... and the last one lets go, unlinking the name when no other process holds it. */
@@ -190,14 +191,6 @@ static struct wm_section *section_new(int fd, uint64_t size, uint32_t prot, uint
     s->max = rights_of(prot);
     s->name_fd = -1;
     return s;
-}
-
-static NTSTATUS give_handle(struct wm_section *s, ACCESS_MASK access, HANDLE *out)
-{
-    NTSTATUS st = wm_handle_create(&s->obj, access, out);
-    if (st == STATUS_SUCCESS)
-        section_handle_opened(&s->obj);
-    return st;
 }
 
 bool wm_section_prot_valid(uint32_t prot)
@@ -302,7 +295,7 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
         if (s) {
             if (fd >= 0)
                 wm_os_close(fd);
-            st = give_handle(s, s->max, out);
+            st = wm_handle_create(&s->obj, s->max, out);
             wm_object_release(&s->obj);
             if (st == STATUS_SUCCESS)
                 st = STATUS_OBJECT_NAME_EXISTS;
@@ -365,7 +358,7 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
         memcpy(s->name, name, sizeof(s->name));
         remember_named(s);
     }
-    NTSTATUS hs = give_handle(s, s->max, out);
+    NTSTATUS hs = wm_handle_create(&s->obj, s->max, out);
     if (hs) {
         section_handle_closed(&s->obj);
         section_destroy(&s->obj);
@@ -423,7 +416,7 @@ WINMEM_API NTSTATUS NTAPI NtOpenSection(PHANDLE out, ACCESS_MASK access, POBJECT
     /* The handle gets what was asked for; the section's protection is enforced when a view
      * is mapped (STATUS_SECTION_PROTECTION), as on Windows, where FILE_MAP_ALL_ACCESS opens a
      * read-write section fine. */
-    st = give_handle(s, access, out);
+    st = wm_handle_create(&s->obj, access, out);
     wm_object_release(&s->obj);
     return st;
 }
