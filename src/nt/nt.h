@@ -130,15 +130,18 @@ NTSTATUS wm_alloc_address_locked(uintptr_t want, size_t len, uintptr_t *out);
 
 struct wm_section {
     struct wm_object obj;
-    int fd;          /* memfd, shared-memory object, or a dup of the file's descriptor */
-    uint64_t size;   /* exact for a file, page-rounded for the paging file */
-    uint32_t prot;   /* PAGE_* base protection of the section */
-    uint32_t attrs;  /* SEC_COMMIT / SEC_NOCACHE / SEC_WRITECOMBINE, SEC_FILE for a file */
-    ACCESS_MASK max; /* the SECTION_* rights its protection allows */
-    char name[200];  /* shared-memory name ("" when unnamed), for the name's lifetime */
-    int name_fd;     /* a descriptor holding a shared flock while this process has handles */
+    int fd;                   /* memfd, shared-memory object, or a dup of the file's descriptor */
+    uint64_t size;            /* exact for a file, page-rounded for the paging file */
+    uint32_t prot;            /* PAGE_* base protection of the section */
+    uint32_t attrs;           /* SEC_COMMIT / SEC_NOCACHE / SEC_WRITECOMBINE, SEC_FILE for a file */
+    ACCESS_MASK max;          /* the SECTION_* rights its protection allows */
+    char name[200];           /* shared-memory name ("" when unnamed), for the name's lifetime */
+    bool shm;                 /* fd is the named shared-memory object, holding a shared flock */
     struct wm_region *commit; /* SEC_RESERVE: which pages are committed (else NULL) */
+    /* Handles open to it; -1 once the last one closed, after which it gets no more (a named
+     * section has then left the namespace, so it must not come back). */
     atomic_int handles;
+    struct wm_section *next_named; /* chain in section.c's name table, under its lock */
 };
 
 /* One of the six protections a section can have (READONLY ... EXECUTE_WRITECOPY). */

@@ -1,14 +1,23 @@
 /*
- * section.c - NtCreateSection / NtOpenSection: file-mapping objects.
+ * section.c - NtCreateSection / NtOpenSection: file-mapping objects, and the namespace of
+ * named ones.
  *
  * A pagefile-backed section is a memfd (or, when named, a POSIX shared-memory object, so
  * other processes can open it by name); a file-backed one keeps its own descriptor of the
  * file.  A name lives while some process holds a handle to it: each process with handles
- * keeps a shared flock on the object, and the process that closes the last handle anywhere
- * (its exclusive flock succeeds) unlinks the name.  Views hold the section, not the name.
+ * keeps a shared flock on the object's descriptor, and the process that closes the last
+ * handle anywhere (its lock can turn exclusive) unlinks the name.  Views hold the section,
+ * not the name.
+ *
+ * In this process, a name table (a chained hash table under names_lock) finds the very same
+ * object for a second create or open.  A section enters it only once its first handle
+ * exists and leaves it when its last handle closes, both under names_lock, and a lookup takes
+ * its handle under that lock too: a lookup never finds a section whose last handle is
+ * closing, and a section that left the table never gets another handle.
  */
 #include "nt.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -18,25 +27,103 @@
 
 #include "ntddk.h"
 
-/* Sections with a name that this process has open, so a second create or open in-process
- * finds the very same object (and its protection). */
-static struct wm_section *named[64];
+/* The name table: sections with a name that this process has handles to.  It starts with
+ * static buckets and doubles them when names outnumber buckets; when that memory is not
+ * there the chains just grow longer, so a name is never refused or dropped for want of room. */
+static struct wm_section *first_buckets[64];
+static struct wm_section **buckets = first_buckets;
+static size_t nbuckets = sizeof(first_buckets) / sizeof(first_buckets[0]), nnamed;
 static pthread_mutex_t names_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t bucket_of(const char *name, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
+    for (; *name; name++)
+        h = (h ^ (unsigned char)*name) * 0x100000001b3u;
+    return (size_t)(h & (n - 1));
+}
+
+/* Caller holds names_lock (as for every _locked function here). */
+static struct wm_section *lookup_locked(const char *name)
+{
+    for (struct wm_section *s = buckets[bucket_of(name, nbuckets)]; s; s = s->next_named)
+        if (strcmp(s->name, name) == 0)
+            return s;
+    return NULL;
+}
+
+static void grow_locked(void)
+{
+    size_t n = nbuckets * 2;
+    struct wm_section **b = calloc(n, sizeof(*b));
+    if (!b)
+        return;
+    for (size_t i = 0; i < nbuckets; i++) {
+        struct wm_section *s = buckets[i], *next;
+        for (; s; s = next) {
+            size_t k = bucket_of(s->name, n);
+            next = s->next_named;
+            s->next_named = b[k];
+            b[k] = s;
+        }
+    }
+    if (buckets != first_buckets)
+        free(buckets);
+    buckets = b;
+    nbuckets = n;
+}
+
+static void publish_locked(struct wm_section *s)
+{
+    if (nnamed >= nbuckets)
+        grow_locked();
+    size_t k = bucket_of(s->name, nbuckets);
+    s->next_named = buckets[k];
+    buckets[k] = s;
+    nnamed++;
+}
+
+static void unpublish_locked(struct wm_section *s)
+{
+    for (struct wm_section **p = &buckets[bucket_of(s->name, nbuckets)]; *p;
+         p = &(*p)->next_named) {
+        if (*p == s) {
+            *p = s->next_named;
+            s->next_named = NULL;
+            nnamed--;
+            return;
+        }
+    }
+}
+
+/* This process lets go of the shared-memory name it holds through fd: the last holder
+ * anywhere unlinks it.  Nothing here can make CloseHandle fail (it does not on Windows): a
+ * name left behind holds no lock, and the next create or open that meets it removes it. */
+static void let_go_of_name_locked(int fd, const char *name)
+{
+    /* Our shared lock turns exclusive only when no other process holds one.  A conversion
+     * that fails has dropped our lock already (Linux removes the old lock first); the
+     * LOCK_UN makes sure, and cannot fail on a descriptor we hold. */
+    if (wm_os_flock(fd, LOCK_EX | LOCK_NB) == 0)
+        (void)wm_os_shm_unlink(name); /* ENOENT: someone removed it as stale meanwhile */
+    (void)wm_os_flock(fd, LOCK_UN);
+}
 
 /* At exit, this process's handles go away as Windows would close them: names no other
  * process holds are unlinked. */
 static void close_names_at_exit(void)
 {
-    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
-        struct wm_section *s = named[i];
-        if (!s)
-            continue;
-        if (s->name_fd >= 0)
-            wm_os_close(s->name_fd);
-        s->name_fd = -1;
-        if (s->fd >= 0 && wm_os_flock(s->fd, LOCK_EX | LOCK_NB) == 0)
-            wm_os_shm_unlink(s->name);
+    pthread_mutex_lock(&names_lock);
+    for (size_t i = 0; i < nbuckets; i++) {
+        while (buckets[i]) {
+            struct wm_section *s = buckets[i];
+            unpublish_locked(s);
+            if (s->shm)
+                let_go_of_name_locked(s->fd, s->name);
+            s->shm = false;
+        }
     }
+    pthread_mutex_unlock(&names_lock);
 }
 
 static void register_exit_cleanup(void)
@@ -78,41 +165,51 @@ static void section_destroy(struct wm_object *o)
         wm_region_free(s->commit);
         wm_vmstate_wrunlock();
     }
-    wm_os_close(s->fd);
+    (void)wm_os_close(s->fd); /* Linux frees the descriptor even when close reports an error */
     free(s);
 }
 
-/* Name bookkeeping: the first handle in this process takes the shared lock... */
+/* Count a handle (under the handle table's lock, so no locks or waiting here).  A section
+ * whose last handle has closed gets no new one: NtDuplicateObject racing the close of its
+ * source ends as if the close came first. */
 static NTSTATUS section_handle_opened(struct wm_object *o)
 {
     struct wm_section *s = (struct wm_section *)o;
-    if (atomic_fetch_add(&s->handles, 1) == 0 && s->name[0]) {
-        bool created;
-        s->name_fd = wm_os_shm_open(s->name, false, &created);
-        if (s->name_fd >= 0)
-            wm_os_flock(s->name_fd, LOCK_SH);
-    }
+    int h = atomic_load(&s->handles);
+    do {
+        if (h < 0)
+            return STATUS_INVALID_HANDLE;
+    } while (!atomic_compare_exchange_weak(&s->handles, &h, h + 1));
     return STATUS_SUCCESS;
 }
 
-/* ... and the last one lets go, unlinking the name when no other process holds it. */
+/* The last handle takes a named section out of the table and lets go of its name, under
+ * names_lock, in the same step that retires the count: a lookup holding the lock sees either
+ * a section with handles or none. */
 static void section_handle_closed(struct wm_object *o)
 {
     struct wm_section *s = (struct wm_section *)o;
-    if (atomic_fetch_sub(&s->handles, 1) != 1 || !s->name[0])
-        return;
-    pthread_mutex_lock(&names_lock);
-    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++)
-        if (named[i] == s)
-            named[i] = NULL;
-    pthread_mutex_unlock(&names_lock);
-    if (s->name_fd >= 0)
-        wm_os_close(s->name_fd);
-    s->name_fd = -1;
-    if (s->fd >= 0 && wm_os_flock(s->fd, LOCK_EX | LOCK_NB) == 0) {
-        wm_os_shm_unlink(s->name);
-        wm_os_flock(s->fd, LOCK_UN);
+    bool named = s->name[0] != 0, locked = false;
+    int h = atomic_load(&s->handles);
+
+    for (;;) {
+        if (h == 1 && named && !locked) {
+            pthread_mutex_lock(&names_lock);
+            locked = true;
+            h = atomic_load(&s->handles);
+            continue;
+        }
+        if (atomic_compare_exchange_weak(&s->handles, &h, h == 1 ? -1 : h - 1))
+            break;
     }
+    if (h == 1 && named) {
+        unpublish_locked(s);
+        if (s->shm)
+            let_go_of_name_locked(s->fd, s->name);
+        s->shm = false;
+    }
+    if (locked)
+        pthread_mutex_unlock(&names_lock);
 }
 
 /* A Windows object name as a shared-memory name: "Local\" (the default namespace) and
@@ -145,41 +242,20 @@ static NTSTATUS shm_name(const UNICODE_STRING *us, char *out, size_t outlen)
     return STATUS_SUCCESS;
 }
 
-static struct wm_section *find_named(const char *name)
-{
-    struct wm_section *found = NULL;
-    pthread_mutex_lock(&names_lock);
-    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
-        if (named[i] && strcmp(named[i]->name, name) == 0) {
-            found = named[i];
-            wm_object_ref(&found->obj);
-            break;
-        }
-    }
-    pthread_mutex_unlock(&names_lock);
-    return found;
-}
-
-static void remember_named(struct wm_section *s)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, register_exit_cleanup);
-    pthread_mutex_lock(&names_lock);
-    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
-        if (!named[i]) {
-            named[i] = s;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&names_lock);
-}
-
-static struct wm_section *section_new(int fd, uint64_t size, uint32_t prot, uint32_t attrs)
+/* Make a section over fd (which it takes over, also on failure), give it its first handle
+ * and, when it has a name, enter it in the name table.  shm: fd is the named shared-memory
+ * object this process holds with a shared lock.  Named: caller holds names_lock. */
+static NTSTATUS section_make(int fd, bool shm, const char *name, uint64_t size, uint32_t prot,
+                             uint32_t attrs, bool reserve, ACCESS_MASK access, HANDLE *out)
 {
     struct wm_section *s = calloc(1, sizeof(*s));
-    if (!s)
-        return NULL;
-    atomic_init(&s->obj.refs, 0);
+    NTSTATUS st;
+
+    if (!s) {
+        st = STATUS_NO_MEMORY;
+        goto fail;
+    }
+    atomic_init(&s->obj.refs, 1); /* this call's, until the handle holds it */
     s->obj.type = WM_OBJ_SECTION;
     s->obj.destroy = section_destroy;
     s->obj.handle_opened = section_handle_opened;
@@ -189,8 +265,74 @@ static struct wm_section *section_new(int fd, uint64_t size, uint32_t prot, uint
     s->prot = prot;
     s->attrs = attrs;
     s->max = rights_of(prot);
-    s->name_fd = -1;
-    return s;
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    atomic_init(&s->handles, 0);
+    if (reserve) {
+        /* Which pages of the section are committed: one run list, shared by its views. */
+        wm_vmstate_wrlock();
+        s->commit = wm_region_new(0, size, prot, 0, WM_STATE_RESERVED, 0);
+        wm_vmstate_wrunlock();
+        if (!s->commit) {
+            free(s);
+            st = STATUS_NO_MEMORY;
+            goto fail;
+        }
+    }
+    if ((st = wm_handle_create(&s->obj, access, out)) != STATUS_SUCCESS) {
+        if (shm)
+            let_go_of_name_locked(fd, name);
+        wm_object_release(&s->obj);
+        return st;
+    }
+    s->shm = shm;
+    if (name[0]) {
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+        pthread_once(&once, register_exit_cleanup);
+        publish_locked(s);
+    }
+    wm_object_release(&s->obj);
+    return STATUS_SUCCESS;
+fail:
+    if (shm)
+        let_go_of_name_locked(fd, name);
+    (void)wm_os_close(fd);
+    return st;
+}
+
+/* The shared-memory object for a new named paging-file section, held with a shared lock:
+ * created here with *size bytes, or another process's, whose size then wins (*exists).
+ * Nothing is left behind on failure. */
+static NTSTATUS open_shm_locked(const char *name, uint64_t *size, bool *exists, int *out)
+{
+    bool fresh;
+    int r, fd = wm_os_shm_open(name, true, &fresh);
+
+    if (fd < 0)
+        return wm_status_from_errno(fd);
+    if (!fresh) {
+        /* A name nobody holds is left from a process that died: start afresh, keeping the
+         * exclusive lock until the object is reset. */
+        r = wm_os_flock(fd, LOCK_EX | LOCK_NB);
+        if (r == 0)
+            fresh = true;
+        else if (r != -EWOULDBLOCK)
+            goto fail;
+    }
+    /* Zero first: a stale object's old bytes must not show through. */
+    if (fresh && ((r = wm_os_truncate(fd, 0)) != 0 || (r = wm_os_truncate(fd, *size)) != 0))
+        goto fail;
+    /* Hold the name (a stale one's exclusive lock turns shared), then read the size another
+     * process gave it: taken under the shared lock, it is not one a reset is changing. */
+    if ((r = wm_os_flock(fd, LOCK_SH)) != 0 || (!fresh && (r = wm_os_file_size(fd, size)) != 0))
+        goto fail;
+    *exists = !fresh;
+    *out = fd;
+    return STATUS_SUCCESS;
+fail:
+    if (fresh) /* made or reset here, so nobody else holds it */
+        (void)wm_os_shm_unlink(name);
+    (void)wm_os_close(fd);
+    return wm_status_from_errno(r);
 }
 
 bool wm_section_prot_valid(uint32_t prot)
@@ -291,85 +433,75 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
                                                                                : SEC_COMMIT);
 
     if (name[0]) {
-        struct wm_section *s = find_named(name);
+        bool exists = false, shm = false;
+        pthread_mutex_lock(&names_lock);
+        struct wm_section *s = lookup_locked(name);
         if (s) {
-            if (fd >= 0)
-                wm_os_close(fd);
+            /* In the table, so it has a handle, and that cannot be its last to close while
+             * we hold the lock: the new handle always counts. */
             st = wm_handle_create(&s->obj, s->max, out);
-            wm_object_release(&s->obj);
-            if (st == STATUS_SUCCESS)
-                st = STATUS_OBJECT_NAME_EXISTS;
+            pthread_mutex_unlock(&names_lock);
+            if (fd >= 0)
+                (void)wm_os_close(fd);
+            st = st == STATUS_SUCCESS ? STATUS_OBJECT_NAME_EXISTS : st;
             goto out;
         }
         if (fd < 0) {
-            bool created;
-            fd = wm_os_shm_open(name, true, &created);
-            if (fd < 0) {
-                st = wm_status_from_errno(fd);
+            /* Another process's section: its size wins, as on Windows. */
+            if ((st = open_shm_locked(name, &size, &exists, &fd)) != STATUS_SUCCESS) {
+                pthread_mutex_unlock(&names_lock);
                 goto out;
             }
-            uint64_t cur = 0;
-            if (!created && wm_os_flock(fd, LOCK_EX | LOCK_NB) == 0) {
-                /* A name nobody holds is left from a process that died: start afresh. */
-                wm_os_flock(fd, LOCK_UN);
-                created = true;
-            }
-            if (created) {
-                /* Zero first: a stale object's old bytes must not show through. */
-                wm_os_truncate(fd, 0);
-                if ((st = wm_status_from_errno(wm_os_truncate(fd, size)))) {
-                    wm_os_close(fd);
-                    goto out;
-                }
-            } else {
-                /* Another process's section: its size wins, as on Windows. */
-                wm_os_file_size(fd, &cur);
-                size = cur;
-                st = STATUS_OBJECT_NAME_EXISTS;
-            }
+            shm = true;
         }
-    } else if (fd < 0) {
+        st = section_make(fd, shm, name, size, prot, attrs, reserve, rights_of(prot), out);
+        pthread_mutex_unlock(&names_lock);
+        if (st == STATUS_SUCCESS && exists)
+            st = STATUS_OBJECT_NAME_EXISTS;
+        goto out;
+    }
+    if (fd < 0) {
         fd = wm_os_memfd();
-        if (fd < 0 || (st = wm_status_from_errno(wm_os_truncate(fd, size)))) {
-            st = fd < 0 ? wm_status_from_errno(fd) : st;
-            if (fd >= 0)
-                wm_os_close(fd);
+        if (fd < 0) {
+            st = wm_status_from_errno(fd);
+            goto out;
+        }
+        if ((st = wm_status_from_errno(wm_os_truncate(fd, size))) != STATUS_SUCCESS) {
+            (void)wm_os_close(fd);
             goto out;
         }
     }
-
-    struct wm_section *s = section_new(fd, size, prot, attrs);
-    if (s && reserve) {
-        /* Which pages of the section are committed: one run list, shared by its views. */
-        wm_vmstate_wrlock();
-        s->commit = wm_region_new(0, size, prot, 0, WM_STATE_RESERVED, 0);
-        wm_vmstate_wrunlock();
-        if (!s->commit) {
-            free(s);
-            s = NULL;
-        }
-    }
-    if (!s) {
-        wm_os_close(fd);
-        st = STATUS_NO_MEMORY;
-        goto out;
-    }
-    if (name[0]) {
-        memcpy(s->name, name, sizeof(s->name));
-        remember_named(s);
-    }
-    NTSTATUS hs = wm_handle_create(&s->obj, s->max, out);
-    if (hs) {
-        section_handle_closed(&s->obj);
-        section_destroy(&s->obj);
-        st = hs;
-        goto out;
-    }
-    st = st == STATUS_OBJECT_NAME_EXISTS ? st : STATUS_SUCCESS;
+    st = section_make(fd, false, "", size, prot, attrs, reserve, rights_of(prot), out);
 out:
     if (f)
         wm_object_release(&f->obj);
     return st;
+}
+
+/* A section of this name that another process holds (none in this process has it). */
+static NTSTATUS open_other_locked(const char *name, ACCESS_MASK access, HANDLE *out)
+{
+    uint64_t size = 0;
+    bool created;
+    int r, fd = wm_os_shm_open(name, false, &created);
+
+    if (fd < 0)
+        return fd == -ENOENT ? STATUS_OBJECT_NAME_NOT_FOUND : wm_status_from_errno(fd);
+    r = wm_os_flock(fd, LOCK_EX | LOCK_NB);
+    if (r == 0) {
+        /* Nobody holds it: left by a process that ended without closing its handles, which
+         * Windows would have closed.  The name is gone (ENOENT: someone else saw it too). */
+        (void)wm_os_shm_unlink(name);
+        (void)wm_os_close(fd);
+        return STATUS_OBJECT_NAME_NOT_FOUND;
+    }
+    if (r != -EWOULDBLOCK || (r = wm_os_flock(fd, LOCK_SH)) != 0 ||
+        (r = wm_os_file_size(fd, &size)) != 0) {
+        (void)wm_os_close(fd);
+        return wm_status_from_errno(r);
+    }
+    /* Its protection is not recorded, so read-write. */
+    return section_make(fd, true, name, size, PAGE_READWRITE, SEC_COMMIT, false, access, out);
 }
 
 /* NtOpenSection: a handle to a named section, here or in another process. */
@@ -388,35 +520,12 @@ WINMEM_API NTSTATUS NTAPI NtOpenSection(PHANDLE out, ACCESS_MASK access, POBJECT
     /* FILE_MAP_EXECUTE asks for SECTION_MAP_EXECUTE_EXPLICIT; it grants mapping for execute. */
     if (access & SECTION_MAP_EXECUTE_EXPLICIT)
         access = (access & ~(ACCESS_MASK)SECTION_MAP_EXECUTE_EXPLICIT) | SECTION_MAP_EXECUTE;
-    struct wm_section *s = find_named(name);
-    if (!s) {
-        bool created;
-        int fd = wm_os_shm_open(name, false, &created);
-        if (fd < 0)
-            return fd == -2 /* ENOENT */ ? STATUS_OBJECT_NAME_NOT_FOUND : wm_status_from_errno(fd);
-        if (wm_os_flock(fd, LOCK_EX | LOCK_NB) == 0) {
-            /* Nobody holds it: left by a process that ended without closing its handles,
-             * which Windows would have closed.  The name is gone. */
-            wm_os_shm_unlink(name);
-            wm_os_close(fd);
-            return STATUS_OBJECT_NAME_NOT_FOUND;
-        }
-        uint64_t size = 0;
-        wm_os_file_size(fd, &size);
-        /* Another process's section: its protection is not recorded, so read-write. */
-        s = section_new(fd, size, PAGE_READWRITE, SEC_COMMIT);
-        if (!s) {
-            wm_os_close(fd);
-            return STATUS_NO_MEMORY;
-        }
-        memcpy(s->name, name, sizeof(s->name));
-        wm_object_ref(&s->obj);
-        remember_named(s);
-    }
     /* The handle gets what was asked for; the section's protection is enforced when a view
      * is mapped (STATUS_SECTION_PROTECTION), as on Windows, where FILE_MAP_ALL_ACCESS opens a
      * read-write section fine. */
-    st = wm_handle_create(&s->obj, access, out);
-    wm_object_release(&s->obj);
+    pthread_mutex_lock(&names_lock);
+    struct wm_section *s = lookup_locked(name);
+    st = s ? wm_handle_create(&s->obj, access, out) : open_other_locked(name, access, out);
+    pthread_mutex_unlock(&names_lock);
     return st;
 }
