@@ -359,6 +359,8 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
     struct wm_file *f = NULL;
     uint64_t size = max_size ? (uint64_t)max_size->QuadPart : 0;
     char name[200] = "";
+    uint64_t fsize = 0;
+    bool grew = false;
     NTSTATUS st;
     int fd = -1;
 
@@ -389,7 +391,6 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
         st = wm_handle_get(file, WM_OBJ_FILE, (struct wm_object **)&f, NULL);
         if (st)
             return st;
-        uint64_t fsize = 0;
         bool write = prot == PAGE_READWRITE || prot == PAGE_EXECUTE_READWRITE;
         bool exec = prot & (PAGE_EXECUTE_READ | PAGE_EXECUTE_READWRITE | PAGE_EXECUTE_WRITECOPY);
         if (!(f->access & GENERIC_READ) || (write && !(f->access & GENERIC_WRITE)) ||
@@ -413,6 +414,7 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
             }
             if ((st = wm_status_from_errno(wm_os_truncate(f->fd, size))))
                 goto out;
+            grew = true;
         }
         fd = wm_os_dup(f->fd);
         if (fd < 0) {
@@ -473,6 +475,10 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
     }
     st = section_make(fd, false, "", size, prot, attrs, reserve, rights_of(prot), out);
 out:
+    /* A failed call leaves the file as it found it.  Should even that fail, the file keeps
+     * the zeros it grew by, which is all a successful call would have changed. */
+    if (grew && st != STATUS_SUCCESS && st != STATUS_OBJECT_NAME_EXISTS)
+        (void)wm_os_truncate(f->fd, fsize);
     if (f)
         wm_object_release(&f->obj);
     return st;

@@ -18,6 +18,9 @@ NTSTATUS wm_status_from_errno(int neg_errno)
     case EEXIST:
         return STATUS_CONFLICTING_ADDRESSES;
     case EAGAIN:
+    case EMFILE: /* out of descriptors: a section or file cannot be opened */
+    case ENFILE:
+    case ENOLCK:
         return STATUS_INSUFFICIENT_RESOURCES;
     case EPERM:
     case EACCES:

@@ -2,7 +2,8 @@
  * file.c - file and shared-memory system calls for sections and CreateFile: memfd for
  * pagefile-backed sections, POSIX shared memory for named ones (with flock to know when the
  * last process lets go of a name), and the plain file calls.  Same contract as os.c: 0 or a
- * negative errno (or a descriptor >= 0).
+ * negative errno (or a descriptor >= 0); ftruncate, fstat and flock go through wm_os_sys so
+ * tests can make a section's sizing and name locking fail.
  */
 #include "os.h"
 
@@ -69,7 +70,7 @@ int wm_os_dup(int fd)
 int wm_os_file_size(int fd, uint64_t *size)
 {
     struct stat st;
-    if (fstat(fd, &st) != 0)
+    if (wm_os_sys.fstat(fd, &st) != 0)
         return -errno;
     *size = (uint64_t)st.st_size;
     return 0;
@@ -86,7 +87,7 @@ int wm_os_is_directory(int fd, bool *dir)
 
 int wm_os_truncate(int fd, uint64_t size)
 {
-    return ret(ftruncate(fd, (off_t)size));
+    return ret(wm_os_sys.ftruncate(fd, (off_t)size));
 }
 
 int wm_os_seek(int fd, int64_t off, int whence, uint64_t *pos)
@@ -105,7 +106,7 @@ int wm_os_fsync(int fd)
 
 int wm_os_flock(int fd, int op)
 {
-    return ret(flock(fd, op));
+    return ret(wm_os_sys.flock(fd, op));
 }
 
 int wm_os_map_file(uintptr_t addr, size_t len, unsigned acc, int fd, uint64_t off, bool shared,

@@ -11,7 +11,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/auxv.h>
+#include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../vm/vm.h"
@@ -26,7 +28,8 @@
 #define REAL_CALLS                                                                                \
     {                                                                                             \
         .mmap = mmap, .munmap = munmap, .mprotect = mprotect, .madvise = madvise, .mlock = mlock, \
-        .munlock = munlock, .mincore = mincore,                                                   \
+        .munlock = munlock, .mincore = mincore, .ftruncate = ftruncate, .fstat = fstat,           \
+        .flock = flock,                                                                           \
     }
 
 const struct wm_os_sys wm_os_sys_default = REAL_CALLS;

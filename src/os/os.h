@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct stat;
+
 /* ---- os.c ------------------------------------------------------------------------------ */
 
 struct wm_os_sys {
@@ -26,6 +28,10 @@ struct wm_os_sys {
     int (*mlock)(const void *addr, size_t len);
     int (*munlock)(const void *addr, size_t len);
     int (*mincore)(void *addr, size_t len, unsigned char *vec);
+    /* file.c: the calls that size and hold a section's object */
+    int (*ftruncate)(int fd, off_t len);
+    int (*fstat)(int fd, struct stat *st);
+    int (*flock)(int fd, int op);
 };
 
 /* The live table; tests swap entries to inject failures and restore them afterwards. */
