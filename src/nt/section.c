@@ -370,11 +370,23 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
     wm_vmstate_init();
     if (!wm_section_prot_valid(prot))
         return STATUS_INVALID_PAGE_PROTECTION;
-    /* SEC_COMMIT (or nothing) with at most one caching attribute.  SEC_RESERVE needs commit
-     * state shared by every view, which winmem does not model yet; images are not loaded. */
-    if (attrs & SEC_IMAGE)
-        return (attrs & ~(ULONG)(SEC_IMAGE | SEC_NOCACHE)) ? STATUS_INVALID_PARAMETER
-                                                           : STATUS_INVALID_IMAGE_NOT_MZ;
+    /* SEC_COMMIT, SEC_RESERVE or nothing, with at most one caching attribute.  Images are not
+     * loaded: SEC_IMAGE fails as for a file that is no image, or, for an empty file, as
+     * Windows fails before it reads any header. */
+    if (attrs & SEC_IMAGE) {
+        if (attrs & ~(ULONG)(SEC_IMAGE | SEC_NOCACHE))
+            return STATUS_INVALID_PARAMETER;
+        if (!file || file == INVALID_HANDLE_VALUE)
+            return STATUS_INVALID_IMAGE_NOT_MZ;
+        if ((st = wm_handle_get(file, WM_OBJ_FILE, (struct wm_object **)&f, NULL)))
+            return st;
+        uint64_t isize = 0;
+        st = wm_status_from_errno(wm_os_file_size(f->fd, &isize));
+        if (st == STATUS_SUCCESS)
+            st = isize ? STATUS_INVALID_IMAGE_NOT_MZ : STATUS_INVALID_FILE_FOR_SECTION;
+        wm_object_release(&f->obj);
+        return st;
+    }
     if (attrs & ~(ULONG)(SEC_COMMIT | SEC_RESERVE | SEC_NOCACHE | SEC_WRITECOMBINE))
         return STATUS_INVALID_PARAMETER;
     if ((attrs & (SEC_COMMIT | SEC_RESERVE)) == (SEC_COMMIT | SEC_RESERVE) ||
