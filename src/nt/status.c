@@ -32,6 +32,26 @@ NTSTATUS wm_status_from_errno(int neg_errno)
     case ENOSYS:
     case EOPNOTSUPP:
         return STATUS_NOT_SUPPORTED;
+    /* Files (io/): what opening, reading and writing a file can meet. */
+    case ENOENT:
+        return STATUS_OBJECT_NAME_NOT_FOUND;
+    case ENOTDIR:
+    case ELOOP:
+        return STATUS_OBJECT_PATH_NOT_FOUND;
+    case EISDIR:
+        return STATUS_FILE_IS_A_DIRECTORY;
+    case ENAMETOOLONG:
+        return STATUS_OBJECT_NAME_INVALID;
+    case EROFS:
+        return STATUS_ACCESS_DENIED;
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+        return STATUS_DISK_FULL;
+    case EIO:
+        return STATUS_IO_DEVICE_ERROR;
+    case EBADF:
+        return STATUS_INVALID_HANDLE;
     default:
         return STATUS_UNSUCCESSFUL;
     }
@@ -99,6 +119,11 @@ static const struct status_map table[] = {
     { STATUS_MAPPED_FILE_SIZE_ZERO, ERROR_FILE_INVALID },
     { STATUS_INVALID_IMAGE_NOT_MZ, ERROR_BAD_EXE_FORMAT },
     { STATUS_INVALID_FILE_FOR_SECTION, ERROR_BAD_EXE_FORMAT },
+    { STATUS_FILE_IS_A_DIRECTORY, ERROR_ACCESS_DENIED },
+    { STATUS_NOT_A_DIRECTORY, ERROR_DIRECTORY },
+    { STATUS_DISK_FULL, ERROR_DISK_FULL },
+    { STATUS_IO_DEVICE_ERROR, ERROR_IO_DEVICE },
+    { STATUS_USER_MAPPED_FILE, ERROR_USER_MAPPED_FILE },
     { STATUS_MAPPED_ALIGNMENT, ERROR_MAPPED_ALIGNMENT },
 };
 

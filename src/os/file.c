@@ -52,9 +52,83 @@ int wm_os_shm_unlink(const char *name)
     return ret(shm_unlink(name));
 }
 
-int wm_os_open(const char *path, int flags, int mode)
+int wm_os_file_open(const char *path, unsigned how)
 {
-    return ret(open(path, flags | O_CLOEXEC, mode));
+    bool rd = how & WM_OPEN_READ, wr = how & (WM_OPEN_WRITE | WM_OPEN_APPEND);
+    int flags = (rd && wr ? O_RDWR : wr ? O_WRONLY : O_RDONLY) | O_CLOEXEC;
+
+    if (how & WM_OPEN_APPEND)
+        flags |= O_APPEND;
+    if (how & WM_OPEN_CREATE)
+        flags |= O_CREAT;
+    if (how & WM_OPEN_EXCL)
+        flags |= O_EXCL;
+    if (how & WM_OPEN_TRUNC)
+        flags |= O_TRUNC;
+    return ret(open(path, flags, 0666));
+}
+
+int wm_os_file_read(int fd, void *buf, size_t len, int64_t off, size_t *done)
+{
+    ssize_t n;
+
+    do
+        n = off < 0 ? read(fd, buf, len) : pread(fd, buf, len, (off_t)off);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    *done = (size_t)n;
+    return 0;
+}
+
+int wm_os_file_write(int fd, const void *buf, size_t len, int64_t off, size_t *done)
+{
+    const char *p = buf;
+    size_t total = 0;
+
+    /* All of it, as a synchronous write on Windows completes: short writes go on. */
+    while (total < len) {
+        ssize_t n = off < 0 ? write(fd, p + total, len - total)
+                            : pwrite(fd, p + total, len - total, (off_t)off + (off_t)total);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            *done = total;
+            return n < 0 ? -errno : -EIO;
+        }
+        total += (size_t)n;
+    }
+    *done = total;
+    return 0;
+}
+
+int wm_os_file_stat(int fd, struct wm_os_stat *out)
+{
+    struct stat st;
+    if (wm_os_sys.fstat(fd, &st) != 0)
+        return -errno;
+    out->size = (uint64_t)st.st_size;
+    out->allocated = (uint64_t)st.st_blocks * 512;
+    out->dev = (uint64_t)st.st_dev;
+    out->ino = (uint64_t)st.st_ino;
+    out->links = (uint32_t)st.st_nlink;
+    out->dir = S_ISDIR(st.st_mode);
+    return 0;
+}
+
+bool wm_os_path_exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+int wm_os_fd_mode(int fd, bool *rd, bool *wr)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return -errno;
+    *rd = (fl & O_ACCMODE) != O_WRONLY;
+    *wr = (fl & O_ACCMODE) != O_RDONLY;
+    return 0;
 }
 
 int wm_os_close(int fd)
@@ -76,15 +150,6 @@ int wm_os_file_size(int fd, uint64_t *size)
     return 0;
 }
 
-int wm_os_is_directory(int fd, bool *dir)
-{
-    struct stat st;
-    if (fstat(fd, &st) != 0)
-        return -errno;
-    *dir = S_ISDIR(st.st_mode);
-    return 0;
-}
-
 int wm_os_truncate(int fd, uint64_t size)
 {
     return ret(wm_os_sys.ftruncate(fd, (off_t)size));
@@ -92,7 +157,8 @@ int wm_os_truncate(int fd, uint64_t size)
 
 int wm_os_seek(int fd, int64_t off, int whence, uint64_t *pos)
 {
-    off_t r = lseek(fd, (off_t)off, whence);
+    static const int how[] = { SEEK_SET, SEEK_CUR, SEEK_END };
+    off_t r = lseek(fd, (off_t)off, how[whence]);
     if (r < 0)
         return -errno;
     *pos = (uint64_t)r;

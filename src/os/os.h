@@ -73,12 +73,35 @@ int wm_os_memfd(void);
 /* Open (and with create, create if absent) a POSIX shared-memory object; *created says which. */
 int wm_os_shm_open(const char *name, bool create, bool *created);
 int wm_os_shm_unlink(const char *name);
-int wm_os_open(const char *path, int flags, int mode);
+/* How wm_os_file_open opens: read and/or write (or append), create (exclusively), truncate. */
+enum {
+    WM_OPEN_READ = 1,
+    WM_OPEN_WRITE = 2,
+    WM_OPEN_APPEND = 4,
+    WM_OPEN_CREATE = 8,
+    WM_OPEN_EXCL = 16,
+    WM_OPEN_TRUNC = 32,
+};
+int wm_os_file_open(const char *path, unsigned how);
+/* Read / write len bytes at off (off < 0: at the descriptor's position, which moves); the
+ * write goes on after short writes.  *done says how many bytes. */
+int wm_os_file_read(int fd, void *buf, size_t len, int64_t off, size_t *done);
+int wm_os_file_write(int fd, const void *buf, size_t len, int64_t off, size_t *done);
+struct wm_os_stat {
+    uint64_t size, allocated, dev, ino;
+    uint32_t links;
+    bool dir;
+};
+int wm_os_file_stat(int fd, struct wm_os_stat *out);
+/* Whether path names something (F_OK). */
+bool wm_os_path_exists(const char *path);
+/* Whether fd was opened for reading / writing (-EBADF when it is no descriptor). */
+int wm_os_fd_mode(int fd, bool *rd, bool *wr);
 int wm_os_close(int fd);
 int wm_os_dup(int fd);
 int wm_os_file_size(int fd, uint64_t *size);
-int wm_os_is_directory(int fd, bool *dir);
 int wm_os_truncate(int fd, uint64_t size);
+/* whence: 0 from the start, 1 from the position, 2 from the end (FILE_BEGIN, ...). */
 int wm_os_seek(int fd, int64_t off, int whence, uint64_t *pos);
 int wm_os_fsync(int fd);
 int wm_os_flock(int fd, int op);
@@ -128,6 +151,8 @@ struct wm_maps {
 };
 
 int wm_maps_open(struct wm_maps *m);
+/* Whether any mapping of this process maps the file st describes (views of it included). */
+int wm_maps_file_mapped(const struct wm_os_stat *st, bool *mapped);
 /* 1 with *e filled, 0 at the end, negative errno on error. */
 int wm_maps_next(struct wm_maps *m, struct wm_maps_entry *e);
 void wm_maps_close(struct wm_maps *m);

@@ -5,6 +5,8 @@
  */
 #include "win32.h"
 
+#include "rtl/unicode.h"
+
 #include "except/except.h"
 #include "nt/nt.h"
 
@@ -157,7 +159,7 @@ WINMEM_API HANDLE WINAPI CreateFileMappingA(HANDLE file, LPSECURITY_ATTRIBUTES s
                                             DWORD size_hi, DWORD size_lo, LPCSTR name)
 {
     WCHAR buf[256];
-    if (name && wm_win32_utf16(name, buf, sizeof(buf) / sizeof(buf[0])) < 0) {
+    if (name && wm_rtl_utf8_to_utf16(name, buf, sizeof(buf) / sizeof(buf[0])) < 0) {
         wm_win32_error(ERROR_INVALID_NAME);
         return NULL;
     }
@@ -189,7 +191,7 @@ WINMEM_API HANDLE WINAPI OpenFileMappingW(DWORD access, BOOL inherit, LPCWSTR na
 WINMEM_API HANDLE WINAPI OpenFileMappingA(DWORD access, BOOL inherit, LPCSTR name)
 {
     WCHAR buf[256];
-    if (name && wm_win32_utf16(name, buf, sizeof(buf) / sizeof(buf[0])) < 0) {
+    if (name && wm_rtl_utf8_to_utf16(name, buf, sizeof(buf) / sizeof(buf[0])) < 0) {
         wm_win32_error(ERROR_INVALID_NAME);
         return NULL;
     }
