@@ -1,9 +1,11 @@
 /*
- * handle.c - the process's handle table: files and sections (file-mapping objects), each a
- * reference-counted object behind a small integer handle, as on Windows (multiples of 4,
- * never 0 or -1).  NtClose and NtDuplicateObject for the current process.  Every handle is
- * made by wm_handle_create and ended by NtClose, which call the object's opened and closed
- * hooks, so a hook's bookkeeping stays balanced whichever call made the handle.
+ * handle.c - the process's handle table: files, sections (file-mapping objects) and the
+ * process and thread themselves, each a reference-counted object behind a small integer
+ * handle, as on Windows (multiples of 4, never 0 or -1).  NtClose and NtDuplicateObject for
+ * the current process.  Every handle is made by wm_handle_create and ended by NtClose, which
+ * call the object's opened and closed hooks, so a hook's bookkeeping stays balanced whichever
+ * call made the handle.  Free slots form a list, so making a handle costs the same however
+ * many are open.
  */
 #include "nt.h"
 
@@ -13,12 +15,41 @@
 struct slot {
     struct wm_object *obj; /* NULL: free */
     ACCESS_MASK access;
+    size_t next_free; /* a free slot: the next one on the free list (NO_SLOT ends it) */
 };
+
+#define NO_SLOT SIZE_MAX
 
 static struct slot *table;
 static size_t nslots;
-static size_t free_hint; /* no free slot below this index */
+static size_t free_head = NO_SLOT; /* most recently freed first, as Windows reuses them */
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The process and the thread as objects: what GetCurrentProcess() and GetCurrentThread()
+ * stand for, so duplicating a pseudo handle gives a real handle.  Never destroyed. */
+static void static_destroy(struct wm_object *o)
+{
+    (void)o;
+}
+
+static struct wm_object process_object = { 1, WM_OBJ_PROCESS, static_destroy, NULL, NULL };
+static struct wm_object thread_object = { 1, WM_OBJ_THREAD, static_destroy, NULL, NULL };
+
+/* fork(): the child must not inherit the table locked by a thread it does not have. */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&table_lock);
+}
+
+static void fork_release(void)
+{
+    pthread_mutex_unlock(&table_lock);
+}
+
+static void register_fork(void)
+{
+    pthread_atfork(fork_prepare, fork_release, fork_release);
+}
 
 static HANDLE handle_of(size_t i)
 {
@@ -52,8 +83,11 @@ static NTSTATUS grow_locked(void)
     struct slot *t = realloc(table, n * sizeof(*t));
     if (!t)
         return STATUS_NO_MEMORY;
-    for (size_t k = nslots; k < n; k++)
-        t[k] = (struct slot){ NULL, 0 };
+    /* The new slots join the free list in ascending order. */
+    for (size_t k = n; k-- > nslots;) {
+        t[k] = (struct slot){ NULL, 0, free_head };
+        free_head = k;
+    }
     table = t;
     nslots = n;
     return STATUS_SUCCESS;
@@ -61,20 +95,21 @@ static NTSTATUS grow_locked(void)
 
 NTSTATUS wm_handle_create(struct wm_object *o, ACCESS_MASK access, HANDLE *out)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     NTSTATUS st = STATUS_SUCCESS;
     size_t i;
 
+    pthread_once(&once, register_fork);
     pthread_mutex_lock(&table_lock);
-    for (i = free_hint; i < nslots && table[i].obj; i++)
-        ;
-    if (i == nslots && (st = grow_locked()) != STATUS_SUCCESS)
+    if (free_head == NO_SLOT && (st = grow_locked()) != STATUS_SUCCESS)
         goto out_unlock;
     /* The hook goes last: once the object has counted the handle, nothing can fail. */
     if (o->handle_opened && (st = o->handle_opened(o)) != STATUS_SUCCESS)
         goto out_unlock;
+    i = free_head;
+    free_head = table[i].next_free;
     wm_object_ref(o);
-    table[i] = (struct slot){ o, access };
-    free_hint = i + 1;
+    table[i] = (struct slot){ o, access, NO_SLOT };
 out_unlock:
     pthread_mutex_unlock(&table_lock);
     if (st == STATUS_SUCCESS)
@@ -87,6 +122,15 @@ NTSTATUS wm_handle_get(HANDLE h, int type, struct wm_object **out, ACCESS_MASK *
     size_t i;
     NTSTATUS st = STATUS_INVALID_HANDLE;
 
+    if (h == NtCurrentProcess() || h == NtCurrentThread()) {
+        struct wm_object *o = h == NtCurrentProcess() ? &process_object : &thread_object;
+        if (o->type != type)
+            return STATUS_OBJECT_TYPE_MISMATCH;
+        *out = o;
+        if (access)
+            *access = h == NtCurrentProcess() ? PROCESS_ALL_ACCESS : THREAD_ALL_ACCESS;
+        return STATUS_SUCCESS;
+    }
     pthread_mutex_lock(&table_lock);
     if (index_of(h, &i) && table[i].obj) {
         if (table[i].obj->type != type) {
@@ -112,9 +156,8 @@ WINMEM_API NTSTATUS NTAPI NtClose(HANDLE h)
     pthread_mutex_lock(&table_lock);
     if (index_of(h, &i) && table[i].obj) {
         o = table[i].obj;
-        table[i] = (struct slot){ NULL, 0 };
-        if (i < free_hint)
-            free_hint = i;
+        table[i] = (struct slot){ NULL, 0, free_head };
+        free_head = i;
     }
     pthread_mutex_unlock(&table_lock);
     if (!o)
@@ -125,36 +168,56 @@ WINMEM_API NTSTATUS NTAPI NtClose(HANDLE h)
     return STATUS_SUCCESS;
 }
 
-/* NtDuplicateObject within the current process. */
+/* NtDuplicateObject within the current process.  The pseudo handles duplicate into real
+ * process and thread handles.  With DUPLICATE_CLOSE_SOURCE the source is closed whatever
+ * else happens, and the target process may then be NULL (nothing is duplicated). */
 WINMEM_API NTSTATUS NTAPI NtDuplicateObject(HANDLE src_process, HANDLE src, HANDLE dst_process,
                                             PHANDLE dst, ACCESS_MASK access, ULONG attributes,
                                             ULONG options)
 {
-    struct slot s = { NULL, 0 };
+    struct slot s = { NULL, 0, NO_SLOT };
     size_t i;
     NTSTATUS st = wm_vmstate_check_process(src_process);
 
     (void)attributes;
-    if (!st)
-        st = wm_vmstate_check_process(dst_process);
     if (st)
-        return st;
-    pthread_mutex_lock(&table_lock);
-    if (index_of(src, &i) && table[i].obj) {
-        s = table[i];
+        return st; /* no source process: nothing to close either */
+    if (src == NtCurrentProcess() || src == NtCurrentThread()) {
+        s.obj = src == NtCurrentProcess() ? &process_object : &thread_object;
+        s.access = src == NtCurrentProcess() ? PROCESS_ALL_ACCESS : THREAD_ALL_ACCESS;
         wm_object_ref(s.obj);
+    } else {
+        pthread_mutex_lock(&table_lock);
+        if (index_of(src, &i) && table[i].obj) {
+            s = table[i];
+            wm_object_ref(s.obj);
+        }
+        pthread_mutex_unlock(&table_lock);
     }
-    pthread_mutex_unlock(&table_lock);
     if (!s.obj)
         return STATUS_INVALID_HANDLE;
     if (!(options & DUPLICATE_SAME_ACCESS))
         s.access = access;
+    if (!dst_process)
+        st = (options & DUPLICATE_CLOSE_SOURCE) ? STATUS_SUCCESS : STATUS_INVALID_HANDLE;
+    else
+        st = wm_vmstate_check_process(dst_process);
     /* The opened hook can refuse when the source's last handle was closed meanwhile (a named
      * section has then left the namespace): the source handle is gone, as it would be had
      * the close come first. */
-    st = dst ? wm_handle_create(s.obj, s.access, dst) : STATUS_SUCCESS;
+    if (!st && dst_process && dst)
+        st = wm_handle_create(s.obj, s.access, dst);
     wm_object_release(s.obj);
-    if (st == STATUS_SUCCESS && (options & DUPLICATE_CLOSE_SOURCE))
+    if (options & DUPLICATE_CLOSE_SOURCE)
         NtClose(src);
+    return st;
+}
+
+NTSTATUS wm_handle_check_process(HANDLE h)
+{
+    struct wm_object *o;
+    NTSTATUS st = wm_handle_get(h, WM_OBJ_PROCESS, &o, NULL);
+    if (!st)
+        wm_object_release(o);
     return st;
 }

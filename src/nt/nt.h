@@ -90,7 +90,7 @@ enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc);
 
 /* ---- handle.c: objects behind handles ------------------------------------------------------ */
 
-enum { WM_OBJ_FILE = 1, WM_OBJ_SECTION = 2 };
+enum { WM_OBJ_FILE = 1, WM_OBJ_SECTION = 2, WM_OBJ_PROCESS = 3, WM_OBJ_THREAD = 4 };
 
 struct wm_object {
     atomic_int refs; /* handles + views + calls in progress */
@@ -109,7 +109,11 @@ void wm_object_release(struct wm_object *o);
 /* A new handle holding a reference to o, with the given access rights; the object's
  * handle_opened hook has counted it.  On failure nothing changed. */
 NTSTATUS wm_handle_create(struct wm_object *o, ACCESS_MASK access, HANDLE *out);
-/* The object behind h with a new reference (release it), checked for type. */
+/* STATUS_SUCCESS when h is the current process: its pseudo handle or a real handle to it;
+ * STATUS_OBJECT_TYPE_MISMATCH for another object's handle, else STATUS_INVALID_HANDLE. */
+NTSTATUS wm_handle_check_process(HANDLE h);
+/* The object behind h with a new reference (release it), checked for type; the pseudo
+ * handles stand for the process and thread objects. */
 NTSTATUS wm_handle_get(HANDLE h, int type, struct wm_object **out, ACCESS_MASK *access);
 
 /* A file opened by CreateFile (fileapi.c) or adopted by _open_osfhandle. */

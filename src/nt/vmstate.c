@@ -153,11 +153,11 @@ void wm_vmstate_init(void)
 
 NTSTATUS wm_vmstate_check_process(HANDLE process)
 {
-    if (process == NtCurrentProcess())
+    if (__builtin_expect(process == NtCurrentProcess(), 1))
         return STATUS_SUCCESS;
-    /* No other process handles exist in winmem yet: the current-thread pseudo handle is the
-     * wrong object type, and NULL or anything else is not a handle at all. */
-    return process == NtCurrentThread() ? STATUS_OBJECT_TYPE_MISMATCH : STATUS_INVALID_HANDLE;
+    /* A real handle to this process (a duplicate of the pseudo handle) works too; the
+     * current-thread pseudo handle is the wrong object type, anything else no handle. */
+    return wm_handle_check_process(process);
 }
 
 bool wm_vmstate_page_range(uintptr_t addr, size_t size, uintptr_t *start, uintptr_t *end)
