@@ -158,13 +158,14 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
                          (s->attrs & SEC_WRITECOMBINE ? PAGE_WRITECOMBINE : 0);
     if (prot == PAGE_NOACCESS)
         view_prot = prot;
+    /* The model's memory (vm/arena.c) is the VM lock's: take it before the region exists. */
+    wm_vmstate_wrlock();
     struct wm_region *r =
         wm_region_new(0, size, view_prot, MEM_MAPPED, WM_STATE_COMMITTED, view_prot);
     if (!r) {
         st = STATUS_NO_MEMORY;
-        goto out;
+        goto out_unlock;
     }
-    wm_vmstate_wrlock();
     unsigned acc = wm_prot_access(view_prot);
     if (want && wm_space_overlaps(&wm_vm.space, want, size)) {
         st = STATUS_CONFLICTING_ADDRESSES;
@@ -200,11 +201,11 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
     if (st)
         wm_os_unmap(base, size);
 out_unlock:
+    if (st)
+        wm_region_free(r); /* before unlocking, like every arena call */
     wm_vmstate_wrunlock();
-    if (st) {
-        wm_region_free(r);
+    if (st)
         goto out;
-    }
     wm_object_ref(&s->obj); /* the view's reference */
     *base_ptr = (PVOID)base;
     *size_ptr = size;
