@@ -206,12 +206,8 @@ static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
             return STATUS_ALREADY_COMMITTED;
         if ((want & have) != want)
             return STATUS_INVALID_PAGE_PROTECTION;
-        if (s->commit) {
-            NTSTATUS st =
-                wm_view_commit_locked(r, r->offset + (start - r->base), end - start, prot);
-            if (st)
-                return st;
-        }
+        if (s->commit)
+            return wm_view_commit_locked(r, start - r->base, end - start, prot);
     }
     if (wm_region_reserve(r))
         return STATUS_NO_MEMORY;

@@ -152,9 +152,10 @@ struct wm_section {
 bool wm_section_prot_valid(uint32_t prot);
 /* The SECTION_MAP_* rights a view protection needs from the handle. */
 ACCESS_MASK wm_section_rights_for(uint32_t view_prot);
-/* SEC_RESERVE: commit section pages [soff, soff+len) in every other view of asker's
- * section (the asker commits its own pages itself).  Caller holds the write lock. */
-NTSTATUS wm_view_commit_locked(struct wm_region *asker, uint64_t soff, size_t len, uint32_t prot);
+/* SEC_RESERVE: MEM_COMMIT of pages [off, off+len) of the view asker, which commits the
+ * section's pages in every view of it (the asker's with prot), or changes nothing.  Caller
+ * holds the write lock. */
+NTSTATUS wm_view_commit_locked(struct wm_region *asker, size_t off, size_t len, uint32_t prot);
 /* msync the view holding addr from addr for size bytes (0: to the view's end). */
 NTSTATUS wm_view_flush(uintptr_t addr, size_t size);
 /* Base and size of the view holding addr, or NULL. */

@@ -61,40 +61,147 @@ static NTSTATUS mirror_commit_locked(struct wm_section *s, struct wm_region *r, 
     return wm_status_from_errno(m.rc);
 }
 
-/* SEC_RESERVE: commit section pages [soff, soff+len) in every view of the section.  The view
- * that asked (asker) gives them `prot`; the others their own view protection. */
-NTSTATUS wm_view_commit_locked(struct wm_region *asker, uint64_t soff, size_t len, uint32_t prot)
-{
-    struct wm_section *s = asker->object;
+/* What a commit does to one reserved piece of another view of the section. */
+enum piece_op {
+    PIECE_RESERVE, /* make model room for the pieces of this view (once per view) */
+    PIECE_COMMIT,  /* give the piece its view's protection in the kernel */
+    PIECE_UNDO,    /* take it back (the first `limit` pieces committed before a failure) */
+    PIECE_RECORD,  /* the whole commit succeeded: record the piece as committed */
+};
 
-    if (wm_region_reserve(s->commit))
-        return STATUS_NO_MEMORY;
+struct pieces {
+    enum piece_op op;
+    uint32_t done, limit; /* PIECE_COMMIT counts pieces changed, PIECE_UNDO stops at limit */
+    int rc;
+};
+
+/* The protection a view gives pages another view commits. */
+static uint32_t view_commit_prot(const struct wm_region *v)
+{
+    return wm_prot_effective(v->alloc_prot, v->alloc_prot);
+}
+
+static int do_piece(struct pieces *p, struct wm_region *v, size_t voff, size_t len)
+{
+    uint32_t vp = view_commit_prot(v);
+
+    switch (p->op) {
+    case PIECE_COMMIT:
+        p->rc = wm_os_protect(v->base + voff, len, wm_prot_access(vp));
+        p->done += p->rc == 0;
+        return p->rc;
+    case PIECE_UNDO:
+        if (p->done == p->limit)
+            return 1;
+        p->done++;
+        /* If the kernel will not take the access back, the model says what the kernel has. */
+        if (wm_os_protect(v->base + voff, len, 0) == 0)
+            return 0;
+        /* fall through */
+    case PIECE_RECORD:
+        wm_region_set(v, voff, len, WM_STATE_COMMITTED, vp, WM_RUN_LOCKED, 0);
+        wm_space_refresh(&wm_vm.space, v);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* Run op over every reserved piece, in address order, of the views of s other than asker
+ * within section range [soff, soff+len).  The order depends only on the model, which no op
+ * but PIECE_RECORD (and a failed undo) changes, so an undo retraces the commit exactly. */
+static int each_piece(struct wm_section *s, const struct wm_region *asker, uint64_t soff,
+                      size_t len, struct pieces *p)
+{
     for (struct wm_region *v = wm_space_next(&wm_vm.space, 0); v;
          v = wm_space_next(&wm_vm.space, v->base)) {
         if (v->object != s || v == asker)
             continue;
         uint64_t lo = soff > v->offset ? soff : v->offset;
         uint64_t hi = soff + len < v->offset + v->size ? soff + len : v->offset + v->size;
+        if (lo >= hi)
+            continue;
+        if (p->op == PIECE_RESERVE) {
+            uint32_t n = 0;
+            wm_region_walk(v, lo - v->offset, hi - lo, count_runs, &n);
+            if (wm_region_reserve_n(v, 2 * n + 2))
+                return -1;
+            continue;
+        }
         for (uint64_t pos = lo; pos < hi;) {
-            /* Page by page through v's runs: reserved pieces become committed. */
             size_t voff = pos - v->offset;
             uint32_t i = wm_region_run_index(v, voff);
             size_t end = wm_region_run_end(v, i);
             if (end > hi - v->offset)
                 end = hi - v->offset;
             if (v->runs[i].state == WM_STATE_RESERVED) {
-                uint32_t vp = wm_prot_effective(v->alloc_prot, v->alloc_prot);
-                if (wm_region_reserve(v) ||
-                    wm_os_protect(v->base + voff, end - voff, wm_prot_access(vp)) != 0)
-                    return STATUS_NO_MEMORY;
-                wm_region_set(v, voff, end - voff, WM_STATE_COMMITTED, vp, WM_RUN_LOCKED, 0);
-                wm_space_refresh(&wm_vm.space, v);
+                int rc = do_piece(p, v, voff, end - voff);
+                if (rc)
+                    return rc;
             }
             pos = v->offset + end;
         }
     }
+    return 0;
+}
+
+/* Put the asker's pages [off, off+len) back to the access their runs record, after its own
+ * mprotect failed (maybe part way).  A run the kernel will not restore is given the new
+ * protection instead and recorded with it, so model and kernel agree either way. */
+static void restore_asker(struct wm_region *r, size_t off, size_t len, uint32_t prot)
+{
+    for (size_t pos = off; pos < off + len;) {
+        uint32_t i = wm_region_run_index(r, pos);
+        size_t end = wm_region_run_end(r, i) < off + len ? wm_region_run_end(r, i) : off + len;
+        const struct wm_run *run = &r->runs[i];
+        unsigned acc = run->state == WM_STATE_COMMITTED ? wm_prot_access(run->prot) : 0;
+        if (wm_os_protect(r->base + pos, end - pos, acc) != 0 &&
+            wm_os_protect(r->base + pos, end - pos, wm_prot_access(prot)) == 0) {
+            wm_region_set(r, pos, end - pos, WM_STATE_COMMITTED, prot,
+                          WM_RUN_LOCKED | WM_RUN_COPIED, 0);
+            wm_space_refresh(&wm_vm.space, r);
+        }
+        pos = end;
+    }
+}
+
+/* MEM_COMMIT of the asker's pages [off, off+len) in a view of a SEC_RESERVE section: the
+ * section's pages become committed in every view, the asker's with `prot`, the others' with
+ * their own view protection.  All or nothing: the model's room is reserved before the first
+ * system call, and a refusal takes back every protection already changed. */
+NTSTATUS wm_view_commit_locked(struct wm_region *asker, size_t off, size_t len, uint32_t prot)
+{
+    struct wm_section *s = asker->object;
+    uint64_t soff = asker->offset + off;
+    struct pieces p = { PIECE_RESERVE, 0, 0, 0 };
+    uint32_t n = 0;
+
+    wm_region_walk(asker, off, len, count_runs, &n);
+    if (wm_region_reserve(s->commit) || wm_region_reserve_n(asker, 2 * n + 2) ||
+        each_piece(s, asker, soff, len, &p))
+        return STATUS_NO_MEMORY;
+
+    prot = wm_prot_effective(asker->alloc_prot, prot);
+    p.op = PIECE_COMMIT;
+    if (each_piece(s, asker, soff, len, &p) == 0) {
+        p.rc = wm_os_protect(asker->base + off, len, wm_prot_access(prot));
+        if (p.rc)
+            restore_asker(asker, off, len, prot);
+    }
+    if (p.rc) {
+        int rc = p.rc;
+        p = (struct pieces){ PIECE_UNDO, 0, p.done, 0 };
+        each_piece(s, asker, soff, len, &p);
+        return wm_status_from_errno(rc);
+    }
+
+    p.op = PIECE_RECORD;
+    each_piece(s, asker, soff, len, &p);
+    /* Committed pages keep their data and a VirtualLock; a written copy-on-write page keeps
+     * its private copy. */
+    wm_region_set(asker, off, len, WM_STATE_COMMITTED, prot, WM_RUN_LOCKED | WM_RUN_COPIED, 0);
+    wm_space_refresh(&wm_vm.space, asker);
     wm_region_set(s->commit, soff, len, WM_STATE_COMMITTED, s->prot, 0, 0);
-    (void)prot;
     return STATUS_SUCCESS;
 }
 
