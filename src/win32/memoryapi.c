@@ -198,12 +198,13 @@ WINMEM_API HANDLE WINAPI OpenFileMappingA(DWORD access, BOOL inherit, LPCSTR nam
     return OpenFileMappingW(access, inherit, name ? buf : NULL);
 }
 
-/* The view protection a FILE_MAP_* access asks for (Windows' table: COPY counts only when it
- * is all that is asked besides EXECUTE). */
+/* The view protection a FILE_MAP_* access asks for (Windows' table since Vista: COPY counts
+ * only when it is all that is asked besides FILE_MAP_EXECUTE, so SECTION_MAP_EXECUTE beside it
+ * leaves a view with no access; SECTION_MAP_EXECUTE alone adds nothing). */
 static DWORD view_protection(DWORD access)
 {
     bool exec = access & FILE_MAP_EXECUTE;
-    DWORD rest = access & (FILE_MAP_COPY | FILE_MAP_WRITE | FILE_MAP_READ);
+    DWORD rest = access & (FILE_MAP_COPY | FILE_MAP_WRITE | FILE_MAP_READ | SECTION_MAP_EXECUTE);
 
     if (rest == FILE_MAP_COPY)
         return exec ? PAGE_EXECUTE_WRITECOPY : PAGE_WRITECOPY;

@@ -114,12 +114,16 @@ static void test_alignment_and_size(void)
     remove(path);
 }
 
-/* FILE_MAP_* → the view's protection, on a section that allows everything. */
+/* FILE_MAP_* → the view's protection (Protect and AllocationProtect), on a section that
+ * allows everything: every combination of COPY, WRITE, READ, SECTION_MAP_EXECUTE and
+ * FILE_MAP_EXECUTE, as Windows Vista and later give them.  COPY counts only when nothing but
+ * FILE_MAP_EXECUTE is beside it: with SECTION_MAP_EXECUTE (0x09, 0x29) the view has no access. */
 static void test_access_table(void)
 {
     static const struct {
         DWORD access, prot;
     } t[] = {
+        { 0, PAGE_NOACCESS },
         { FILE_MAP_COPY, PAGE_WRITECOPY },
         { FILE_MAP_WRITE, PAGE_READWRITE },
         { FILE_MAP_WRITE | FILE_MAP_COPY, PAGE_READWRITE },
@@ -127,17 +131,36 @@ static void test_access_table(void)
         { FILE_MAP_READ | FILE_MAP_COPY, PAGE_READONLY },
         { FILE_MAP_READ | FILE_MAP_WRITE, PAGE_READWRITE },
         { FILE_MAP_READ | FILE_MAP_WRITE | FILE_MAP_COPY, PAGE_READWRITE },
-        { FILE_MAP_ALL_ACCESS, PAGE_READWRITE },
-        { 0, PAGE_NOACCESS },
         { SECTION_MAP_EXECUTE, PAGE_NOACCESS },
+        { SECTION_MAP_EXECUTE | FILE_MAP_COPY, PAGE_NOACCESS },
+        { SECTION_MAP_EXECUTE | FILE_MAP_WRITE, PAGE_READWRITE },
+        { SECTION_MAP_EXECUTE | FILE_MAP_WRITE | FILE_MAP_COPY, PAGE_READWRITE },
         { SECTION_MAP_EXECUTE | FILE_MAP_READ, PAGE_READONLY },
+        { SECTION_MAP_EXECUTE | FILE_MAP_READ | FILE_MAP_COPY, PAGE_READONLY },
+        { SECTION_MAP_EXECUTE | FILE_MAP_READ | FILE_MAP_WRITE, PAGE_READWRITE },
+        { SECTION_MAP_EXECUTE | FILE_MAP_READ | FILE_MAP_WRITE | FILE_MAP_COPY, PAGE_READWRITE },
         { FILE_MAP_EXECUTE, PAGE_NOACCESS },
         { FILE_MAP_EXECUTE | FILE_MAP_COPY, PAGE_EXECUTE_WRITECOPY },
         { FILE_MAP_EXECUTE | FILE_MAP_WRITE, PAGE_EXECUTE_READWRITE },
         { FILE_MAP_EXECUTE | FILE_MAP_WRITE | FILE_MAP_COPY, PAGE_EXECUTE_READWRITE },
-        { FILE_MAP_EXECUTE | FILE_MAP_WRITE | FILE_MAP_READ, PAGE_EXECUTE_READWRITE },
         { FILE_MAP_EXECUTE | FILE_MAP_READ, PAGE_EXECUTE_READ },
         { FILE_MAP_EXECUTE | FILE_MAP_READ | FILE_MAP_COPY, PAGE_EXECUTE_READ },
+        { FILE_MAP_EXECUTE | FILE_MAP_READ | FILE_MAP_WRITE, PAGE_EXECUTE_READWRITE },
+        { FILE_MAP_EXECUTE | FILE_MAP_READ | FILE_MAP_WRITE | FILE_MAP_COPY,
+          PAGE_EXECUTE_READWRITE },
+        { FILE_MAP_EXECUTE | SECTION_MAP_EXECUTE, PAGE_NOACCESS },
+        { FILE_MAP_EXECUTE | SECTION_MAP_EXECUTE | FILE_MAP_COPY, PAGE_NOACCESS },
+        { FILE_MAP_EXECUTE | SECTION_MAP_EXECUTE | FILE_MAP_WRITE, PAGE_EXECUTE_READWRITE },
+        { FILE_MAP_EXECUTE | SECTION_MAP_EXECUTE | FILE_MAP_WRITE | FILE_MAP_COPY,
+          PAGE_EXECUTE_READWRITE },
+        { FILE_MAP_EXECUTE | SECTION_MAP_EXECUTE | FILE_MAP_READ, PAGE_EXECUTE_READ },
+        { FILE_MAP_EXECUTE | SECTION_MAP_EXECUTE | FILE_MAP_READ | FILE_MAP_COPY,
+          PAGE_EXECUTE_READ },
+        { FILE_MAP_EXECUTE | SECTION_MAP_EXECUTE | FILE_MAP_READ | FILE_MAP_WRITE,
+          PAGE_EXECUTE_READWRITE },
+        { FILE_MAP_EXECUTE | SECTION_MAP_EXECUTE | FILE_MAP_READ | FILE_MAP_WRITE | FILE_MAP_COPY,
+          PAGE_EXECUTE_READWRITE },
+        { FILE_MAP_ALL_ACCESS, PAGE_READWRITE },
     };
     HANDLE m = pagefile(PAGE_EXECUTE_READWRITE, (DWORD)GRAN);
     REQUIRE_VOID(m != NULL);
@@ -149,6 +172,12 @@ static void test_access_table(void)
                     (unsigned long)GetLastError());
             continue;
         }
+        MEMORY_BASIC_INFORMATION mbi;
+        CHECK_EQ(VirtualQuery(v, &mbi, sizeof(mbi)), sizeof(mbi));
+        if (mbi.Protect != t[i].prot || mbi.AllocationProtect != t[i].prot)
+            WMT_FAIL("access 0x%lx: Protect 0x%lx, AllocationProtect 0x%lx, expected 0x%lx",
+                     (unsigned long)t[i].access, (unsigned long)mbi.Protect,
+                     (unsigned long)mbi.AllocationProtect, (unsigned long)t[i].prot);
         CHECK_VIEW(v, GRAN, t[i].prot);
         CHECK(UnmapViewOfFile(v));
     }
