@@ -195,11 +195,16 @@ static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
 {
     struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, start);
 
+    /* Copy-on-write exists only in views (NtAllocateVirtualMemory let it through for them). */
+    if ((!r || !(r->flags & WM_REGION_VIEW)) && wm_prot_is_cow(prot))
+        return STATUS_INVALID_PAGE_PROTECTION;
     if (!r || end - r->base > r->size)
         return STATUS_CONFLICTING_ADDRESSES;
     if (r->flags & WM_REGION_VIEW) {
-        /* A view of a file is committed by its file; one of the paging file takes the
-         * commit as a protection change within the view's access class. */
+        /* Windows decides by the view, whatever the protection: a view of a file is
+         * committed by its file (ERROR_ACCESS_DENIED); one of the paging file takes the
+         * commit as a protection change within the view's access class (copy-on-write
+         * counting as read), so PAGE_WRITECOPY in a read-write view is fine. */
         struct wm_section *s = r->object;
         unsigned want = wm_prot_class(prot), have = wm_prot_class(r->alloc_prot);
         if (s->attrs & SEC_FILE)
@@ -208,6 +213,13 @@ static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
             return STATUS_INVALID_PAGE_PROTECTION;
         if (s->commit)
             return wm_view_commit_locked(r, start - r->base, end - start, prot);
+        if (wm_prot_is_cow(prot) && wm_protect_any_copied(r, start - r->base, end - start)) {
+            /* Every page is committed already: as VirtualProtect, written pages keep their
+             * copy and report read-write. */
+            uint32_t old;
+            return wm_protect_copied_locked(r, start - r->base, end - start,
+                                            wm_prot_effective(r->alloc_prot, prot), &old);
+        }
     }
     if (wm_region_reserve(r))
         return STATUS_NO_MEMORY;
@@ -216,9 +228,10 @@ static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
     if (rc)
         return wm_status_from_errno(rc);
     /* Committed pages keep their data (committing twice is not an error); all of them take
-     * the new protection (with the allocation's caching attribute), and a VirtualLock stays
-     * in force. */
-    wm_region_set(r, start - r->base, end - start, WM_STATE_COMMITTED, prot, WM_RUN_LOCKED, 0);
+     * the new protection (with the allocation's caching attribute), a VirtualLock stays in
+     * force, and a written copy-on-write page of a view keeps its private copy. */
+    wm_region_set(r, start - r->base, end - start, WM_STATE_COMMITTED, prot,
+                  WM_RUN_LOCKED | WM_RUN_COPIED, 0);
     wm_space_refresh(&wm_vm.space, r);
     return STATUS_SUCCESS;
 }
@@ -315,7 +328,10 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
     }
     if (size == 0 || size > WM_MAX_ADDRESS + 1 - WM_MIN_ADDRESS)
         return STATUS_INVALID_PARAMETER_4;
-    if (!wm_prot_valid(prot, WM_PROT_ALLOC))
+    /* A commit at an address may land in a view, where the copy-on-write protections are
+     * valid: commit_locked decides by what it finds there. */
+    bool may_be_view = addr && !(type & (MEM_RESERVE | MEM_RESET | MEM_RESET_UNDO));
+    if (!wm_prot_valid(prot, may_be_view ? WM_PROT_VIEW : WM_PROT_ALLOC))
         return STATUS_INVALID_PAGE_PROTECTION;
     if (addr > WM_MAX_ADDRESS || (addr && addr < WM_MIN_ADDRESS))
         return STATUS_INVALID_PARAMETER_2;

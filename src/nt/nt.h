@@ -130,6 +130,16 @@ struct wm_file {
  * or, with want 0, at a system-chosen 64 KiB aligned address.  Caller holds the write lock. */
 NTSTATUS wm_alloc_address_locked(uintptr_t want, size_t len, uintptr_t *out);
 
+/* ---- protect.c ---------------------------------------------------------------------------- */
+
+/* True when a page of view r in [off, off+len) was written while copy-on-write (has its copy). */
+bool wm_protect_any_copied(const struct wm_region *r, size_t off, size_t len);
+/* Committed pages [off, off+len) of view r become copy-on-write `prot`, except the already
+ * written ones, which keep their read-write protection; *old gets the first page's old
+ * protection.  All or nothing.  Caller holds the write lock. */
+NTSTATUS wm_protect_copied_locked(struct wm_region *r, size_t off, size_t len, uint32_t prot,
+                                  uint32_t *old);
+
 /* ---- section.c / view.c ---------------------------------------------------------------------- */
 
 struct wm_section {

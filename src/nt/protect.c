@@ -22,6 +22,11 @@ static int has_copied(void *ctx, const struct wm_region *r, size_t off, size_t l
     return (run->flags & WM_RUN_COPIED) != 0;
 }
 
+bool wm_protect_any_copied(const struct wm_region *r, size_t off, size_t len)
+{
+    return wm_region_walk(r, off, len, has_copied, NULL) != 0;
+}
+
 static int count_runs(void *ctx, const struct wm_region *r, size_t off, size_t len,
                       const struct wm_run *run)
 {
@@ -50,8 +55,8 @@ static int protect_piece(void *ctx, const struct wm_region *r, size_t off, size_
 /* Copy-on-write asked for over pages some of which are already written: those keep (and
  * report) their read-write protection, as on Windows; the rest become copy-on-write.  One
  * mprotect per run, undone run by run if the kernel refuses part way. */
-static NTSTATUS protect_copied_locked(struct wm_region *r, size_t off, size_t len, uint32_t prot,
-                                      uint32_t *old)
+NTSTATUS wm_protect_copied_locked(struct wm_region *r, size_t off, size_t len, uint32_t prot,
+                                  uint32_t *old)
 {
     uint32_t n = 0;
     struct cow_pass c = { prot, 0, 0 };
@@ -133,8 +138,8 @@ WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr
     if (st)
         goto out_unlock;
     if ((r->flags & WM_REGION_VIEW) && wm_prot_is_cow(new_prot) &&
-        wm_region_walk(r, off, len, has_copied, NULL)) {
-        st = protect_copied_locked(r, off, len, new_prot, &old);
+        wm_protect_any_copied(r, off, len)) {
+        st = wm_protect_copied_locked(r, off, len, new_prot, &old);
         goto out_unlock;
     }
     if (wm_region_reserve(r)) {
