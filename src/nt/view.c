@@ -145,9 +145,48 @@ static int each_piece(struct wm_section *s, const struct wm_region *asker, uint6
     return 0;
 }
 
+/* What a commit of `prot` gives one of the asker's runs: a page already written while
+ * copy-on-write keeps its copy, and so its read-write protection (as VirtualProtect does). */
+static uint32_t asker_prot(const struct wm_run *run, uint32_t prot)
+{
+    return (run->flags & WM_RUN_COPIED) ? wm_prot_written(prot) : prot;
+}
+
+/* The asker's own pages: one mprotect, or one per run when some keep a copy. */
+static int protect_asker(const struct wm_region *r, size_t off, size_t len, uint32_t prot)
+{
+    if (!wm_prot_is_cow(prot) || !wm_protect_any_copied(r, off, len))
+        return wm_os_protect(r->base + off, len, wm_prot_access(prot));
+    for (size_t pos = off; pos < off + len;) {
+        uint32_t i = wm_region_run_index(r, pos);
+        size_t end = wm_region_run_end(r, i) < off + len ? wm_region_run_end(r, i) : off + len;
+        int rc =
+            wm_os_protect(r->base + pos, end - pos, wm_prot_access(asker_prot(&r->runs[i], prot)));
+        if (rc)
+            return rc;
+        pos = end;
+    }
+    return 0;
+}
+
+/* Record the asker's pages [off, off+len) as committed with prot (or, for a run that keeps
+ * its copy, prot as written).  Room was reserved by the caller. */
+static void record_asker(struct wm_region *r, size_t off, size_t len, uint32_t prot)
+{
+    for (size_t pos = off; pos < off + len;) {
+        uint32_t i = wm_region_run_index(r, pos);
+        size_t end = wm_region_run_end(r, i) < off + len ? wm_region_run_end(r, i) : off + len;
+        uint32_t p = asker_prot(&r->runs[i], prot);
+        /* Committed pages keep their data and a VirtualLock. */
+        wm_region_set(r, pos, end - pos, WM_STATE_COMMITTED, p, WM_RUN_LOCKED | WM_RUN_COPIED, 0);
+        pos = end;
+    }
+    wm_space_refresh(&wm_vm.space, r);
+}
+
 /* Put the asker's pages [off, off+len) back to the access their runs record, after its own
- * mprotect failed (maybe part way).  A run the kernel will not restore is given the new
- * protection instead and recorded with it, so model and kernel agree either way. */
+ * protection change failed (maybe part way).  A run the kernel will not restore is given the
+ * new protection instead and recorded with it, so model and kernel agree either way. */
 static void restore_asker(struct wm_region *r, size_t off, size_t len, uint32_t prot)
 {
     for (size_t pos = off; pos < off + len;) {
@@ -156,11 +195,8 @@ static void restore_asker(struct wm_region *r, size_t off, size_t len, uint32_t 
         const struct wm_run *run = &r->runs[i];
         unsigned acc = run->state == WM_STATE_COMMITTED ? wm_prot_access(run->prot) : 0;
         if (wm_os_protect(r->base + pos, end - pos, acc) != 0 &&
-            wm_os_protect(r->base + pos, end - pos, wm_prot_access(prot)) == 0) {
-            wm_region_set(r, pos, end - pos, WM_STATE_COMMITTED, prot,
-                          WM_RUN_LOCKED | WM_RUN_COPIED, 0);
-            wm_space_refresh(&wm_vm.space, r);
-        }
+            wm_os_protect(r->base + pos, end - pos, wm_prot_access(asker_prot(run, prot))) == 0)
+            record_asker(r, pos, end - pos, prot);
         pos = end;
     }
 }
@@ -184,7 +220,7 @@ NTSTATUS wm_view_commit_locked(struct wm_region *asker, size_t off, size_t len, 
     prot = wm_prot_effective(asker->alloc_prot, prot);
     p.op = PIECE_COMMIT;
     if (each_piece(s, asker, soff, len, &p) == 0) {
-        p.rc = wm_os_protect(asker->base + off, len, wm_prot_access(prot));
+        p.rc = protect_asker(asker, off, len, prot);
         if (p.rc)
             restore_asker(asker, off, len, prot);
     }
@@ -197,10 +233,7 @@ NTSTATUS wm_view_commit_locked(struct wm_region *asker, size_t off, size_t len, 
 
     p.op = PIECE_RECORD;
     each_piece(s, asker, soff, len, &p);
-    /* Committed pages keep their data and a VirtualLock; a written copy-on-write page keeps
-     * its private copy. */
-    wm_region_set(asker, off, len, WM_STATE_COMMITTED, prot, WM_RUN_LOCKED | WM_RUN_COPIED, 0);
-    wm_space_refresh(&wm_vm.space, asker);
+    record_asker(asker, off, len, prot);
     wm_region_set(s->commit, soff, len, WM_STATE_COMMITTED, s->prot, 0, 0);
     return STATUS_SUCCESS;
 }

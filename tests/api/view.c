@@ -441,6 +441,11 @@ static void test_commit_in_view(void)
     CHECK_EQ(w[0], 3);
     w[0] = 4;
     CHECK_EQ(r[0], 3);
+    CHECK(VirtualAlloc(w, PAGE, MEM_COMMIT, PAGE_WRITECOPY) == w);
+    CHECK_EQ(at_protect(w), PAGE_READWRITE);
+    w[1] = 5;
+    CHECK_EQ(w[0], 4);
+    CHECK_EQ(r[1], 0);
     CHECK(UnmapViewOfFile(w));
     CHECK(UnmapViewOfFile(r));
     CloseHandle(m);
