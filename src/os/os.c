@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <sys/auxv.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -48,11 +49,16 @@ static int fail(void)
 
 size_t wm_os_page_size(void)
 {
-    static size_t page; /* read once: the page size never changes while a process runs */
+    /* Read once: the page size never changes while a process runs, and threads racing to
+     * read it store the same value. */
+    static _Atomic size_t page;
+    size_t p = atomic_load_explicit(&page, memory_order_relaxed);
 
-    if (!page)
-        page = getauxval(AT_PAGESZ) ? getauxval(AT_PAGESZ) : 4096;
-    return page;
+    if (!p) {
+        p = getauxval(AT_PAGESZ) ? getauxval(AT_PAGESZ) : 4096;
+        atomic_store_explicit(&page, p, memory_order_relaxed);
+    }
+    return p;
 }
 
 static size_t read_size_file(const char *path)
