@@ -149,7 +149,8 @@ struct wm_section {
     uint32_t prot;            /* PAGE_* base protection of the section */
     uint32_t attrs;           /* SEC_COMMIT / SEC_NOCACHE / SEC_WRITECOMBINE, SEC_FILE for a file */
     ACCESS_MASK max;          /* the SECTION_* rights its protection allows */
-    char name[200];           /* shared-memory name ("" when unnamed), for the name's lifetime */
+    char *name;               /* canonical object name (ob/namespace.c), NULL when unnamed */
+    uint64_t data_off;        /* where the section's data starts in fd (after a named one's header) */
     bool shm;                 /* fd is the named shared-memory object, holding a shared flock */
     struct wm_region *commit; /* SEC_RESERVE: which pages are committed (else NULL) */
     /* Handles open to it; -1 once the last one closed, after which it gets no more (a named

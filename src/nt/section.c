@@ -1,13 +1,11 @@
 /*
- * section.c - NtCreateSection / NtOpenSection: file-mapping objects, and the namespace of
- * named ones.
+ * section.c - NtCreateSection / NtOpenSection: file-mapping objects, and the table of named
+ * ones in this process.
  *
- * A pagefile-backed section is a memfd (or, when named, a POSIX shared-memory object, so
- * other processes can open it by name); a file-backed one keeps its own descriptor of the
- * file.  A name lives while some process holds a handle to it: each process with handles
- * keeps a shared flock on the object's descriptor, and the process that closes the last
- * handle anywhere (its lock can turn exclusive) unlinks the name.  Views hold the section,
- * not the name.
+ * A pagefile-backed section is a memfd (or, when named, a shared-memory object of the
+ * user's namespace, ob/namespace.c, so other processes can open it by name); a file-backed
+ * one keeps its own descriptor of the file.  A name lives while some process holds a handle
+ * to it (the namespace says how); views hold the section, not the name.
  *
  * In this process, a name table (a chained hash table under names_lock) finds the very same
  * object for a second create or open.  A section enters it only once its first handle
@@ -26,6 +24,7 @@
 #include <sys/file.h>
 
 #include "ntddk.h"
+#include "ob/ob.h"
 
 /* The name table: sections with a name that this process has handles to.  It starts with
  * static buckets and doubles them when names outnumber buckets; when that memory is not
@@ -96,19 +95,6 @@ static void unpublish_locked(struct wm_section *s)
     }
 }
 
-/* This process lets go of the shared-memory name it holds through fd: the last holder
- * anywhere unlinks it.  Nothing here can make CloseHandle fail (it does not on Windows): a
- * name left behind holds no lock, and the next create or open that meets it removes it. */
-static void let_go_of_name_locked(int fd, const char *name)
-{
-    /* Our shared lock turns exclusive only when no other process holds one.  A conversion
-     * that fails has dropped our lock already (Linux removes the old lock first); the
-     * LOCK_UN makes sure, and cannot fail on a descriptor we hold. */
-    if (wm_os_flock(fd, LOCK_EX | LOCK_NB) == 0)
-        (void)wm_os_shm_unlink(name); /* ENOENT: someone removed it as stale meanwhile */
-    (void)wm_os_flock(fd, LOCK_UN);
-}
-
 /* At exit, this process's handles go away as Windows would close them: names no other
  * process holds are unlinked. */
 static void close_names_at_exit(void)
@@ -119,7 +105,7 @@ static void close_names_at_exit(void)
             struct wm_section *s = buckets[i];
             unpublish_locked(s);
             if (s->shm)
-                let_go_of_name_locked(s->fd, s->name);
+                wm_ob_shm_release(s->fd, s->name);
             s->shm = false;
         }
     }
@@ -166,6 +152,7 @@ static void section_destroy(struct wm_object *o)
         wm_vmstate_wrunlock();
     }
     (void)wm_os_close(s->fd); /* Linux frees the descriptor even when close reports an error */
+    free(s->name);
     free(s);
 }
 
@@ -189,7 +176,7 @@ static NTSTATUS section_handle_opened(struct wm_object *o)
 static void section_handle_closed(struct wm_object *o)
 {
     struct wm_section *s = (struct wm_section *)o;
-    bool named = s->name[0] != 0, locked = false;
+    bool named = s->name != NULL, locked = false;
     int h = atomic_load(&s->handles);
 
     for (;;) {
@@ -205,48 +192,20 @@ static void section_handle_closed(struct wm_object *o)
     if (h == 1 && named) {
         unpublish_locked(s);
         if (s->shm)
-            let_go_of_name_locked(s->fd, s->name);
+            wm_ob_shm_release(s->fd, s->name);
         s->shm = false;
     }
     if (locked)
         pthread_mutex_unlock(&names_lock);
 }
 
-/* A Windows object name as a shared-memory name: "Local\" (the default namespace) and
- * "Global\" become prefixes, other characters are kept, '/' and '%' escaped.  Names are
- * case-sensitive, as on Windows. */
-static NTSTATUS shm_name(const UNICODE_STRING *us, char *out, size_t outlen)
-{
-    size_t n = us->Length / sizeof(WCHAR), i = 0, o = 0;
-    const WCHAR *w = us->Buffer;
-    const char *ns = "L";
-
-    if (n >= 6 && memcmp(w, u"Local\\", 12) == 0)
-        i = 6;
-    else if (n >= 7 && memcmp(w, u"Global\\", 14) == 0)
-        i = 7, ns = "G";
-    o = (size_t)snprintf(out, outlen, "/winmem-%s-", ns);
-    for (; i < n; i++) {
-        unsigned c = w[i];
-        char enc[8];
-        size_t len;
-        if (c == 0 || c == '/' || c == '%' || c >= 0x80)
-            len = (size_t)snprintf(enc, sizeof(enc), "%%%04x", c);
-        else
-            enc[0] = (char)c, enc[1] = 0, len = 1;
-        if (o + len + 1 > outlen)
-            return STATUS_OBJECT_NAME_INVALID;
-        memcpy(out + o, enc, len + 1);
-        o += len;
-    }
-    return STATUS_SUCCESS;
-}
-
-/* Make a section over fd (which it takes over, also on failure), give it its first handle
- * and, when it has a name, enter it in the name table.  shm: fd is the named shared-memory
- * object this process holds with a shared lock.  Named: caller holds names_lock. */
-static NTSTATUS section_make(int fd, bool shm, const char *name, uint64_t size, uint32_t prot,
-                             uint32_t attrs, bool reserve, ACCESS_MASK access, HANDLE *out)
+/* Make a section over fd and name (it takes both over, also on failure; name may be NULL),
+ * give it its first handle and, when it has a name, enter it in the name table.  shm: fd is
+ * the named shared-memory object this process holds, its data at data_off.  Named: caller
+ * holds names_lock. */
+static NTSTATUS section_make(int fd, bool shm, char *name, uint64_t data_off, uint64_t size,
+                             uint32_t prot, uint32_t attrs, bool reserve, ACCESS_MASK access,
+                             HANDLE *out)
 {
     struct wm_section *s = calloc(1, sizeof(*s));
     NTSTATUS st;
@@ -261,11 +220,12 @@ static NTSTATUS section_make(int fd, bool shm, const char *name, uint64_t size, 
     s->obj.handle_opened = section_handle_opened;
     s->obj.handle_closed = section_handle_closed;
     s->fd = fd;
+    s->data_off = data_off;
     s->size = size;
     s->prot = prot;
     s->attrs = attrs;
     s->max = rights_of(prot);
-    snprintf(s->name, sizeof(s->name), "%s", name);
+    s->name = name;
     atomic_init(&s->handles, 0);
     if (reserve) {
         /* Which pages of the section are committed: one run list, shared by its views. */
@@ -280,12 +240,12 @@ static NTSTATUS section_make(int fd, bool shm, const char *name, uint64_t size, 
     }
     if ((st = wm_handle_create(&s->obj, access, out)) != STATUS_SUCCESS) {
         if (shm)
-            let_go_of_name_locked(fd, name);
-        wm_object_release(&s->obj);
+            wm_ob_shm_release(fd, name);
+        wm_object_release(&s->obj); /* closes fd, frees name */
         return st;
     }
     s->shm = shm;
-    if (name[0]) {
+    if (name) {
         static pthread_once_t once = PTHREAD_ONCE_INIT;
         pthread_once(&once, register_exit_cleanup);
         publish_locked(s);
@@ -294,45 +254,10 @@ static NTSTATUS section_make(int fd, bool shm, const char *name, uint64_t size, 
     return STATUS_SUCCESS;
 fail:
     if (shm)
-        let_go_of_name_locked(fd, name);
+        wm_ob_shm_release(fd, name);
     (void)wm_os_close(fd);
+    free(name);
     return st;
-}
-
-/* The shared-memory object for a new named paging-file section, held with a shared lock:
- * created here with *size bytes, or another process's, whose size then wins (*exists).
- * Nothing is left behind on failure. */
-static NTSTATUS open_shm_locked(const char *name, uint64_t *size, bool *exists, int *out)
-{
-    bool fresh;
-    int r, fd = wm_os_shm_open(name, true, &fresh);
-
-    if (fd < 0)
-        return wm_status_from_errno(fd);
-    if (!fresh) {
-        /* A name nobody holds is left from a process that died: start afresh, keeping the
-         * exclusive lock until the object is reset. */
-        r = wm_os_flock(fd, LOCK_EX | LOCK_NB);
-        if (r == 0)
-            fresh = true;
-        else if (r != -EWOULDBLOCK)
-            goto fail;
-    }
-    /* Zero first: a stale object's old bytes must not show through. */
-    if (fresh && ((r = wm_os_truncate(fd, 0)) != 0 || (r = wm_os_truncate(fd, *size)) != 0))
-        goto fail;
-    /* Hold the name (a stale one's exclusive lock turns shared), then read the size another
-     * process gave it: taken under the shared lock, it is not one a reset is changing. */
-    if ((r = wm_os_flock(fd, LOCK_SH)) != 0 || (!fresh && (r = wm_os_file_size(fd, size)) != 0))
-        goto fail;
-    *exists = !fresh;
-    *out = fd;
-    return STATUS_SUCCESS;
-fail:
-    if (fresh) /* made or reset here, so nobody else holds it */
-        (void)wm_os_shm_unlink(name);
-    (void)wm_os_close(fd);
-    return wm_status_from_errno(r);
 }
 
 bool wm_section_prot_valid(uint32_t prot)
@@ -358,7 +283,7 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
 {
     struct wm_file *f = NULL;
     uint64_t size = max_size ? (uint64_t)max_size->QuadPart : 0;
-    char name[200] = "";
+    char *name = NULL;
     uint64_t fsize = 0;
     bool grew = false;
     NTSTATUS st;
@@ -393,11 +318,16 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
         ((attrs & (SEC_NOCACHE | SEC_WRITECOMBINE)) && !(attrs & (SEC_COMMIT | SEC_RESERVE))) ||
         (attrs & (SEC_NOCACHE | SEC_WRITECOMBINE)) == (SEC_NOCACHE | SEC_WRITECOMBINE))
         return STATUS_INVALID_PARAMETER;
-    if (oa && oa->ObjectName && oa->ObjectName->Length) {
-        st = shm_name(oa->ObjectName, name, sizeof(name));
-        if (st)
-            return st;
+    if (!file || file == INVALID_HANDLE_VALUE) {
+        if (size == 0)
+            return STATUS_INVALID_PARAMETER_4;
+        /* Rounded up to pages, a size this big wraps to nothing: far too big, not zero. */
+        if (size > UINT64_MAX - wm_vm.page)
+            return STATUS_SECTION_TOO_BIG;
     }
+    if (oa && oa->ObjectName && oa->ObjectName->Length &&
+        (st = wm_ob_name_from_unicode(oa->ObjectName, &name)) != STATUS_SUCCESS)
+        return st;
 
     if (file && file != INVALID_HANDLE_VALUE) {
         st = wm_handle_get(file, WM_OBJ_FILE, (struct wm_object **)&f, NULL);
@@ -435,8 +365,6 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
         }
         attrs |= SEC_FILE;
     } else {
-        if (size == 0)
-            return STATUS_INVALID_PARAMETER_4;
         size = (size + wm_vm.page - 1) & ~(uint64_t)(wm_vm.page - 1);
     }
     /* A file's pages are committed by the file: SEC_RESERVE means something only for the
@@ -446,8 +374,7 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
                                                             : reserve          ? SEC_RESERVE
                                                                                : SEC_COMMIT);
 
-    if (name[0]) {
-        bool exists = false, shm = false;
+    if (name) {
         pthread_mutex_lock(&names_lock);
         struct wm_section *s = lookup_locked(name);
         if (s) {
@@ -460,15 +387,25 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
             st = st == STATUS_SUCCESS ? STATUS_OBJECT_NAME_EXISTS : st;
             goto out;
         }
-        if (fd < 0) {
-            /* Another process's section: its size wins, as on Windows. */
-            if ((st = open_shm_locked(name, &size, &exists, &fd)) != STATUS_SUCCESS) {
-                pthread_mutex_unlock(&names_lock);
-                goto out;
-            }
-            shm = true;
+        if (fd >= 0) {
+            /* A named file-backed section: found by name in this process only. */
+            st = section_make(fd, false, name, 0, size, prot, attrs, reserve, rights_of(prot), out);
+            name = NULL;
+            pthread_mutex_unlock(&names_lock);
+            goto out;
         }
-        st = section_make(fd, shm, name, size, prot, attrs, reserve, rights_of(prot), out);
+        /* Another process's section of that name: its size, protection and attributes win,
+         * as on Windows, where the existing object is returned. */
+        struct wm_ob_shm o = { .size = size, .prot = prot, .attrs = attrs };
+        bool exists = false;
+        if ((st = wm_ob_shm_create(name, &o, &exists)) != STATUS_SUCCESS) {
+            pthread_mutex_unlock(&names_lock);
+            goto out;
+        }
+        reserve = (o.attrs & SEC_RESERVE) != 0;
+        st = section_make(o.fd, true, name, o.data_off, o.size, o.prot, o.attrs, reserve,
+                          rights_of(o.prot), out);
+        name = NULL;
         pthread_mutex_unlock(&names_lock);
         if (st == STATUS_SUCCESS && exists)
             st = STATUS_OBJECT_NAME_EXISTS;
@@ -480,12 +417,15 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
             st = wm_status_from_errno(fd);
             goto out;
         }
-        if ((st = wm_status_from_errno(wm_os_truncate(fd, size))) != STATUS_SUCCESS) {
+        int r = wm_os_truncate(fd, size);
+        if (r) {
+            /* Past what the memory file can hold: the section is too big, not the disk full. */
+            st = r == -EFBIG || r == -EINVAL ? STATUS_SECTION_TOO_BIG : wm_status_from_errno(r);
             (void)wm_os_close(fd);
             goto out;
         }
     }
-    st = section_make(fd, false, "", size, prot, attrs, reserve, rights_of(prot), out);
+    st = section_make(fd, false, NULL, 0, size, prot, attrs, reserve, rights_of(prot), out);
 out:
     /* A failed call leaves the file as it found it.  Should even that fail, the file keeps
      * the zeros it grew by, which is all a successful call would have changed. */
@@ -493,39 +433,28 @@ out:
         (void)wm_os_truncate(f->fd, fsize);
     if (f)
         wm_object_release(&f->obj);
+    free(name);
     return st;
 }
 
 /* A section of this name that another process holds (none in this process has it). */
-static NTSTATUS open_other_locked(const char *name, ACCESS_MASK access, HANDLE *out)
+static NTSTATUS open_other_locked(char *name, ACCESS_MASK access, HANDLE *out)
 {
-    uint64_t size = 0;
-    bool created;
-    int r, fd = wm_os_shm_open(name, false, &created);
+    struct wm_ob_shm o;
+    NTSTATUS st = wm_ob_shm_open(name, &o);
 
-    if (fd < 0)
-        return fd == -ENOENT ? STATUS_OBJECT_NAME_NOT_FOUND : wm_status_from_errno(fd);
-    r = wm_os_flock(fd, LOCK_EX | LOCK_NB);
-    if (r == 0) {
-        /* Nobody holds it: left by a process that ended without closing its handles, which
-         * Windows would have closed.  The name is gone (ENOENT: someone else saw it too). */
-        (void)wm_os_shm_unlink(name);
-        (void)wm_os_close(fd);
-        return STATUS_OBJECT_NAME_NOT_FOUND;
+    if (st) {
+        free(name);
+        return st;
     }
-    if (r != -EWOULDBLOCK || (r = wm_os_flock(fd, LOCK_SH)) != 0 ||
-        (r = wm_os_file_size(fd, &size)) != 0) {
-        (void)wm_os_close(fd);
-        return wm_status_from_errno(r);
-    }
-    /* Its protection is not recorded, so read-write. */
-    return section_make(fd, true, name, size, PAGE_READWRITE, SEC_COMMIT, false, access, out);
+    return section_make(o.fd, true, name, o.data_off, o.size, o.prot, o.attrs,
+                        (o.attrs & SEC_RESERVE) != 0, access, out);
 }
 
 /* NtOpenSection: a handle to a named section, here or in another process. */
 WINMEM_API NTSTATUS NTAPI NtOpenSection(PHANDLE out, ACCESS_MASK access, POBJECT_ATTRIBUTES oa)
 {
-    char name[200];
+    char *name;
     NTSTATUS st;
 
     if (!out)
@@ -533,7 +462,7 @@ WINMEM_API NTSTATUS NTAPI NtOpenSection(PHANDLE out, ACCESS_MASK access, POBJECT
     if (!oa || !oa->ObjectName || !oa->ObjectName->Length)
         return STATUS_OBJECT_NAME_INVALID;
     wm_vmstate_init();
-    if ((st = shm_name(oa->ObjectName, name, sizeof(name))))
+    if ((st = wm_ob_name_from_unicode(oa->ObjectName, &name)))
         return st;
     /* FILE_MAP_EXECUTE asks for SECTION_MAP_EXECUTE_EXPLICIT; it grants mapping for execute. */
     if (access & SECTION_MAP_EXECUTE_EXPLICIT)
@@ -543,7 +472,12 @@ WINMEM_API NTSTATUS NTAPI NtOpenSection(PHANDLE out, ACCESS_MASK access, POBJECT
      * read-write section fine. */
     pthread_mutex_lock(&names_lock);
     struct wm_section *s = lookup_locked(name);
-    st = s ? wm_handle_create(&s->obj, access, out) : open_other_locked(name, access, out);
+    if (s) {
+        st = wm_handle_create(&s->obj, access, out);
+        free(name);
+    } else {
+        st = open_other_locked(name, access, out);
+    }
     pthread_mutex_unlock(&names_lock);
     return st;
 }

@@ -315,7 +315,7 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
      * (as VirtualAlloc does), one mmap; else hold an aligned range and map over it. */
     if (!want && wm_vm.next_top > size + WM_MIN_ADDRESS) {
         base = (wm_vm.next_top - size) & ~(WM_GRANULARITY - 1);
-        if (wm_os_map_file(base, size, acc, s->fd, offset, !cow, false) == 0)
+        if (wm_os_map_file(base, size, acc, s->fd, s->data_off + offset, !cow, false) == 0)
             wm_vm.next_top = base;
         else
             base = 0;
@@ -324,7 +324,7 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
         st = wm_alloc_address_locked(want, size, &base);
         if (st)
             goto out_unlock;
-        st = wm_status_from_errno(wm_os_map_file(base, size, acc, s->fd, offset, !cow, true));
+        st = wm_status_from_errno(wm_os_map_file(base, size, acc, s->fd, s->data_off + offset, !cow, true));
         if (st) {
             wm_os_unmap(base, size);
             goto out_unlock;

@@ -7,8 +7,10 @@
  */
 #include "os.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -45,6 +47,43 @@ int wm_os_shm_open(const char *name, bool create, bool *created)
             return -errno;
     }
     return ret(shm_open(name, O_RDWR | O_CLOEXEC, 0));
+}
+
+int wm_os_shm_secure(int fd)
+{
+    /* Exactly owner read-write, whatever the umask made of the mode at creation. */
+    return ret(fchmod(fd, 0600));
+}
+
+int wm_os_shm_check(int fd)
+{
+    struct stat st;
+    if (wm_os_sys.fstat(fd, &st) != 0)
+        return -errno;
+    if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 07777) != 0600)
+        return -EACCES;
+    return 0;
+}
+
+int wm_os_shm_list(const char *prefix, int (*fn)(void *ctx, const char *name), void *ctx)
+{
+    DIR *d = opendir("/dev/shm");
+    struct dirent *e;
+    size_t n = strlen(prefix);
+    int rc = 0;
+
+    if (!d)
+        return -errno;
+    while (rc == 0 && (e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, prefix, n) == 0)
+            rc = fn(ctx, e->d_name);
+    closedir(d);
+    return rc;
+}
+
+unsigned wm_os_euid(void)
+{
+    return (unsigned)geteuid();
 }
 
 int wm_os_shm_unlink(const char *name)

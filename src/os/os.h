@@ -73,6 +73,15 @@ int wm_os_memfd(void);
 /* Open (and with create, create if absent) a POSIX shared-memory object; *created says which. */
 int wm_os_shm_open(const char *name, bool create, bool *created);
 int wm_os_shm_unlink(const char *name);
+/* Make a new shared-memory object owner read-write only (mode 0600). */
+int wm_os_shm_secure(int fd);
+/* 0 when fd is a regular file of this effective user with mode 0600 (what winmem makes),
+ * else -EACCES. */
+int wm_os_shm_check(int fd);
+/* Call fn for every shared-memory name starting with prefix (no leading '/'); stops when fn
+ * returns nonzero, which is returned. */
+int wm_os_shm_list(const char *prefix, int (*fn)(void *ctx, const char *name), void *ctx);
+unsigned wm_os_euid(void);
 /* How wm_os_file_open opens: read and/or write (or append), create (exclusively), truncate. */
 enum {
     WM_OPEN_READ = 1,

@@ -117,6 +117,34 @@ WINMEM_API BOOL WINAPI VirtualUnlock(LPVOID addr, SIZE_T size)
      SEC_RESERVE | SEC_COMMIT | SEC_NOCACHE | SEC_WRITECOMBINE | SEC_LARGE_PAGES |             \
      SEC_HUGE_PAGES | SEC_BASED | SEC_NO_CHANGE | SEC_GLOBAL)
 
+/* An object name as a counted string.  A UNICODE_STRING holds at most 32,767 characters: a
+ * longer name fails (ERROR_FILENAME_EXCED_RANGE) rather than wrapping into another name. */
+static bool object_name(LPCWSTR name, UNICODE_STRING *us)
+{
+    size_t n = wm_rtl_wcslen(name);
+    if (n > 0x7fff) {
+        wm_win32_error(ERROR_FILENAME_EXCED_RANGE);
+        return false;
+    }
+    us->Length = us->MaximumLength = (USHORT)(n * sizeof(WCHAR));
+    us->Buffer = (PWSTR)name;
+    return true;
+}
+
+/* The A forms take names up to MAX_PATH characters, as Windows' conversion of an ANSI object
+ * name does (longer: ERROR_FILENAME_EXCED_RANGE); here the bytes are UTF-8. */
+static bool ansi_object_name(LPCSTR name, WCHAR buf[MAX_PATH + 1])
+{
+    if (wm_rtl_utf8_to_utf16(name, buf, MAX_PATH + 1) >= 0)
+        return true;
+    /* Too long, or not UTF-8: tell which. */
+    size_t units = 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        units += (*p & 0xc0) != 0x80; /* a lower bound on the UTF-16 length */
+    wm_win32_error(units > MAX_PATH ? ERROR_FILENAME_EXCED_RANGE : ERROR_INVALID_NAME);
+    return false;
+}
+
 /* CreateFileMappingW: a section of the paging file (INVALID_HANDLE_VALUE) or of a file.  The
  * last error is 0 for a new object and ERROR_ALREADY_EXISTS for an existing name. */
 WINMEM_API HANDLE WINAPI CreateFileMappingW(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD prot,
@@ -134,11 +162,8 @@ WINMEM_API HANDLE WINAPI CreateFileMappingW(HANDLE file, LPSECURITY_ATTRIBUTES s
         return NULL;
     }
     if (name) {
-        size_t n = 0;
-        while (name[n])
-            n++;
-        us.Length = us.MaximumLength = (USHORT)(n * sizeof(WCHAR));
-        us.Buffer = (PWSTR)name;
+        if (!object_name(name, &us))
+            return NULL;
         oa.ObjectName = &us;
     }
     size.QuadPart = (LONGLONG)((uint64_t)size_hi << 32 | size_lo);
@@ -158,11 +183,9 @@ WINMEM_API HANDLE WINAPI CreateFileMappingW(HANDLE file, LPSECURITY_ATTRIBUTES s
 WINMEM_API HANDLE WINAPI CreateFileMappingA(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD prot,
                                             DWORD size_hi, DWORD size_lo, LPCSTR name)
 {
-    WCHAR buf[256];
-    if (name && wm_rtl_utf8_to_utf16(name, buf, sizeof(buf) / sizeof(buf[0])) < 0) {
-        wm_win32_error(ERROR_INVALID_NAME);
+    WCHAR buf[MAX_PATH + 1];
+    if (name && !ansi_object_name(name, buf))
         return NULL;
-    }
     return CreateFileMappingW(file, sa, prot, size_hi, size_lo, name ? buf : NULL);
 }
 
@@ -177,11 +200,8 @@ WINMEM_API HANDLE WINAPI OpenFileMappingW(DWORD access, BOOL inherit, LPCWSTR na
         wm_win32_error(ERROR_INVALID_PARAMETER);
         return NULL;
     }
-    size_t n = 0;
-    while (name[n])
-        n++;
-    us.Length = us.MaximumLength = (USHORT)(n * sizeof(WCHAR));
-    us.Buffer = (PWSTR)name;
+    if (!object_name(name, &us))
+        return NULL;
     /* FILE_MAP_COPY is SECTION_QUERY by value: a copy view needs the right to read. */
     if (access == FILE_MAP_COPY)
         access = FILE_MAP_READ;
@@ -190,11 +210,9 @@ WINMEM_API HANDLE WINAPI OpenFileMappingW(DWORD access, BOOL inherit, LPCWSTR na
 
 WINMEM_API HANDLE WINAPI OpenFileMappingA(DWORD access, BOOL inherit, LPCSTR name)
 {
-    WCHAR buf[256];
-    if (name && wm_rtl_utf8_to_utf16(name, buf, sizeof(buf) / sizeof(buf[0])) < 0) {
-        wm_win32_error(ERROR_INVALID_NAME);
+    WCHAR buf[MAX_PATH + 1];
+    if (name && !ansi_object_name(name, buf))
         return NULL;
-    }
     return OpenFileMappingW(access, inherit, name ? buf : NULL);
 }
 

@@ -13,6 +13,7 @@
 
 #ifndef _WIN32
 #include <dirent.h>
+#include <unistd.h>
 #include <sys/resource.h>
 #endif
 
@@ -68,7 +69,9 @@ int main(void)
     at_init();
     if (!enough_descriptors())
         return wmt_report();
-    snprintf(prefix, sizeof(prefix), "winmem-L-winmem-names-%lu-", pid);
+#ifndef _WIN32
+    snprintf(prefix, sizeof(prefix), "winmem-%u-L-winmem-names-%lu-", (unsigned)geteuid(), pid);
+#endif
 
     for (int i = 0; i < COUNT; i++) {
         snprintf(name, sizeof(name), "winmem-names-%lu-%d", pid, i);

@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,7 +134,7 @@ int main(void)
     if (n)
         iterations = (unsigned)strtoul(n, NULL, 0) / 2;
     snprintf(name, sizeof(name), "winmem-stress-names-%lu", (unsigned long)GetCurrentProcessId());
-    snprintf(shm, sizeof(shm), "winmem-L-%s", name);
+    snprintf(shm, sizeof(shm), "winmem-%u-L-%s", (unsigned)geteuid(), name);
 
     for (unsigned i = 0; i < CREATORS; i++)
         REQUIRE(pthread_create(&c[i], NULL, creator, NULL) == 0);

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "wmtest.h"
@@ -100,17 +101,14 @@ int main(void)
     char path[200];
 
     snprintf(name, sizeof(name), "winmem-inject-%lu", (unsigned long)getpid());
-    snprintf(shm, sizeof(shm), "/winmem-L-%s", name);
+    snprintf(shm, sizeof(shm), "/winmem-%u-L-%s", (unsigned)geteuid(), name);
     fds = count_dir("/proc/self/fd", "");
     name_still_works(); /* warm up the handle table and the name table */
     REQUIRE(fds > 2);
 
-    /* Zeroing a new object fails, then sizing it: ENOMEM / ENOSPC. */
+    /* Sizing a new object fails: ENOMEM. */
     wm_os_sys.ftruncate = bad_ftruncate;
     fail_errno = ENOMEM, fail_nth = 1;
-    create_fails(ERROR_NOT_ENOUGH_MEMORY, __LINE__);
-    wm_os_sys.ftruncate = bad_ftruncate;
-    fail_errno = ENOMEM, fail_nth = 2;
     create_fails(ERROR_NOT_ENOUGH_MEMORY, __LINE__);
     name_still_works();
 
@@ -120,12 +118,26 @@ int main(void)
     create_fails(ERROR_NO_SYSTEM_RESOURCES, __LINE__);
     name_still_works();
 
-    /* Another holder of the name ("another process": its own open file description with a
-     * shared lock); measuring the object fails, for a create and for an open. */
-    int other = shm_open(shm, O_RDWR | O_CREAT | O_EXCL, 0600);
-    REQUIRE(other >= 0);
-    REQUIRE(ftruncate(other, 12288) == 0 && flock(other, LOCK_SH) == 0);
-    fds++;
+    /* Another process holds the name (a child that made it, 12 KiB, and waits); measuring
+     * the object fails, for a create and for an open. */
+    int go[2], ready[2];
+    REQUIRE(pipe(go) == 0 && pipe(ready) == 0);
+    pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        char c = 0;
+        close(go[1]), close(ready[0]); /* so the parent closing go[1] is an end of file here */
+        HANDLE mine =
+            CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 12288, name);
+        if (write(ready[1], &c, 1) != 1 || !mine)
+            _exit(1);
+        ssize_t r = read(go[0], &c, 1); /* until the parent is done */
+        _exit(r < 0);
+    }
+    char c;
+    close(go[0]), close(ready[1]);
+    fds += 2; /* go[1] and ready[0] stay open until the child is let go */
+    REQUIRE(read(ready[0], &c, 1) == 1);
     wm_os_sys.fstat = bad_fstat;
     fail_errno = EIO, fail_nth = 1;
     SetLastError(0xdeadbeef);
@@ -149,8 +161,12 @@ int main(void)
     CHECK(v && UnmapViewOfFile(v));
     CHECK(h && CloseHandle(h));
     CHECK_EQ(count_dir("/dev/shm", shm + 1), 1); /* the other holder keeps it */
-    close(other);
-    fds--;
+    /* The other process ends without closing its handle: the name is stale. */
+    close(go[1]);
+    int status;
+    CHECK_EQ(waitpid(child, &status, 0), child);
+    close(ready[0]);
+    fds -= 2;
     CHECK_FAILS(OpenFileMappingA(FILE_MAP_READ, FALSE, name), ERROR_FILE_NOT_FOUND);
     CHECK_EQ(count_dir("/dev/shm", shm + 1), 0); /* found stale and removed */
     name_still_works();
