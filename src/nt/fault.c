@@ -71,8 +71,8 @@ static bool cow_upgrade_locked(struct wm_region *r, uintptr_t page, uint32_t pro
         /* A page of a shared view made copy-on-write by VirtualProtect: map that page
          * privately from the same offset (same contents now), then the write copies it. */
         const struct wm_section *s = r->object;
-        rc =
-            wm_os_map_file(page, wm_vm.page, acc, s->fd, s->data_off + r->offset + (page - r->base), false, true);
+        rc = wm_os_map_file(page, wm_vm.page, acc, s->fd,
+                            s->data_off + r->offset + (page - r->base), false, true);
     }
     if (rc)
         return false;

@@ -324,7 +324,8 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
         st = wm_alloc_address_locked(want, size, &base);
         if (st)
             goto out_unlock;
-        st = wm_status_from_errno(wm_os_map_file(base, size, acc, s->fd, s->data_off + offset, !cow, true));
+        st = wm_status_from_errno(
+            wm_os_map_file(base, size, acc, s->fd, s->data_off + offset, !cow, true));
         if (st) {
             wm_os_unmap(base, size);
             goto out_unlock;
