@@ -144,14 +144,14 @@ NTSTATUS wm_protect_copied_locked(struct wm_region *r, size_t off, size_t len, u
 
 struct wm_section {
     struct wm_object obj;
-    int fd;                   /* memfd, shared-memory object, or a dup of the file's descriptor */
-    uint64_t size;            /* exact for a file, page-rounded for the paging file */
-    uint32_t prot;            /* PAGE_* base protection of the section */
-    uint32_t attrs;           /* SEC_COMMIT / SEC_NOCACHE / SEC_WRITECOMBINE, SEC_FILE for a file */
-    ACCESS_MASK max;          /* the SECTION_* rights its protection allows */
-    char *name;               /* canonical object name (ob/namespace.c), NULL when unnamed */
-    uint64_t data_off;        /* where the section's data starts in fd (after a named one's header) */
-    bool shm;                 /* fd is the named shared-memory object, holding a shared flock */
+    int fd;            /* memfd, shared-memory object, or a dup of the file's descriptor */
+    uint64_t size;     /* exact for a file, page-rounded for the paging file */
+    uint32_t prot;     /* PAGE_* base protection of the section */
+    uint32_t attrs;    /* SEC_COMMIT / SEC_NOCACHE / SEC_WRITECOMBINE, SEC_FILE for a file */
+    ACCESS_MASK max;   /* the SECTION_* rights its protection allows */
+    char *name;        /* canonical object name (ob/namespace.c), NULL when unnamed */
+    uint64_t data_off; /* where the section's data starts in fd (after a named one's header) */
+    bool shm;          /* fd is the named shared-memory object, holding a shared flock */
     struct wm_region *commit; /* SEC_RESERVE: which pages are committed (else NULL) */
     /* Handles open to it; -1 once the last one closed, after which it gets no more (a named
      * section has then left the namespace, so it must not come back). */
