@@ -4,7 +4,8 @@
  *
  * Reservations are PROT_NONE + MAP_NORESERVE mappings of page-rounded size at 64 KiB
  * aligned bases; committing is a protection change on pages that were never touched or were
- * dropped at decommit, so they read as zero.  Releasing and decommitting are free.c's.
+ * dropped at decommit, so they read as zero.  Releasing and decommitting are free.c's;
+ * where a reservation with no address goes is place.c's.
  */
 #include "nt.h"
 
@@ -14,121 +15,14 @@
     (MEM_COMMIT | MEM_RESERVE | MEM_RESET | MEM_RESET_UNDO | MEM_TOP_DOWN | MEM_WRITE_WATCH | \
      MEM_PHYSICAL | MEM_LARGE_PAGES)
 
-/* The highest address a ZeroBits argument allows (0: no limit), or 0 with *bad set.
- * 1..31 count leading zero bits from bit 31 (bits 63:32 must be zero too); larger values
- * are a mask whose leading zeros are counted, as on 64-bit Windows. */
-static uintptr_t zero_bits_limit(ULONG_PTR zero_bits, bool *bad)
+/* Placement's claim for a reservation: fresh anonymous memory with the access it needs. */
+static int claim_private(void *ctx, uintptr_t addr, size_t len, bool over)
 {
-    *bad = false;
-    if (zero_bits == 0)
-        return 0;
-    if (zero_bits < 32) {
-        if (zero_bits > 21) {
-            *bad = true;
-            return 0;
-        }
-        return ((uintptr_t)1 << (32 - zero_bits)) - 1;
-    }
-    int lz = __builtin_clzll((unsigned long long)zero_bits);
-    return lz == 0 ? 0 : ((uintptr_t)1 << (64 - lz)) - 1;
-}
+    unsigned acc = *(const unsigned *)ctx;
 
-/* Highest 64 KiB aligned free gap of len bytes ending at or below limit, from the kernel's
- * list of mappings (which includes winmem's own). */
-static NTSTATUS find_gap_below_locked(size_t len, uintptr_t limit, uintptr_t *out)
-{
-    struct wm_maps m;
-    struct wm_maps_entry e;
-    uintptr_t gap_start = WM_MIN_ADDRESS, best = 0;
-    int rc = wm_maps_open(&m);
-
-    if (rc)
-        return wm_status_from_errno(rc);
-    for (;;) {
-        rc = wm_maps_next(&m, &e);
-        uintptr_t gap_end = rc == 1 ? e.start : limit + 1;
-        if (rc < 0)
-            break;
-        if (gap_end > limit + 1)
-            gap_end = limit + 1;
-        if (gap_end > gap_start && gap_end - gap_start >= len) {
-            uintptr_t cand = (gap_end - len) & ~(WM_GRANULARITY - 1);
-            if (cand >= gap_start)
-                best = cand;
-        }
-        if (rc != 1 || e.end > limit)
-            break;
-        if (e.end > gap_start)
-            gap_start = (e.end + WM_GRANULARITY - 1) & ~(WM_GRANULARITY - 1);
-    }
-    wm_maps_close(&m);
-    if (rc < 0)
-        return wm_status_from_errno(rc);
-    if (!best)
-        return STATUS_NO_MEMORY;
-    *out = best;
-    return STATUS_SUCCESS;
-}
-
-/* Map len bytes at a system-chosen 64 KiB aligned address: below limit when nonzero, and
- * at the highest free address of user space for top_down (MEM_TOP_DOWN). */
-static NTSTATUS map_anywhere_locked(size_t len, unsigned acc, uintptr_t limit, bool top_down,
-                                    uintptr_t *out)
-{
-    uintptr_t p;
-    int rc;
-
-    if (limit || top_down) {
-        /* Both need the kernel's whole map: rare requests, so the cost of reading it is fine.
-         * Neither moves the hint for ordinary reservations. */
-        NTSTATUS st = find_gap_below_locked(len, limit ? limit : WM_MAX_ADDRESS, &p);
-        if (st)
-            return st;
-        rc = wm_os_map(&p, len, acc, true);
-        *out = p;
-        return wm_status_from_errno(rc);
-    }
-    /* Fast path: one mmap at a hint just below the last reservation.  Linux hands out
-     * addresses top-down, so that gap is usually free and the hint is usually honoured. */
-    if (wm_vm.next_top > len + WM_MIN_ADDRESS) {
-        p = (wm_vm.next_top - len) & ~(WM_GRANULARITY - 1);
-        rc = wm_os_map(&p, len, acc, false);
-        if (rc)
-            return wm_status_from_errno(rc);
-        if ((p & (WM_GRANULARITY - 1)) == 0 && p + len - 1 <= WM_MAX_ADDRESS)
-            goto found;
-        wm_os_unmap(p, len);
-    }
-    /* Slow path: over-map by the granularity and trim both ends to an aligned range. */
-    size_t span = len + WM_GRANULARITY - wm_vm.page;
-    p = 0;
-    rc = wm_os_map(&p, span, acc, false);
-    if (rc)
-        return wm_status_from_errno(rc);
-    uintptr_t aligned = (p + WM_GRANULARITY - 1) & ~(WM_GRANULARITY - 1);
-    if (aligned > p)
-        wm_os_unmap(p, aligned - p);
-    if (p + span > aligned + len)
-        wm_os_unmap(aligned + len, p + span - (aligned + len));
-    p = aligned;
-    if (p + len - 1 > WM_MAX_ADDRESS) {
-        /* Only where the kernel's layout reaches past the Windows-visible range. */
-        wm_os_unmap(p, len);
-        return STATUS_NO_MEMORY;
-    }
-found:
-    wm_vm.next_top = p;
-    *out = p;
-    return STATUS_SUCCESS;
-}
-
-NTSTATUS wm_alloc_address_locked(uintptr_t want, size_t len, uintptr_t *out)
-{
-    if (want) {
-        *out = want;
-        return wm_status_from_errno(wm_os_map(out, len, 0, true));
-    }
-    return map_anywhere_locked(len, 0, 0, false, out);
+    if (over)
+        return acc ? wm_os_protect(addr, len, acc) : 0;
+    return wm_os_map(&addr, len, acc, true);
 }
 
 /* MEM_RESERVE (with or without MEM_COMMIT): a new region. */
@@ -173,7 +67,7 @@ static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG pr
         rc = wm_os_map(&start, size, acc, true);
         st = wm_status_from_errno(rc);
     } else {
-        st = map_anywhere_locked(size, acc, limit, type & MEM_TOP_DOWN, &start);
+        st = wm_place_locked(size, limit, type & MEM_TOP_DOWN, claim_private, &acc, &start);
     }
     if (st) {
         wm_region_free(r);
@@ -182,6 +76,7 @@ static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG pr
     r->base = start;
     if (wm_space_insert(&wm_vm.space, r)) {
         wm_os_unmap(start, size);
+        wm_place_freed_locked(start);
         wm_region_free(r);
         return STATUS_NO_MEMORY;
     }
@@ -314,7 +209,7 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
     size = *size_ptr;
 
     /* ZeroBits constrains only an address the system chooses. */
-    limit = zero_bits_limit(zero_bits, &bad_bits);
+    limit = wm_place_zero_bits_limit(zero_bits, &bad_bits);
     if (bad_bits)
         return STATUS_INVALID_PARAMETER_3;
     if (type & ~(ULONG)KNOWN_TYPES)

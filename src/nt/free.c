@@ -74,9 +74,7 @@ WINMEM_API NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE process, PVOID *base_ptr, P
             goto out_unlock;
         }
         wm_space_remove(&wm_vm.space, r);
-        /* Let the next system-chosen reservation of this size land here again. */
-        if (wm_vm.next_top == r->base)
-            wm_vm.next_top = (end + WM_GRANULARITY - 1) & ~(WM_GRANULARITY - 1);
+        wm_place_freed_locked(r->base);
         wm_region_free(r);
     } else {
         if (wm_region_reserve(r)) {

@@ -49,7 +49,7 @@
 struct wm_vmstate {
     struct wm_space space; /* every reservation winmem made; guarded by the VM lock */
     size_t page;           /* page size */
-    uintptr_t next_top;    /* where the next system-chosen reservation should end */
+    uintptr_t place_low;   /* lowest address where a free range may start (place.c) */
 };
 
 extern struct wm_vmstate wm_vm;
@@ -124,11 +124,23 @@ struct wm_file {
     bool owns_fd;
 };
 
-/* ---- alloc.c ------------------------------------------------------------------------------ */
+/* ---- place.c: system-chosen addresses ------------------------------------------------------ */
 
-/* Hold len bytes of address space (PROT_NONE) at want (exactly; 64 KiB aligned by the caller)
- * or, with want 0, at a system-chosen 64 KiB aligned address.  Caller holds the write lock. */
-NTSTATUS wm_alloc_address_locked(uintptr_t want, size_t len, uintptr_t *out);
+/* The highest address a ZeroBits argument allows (0: no limit), or 0 with *bad set:
+ * 1..21 leave 32 - ZeroBits address bits, 22..31 are bad, and larger values are a mask
+ * whose leading zero bits count. */
+uintptr_t wm_place_zero_bits_limit(ULONG_PTR zero_bits, bool *bad);
+/* Map [addr, addr+len) for a new region: with over false only where nothing is mapped
+ * (-EEXIST when busy); with over true over a PROT_NONE range the placer holds there.
+ * 0 or a negative errno. */
+typedef int (*wm_place_claim)(void *ctx, uintptr_t addr, size_t len, bool over);
+/* Choose a 64 KiB aligned address for len bytes ending at or below limit (0: no limit),
+ * bottom-up (the lowest free range) or, with top_down, the highest; claim maps it there.
+ * Caller holds the write lock. */
+NTSTATUS wm_place_locked(size_t len, uintptr_t limit, bool top_down, wm_place_claim claim,
+                         void *ctx, uintptr_t *out);
+/* A region at base was unmapped: the next bottom-up search may reuse it. */
+void wm_place_freed_locked(uintptr_t base);
 
 /* ---- protect.c ---------------------------------------------------------------------------- */
 

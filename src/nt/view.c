@@ -238,6 +238,21 @@ NTSTATUS wm_view_commit_locked(struct wm_region *asker, size_t off, size_t len, 
     return STATUS_SUCCESS;
 }
 
+struct view_claim {
+    unsigned acc;
+    int fd;
+    uint64_t offset;
+    bool shared;
+};
+
+/* Placement's claim for a view: the section's file at the chosen address. */
+static int claim_view(void *ctx, uintptr_t addr, size_t len, bool over)
+{
+    const struct view_claim *c = ctx;
+
+    return wm_os_map_file(addr, len, c->acc, c->fd, c->offset, c->shared, over);
+}
+
 /* NtMapViewOfSection: map [offset, offset+size) of a section into the current process. */
 WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVOID *base_ptr,
                                              ULONG_PTR zero_bits, SIZE_T commit,
@@ -251,7 +266,7 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
     uint64_t offset;
     size_t size;
 
-    (void)zero_bits, (void)commit, (void)inherit, (void)type;
+    (void)commit, (void)inherit;
     if (st)
         return st;
     if (!base_ptr || !size_ptr)
@@ -264,6 +279,14 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
     size = *size_ptr;
     offset = offset_ptr ? (uint64_t)offset_ptr->QuadPart : 0;
 
+    /* ZeroBits first: a bad value, or an address above its limit, wins over a misaligned
+     * offset or address (as Windows checks them). */
+    bool bad_bits;
+    uintptr_t limit = wm_place_zero_bits_limit(zero_bits, &bad_bits);
+    if (bad_bits || (want && limit && want > limit)) {
+        st = STATUS_INVALID_PARAMETER_4;
+        goto out;
+    }
     if (!valid_view_prot(prot)) {
         st = STATUS_INVALID_PAGE_PROTECTION;
         goto out;
@@ -311,26 +334,15 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
         st = STATUS_CONFLICTING_ADDRESSES;
         goto out_unlock;
     }
-    /* Fast path: the file straight at the slot below the last system-chosen reservation
-     * (as VirtualAlloc does), one mmap; else hold an aligned range and map over it. */
-    if (!want && wm_vm.next_top > size + WM_MIN_ADDRESS) {
-        base = (wm_vm.next_top - size) & ~(WM_GRANULARITY - 1);
-        if (wm_os_map_file(base, size, acc, s->fd, s->data_off + offset, !cow, false) == 0)
-            wm_vm.next_top = base;
-        else
-            base = 0;
+    if (want) {
+        base = want;
+        st = wm_status_from_errno(wm_os_map_file(want, size, acc, s->fd, s->data_off + offset, !cow, false));
+    } else {
+        struct view_claim vc = { acc, s->fd, s->data_off + offset, !cow };
+        st = wm_place_locked(size, limit, type & MEM_TOP_DOWN, claim_view, &vc, &base);
     }
-    if (!base) {
-        st = wm_alloc_address_locked(want, size, &base);
-        if (st)
-            goto out_unlock;
-        st = wm_status_from_errno(
-            wm_os_map_file(base, size, acc, s->fd, s->data_off + offset, !cow, true));
-        if (st) {
-            wm_os_unmap(base, size);
-            goto out_unlock;
-        }
-    }
+    if (st)
+        goto out_unlock;
     r->base = base;
     r->object = s;
     r->offset = offset;
@@ -378,9 +390,7 @@ WINMEM_API NTSTATUS NTAPI NtUnmapViewOfSection(HANDLE process, PVOID addr)
     if (st)
         goto out_unlock;
     wm_space_remove(&wm_vm.space, r);
-    /* Let the next system-chosen view or reservation of this size land here again. */
-    if (wm_vm.next_top == r->base)
-        wm_vm.next_top = (r->base + r->size + WM_GRANULARITY - 1) & ~(WM_GRANULARITY - 1);
+    wm_place_freed_locked(r->base);
     s = r->object;
     wm_region_free(r);
 out_unlock:
