@@ -132,10 +132,10 @@ static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
 }
 
 struct reset_ctx {
-    uintptr_t base;
     bool undo;
     int rc;
     bool lost;
+    size_t stuck_off, stuck_len; /* pages left writable by a refused restore (len 0: none) */
 };
 
 static int reset_run(void *ctx, const struct wm_region *r, size_t off, size_t len,
@@ -168,8 +168,10 @@ static int reset_run(void *ctx, const struct wm_region *r, size_t off, size_t le
     if (!(acc & WM_ACC_W) && (c->rc = wm_os_protect(a, len, acc | WM_ACC_R | WM_ACC_W)))
         return c->rc;
     wm_os_keep(a, len, wm_vm.page);
-    if (!(acc & WM_ACC_W))
-        c->rc = wm_os_protect(a, len, acc);
+    if (!(acc & WM_ACC_W) && (c->rc = wm_os_protect(a, len, acc))) {
+        c->stuck_off = off;
+        c->stuck_len = len;
+    }
     return c->rc;
 }
 
@@ -184,6 +186,10 @@ static NTSTATUS reset_locked(uintptr_t start, uintptr_t end, bool undo)
     if (!r || end - r->base > r->size)
         return STATUS_CONFLICTING_ADDRESSES;
     wm_region_walk(r, start - r->base, end - start, reset_run, &c);
+    /* The kernel refused to take write access away again: the model must not go on saying
+     * the pages are not writable. */
+    if (c.stuck_len)
+        wm_protect_adopt_locked(r, c.stuck_off, c.stuck_len, 0);
     if (c.rc)
         return wm_status_from_errno(c.rc);
     /* Some data is gone: Windows reports the failure, and the pages stay usable. */
@@ -250,12 +256,13 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
     uintptr_t done_base = 0;
     wm_vmstate_wrlock();
     if (type & (MEM_RESET | MEM_RESET_UNDO)) {
-        if (!wm_vmstate_page_range(addr, size, &start, &end) || end - 1 > WM_MAX_ADDRESS)
+        if (!wm_vmstate_page_range(addr, size, &start, &end) || end - 1 > WM_MAX_ADDRESS) {
             st = STATUS_INVALID_PARAMETER_2;
-        else
+        } else {
             st = reset_locked(start, end, type & MEM_RESET_UNDO);
-        done_base = start;
-        done_size = end - start;
+            done_base = start;
+            done_size = end - start;
+        }
     } else if ((type & MEM_RESERVE) || !addr) {
         /* A commit with no address reserves as well. */
         st = reserve_locked(addr, size, type | MEM_RESERVE, prot, limit, &done_base, &done_size);

@@ -151,6 +151,12 @@ bool wm_protect_any_copied(const struct wm_region *r, size_t off, size_t len);
  * protection.  All or nothing.  Caller holds the write lock. */
 NTSTATUS wm_protect_copied_locked(struct wm_region *r, size_t off, size_t len, uint32_t prot,
                                   uint32_t *old);
+/* A rollback of a protection change failed, so the kernel's protection of some pages of
+ * [off, off+len) in r may differ from the model's.  Read the kernel's (/proc/self/maps) and
+ * make the model agree: a page with the access of `want` (the protection the failed step was
+ * giving; 0: none) records want, any other differing page the plain protection of its access.
+ * Caller holds the write lock. */
+void wm_protect_adopt_locked(struct wm_region *r, size_t off, size_t len, uint32_t want);
 
 /* ---- section.c / view.c ---------------------------------------------------------------------- */
 

@@ -3,16 +3,68 @@
  *
  * The whole page range changes with one mprotect, or not at all: every page must be
  * committed and inside one allocation before anything happens, and a kernel refusal part
- * way (ENOMEM at vm.max_map_count) is rolled back run by run.
+ * way (ENOMEM at vm.max_map_count) is rolled back run by run.  Should the rollback be refused
+ * too, the model takes what the kernel then has (wm_protect_adopt_locked), so the two agree.
  */
 #include "nt.h"
 
+/* Rollback: give pages back the protection the model still records for them.  Every run is
+ * tried; the first failure is kept in *ctx. */
 static int restore_run(void *ctx, const struct wm_region *r, size_t off, size_t len,
                        const struct wm_run *run)
 {
-    (void)ctx;
-    wm_os_protect(r->base + off, len, wm_prot_access(run->prot));
+    int rc = wm_os_protect(r->base + off, len, wm_prot_access(run->prot));
+    if (rc && *(int *)ctx == 0)
+        *(int *)ctx = rc;
     return 0;
+}
+
+void wm_protect_adopt_locked(struct wm_region *r, size_t off, size_t len, uint32_t want)
+{
+    struct wm_maps m;
+    struct wm_maps_entry e;
+    uintptr_t lo = r->base + off, hi = lo + len;
+
+    if (wm_maps_open(&m))
+        return;
+    while (wm_maps_next(&m, &e) == 1 && e.start < hi) {
+        uintptr_t a = e.start > lo ? e.start : lo, b = e.end < hi ? e.end : hi;
+        for (uintptr_t pos = a; pos < b;) {
+            uint32_t i = wm_region_run_index(r, pos - r->base);
+            uintptr_t end = r->base + wm_region_run_end(r, i);
+            const struct wm_run *run = &r->runs[i];
+            if (end > b)
+                end = b;
+            if (run->state == WM_STATE_COMMITTED && wm_prot_access(run->prot) != e.acc) {
+                /* The step that failed was giving these pages `want`; anything else the
+                 * kernel shows is reported by its access alone, with the allocation's
+                 * caching attribute. */
+                uint32_t w = (run->flags & WM_RUN_COPIED) ? wm_prot_written(want) : want;
+                uint32_t p = want && wm_prot_access(w) == e.acc
+                                 ? w
+                                 : wm_prot_from_access(e.acc) |
+                                       (run->prot & (PAGE_NOCACHE | PAGE_WRITECOMBINE));
+                if (wm_region_reserve(r))
+                    goto out;
+                wm_region_protect(r, pos - r->base, end - pos, p);
+            }
+            pos = end;
+        }
+    }
+out:
+    wm_maps_close(&m);
+    wm_space_refresh(&wm_vm.space, r);
+}
+
+/* Undo a protection change that the kernel refused part way through [off, off+len), which was
+ * giving the pages `want`; if the undo fails too, make the model say what the kernel has. */
+static void roll_back_locked(struct wm_region *r, size_t off, size_t len, uint32_t want)
+{
+    int rc = 0;
+
+    wm_region_walk(r, off, len, restore_run, &rc);
+    if (rc)
+        wm_protect_adopt_locked(r, off, len, want);
 }
 
 static int has_copied(void *ctx, const struct wm_region *r, size_t off, size_t len,
@@ -37,7 +89,6 @@ static int count_runs(void *ctx, const struct wm_region *r, size_t off, size_t l
 
 struct cow_pass {
     uint32_t prot;
-    size_t done; /* bytes from the start already changed in the kernel */
     int rc;
 };
 
@@ -47,8 +98,6 @@ static int protect_piece(void *ctx, const struct wm_region *r, size_t off, size_
     struct cow_pass *c = ctx;
     uint32_t p = (run->flags & WM_RUN_COPIED) ? wm_prot_written(c->prot) : c->prot;
     c->rc = wm_os_protect(r->base + off, len, wm_prot_access(p));
-    if (c->rc == 0)
-        c->done += len;
     return c->rc;
 }
 
@@ -59,14 +108,15 @@ NTSTATUS wm_protect_copied_locked(struct wm_region *r, size_t off, size_t len, u
                                   uint32_t *old)
 {
     uint32_t n = 0;
-    struct cow_pass c = { prot, 0, 0 };
+    struct cow_pass c = { prot, 0 };
 
     wm_region_walk(r, off, len, count_runs, &n);
     if (wm_region_reserve_n(r, 2 * n + 2))
         return STATUS_NO_MEMORY;
     wm_region_walk(r, off, len, protect_piece, &c);
     if (c.rc) {
-        wm_region_walk(r, off, c.done, restore_run, NULL);
+        /* The piece that failed may have changed part way too: undo the whole range. */
+        roll_back_locked(r, off, len, prot);
         return wm_status_from_errno(c.rc);
     }
     *old = r->runs[wm_region_run_index(r, off)].prot;
@@ -148,7 +198,7 @@ WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr
     }
     rc = wm_os_protect(start, len, wm_prot_access(new_prot));
     if (rc) {
-        wm_region_walk(r, off, len, restore_run, NULL);
+        roll_back_locked(r, off, len, new_prot);
         st = wm_status_from_errno(rc);
         goto out_unlock;
     }
