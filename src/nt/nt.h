@@ -50,6 +50,7 @@ struct wm_vmstate {
     struct wm_space space; /* every reservation winmem made; guarded by the VM lock */
     size_t page;           /* page size */
     uintptr_t place_low;   /* lowest address where a free range may start (place.c) */
+    uintptr_t place_wall;  /* lowest address refused though free (0: none); see place.c */
 };
 
 extern struct wm_vmstate wm_vm;

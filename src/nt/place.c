@@ -18,7 +18,9 @@
  * the space and falls when one is freed.  From there the model's ordered index skips
  * winmem's own regions, and one MAP_FIXED_NOREPLACE mmap claims the range.  Memory winmem
  * does not own (a sanitizer's shadow, the executable, libraries) only shows up as a refused
- * mmap: then, and only then, /proc/self/maps says where the next free range is.
+ * mmap: then, and only then, /proc/self/maps says where the next free range is.  An address
+ * refused though nothing is mapped there (ThreadSanitizer's mmap accepts fixed addresses only
+ * in its application ranges) becomes wm_vm.place_wall: from there up the kernel chooses.
  */
 #include "nt.h"
 
@@ -197,6 +199,8 @@ static NTSTATUS bottom_up(uintptr_t a, size_t len, uintptr_t limit, bool hinted,
         a = skip_regions(a, len, &gap);
         if (!fits(a, len, limit))
             return STATUS_NO_MEMORY;
+        if (hinted && wm_vm.place_wall && a >= wm_vm.place_wall)
+            return kernel_choice(len, limit, claim, ctx, out);
         int rc = claim(ctx, a, len, false);
         if (rc == 0)
             break;
@@ -210,7 +214,10 @@ static NTSTATUS bottom_up(uintptr_t a, size_t len, uintptr_t limit, bool hinted,
         if (!next)
             return STATUS_NO_MEMORY;
         if (next == a || ++tries == PLACE_RETRIES) {
-            /* Refused where nothing is mapped: not a place the kernel lets us pick. */
+            /* Refused where nothing is mapped: not a place the kernel lets us pick.  Later
+             * searches that reach it go straight to the kernel's choice. */
+            if (hinted && next == a && (!wm_vm.place_wall || a < wm_vm.place_wall))
+                wm_vm.place_wall = a;
             return kernel_choice(len, limit, claim, ctx, out);
         }
         a = next;
