@@ -248,8 +248,18 @@ NTSTATUS wm_place_locked(size_t len, uintptr_t limit, bool top_down, wm_place_cl
         return STATUS_SUCCESS;
     }
     if (fits(PLACE_FLOOR, len, limit)) {
-        uintptr_t low = wm_vm.place_low > PLACE_FLOOR ? wm_vm.place_low : PLACE_FLOOR;
-        st = bottom_up(low, len, limit, true, claim, ctx, out);
+        if (!wm_vm.place_low) {
+            /* One inaccessible page at the floor, kept for the life of the process, so the
+             * first reservations are never the only mapping around: Linux allocates and frees
+             * page tables (and pays more for the top-level entry) on every map / unmap of the
+             * only mapping in a stretch of address space, some 15% of a 64 KiB
+             * VirtualAlloc+VirtualFree and of a map+touch+unmap of a view.  Where something
+             * is already mapped there, that serves as well. */
+            uintptr_t anchor = PLACE_FLOOR;
+            bool held = wm_os_map(&anchor, wm_vm.page, 0, true) == 0;
+            wm_vm.place_low = PLACE_FLOOR + (held ? WM_GRANULARITY : 0);
+        }
+        st = bottom_up(wm_vm.place_low, len, limit, true, claim, ctx, out);
     }
     /* A ZeroBits limit with no room above the floor: from the bottom of user space. */
     if (st == STATUS_NO_MEMORY && limit < WM_MAX_ADDRESS)
