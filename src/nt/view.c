@@ -351,8 +351,10 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
         st = mirror_commit_locked(s, r, offset);
     if (!st && wm_space_insert(&wm_vm.space, r))
         st = STATUS_NO_MEMORY;
-    if (st)
+    if (st) {
         wm_os_unmap(base, size);
+        wm_place_freed_locked(base);
+    }
 out_unlock:
     if (st)
         wm_region_free(r); /* before unlocking, like every arena call */

@@ -2,7 +2,8 @@
  * Placement's slow paths (nt/place.c): a mapping winmem did not make, sitting where the next
  * bottom-up reservation would go, is skipped and never replaced, at the cost of one refused
  * mmap and not one per call; an address the kernel (or an interposed mmap, as under
- * ThreadSanitizer) refuses outright falls back to the kernel's choice.
+ * ThreadSanitizer) refuses outright falls back to the kernel's choice; a range given back
+ * (released, or a view that failed after placement) is found again first.
  */
 #include <errno.h>
 #include <sys/mman.h>
@@ -29,6 +30,13 @@ static void *counting_mmap(void *a, size_t l, int p, int f, int fd, off_t o)
     if (r == MAP_FAILED && (f & MAP_FIXED_NOREPLACE))
         refusals++;
     return r;
+}
+
+static int refusing_mprotect(void *a, size_t l, int p)
+{
+    (void)a, (void)l, (void)p;
+    errno = ENOMEM;
+    return -1;
 }
 
 int main(void)
@@ -96,5 +104,20 @@ int main(void)
     VirtualFree(e, 0, MEM_RELEASE);
     wm_os_sys = wm_os_sys_default;
     munmap(foreign, 2 * gran + 0x3000);
+
+    /* A view that fails after it was placed gives its range back to the search. */
+    HANDLE sec = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE | SEC_RESERVE, 0,
+                                    0x10000, NULL);
+    REQUIRE(sec);
+    char *x = VirtualAlloc(NULL, gran, MEM_RESERVE, PAGE_NOACCESS);
+    REQUIRE(x);
+    CHECK(VirtualFree(x, 0, MEM_RELEASE));
+    wm_os_sys.mprotect = refusing_mprotect; /* the view's reserved pages cannot be hidden */
+    CHECK_FAILS(MapViewOfFile(sec, FILE_MAP_WRITE, 0, 0, 0), ERROR_NOT_ENOUGH_MEMORY);
+    wm_os_sys = wm_os_sys_default;
+    char *y = VirtualAlloc(NULL, gran, MEM_RESERVE, PAGE_NOACCESS);
+    CHECK(y == x);
+    VirtualFree(y, 0, MEM_RELEASE);
+    CloseHandle(sec);
     return wmt_report();
 }
