@@ -51,6 +51,8 @@ struct wm_vmstate {
     size_t page;           /* page size */
     uintptr_t place_low;   /* lowest address where a free range may start (place.c) */
     uintptr_t place_wall;  /* lowest address refused though free (0: none); see place.c */
+    size_t place_fit_len;  /* no free range this long starts below place_fit_at (0: unknown) */
+    uintptr_t place_fit_at;
 };
 
 extern struct wm_vmstate wm_vm;

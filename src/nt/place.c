@@ -15,9 +15,10 @@
  *
  * Fast path: wm_vm.place_low is the lowest address at or above the floor where a free range
  * may start (everything in [floor, place_low) was found taken); it rises as allocations fill
- * the space and falls when one is freed.  From there the model's ordered index skips
- * winmem's own regions, and one MAP_FIXED_NOREPLACE mmap claims the range.  Memory winmem
- * does not own (a sanitizer's shadow, the executable, libraries) only shows up as a refused
+ * the space and falls when one is freed.  place_fit_at does the same for requests of at least
+ * place_fit_len bytes, which the holes below it are too small for.  From there the model's ordered
+ * index skips winmem's own regions, and one MAP_FIXED_NOREPLACE mmap claims the range.  Memory
+ * winmem does not own (a sanitizer's shadow, the executable, libraries) only shows up as a refused
  * mmap: then, and only then, /proc/self/maps says where the next free range is.  An address
  * refused though nothing is mapped there (ThreadSanitizer's mmap accepts fixed addresses only
  * in its application ranges) becomes wm_vm.place_wall: from there up the kernel chooses.
@@ -61,8 +62,17 @@ uintptr_t wm_place_zero_bits_limit(ULONG_PTR zero_bits, bool *bad)
 void wm_place_freed_locked(uintptr_t base)
 {
     /* Below the floor nothing is hinted (ZeroBits searches start from the bottom). */
-    if (base >= PLACE_FLOOR && base < wm_vm.place_low)
+    if (base < PLACE_FLOOR)
+        return;
+    if (base < wm_vm.place_low)
         wm_vm.place_low = base;
+    if (base < wm_vm.place_fit_at) {
+        /* The range joins whatever is clear below it, back to the region before it. */
+        const struct wm_region *r = wm_space_prev(&wm_vm.space, base - 1);
+        uintptr_t start = r ? align_up(r->base + r->size) : PLACE_FLOOR;
+        if (start < wm_vm.place_fit_at)
+            wm_vm.place_fit_at = start;
+    }
 }
 
 /* Highest 64 KiB aligned free gap of len bytes ending at or below limit, from the kernel's
@@ -188,19 +198,22 @@ static NTSTATUS kernel_choice(size_t len, uintptr_t limit, wm_place_claim claim,
     return STATUS_SUCCESS;
 }
 
-/* First fit from a upwards. */
+/* First fit from a upwards.  *gap: the start of the lowest clear stretch passed over as too
+ * small (UINTPTR_MAX: none; 0: the kernel chose the address). */
 static NTSTATUS bottom_up(uintptr_t a, size_t len, uintptr_t limit, bool hinted,
-                          wm_place_claim claim, void *ctx, uintptr_t *out)
+                          wm_place_claim claim, void *ctx, uintptr_t *out, uintptr_t *gap)
 {
-    uintptr_t gap = UINTPTR_MAX;
     int tries = 0;
 
+    *gap = UINTPTR_MAX;
     for (;;) {
-        a = skip_regions(a, len, &gap);
+        a = skip_regions(a, len, gap);
         if (!fits(a, len, limit))
             return STATUS_NO_MEMORY;
-        if (hinted && wm_vm.place_wall && a >= wm_vm.place_wall)
+        if (hinted && wm_vm.place_wall && a >= wm_vm.place_wall) {
+            *gap = 0;
             return kernel_choice(len, limit, claim, ctx, out);
+        }
         int rc = claim(ctx, a, len, false);
         if (rc == 0)
             break;
@@ -208,7 +221,7 @@ static NTSTATUS bottom_up(uintptr_t a, size_t len, uintptr_t limit, bool hinted,
             return wm_status_from_errno(rc);
         /* Something winmem does not own is there: the kernel's map says what. */
         uintptr_t next;
-        NTSTATUS st = skip_mappings(a, len, limit, &gap, &next);
+        NTSTATUS st = skip_mappings(a, len, limit, gap, &next);
         if (st)
             return st;
         if (!next)
@@ -218,14 +231,37 @@ static NTSTATUS bottom_up(uintptr_t a, size_t len, uintptr_t limit, bool hinted,
              * searches that reach it go straight to the kernel's choice. */
             if (hinted && next == a && (!wm_vm.place_wall || a < wm_vm.place_wall))
                 wm_vm.place_wall = a;
+            *gap = 0;
             return kernel_choice(len, limit, claim, ctx, out);
         }
         a = next;
     }
-    if (hinted)
-        wm_vm.place_low = gap < a ? gap : align_up(a + len);
     *out = a;
     return STATUS_SUCCESS;
+}
+
+/* Bottom-up from the hints: place_low, or for a request at least place_fit_len long,
+ * place_fit_at (every clear stretch below it is shorter), so a large request does not walk
+ * past every small hole each time. */
+static NTSTATUS bottom_up_hinted(size_t len, uintptr_t limit, wm_place_claim claim, void *ctx,
+                                 uintptr_t *out)
+{
+    uintptr_t low = wm_vm.place_low, gap;
+    bool sized = wm_vm.place_fit_len && len >= wm_vm.place_fit_len && wm_vm.place_fit_at > low;
+    NTSTATUS st =
+        bottom_up(sized ? wm_vm.place_fit_at : low, len, limit, true, claim, ctx, out, &gap);
+
+    if (st || gap == 0)
+        return st;
+    if (!sized)
+        wm_vm.place_low = gap < *out ? gap : align_up(*out + len);
+    /* Holes were passed over: none below *out holds len bytes.  The smallest such size is
+     * kept, as it serves every larger request too. */
+    if (gap < *out && (!wm_vm.place_fit_len || len <= wm_vm.place_fit_len)) {
+        wm_vm.place_fit_len = len;
+        wm_vm.place_fit_at = *out;
+    }
+    return st;
 }
 
 NTSTATUS wm_place_locked(size_t len, uintptr_t limit, bool top_down, wm_place_claim claim,
@@ -259,10 +295,12 @@ NTSTATUS wm_place_locked(size_t len, uintptr_t limit, bool top_down, wm_place_cl
             bool held = wm_os_map(&anchor, wm_vm.page, 0, true) == 0;
             wm_vm.place_low = PLACE_FLOOR + (held ? WM_GRANULARITY : 0);
         }
-        st = bottom_up(wm_vm.place_low, len, limit, true, claim, ctx, out);
+        st = bottom_up_hinted(len, limit, claim, ctx, out);
     }
     /* A ZeroBits limit with no room above the floor: from the bottom of user space. */
-    if (st == STATUS_NO_MEMORY && limit < WM_MAX_ADDRESS)
-        st = bottom_up(WM_MIN_ADDRESS, len, limit, false, claim, ctx, out);
+    if (st == STATUS_NO_MEMORY && limit < WM_MAX_ADDRESS) {
+        uintptr_t gap;
+        st = bottom_up(WM_MIN_ADDRESS, len, limit, false, claim, ctx, out, &gap);
+    }
     return st;
 }

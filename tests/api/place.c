@@ -69,6 +69,41 @@ static void test_reservations_ascend(void)
     VirtualFree(p[3], 0, MEM_RELEASE);
 }
 
+/* Holes too small for a request are passed over, and found again once a neighbour is freed
+ * and they have grown. */
+static void test_holes_grow(void)
+{
+    BYTE *p[8];
+
+    for (int i = 0; i < 8; i++) {
+        p[i] = VirtualAlloc(NULL, GRAN, MEM_RESERVE, PAGE_NOACCESS);
+        REQUIRE_VOID(p[i] != NULL);
+    }
+    for (int i = 1; i < 8; i++)
+        REQUIRE_VOID(p[i] == p[i - 1] + GRAN); /* side by side, or the rest proves nothing */
+    CHECK(VirtualFree(p[1], 0, MEM_RELEASE));
+    CHECK(VirtualFree(p[4], 0, MEM_RELEASE));
+    BYTE *big = VirtualAlloc(NULL, 2 * GRAN, MEM_RESERVE, PAGE_NOACCESS);
+    CHECK((ULONG_PTR)big > (ULONG_PTR)p[7]);
+    CHECK(VirtualFree(big, 0, MEM_RELEASE));
+    /* p[4] joins p[5]'s range: the lower of the two holes that now fit. */
+    CHECK(VirtualFree(p[5], 0, MEM_RELEASE));
+    big = VirtualAlloc(NULL, 2 * GRAN, MEM_RESERVE, PAGE_NOACCESS);
+    CHECK(big == p[4]);
+    CHECK(VirtualFree(big, 0, MEM_RELEASE));
+    /* p[2] joins the hole below it: that one is lower still. */
+    CHECK(VirtualFree(p[2], 0, MEM_RELEASE));
+    big = VirtualAlloc(NULL, 2 * GRAN, MEM_RESERVE, PAGE_NOACCESS);
+    CHECK(big == p[1]);
+    BYTE *small = VirtualAlloc(NULL, GRAN, MEM_RESERVE, PAGE_NOACCESS);
+    CHECK(small == p[4]);
+    VirtualFree(big, 0, MEM_RELEASE);
+    VirtualFree(small, 0, MEM_RELEASE);
+    for (int i = 0; i < 8; i++)
+        if (i != 1 && i != 2 && i != 4 && i != 5)
+            VirtualFree(p[i], 0, MEM_RELEASE);
+}
+
 static void test_top_down_is_highest(void)
 {
     BYTE *lo = VirtualAlloc(NULL, GRAN, MEM_RESERVE, PAGE_NOACCESS);
@@ -200,6 +235,7 @@ int main(void)
     REQUIRE(map_view && unmap_view);
 #endif
     test_reservations_ascend();
+    test_holes_grow();
     test_top_down_is_highest();
     test_views_ascend();
     test_view_zero_bits();
