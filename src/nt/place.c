@@ -16,12 +16,13 @@
  * Fast path: wm_vm.place_low is the lowest address at or above the floor where a free range
  * may start (everything in [floor, place_low) was found taken); it rises as allocations fill
  * the space and falls when one is freed.  place_fit_at does the same for requests of at least
- * place_fit_len bytes, which the holes below it are too small for.  From there the model's ordered
- * index skips winmem's own regions, and one MAP_FIXED_NOREPLACE mmap claims the range.  Memory
- * winmem does not own (a sanitizer's shadow, the executable, libraries) only shows up as a refused
- * mmap: then, and only then, /proc/self/maps says where the next free range is.  An address
- * refused though nothing is mapped there (ThreadSanitizer's mmap accepts fixed addresses only
- * in its application ranges) becomes wm_vm.place_wall: from there up the kernel chooses.
+ * place_fit_len bytes, which the holes below it are too small for.  From there the model's
+ * ordered index skips winmem's own regions, and one MAP_FIXED_NOREPLACE mmap claims the
+ * range.  Memory winmem does not own (a sanitizer's shadow, the executable, libraries) only
+ * shows up as a refused mmap: then, and only then, /proc/self/maps says where the next free
+ * range is.  An address refused though nothing is mapped there (ThreadSanitizer's mmap accepts
+ * fixed addresses only in its application ranges) becomes wm_vm.place_wall: from there up the
+ * kernel chooses.  No state is kept per page or per hole.
  */
 #include "nt.h"
 
@@ -255,11 +256,15 @@ static NTSTATUS bottom_up_hinted(size_t len, uintptr_t limit, wm_place_claim cla
         return st;
     if (!sized)
         wm_vm.place_low = gap < *out ? gap : align_up(*out + len);
-    /* Holes were passed over: none below *out holds len bytes.  The smallest such size is
-     * kept, as it serves every larger request too. */
     if (gap < *out && (!wm_vm.place_fit_len || len <= wm_vm.place_fit_len)) {
+        /* Holes were passed over: none below *out holds len bytes.  The smallest such size
+         * is kept, as it serves every larger request too. */
         wm_vm.place_fit_len = len;
         wm_vm.place_fit_at = *out;
+    } else if (sized && gap == UINTPTR_MAX) {
+        /* All taken from place_fit_at to the end of this one: the next large request starts
+         * above it, not back over every one placed before. */
+        wm_vm.place_fit_at = align_up(*out + len);
     }
     return st;
 }
@@ -286,11 +291,10 @@ NTSTATUS wm_place_locked(size_t len, uintptr_t limit, bool top_down, wm_place_cl
     if (fits(PLACE_FLOOR, len, limit)) {
         if (!wm_vm.place_low) {
             /* One inaccessible page at the floor, kept for the life of the process, so the
-             * first reservations are never the only mapping around: Linux allocates and frees
-             * page tables (and pays more for the top-level entry) on every map / unmap of the
-             * only mapping in a stretch of address space, some 15% of a 64 KiB
-             * VirtualAlloc+VirtualFree and of a map+touch+unmap of a view.  Where something
-             * is already mapped there, that serves as well. */
+             * first reservations are never the only mapping in their stretch of address
+             * space: Linux then allocates and frees page tables on every map / unmap, measured
+             * at some 15% of a 64 KiB VirtualAlloc+VirtualFree and of a view's map, first
+             * write and unmap.  Where something is already mapped there, that serves too. */
             uintptr_t anchor = PLACE_FLOOR;
             bool held = wm_os_map(&anchor, wm_vm.page, 0, true) == 0;
             wm_vm.place_low = PLACE_FLOOR + (held ? WM_GRANULARITY : 0);
