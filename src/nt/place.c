@@ -225,8 +225,13 @@ static NTSTATUS bottom_up(uintptr_t a, size_t len, uintptr_t limit, bool hinted,
         NTSTATUS st = skip_mappings(a, len, limit, gap, &next);
         if (st)
             return st;
-        if (!next)
-            return STATUS_NO_MEMORY;
+        if (!next) {
+            /* No room left in the kernel's map above a: the range below it is taken, but
+             * the kernel may still find one (under ThreadSanitizer, in ranges it maps
+             * itself). */
+            *gap = 0;
+            return kernel_choice(len, limit, claim, ctx, out);
+        }
         if (next == a || ++tries == PLACE_RETRIES) {
             /* Refused where nothing is mapped: not a place the kernel lets us pick.  Later
              * searches that reach it go straight to the kernel's choice. */
