@@ -1,8 +1,9 @@
 /*
  * place.c - where system-chosen addresses go: reservations and views are placed bottom-up
  * (each in the lowest free 64 KiB aligned range, so successive ones climb and a freed gap is
- * reused first), MEM_TOP_DOWN takes the highest; and NtMapViewOfSection's ZeroBits (the view
- * lies below the limit it implies, and bad values are refused before any other check).
+ * reused first), MEM_TOP_DOWN takes the highest; and ZeroBits, which NtMapViewOfSection now
+ * honours as NtAllocateVirtualMemory does (the range lies below the limit it implies, placed
+ * bottom-up unless MEM_TOP_DOWN) and checks before anything else about the view.
  */
 #include "apitest.h"
 
@@ -11,13 +12,16 @@
 typedef LONG(NTAPI *map_view_fn)(HANDLE, HANDLE, PVOID *, ULONG_PTR, SIZE_T, PLARGE_INTEGER,
                                  PSIZE_T, DWORD, ULONG, ULONG);
 typedef LONG(NTAPI *unmap_view_fn)(HANDLE, PVOID);
+typedef LONG(NTAPI *alloc_fn)(HANDLE, PVOID *, ULONG_PTR, PSIZE_T, ULONG, ULONG);
 static map_view_fn map_view;
 static unmap_view_fn unmap_view;
+static alloc_fn nt_alloc;
 #define NT_SELF ((HANDLE)(LONG_PTR)-1)
 #else
 #include <winternl.h>
 #define map_view NtMapViewOfSection
 #define unmap_view NtUnmapViewOfSection
+#define nt_alloc NtAllocateVirtualMemory
 #define NT_SELF NtCurrentProcess()
 #endif
 
@@ -225,6 +229,23 @@ static void test_view_zero_bits(void)
     CloseHandle(h);
 }
 
+/* NtAllocateVirtualMemory's ZeroBits: bottom-up under the limit too, unless MEM_TOP_DOWN. */
+static void test_alloc_zero_bits(void)
+{
+    PVOID lo = NULL, hi = NULL;
+    SIZE_T size = GRAN;
+
+    CHECK_EQ(nt_alloc(NT_SELF, &lo, 1, &size, MEM_RESERVE, PAGE_NOACCESS), ST_SUCCESS);
+    size = GRAN;
+    CHECK_EQ(nt_alloc(NT_SELF, &hi, 1, &size, MEM_RESERVE | MEM_TOP_DOWN, PAGE_NOACCESS),
+             ST_SUCCESS);
+    CHECK_EQ((ULONG_PTR)lo >> 31, 0);
+    CHECK_EQ((ULONG_PTR)hi >> 31, 0);
+    CHECK((ULONG_PTR)lo < (ULONG_PTR)hi);
+    VirtualFree(lo, 0, MEM_RELEASE);
+    VirtualFree(hi, 0, MEM_RELEASE);
+}
+
 int main(void)
 {
     at_init();
@@ -232,12 +253,14 @@ int main(void)
     HMODULE ntdll = GetModuleHandleA("ntdll.dll");
     map_view = (map_view_fn)(void *)GetProcAddress(ntdll, "NtMapViewOfSection");
     unmap_view = (unmap_view_fn)(void *)GetProcAddress(ntdll, "NtUnmapViewOfSection");
-    REQUIRE(map_view && unmap_view);
+    nt_alloc = (alloc_fn)(void *)GetProcAddress(ntdll, "NtAllocateVirtualMemory");
+    REQUIRE(map_view && unmap_view && nt_alloc);
 #endif
     test_reservations_ascend();
     test_holes_grow();
     test_top_down_is_highest();
     test_views_ascend();
     test_view_zero_bits();
+    test_alloc_zero_bits();
     return wmt_report();
 }
