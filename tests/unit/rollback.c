@@ -26,6 +26,18 @@ static int refusing_mprotect(void *a, size_t l, int p)
     return -1;
 }
 
+/* The first call changes partial_len bytes and fails; later ones (the undo) go through. */
+static int undo_ok_mprotect(void *a, size_t l, int p)
+{
+    if (partial_len) {
+        wm_os_sys_default.mprotect(a, partial_len < l ? partial_len : l, p);
+        partial_len = 0;
+        errno = ENOMEM;
+        return -1;
+    }
+    return wm_os_sys_default.mprotect(a, l, p);
+}
+
 static unsigned through; /* let this many mprotect calls through, then refuse */
 
 static int late_mprotect(void *a, size_t l, int p)
@@ -101,6 +113,39 @@ static void test_protect(void)
     VirtualFree(p, 0, MEM_RELEASE);
 }
 
+/* Copy-on-write asked for over a view with a written page: one mprotect per run.  The run
+ * that fails part way is undone too, and when the undo is refused the model follows the
+ * kernel. */
+static void test_protect_copied(void)
+{
+    DWORD old;
+    HANDLE h = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 0x10000, NULL);
+    REQUIRE_VOID(h);
+    char *v = MapViewOfFile(h, FILE_MAP_COPY, 0, 0, 0);
+    REQUIRE_VOID(v);
+    v[0] = 1; /* page 0 has its private copy now */
+    REQUIRE_VOID(VirtualProtect(v, 4 * page, PAGE_READONLY, &old));
+
+    /* The first run (page 0, to read-write) changes, then ENOMEM; the undo goes through. */
+    partial_len = page;
+    wm_os_sys.mprotect = refusing_mprotect;
+    CHECK_FAILS(VirtualProtect(v, 4 * page, PAGE_WRITECOPY, &old), ERROR_NOT_ENOUGH_MEMORY);
+    wm_os_sys = wm_os_sys_default;
+    check_agree(v, 4);
+    CHECK_EQ(at_protect_of(v), PAGE_READWRITE);
+
+    /* The same with the undo restored by the kernel: everything back as it was. */
+    REQUIRE_VOID(VirtualProtect(v, 4 * page, PAGE_READONLY, &old));
+    partial_len = page;
+    wm_os_sys.mprotect = undo_ok_mprotect;
+    CHECK_FAILS(VirtualProtect(v, 4 * page, PAGE_WRITECOPY, &old), ERROR_NOT_ENOUGH_MEMORY);
+    wm_os_sys = wm_os_sys_default;
+    check_agree(v, 4);
+    CHECK_EQ(at_protect_of(v), PAGE_READONLY);
+    UnmapViewOfFile(v);
+    CloseHandle(h);
+}
+
 static void test_reset_undo(void)
 {
     char *p = VirtualAlloc(NULL, 2 * page, MEM_RESERVE | MEM_COMMIT, PAGE_EXECUTE_READ);
@@ -133,6 +178,7 @@ int main(void)
 {
     page = wm_os_page_size();
     test_protect();
+    test_protect_copied();
     test_reset_undo();
     test_reset_bad_range();
     return wmt_report();
