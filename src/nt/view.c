@@ -336,7 +336,8 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
     }
     if (want) {
         base = want;
-        st = wm_status_from_errno(wm_os_map_file(want, size, acc, s->fd, s->data_off + offset, !cow, false));
+        st = wm_status_from_errno(
+            wm_os_map_file(want, size, acc, s->fd, s->data_off + offset, !cow, false));
     } else {
         struct view_claim vc = { acc, s->fd, s->data_off + offset, !cow };
         st = wm_place_locked(size, limit, type & MEM_TOP_DOWN, claim_view, &vc, &base);
