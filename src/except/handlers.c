@@ -9,7 +9,7 @@
 
 #include <pthread.h>
 
-#include "nt/nt.h"
+#include "rtl/rtl.h"
 
 static struct wm_cblist lists[2] = { WM_CBLIST_INIT, WM_CBLIST_INIT };
 

@@ -26,7 +26,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "nt/nt.h"
+#include "mm/mm.h"
 
 /* Stack one nesting level may take beyond the kernel's signal frame: winmem's own frames
  * (the EXCEPTION_RECORD and CONTEXT, bigger under sanitizers) and the handlers'. */

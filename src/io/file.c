@@ -17,8 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rtl/unicode.h"
-
 #define PATH_MAX_BYTES 4096
 
 static void file_destroy(struct wm_object *o)
@@ -87,7 +85,7 @@ static NTSTATUS path_of(const OBJECT_ATTRIBUTES *oa, char *buf, size_t len)
     for (size_t i = 0; i < n; i++)
         if (w[i] == 0)
             return STATUS_OBJECT_NAME_INVALID;
-    return wm_rtl_utf16_to_utf8(w, n, buf, len) ? STATUS_SUCCESS : STATUS_OBJECT_NAME_INVALID;
+    return wm_unicode_to_utf8(w, n, buf, len) ? STATUS_SUCCESS : STATUS_OBJECT_NAME_INVALID;
 }
 
 /* ENOENT: the file is missing, or a directory on the way to it. */
@@ -460,7 +458,7 @@ static bool still_for(HANDLE h, int fd)
     return same;
 }
 
-NTSTATUS wm_io_handle_for_fd(int fd, HANDLE *out)
+NTSTATUS wm_file_handle_for_fd(int fd, HANDLE *out)
 {
     bool rd, wr;
     NTSTATUS st = STATUS_SUCCESS;
@@ -496,7 +494,7 @@ out:
     return st;
 }
 
-NTSTATUS wm_io_fd_of_handle(HANDLE h, int *out)
+NTSTATUS wm_file_fd_of_handle(HANDLE h, int *out)
 {
     struct wm_file *f;
     NTSTATUS st = file_of(h, &f, NULL);

@@ -55,7 +55,7 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
-/* The /dev/shm name for a full name ("L-..." or "G-...", as wm_ob_name_from_unicode
+/* The /dev/shm name for a full name ("L-..." or "G-...", as wm_namespace_name
  * builds it). */
 static void shm_name_of(const char *full, char *out, size_t len)
 {
@@ -66,7 +66,7 @@ static void shm_name_of(const char *full, char *out, size_t len)
         snprintf(out, len, "/winmem-%u-%c-#%016llx", uid, full[0], (unsigned long long)fnv1a(full));
 }
 
-NTSTATUS wm_ob_name_from_unicode(const UNICODE_STRING *us, char **out)
+NTSTATUS wm_namespace_name(const UNICODE_STRING *us, char **out)
 {
     size_t n = us->Length / sizeof(WCHAR), i = 0, o;
     const WCHAR *w = us->Buffer;
@@ -169,7 +169,7 @@ static uint64_t header_size_for(size_t name_len)
     return (sizeof(struct header) + name_len + page - 1) & ~(uint64_t)(page - 1);
 }
 
-static NTSTATUS write_header(int fd, const char *full, const struct wm_ob_shm *o)
+static NTSTATUS write_header(int fd, const char *full, const struct wm_namespace_object *o)
 {
     size_t len = strlen(full), done;
     struct header h = { .header_size = (uint32_t)o->data_off,
@@ -188,7 +188,7 @@ static NTSTATUS write_header(int fd, const char *full, const struct wm_ob_shm *o
 
 /* Read an object's header: STATUS_OBJECT_NAME_COLLISION when it holds another name (one with
  * the same hash), STATUS_ACCESS_DENIED when it is not a section winmem made. */
-static NTSTATUS read_header(int fd, const char *full, struct wm_ob_shm *o)
+static NTSTATUS read_header(int fd, const char *full, struct wm_namespace_object *o)
 {
     struct header h;
     size_t len = strlen(full), done;
@@ -222,7 +222,7 @@ static NTSTATUS read_header(int fd, const char *full, struct wm_ob_shm *o)
 
 /* The existing object under shm, checked and held with a shared lock; STATUS_OBJECT_NAME_
  * NOT_FOUND when there is none (or only a stale one, now removed).  Namespace lock held. */
-static NTSTATUS adopt_locked(const char *shm, const char *full, struct wm_ob_shm *o)
+static NTSTATUS adopt_locked(const char *shm, const char *full, struct wm_namespace_object *o)
 {
     bool created;
     int r, fd = wm_os_shm_open(shm, false, &created);
@@ -245,7 +245,7 @@ static NTSTATUS adopt_locked(const char *shm, const char *full, struct wm_ob_shm
     return STATUS_SUCCESS;
 }
 
-NTSTATUS wm_ob_shm_create(const char *full, struct wm_ob_shm *o, bool *exists)
+NTSTATUS wm_namespace_create(const char *full, struct wm_namespace_object *o, bool *exists)
 {
     char shm[300];
     bool created;
@@ -290,7 +290,7 @@ out:
     return st;
 }
 
-NTSTATUS wm_ob_shm_open(const char *full, struct wm_ob_shm *o)
+NTSTATUS wm_namespace_open(const char *full, struct wm_namespace_object *o)
 {
     char shm[300];
     int lock;
@@ -306,7 +306,7 @@ NTSTATUS wm_ob_shm_open(const char *full, struct wm_ob_shm *o)
     return st == STATUS_OBJECT_NAME_COLLISION ? STATUS_OBJECT_NAME_NOT_FOUND : st;
 }
 
-void wm_ob_shm_release(int fd, const char *full)
+void wm_namespace_release(int fd, const char *full)
 {
     char shm[300];
     int lock;

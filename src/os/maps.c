@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../vm/vm.h"
+#include "vm/vm.h"
 
 int wm_maps_open(struct wm_maps *m)
 {

@@ -3,9 +3,9 @@
  * char16_t here), Linux wants UTF-8.  Unpaired surrogates and malformed UTF-8 are refused
  * rather than replaced, so two different names never become the same Linux name.
  */
-#include "unicode.h"
+#include "rtl.h"
 
-bool wm_rtl_utf16_to_utf8(const WCHAR *w, size_t n, char *out, size_t outlen)
+bool wm_unicode_to_utf8(const WCHAR *w, size_t n, char *out, size_t outlen)
 {
     size_t o = 0;
 
@@ -46,7 +46,7 @@ bool wm_rtl_utf16_to_utf8(const WCHAR *w, size_t n, char *out, size_t outlen)
     return true;
 }
 
-long wm_rtl_utf8_to_utf16(const char *s, WCHAR *out, size_t outlen)
+long wm_unicode_from_utf8(const char *s, WCHAR *out, size_t outlen)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t o = 0;
@@ -89,7 +89,7 @@ long wm_rtl_utf8_to_utf16(const char *s, WCHAR *out, size_t outlen)
     return (long)o;
 }
 
-size_t wm_rtl_wcslen(const WCHAR *w)
+size_t wm_unicode_len(const WCHAR *w)
 {
     size_t n = 0;
     while (w[n])

@@ -56,12 +56,12 @@ size_t wm_region_run_end(const struct wm_region *r, uint32_t i)
     return i + 1 < r->nruns ? r->runs[i + 1].off : r->size;
 }
 
-int wm_region_reserve(struct wm_region *r)
+int wm_region_reserve_runs(struct wm_region *r)
 {
-    return wm_region_reserve_n(r, 2);
+    return wm_region_reserve_runs_n(r, 2);
 }
 
-int wm_region_reserve_n(struct wm_region *r, uint32_t n)
+int wm_region_reserve_runs_n(struct wm_region *r, uint32_t n)
 {
     if (r->nruns + n <= r->cap)
         return 0;

@@ -109,11 +109,11 @@ uint32_t wm_region_run_index(const struct wm_region *r, size_t off);
 size_t wm_region_run_end(const struct wm_region *r, uint32_t i);
 /* Make room for the two extra runs any one wm_region_set can create; -1 when out of memory.
  * Call it before the system call, so the model update after it cannot fail. */
-int wm_region_reserve(struct wm_region *r);
+int wm_region_reserve_runs(struct wm_region *r);
 /* The same for an update that splits up to n more runs. */
-int wm_region_reserve_n(struct wm_region *r, uint32_t n);
+int wm_region_reserve_runs_n(struct wm_region *r, uint32_t n);
 /* Pages [off, off+len) get state and protection; flags become (flags & keep) | set.
- * Needs wm_region_reserve first; never fails. */
+ * Needs wm_region_reserve_runs first; never fails. */
 void wm_region_set(struct wm_region *r, size_t off, size_t len, uint32_t state, uint32_t prot,
                    uint32_t keep, uint32_t set);
 /* Pages [off, off+len) keep state; protection becomes prot where committed. */

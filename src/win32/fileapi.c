@@ -9,7 +9,7 @@
 
 #include "io.h" /* the public one: _get_osfhandle, _open_osfhandle */
 #include "io/io.h"
-#include "rtl/unicode.h"
+#include "rtl/rtl.h"
 
 /* Paths longer than this (in UTF-16 units) are refused with ERROR_INVALID_NAME... as Linux
  * refuses paths past PATH_MAX. */
@@ -37,7 +37,7 @@ WINMEM_API HANDLE WINAPI CreateFileW(LPCWSTR path, DWORD access, DWORD share,
         wm_win32_error(ERROR_INVALID_PARAMETER);
         return h;
     }
-    if ((n = wm_rtl_wcslen(path)) >= PATH_UNITS) {
+    if ((n = wm_unicode_len(path)) >= PATH_UNITS) {
         wm_win32_error(ERROR_INVALID_NAME);
         return h;
     }
@@ -69,7 +69,7 @@ WINMEM_API HANDLE WINAPI CreateFileA(LPCSTR path, DWORD access, DWORD share,
                                      HANDLE template_file)
 {
     WCHAR buf[PATH_UNITS];
-    if (path && wm_rtl_utf8_to_utf16(path, buf, PATH_UNITS) < 0) {
+    if (path && wm_unicode_from_utf8(path, buf, PATH_UNITS) < 0) {
         wm_win32_error(ERROR_INVALID_NAME);
         return INVALID_HANDLE_VALUE;
     }
@@ -151,7 +151,7 @@ WINMEM_API BOOL WINAPI FlushFileBuffers(HANDLE h)
 WINMEM_API intptr_t _get_osfhandle(int fd)
 {
     HANDLE h;
-    if (!wm_win32_status(wm_io_handle_for_fd(fd, &h))) {
+    if (!wm_win32_status(wm_file_handle_for_fd(fd, &h))) {
         errno = EBADF; /* what the C runtime reports */
         return (intptr_t)INVALID_HANDLE_VALUE;
     }
@@ -163,7 +163,7 @@ WINMEM_API int _open_osfhandle(intptr_t handle, int flags)
 {
     int fd;
     (void)flags;
-    if (!wm_win32_status(wm_io_fd_of_handle((HANDLE)handle, &fd)))
+    if (!wm_win32_status(wm_file_fd_of_handle((HANDLE)handle, &fd)))
         return -1;
     NtClose((HANDLE)handle);
     return fd;

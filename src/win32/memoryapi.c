@@ -5,10 +5,10 @@
  */
 #include "win32.h"
 
-#include "rtl/unicode.h"
+#include "rtl/rtl.h"
 
 #include "except/except.h"
-#include "nt/nt.h"
+#include "mm/mm.h"
 
 /* VirtualAllocEx: reserve and/or commit; NULL and the last error on failure. */
 WINMEM_API LPVOID WINAPI VirtualAllocEx(HANDLE process, LPVOID addr, SIZE_T size, DWORD type,
@@ -121,7 +121,7 @@ WINMEM_API BOOL WINAPI VirtualUnlock(LPVOID addr, SIZE_T size)
  * longer name fails (ERROR_FILENAME_EXCED_RANGE) rather than wrapping into another name. */
 static bool object_name(LPCWSTR name, UNICODE_STRING *us)
 {
-    size_t n = wm_rtl_wcslen(name);
+    size_t n = wm_unicode_len(name);
     if (n > 0x7fff) {
         wm_win32_error(ERROR_FILENAME_EXCED_RANGE);
         return false;
@@ -135,7 +135,7 @@ static bool object_name(LPCWSTR name, UNICODE_STRING *us)
  * name does (longer: ERROR_FILENAME_EXCED_RANGE); here the bytes are UTF-8. */
 static bool ansi_object_name(LPCSTR name, WCHAR buf[MAX_PATH + 1])
 {
-    if (wm_rtl_utf8_to_utf16(name, buf, MAX_PATH + 1) >= 0)
+    if (wm_unicode_from_utf8(name, buf, MAX_PATH + 1) >= 0)
         return true;
     /* Too long, or not UTF-8: tell which. */
     size_t units = 0;
@@ -258,7 +258,7 @@ WINMEM_API BOOL WINAPI UnmapViewOfFile(LPCVOID addr)
     NTSTATUS st = NtUnmapViewOfSection(NtCurrentProcess(), (PVOID)addr);
     if (st == STATUS_INVALID_PAGE_PROTECTION && wm_secure_take_refusal()) {
         size_t size = 0;
-        void *base = wm_view_section_size((uintptr_t)addr, &size);
+        void *base = wm_view_bounds((uintptr_t)addr, &size);
         if (base && RtlFlushSecureMemoryCache(base, size))
             st = NtUnmapViewOfSection(NtCurrentProcess(), (PVOID)addr);
         wm_secure_take_refusal();

@@ -6,7 +6,7 @@
 
 #include <unistd.h>
 
-#include "../nt/nt.h"
+#include "mm/mm.h"
 
 WINMEM_API VOID WINAPI GetNativeSystemInfo(LPSYSTEM_INFO si)
 {

@@ -24,7 +24,7 @@
 #include "../api/apitest.h" /* at_snap: the "a failed call changed nothing" snapshots */
 #include "windows.h"
 #include "ntddk.h"
-#include "nt/nt.h"
+#include "mm/mm.h"
 
 #define MAXRES 8
 #define MAXPAGES 16

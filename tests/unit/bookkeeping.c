@@ -5,7 +5,7 @@
  */
 #include "wmtest.h"
 #include "windows.h"
-#include "nt/nt.h"
+#include "mm/mm.h"
 
 int main(void)
 {

@@ -6,7 +6,7 @@
  */
 #include "wmtest.h"
 #include "windows.h"
-#include "nt/nt.h"
+#include "mm/mm.h"
 
 struct counted {
     struct wm_object obj;

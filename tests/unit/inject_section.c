@@ -19,7 +19,7 @@
 
 #include "wmtest.h"
 #include "windows.h"
-#include "nt/nt.h"
+#include "mm/mm.h"
 
 static int fail_errno;
 static int fail_nth; /* fail the nth call from now (1: the next one); 0: none */

@@ -10,7 +10,7 @@
 
 #include "wmtest.h"
 #include "windows.h"
-#include "nt/nt.h"
+#include "mm/mm.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000

@@ -11,7 +11,7 @@
 #include "wmtest.h"
 #include "windows.h"
 #include "winternl.h"
-#include "nt/nt.h"
+#include "mm/mm.h"
 
 static size_t page;
 static size_t partial_len; /* the first mprotect changes this much, then every call fails */

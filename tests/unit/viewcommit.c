@@ -12,7 +12,7 @@
 
 #include "wmtest.h"
 #include "windows.h"
-#include "nt/nt.h"
+#include "mm/mm.h"
 
 #define VIEWS 3
 #define PAGES 4

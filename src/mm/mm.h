@@ -1,25 +1,29 @@
 /*
- * nt.h - cross-file functions of the NT core (src/nt/): shared state, the VM lock and
- * status translation.  The Nt* entry points themselves are the public ones in winternl.h.
+ * mm.h - cross-file functions of the memory manager (src/mm/): the process-wide model and
+ * its lock (vmstate.c), what a fault means (fault.c), where system-chosen addresses go
+ * (place.c), protections (protect.c), sections and views (section.c, view.c), secured ranges
+ * and the refuse -> callbacks -> retry protocol (secure.c) and queries (query.c).  The Nt*
+ * entry points themselves are the public ones in winternl.h and ntddk.h.
  *
- * Layer rules, stated once: every function here returns NTSTATUS (or nothing); a
- * `_locked` suffix means the caller holds the VM lock (read or write as it says); nothing
- * under the lock touches caller memory, so the fault handler never waits on a lock its own
- * thread holds.  Arguments are checked before any state changes, in the order Windows
- * checks them, and a failing call leaves the model and the kernel's mappings as they were.
+ * Layer rules, stated once: every function here returns NTSTATUS (or nothing); a `_locked`
+ * suffix means the caller holds the VM lock (read or write as it says); nothing under the
+ * lock touches caller memory, so the fault handler never waits on a lock its own thread
+ * holds.  Arguments are checked before any state changes, in the order Windows checks them,
+ * and a failing call leaves the model and the kernel's mappings as they were.
  */
-#ifndef WM_NT_H
-#define WM_NT_H
+#ifndef WM_MM_H
+#define WM_MM_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "winternl.h"
-
-#include "../os/os.h"
-#include "../vm/vm.h"
+#include "io/io.h"
+#include "ob/ob.h"
+#include "os/os.h"
+#include "rtl/rtl.h"
+#include "vm/vm.h"
 
 /* ThreadSanitizer cannot see that a sequence check validates racing reads, so under it every
  * reader takes the lock instead. */
@@ -91,42 +95,6 @@ enum wm_fault {
  * write lock only to consume a guard page, so the caller must not hold the VM lock. */
 enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc);
 
-/* ---- handle.c: objects behind handles ------------------------------------------------------ */
-
-enum { WM_OBJ_FILE = 1, WM_OBJ_SECTION = 2, WM_OBJ_PROCESS = 3, WM_OBJ_THREAD = 4 };
-
-struct wm_object {
-    atomic_int refs; /* handles + views + calls in progress */
-    int type;        /* WM_OBJ_* */
-    void (*destroy)(struct wm_object *o);
-    /* Optional, called by wm_handle_create and NtClose only, so they always balance.
-     * handle_opened runs under the handle table's lock (it must not block or take another
-     * lock) as the last step of making a handle: a failure leaves no handle and nothing
-     * counted.  handle_closed runs after the handle is gone, with no lock held. */
-    NTSTATUS (*handle_opened)(struct wm_object *o);
-    void (*handle_closed)(struct wm_object *o);
-};
-
-void wm_object_ref(struct wm_object *o);
-void wm_object_release(struct wm_object *o);
-/* A new handle holding a reference to o, with the given access rights; the object's
- * handle_opened hook has counted it.  On failure nothing changed. */
-NTSTATUS wm_handle_create(struct wm_object *o, ACCESS_MASK access, HANDLE *out);
-/* STATUS_SUCCESS when h is the current process: its pseudo handle or a real handle to it;
- * STATUS_OBJECT_TYPE_MISMATCH for another object's handle, else STATUS_INVALID_HANDLE. */
-NTSTATUS wm_handle_check_process(HANDLE h);
-/* The object behind h with a new reference (release it), checked for type; the pseudo
- * handles stand for the process and thread objects. */
-NTSTATUS wm_handle_get(HANDLE h, int type, struct wm_object **out, ACCESS_MASK *access);
-
-/* A file opened by CreateFile (fileapi.c) or adopted by _open_osfhandle. */
-struct wm_file {
-    struct wm_object obj;
-    int fd;
-    ACCESS_MASK access; /* GENERIC_READ / GENERIC_WRITE / GENERIC_EXECUTE */
-    bool owns_fd;
-};
-
 /* ---- place.c: system-chosen addresses ------------------------------------------------------ */
 
 /* The highest address a ZeroBits argument allows (0: no limit), or 0 with *bad set:
@@ -191,51 +159,7 @@ NTSTATUS wm_view_commit_locked(struct wm_region *asker, size_t off, size_t len, 
 /* msync the view holding addr from addr for size bytes (0: to the view's end). */
 NTSTATUS wm_view_flush(uintptr_t addr, size_t size);
 /* Base and size of the view holding addr, or NULL. */
-void *wm_view_section_size(uintptr_t addr, size_t *size);
-
-/* ---- cblist.c: callback lists called from any thread while others change them ------------ */
-
-struct wm_cb {
-    struct wm_cb *next;
-    void *fn;
-    int64_t pos;         /* order key: lower runs first (prepends count down, appends up) */
-    atomic_int active;   /* walkers holding this entry (it is not freed while any do) */
-    atomic_int calling;  /* calls of it running now (Remove with wait waits for these) */
-    atomic_bool removed; /* unlinked: walkers that still hold it skip it */
-};
-
-struct wm_cblist {
-    struct wm_cb *head, *zombies;
-    int64_t lo, hi; /* the lowest and highest position keys handed out */
-    atomic_int count;
-    atomic_flag lock;
-};
-#define WM_CBLIST_INIT                        \
-    {                                         \
-        NULL, NULL, 0, 0, 0, ATOMIC_FLAG_INIT \
-    }
-
-/* Append (or, with first, prepend) fn; NULL when out of memory.  No limit on entries. */
-struct wm_cb *wm_cblist_add(struct wm_cblist *l, void *fn, bool first);
-/* Remove `entry`, or when it is NULL the earliest entry for fn; false if none.  With wait, the
- * calls other threads have under way end first (self: the entry the caller is running in). */
-bool wm_cblist_remove(struct wm_cblist *l, const struct wm_cb *entry, const void *fn,
-                      const struct wm_cb *self, bool wait);
-/* Walk: the entry after prev (NULL: the first), held until it is passed back as prev or
- * released; prev's hold is dropped.  NULL at the end.  Async-signal-safe, allocation-free.
- *   for (c = wm_cblist_next_sigsafe(l, NULL); c; c = wm_cblist_next_sigsafe(l, c)) ...
- * and wm_cblist_release_sigsafe(c) when leaving the loop early. */
-struct wm_cb *wm_cblist_next_sigsafe(struct wm_cblist *l, struct wm_cb *prev);
-void wm_cblist_release_sigsafe(struct wm_cb *c);
-/* Around each call of a held entry: false when it was removed (then do not call it). */
-bool wm_cblist_call_begin_sigsafe(struct wm_cb *c);
-void wm_cblist_call_end_sigsafe(struct wm_cb *c);
-/* Around fork(): the list's lock is held across it, so the child never inherits it held by a
- * thread that does not exist there; in the child, only mine (the entry the forking thread is
- * running, or NULL) still counts as called. */
-void wm_cblist_fork_prepare(struct wm_cblist *l);
-void wm_cblist_fork_parent(struct wm_cblist *l);
-void wm_cblist_fork_child(struct wm_cblist *l, const struct wm_cb *mine);
+void *wm_view_bounds(uintptr_t addr, size_t *size);
 
 /* ---- secure.c ----------------------------------------------------------------------------- */
 
@@ -250,11 +174,6 @@ bool wm_secure_take_refusal(void);
 void wm_secure_clear_refusal(void);
 /* Size of the allocation holding addr (0 if none): the range a release of size 0 attempts. */
 size_t wm_secure_allocation_size(uintptr_t addr);
-
-/* ---- status.c ---------------------------------------------------------------------------- */
-
-/* The NTSTATUS for a negative errno from os/ (the one errno -> NTSTATUS mapping). */
-NTSTATUS wm_status_from_errno(int neg_errno);
 
 /* ---- query.c ----------------------------------------------------------------------------- */
 

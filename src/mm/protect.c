@@ -6,7 +6,7 @@
  * way (ENOMEM at vm.max_map_count) is rolled back run by run.  Should the rollback be refused
  * too, the model takes what the kernel then has (wm_protect_adopt_locked), so the two agree.
  */
-#include "nt.h"
+#include "mm.h"
 
 /* Rollback: give pages back the protection the model still records for them.  Every run is
  * tried; the first failure is kept in *ctx. */
@@ -44,7 +44,7 @@ void wm_protect_adopt_locked(struct wm_region *r, size_t off, size_t len, uint32
                                  ? w
                                  : wm_prot_from_access(e.acc) |
                                        (run->prot & (PAGE_NOCACHE | PAGE_WRITECOMBINE));
-                if (wm_region_reserve(r))
+                if (wm_region_reserve_runs(r))
                     goto out;
                 wm_region_protect(r, pos - r->base, end - pos, p);
             }
@@ -111,7 +111,7 @@ NTSTATUS wm_protect_copied_locked(struct wm_region *r, size_t off, size_t len, u
     struct cow_pass c = { prot, 0 };
 
     wm_region_walk(r, off, len, count_runs, &n);
-    if (wm_region_reserve_n(r, 2 * n + 2))
+    if (wm_region_reserve_runs_n(r, 2 * n + 2))
         return STATUS_NO_MEMORY;
     wm_region_walk(r, off, len, protect_piece, &c);
     if (c.rc) {
@@ -192,7 +192,7 @@ WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr
         st = wm_protect_copied_locked(r, off, len, new_prot, &old);
         goto out_unlock;
     }
-    if (wm_region_reserve(r)) {
+    if (wm_region_reserve_runs(r)) {
         st = STATUS_NO_MEMORY;
         goto out_unlock;
     }

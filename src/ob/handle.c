@@ -7,7 +7,7 @@
  * call made the handle.  Free slots form a list, so making a handle costs the same however
  * many are open.
  */
-#include "nt.h"
+#include "ob.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -177,7 +177,7 @@ WINMEM_API NTSTATUS NTAPI NtDuplicateObject(HANDLE src_process, HANDLE src, HAND
 {
     struct slot s = { NULL, 0, NO_SLOT };
     size_t i;
-    NTSTATUS st = wm_vmstate_check_process(src_process);
+    NTSTATUS st = wm_handle_check_process(src_process);
 
     (void)attributes;
     if (st)
@@ -201,7 +201,7 @@ WINMEM_API NTSTATUS NTAPI NtDuplicateObject(HANDLE src_process, HANDLE src, HAND
     if (!dst_process)
         st = (options & DUPLICATE_CLOSE_SOURCE) ? STATUS_SUCCESS : STATUS_INVALID_HANDLE;
     else
-        st = wm_vmstate_check_process(dst_process);
+        st = wm_handle_check_process(dst_process);
     /* The opened hook can refuse when the source's last handle was closed meanwhile (a named
      * section has then left the namespace): the source handle is gone, as it would be had
      * the close come first. */

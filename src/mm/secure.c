@@ -9,7 +9,7 @@
  * flush the registered callbacks (no lock held) and retry once (win32/memoryapi.c).  With
  * nothing secured, the checks cost one load.
  */
-#include "nt.h"
+#include "mm.h"
 
 #include <pthread.h>
 #include <stdlib.h>

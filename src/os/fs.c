@@ -20,7 +20,7 @@
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
 
-#include "../vm/vm.h"
+#include "vm/vm.h"
 
 static int ret(int r)
 {

@@ -13,7 +13,7 @@
  * its handle under that lock too: a lookup never finds a section whose last handle is
  * closing, and a section that left the table never gets another handle.
  */
-#include "nt.h"
+#include "mm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +24,6 @@
 #include <sys/file.h>
 
 #include "ntddk.h"
-#include "ob/ob.h"
 
 /* The name table: sections with a name that this process has handles to.  It starts with
  * static buckets and doubles them when names outnumber buckets; when that memory is not
@@ -105,7 +104,7 @@ static void close_names_at_exit(void)
             struct wm_section *s = buckets[i];
             unpublish_locked(s);
             if (s->shm)
-                wm_ob_shm_release(s->fd, s->name);
+                wm_namespace_release(s->fd, s->name);
             s->shm = false;
         }
     }
@@ -192,7 +191,7 @@ static void section_handle_closed(struct wm_object *o)
     if (h == 1 && named) {
         unpublish_locked(s);
         if (s->shm)
-            wm_ob_shm_release(s->fd, s->name);
+            wm_namespace_release(s->fd, s->name);
         s->shm = false;
     }
     if (locked)
@@ -240,7 +239,7 @@ static NTSTATUS section_make(int fd, bool shm, char *name, uint64_t data_off, ui
     }
     if ((st = wm_handle_create(&s->obj, access, out)) != STATUS_SUCCESS) {
         if (shm)
-            wm_ob_shm_release(fd, name);
+            wm_namespace_release(fd, name);
         wm_object_release(&s->obj); /* closes fd, frees name */
         return st;
     }
@@ -254,7 +253,7 @@ static NTSTATUS section_make(int fd, bool shm, char *name, uint64_t data_off, ui
     return STATUS_SUCCESS;
 fail:
     if (shm)
-        wm_ob_shm_release(fd, name);
+        wm_namespace_release(fd, name);
     (void)wm_os_close(fd);
     free(name);
     return st;
@@ -326,7 +325,7 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
             return STATUS_SECTION_TOO_BIG;
     }
     if (oa && oa->ObjectName && oa->ObjectName->Length &&
-        (st = wm_ob_name_from_unicode(oa->ObjectName, &name)) != STATUS_SUCCESS)
+        (st = wm_namespace_name(oa->ObjectName, &name)) != STATUS_SUCCESS)
         return st;
 
     if (file && file != INVALID_HANDLE_VALUE) {
@@ -396,9 +395,9 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
         }
         /* Another process's section of that name: its size, protection and attributes win,
          * as on Windows, where the existing object is returned. */
-        struct wm_ob_shm o = { .size = size, .prot = prot, .attrs = attrs };
+        struct wm_namespace_object o = { .size = size, .prot = prot, .attrs = attrs };
         bool exists = false;
-        if ((st = wm_ob_shm_create(name, &o, &exists)) != STATUS_SUCCESS) {
+        if ((st = wm_namespace_create(name, &o, &exists)) != STATUS_SUCCESS) {
             pthread_mutex_unlock(&names_lock);
             goto out;
         }
@@ -440,8 +439,8 @@ out:
 /* A section of this name that another process holds (none in this process has it). */
 static NTSTATUS open_other_locked(char *name, ACCESS_MASK access, HANDLE *out)
 {
-    struct wm_ob_shm o;
-    NTSTATUS st = wm_ob_shm_open(name, &o);
+    struct wm_namespace_object o;
+    NTSTATUS st = wm_namespace_open(name, &o);
 
     if (st) {
         free(name);
@@ -462,7 +461,7 @@ WINMEM_API NTSTATUS NTAPI NtOpenSection(PHANDLE out, ACCESS_MASK access, POBJECT
     if (!oa || !oa->ObjectName || !oa->ObjectName->Length)
         return STATUS_OBJECT_NAME_INVALID;
     wm_vmstate_init();
-    if ((st = wm_ob_name_from_unicode(oa->ObjectName, &name)))
+    if ((st = wm_namespace_name(oa->ObjectName, &name)))
         return st;
     /* FILE_MAP_EXECUTE asks for SECTION_MAP_EXECUTE_EXPLICIT; it grants mapping for execute. */
     if (access & SECTION_MAP_EXECUTE_EXPLICIT)

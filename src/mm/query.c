@@ -8,7 +8,7 @@
  * mapped data file MEM_MAPPED, a PROT_NONE reservation MEM_RESERVE.  Only the gap between
  * winmem's own neighbouring reservations is read, so the two sources never overlap.
  */
-#include "nt.h"
+#include "mm.h"
 
 #include <string.h>
 

@@ -2,7 +2,7 @@
  * status.c - NTSTATUS translation: errno -> NTSTATUS for os/ results, and
  * RtlNtStatusToDosError, the one table from NTSTATUS to Win32 error codes.
  */
-#include "nt.h"
+#include "rtl.h"
 
 #include <errno.h>
 

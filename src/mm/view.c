@@ -8,7 +8,7 @@
  * first written: the fault path (fault.c) then makes that page writable, the kernel copies
  * it, and the model records PAGE_READWRITE for that page alone, as Windows reports it.
  */
-#include "nt.h"
+#include "mm.h"
 
 #include "ntddk.h"
 
@@ -55,7 +55,7 @@ static NTSTATUS mirror_commit_locked(struct wm_section *s, struct wm_region *r, 
     uint32_t n = 0;
 
     wm_region_walk(s->commit, offset, r->size, count_runs, &n);
-    if (wm_region_reserve_n(r, 2 * n + 2))
+    if (wm_region_reserve_runs_n(r, 2 * n + 2))
         return STATUS_NO_MEMORY;
     wm_region_walk(s->commit, offset, r->size, mirror_run, &m);
     return wm_status_from_errno(m.rc);
@@ -124,7 +124,7 @@ static int each_piece(struct wm_section *s, const struct wm_region *asker, uint6
         if (p->op == PIECE_RESERVE) {
             uint32_t n = 0;
             wm_region_walk(v, lo - v->offset, hi - lo, count_runs, &n);
-            if (wm_region_reserve_n(v, 2 * n + 2))
+            if (wm_region_reserve_runs_n(v, 2 * n + 2))
                 return -1;
             continue;
         }
@@ -213,7 +213,7 @@ NTSTATUS wm_view_commit_locked(struct wm_region *asker, size_t off, size_t len, 
     uint32_t n = 0;
 
     wm_region_walk(asker, off, len, count_runs, &n);
-    if (wm_region_reserve(s->commit) || wm_region_reserve_n(asker, 2 * n + 2) ||
+    if (wm_region_reserve_runs(s->commit) || wm_region_reserve_runs_n(asker, 2 * n + 2) ||
         each_piece(s, asker, soff, len, &p))
         return STATUS_NO_MEMORY;
 
@@ -425,7 +425,7 @@ NTSTATUS wm_view_flush(uintptr_t addr, size_t size)
     return st;
 }
 
-void *wm_view_section_size(uintptr_t addr, size_t *size)
+void *wm_view_bounds(uintptr_t addr, size_t *size)
 {
     void *base = NULL;
 

@@ -7,7 +7,7 @@
  * dropped at decommit, so they read as zero.  Releasing and decommitting are free.c's;
  * where a reservation with no address goes is place.c's.
  */
-#include "nt.h"
+#include "mm.h"
 
 #include <errno.h>
 
@@ -116,7 +116,7 @@ static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
                                             wm_prot_effective(r->alloc_prot, prot), &old);
         }
     }
-    if (wm_region_reserve(r))
+    if (wm_region_reserve_runs(r))
         return STATUS_NO_MEMORY;
     prot = wm_prot_effective(r->alloc_prot, prot);
     int rc = wm_os_protect(start, end - start, wm_prot_access(prot));

@@ -24,7 +24,7 @@
  * fixed addresses only in its application ranges) becomes wm_vm.place_wall: from there up the
  * kernel chooses.  No state is kept per page or per hole.
  */
-#include "nt.h"
+#include "mm.h"
 
 #include <errno.h>
 

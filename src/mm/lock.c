@@ -6,7 +6,7 @@
  * STATUS_GUARD_PAGE_VIOLATION, so a second call succeeds (as Windows does).  Memory winmem
  * did not allocate is locked directly with mlock.
  */
-#include "nt.h"
+#include "mm.h"
 
 #include <errno.h>
 
@@ -103,7 +103,7 @@ WINMEM_API NTSTATUS NTAPI NtLockVirtualMemory(HANDLE process, PVOID *base_ptr, P
         st = STATUS_ACCESS_VIOLATION;
         goto out_unlock;
     }
-    if (wm_region_reserve(r)) {
+    if (wm_region_reserve_runs(r)) {
         st = STATUS_NO_MEMORY;
         goto out_unlock;
     }
@@ -156,7 +156,7 @@ WINMEM_API NTSTATUS NTAPI NtUnlockVirtualMemory(HANDLE process, PVOID *base_ptr,
         st = STATUS_NOT_LOCKED;
         goto out_unlock;
     }
-    if (wm_region_reserve(r)) {
+    if (wm_region_reserve_runs(r)) {
         st = STATUS_NO_MEMORY;
         goto out_unlock;
     }

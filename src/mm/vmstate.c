@@ -2,7 +2,7 @@
  * vmstate.c - the process-wide VM state: the reservation tree, the VM lock that guards it,
  * one-time initialisation, fork safety and the argument helpers every Nt call shares.
  */
-#include "nt.h"
+#include "mm.h"
 
 #include <limits.h>
 #include <linux/futex.h>

@@ -5,7 +5,7 @@
  * async-signal-safe: the VM lock is a futex lock, model memory comes from the mmap-backed
  * arena, and the only system call is mprotect.
  */
-#include "nt.h"
+#include "mm.h"
 
 static bool seq_valid(void *ctx)
 {
@@ -63,7 +63,7 @@ static bool cow_upgrade_locked(struct wm_region *r, uintptr_t page, uint32_t pro
     unsigned acc = wm_prot_access(written);
     int rc;
 
-    if (wm_region_reserve(r))
+    if (wm_region_reserve_runs(r))
         return false;
     if (r->flags & WM_REGION_VIEW_PRIVATE) {
         rc = wm_os_protect(page, wm_vm.page, acc);
@@ -104,7 +104,7 @@ enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc)
         prot = run->state == WM_STATE_COMMITTED ? run->prot : 0;
         if (prot & PAGE_GUARD) {
             uint32_t plain = prot & ~(uint32_t)PAGE_GUARD;
-            if (wm_region_reserve(r) == 0 &&
+            if (wm_region_reserve_runs(r) == 0 &&
                 wm_os_protect(page, wm_vm.page, wm_prot_access(plain)) == 0) {
                 wm_region_protect(r, page - r->base, wm_vm.page, plain);
                 wm_space_refresh(&wm_vm.space, r);

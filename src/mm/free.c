@@ -5,7 +5,7 @@
  * Addresses are page-rounded before the "at base" test, as Windows does, so releasing at
  * base+0xfff with size 0 succeeds.  Decommitting drops a VirtualLock with the pages.
  */
-#include "nt.h"
+#include "mm.h"
 
 /* Find the region and the page range a free request covers; fills *r, *start, *end. */
 static NTSTATUS free_range_locked(uintptr_t addr, size_t size, ULONG type, struct wm_region **rp,
@@ -77,7 +77,7 @@ WINMEM_API NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE process, PVOID *base_ptr, P
         wm_place_freed_locked(r->base);
         wm_region_free(r);
     } else {
-        if (wm_region_reserve(r)) {
+        if (wm_region_reserve_runs(r)) {
             st = STATUS_NO_MEMORY;
             goto out_unlock;
         }
