@@ -105,11 +105,8 @@ static NTSTATUS not_found(const char *path)
 
 static NTSTATUS open_status(int rc, const char *path)
 {
-    if (rc == -ENOENT)
-        return not_found(path);
-    if (rc == -EEXIST)
-        return STATUS_OBJECT_NAME_COLLISION;
-    return wm_status_from_errno(rc);
+    NTSTATUS st = wm_status_from_errno(rc, WM_ERRNO_OBJECT);
+    return st == STATUS_OBJECT_NAME_NOT_FOUND ? not_found(path) : st;
 }
 
 /* Windows refuses to cut a file short while a view maps it (the view would lose its pages):
@@ -123,7 +120,7 @@ static NTSTATUS check_not_mapped(int fd)
     if (!rc)
         rc = wm_maps_file_mapped(&st, &mapped);
     if (rc)
-        return wm_status_from_errno(rc);
+        return wm_status_from_errno(rc, WM_ERRNO_OBJECT);
     return mapped ? STATUS_USER_MAPPED_FILE : STATUS_SUCCESS;
 }
 
@@ -165,7 +162,7 @@ static NTSTATUS open_disposition(const char *path, unsigned how, ULONG dispositi
         /* Checked before anything is cut, so a refusal changes nothing. */
         NTSTATUS st = check_not_mapped(fd);
         if (!st)
-            st = wm_status_from_errno(wm_os_truncate(fd, 0));
+            st = wm_status_from_errno(wm_os_truncate(fd, 0), WM_ERRNO_OBJECT);
         if (st) {
             wm_os_close(fd);
             return st;
@@ -209,7 +206,7 @@ WINMEM_API NTSTATUS NTAPI NtCreateFile(PHANDLE handle, ACCESS_MASK access, POBJE
     if ((status = open_disposition(path, how, disposition, &fd, &info)))
         return status;
     if ((rc = wm_os_file_stat(fd, &st)))
-        status = wm_status_from_errno(rc);
+        status = wm_status_from_errno(rc, WM_ERRNO_OBJECT);
     else if (st.dir && (options & FILE_NON_DIRECTORY_FILE))
         status = STATUS_FILE_IS_A_DIRECTORY;
     else if (!st.dir && (options & FILE_DIRECTORY_FILE))
@@ -263,7 +260,7 @@ WINMEM_API NTSTATUS NTAPI NtReadFile(HANDLE h, HANDLE event, PVOID apc, PVOID ap
     else if (!(access & FILE_READ_DATA))
         st = STATUS_ACCESS_DENIED;
     else if (!(st = offset_of(off_ptr, &off)))
-        st = wm_status_from_errno(wm_os_file_read(f->fd, buf, len, off, &done));
+        st = wm_status_from_errno(wm_os_file_read(f->fd, buf, len, off, &done), WM_ERRNO_OBJECT);
     if (!st) {
         move_position(f->fd, off, done);
         /* Nothing left to read: the end of the file, which ReadFile reports as success. */
@@ -297,7 +294,7 @@ WINMEM_API NTSTATUS NTAPI NtWriteFile(HANDLE h, HANDLE event, PVOID apc, PVOID a
     } else if (off_ptr && off_ptr->u.LowPart == 0xffffffffu && off_ptr->u.HighPart == -1) {
         /* FILE_WRITE_TO_END_OF_FILE */
         int rc = wm_os_file_stat(f->fd, &sz);
-        st = wm_status_from_errno(rc);
+        st = wm_status_from_errno(rc, WM_ERRNO_OBJECT);
         off = rc ? -1 : (int64_t)sz.size;
     } else {
         st = offset_of(off_ptr, &off);
@@ -306,7 +303,7 @@ WINMEM_API NTSTATUS NTAPI NtWriteFile(HANDLE h, HANDLE event, PVOID apc, PVOID a
     if (!st && !(access & FILE_WRITE_DATA))
         off = -1;
     if (!st)
-        st = wm_status_from_errno(wm_os_file_write(f->fd, buf, len, off, &done));
+        st = wm_status_from_errno(wm_os_file_write(f->fd, buf, len, off, &done), WM_ERRNO_OBJECT);
     if (!st) {
         move_position(f->fd, off, done);
         iosb->Status = st;
@@ -345,7 +342,7 @@ WINMEM_API NTSTATUS NTAPI NtQueryInformationFile(HANDLE h, PIO_STATUS_BLOCK iosb
     } else if (cls == FileStandardInformation) {
         FILE_STANDARD_INFORMATION *s = info;
         rc = wm_os_file_stat(f->fd, &st);
-        if (!(status = wm_status_from_errno(rc))) {
+        if (!(status = wm_status_from_errno(rc, WM_ERRNO_OBJECT))) {
             s->AllocationSize.QuadPart = (LONGLONG)st.allocated;
             s->EndOfFile.QuadPart = (LONGLONG)st.size;
             s->NumberOfLinks = st.links;
@@ -354,7 +351,7 @@ WINMEM_API NTSTATUS NTAPI NtQueryInformationFile(HANDLE h, PIO_STATUS_BLOCK iosb
         }
     } else {
         rc = wm_os_seek(f->fd, 0, 1, &pos);
-        if (!(status = wm_status_from_errno(rc)))
+        if (!(status = wm_status_from_errno(rc, WM_ERRNO_OBJECT)))
             ((FILE_POSITION_INFORMATION *)info)->CurrentByteOffset.QuadPart = (LONGLONG)pos;
     }
     if (!status) {
@@ -393,8 +390,8 @@ WINMEM_API NTSTATUS NTAPI NtSetInformationFile(HANDLE h, PIO_STATUS_BLOCK iosb, 
         status = STATUS_ACCESS_VIOLATION;
     } else if (cls == FilePositionInformation) {
         LONGLONG p = ((const FILE_POSITION_INFORMATION *)info)->CurrentByteOffset.QuadPart;
-        status =
-            p < 0 ? STATUS_INVALID_PARAMETER : wm_status_from_errno(wm_os_seek(f->fd, p, 0, &pos));
+        status = p < 0 ? STATUS_INVALID_PARAMETER
+                       : wm_status_from_errno(wm_os_seek(f->fd, p, 0, &pos), WM_ERRNO_OBJECT);
     } else {
         LONGLONG end = ((const FILE_END_OF_FILE_INFORMATION *)info)->EndOfFile.QuadPart;
         int rc = wm_os_file_stat(f->fd, &st);
@@ -403,11 +400,11 @@ WINMEM_API NTSTATUS NTAPI NtSetInformationFile(HANDLE h, PIO_STATUS_BLOCK iosb, 
         else if (end < 0)
             status = STATUS_INVALID_PARAMETER;
         else if (rc)
-            status = wm_status_from_errno(rc);
+            status = wm_status_from_errno(rc, WM_ERRNO_OBJECT);
         else if ((uint64_t)end < st.size && (status = check_not_mapped(f->fd)))
             ; /* shrinking a mapped file is refused; growing it is fine */
         else
-            status = wm_status_from_errno(wm_os_truncate(f->fd, (uint64_t)end));
+            status = wm_status_from_errno(wm_os_truncate(f->fd, (uint64_t)end), WM_ERRNO_OBJECT);
     }
     if (!status) {
         iosb->Status = STATUS_SUCCESS;
@@ -430,7 +427,7 @@ WINMEM_API NTSTATUS NTAPI NtFlushBuffersFile(HANDLE h, PIO_STATUS_BLOCK iosb)
     else if (!(access & (FILE_WRITE_DATA | FILE_APPEND_DATA)))
         st = STATUS_ACCESS_DENIED;
     else
-        st = wm_status_from_errno(wm_os_fsync(f->fd));
+        st = wm_status_from_errno(wm_os_fsync(f->fd), WM_ERRNO_OBJECT);
     if (!st) {
         iosb->Status = STATUS_SUCCESS;
         iosb->Information = 0;
@@ -504,7 +501,7 @@ NTSTATUS wm_file_fd_of_handle(HANDLE h, int *out)
     int fd = wm_os_dup(f->fd);
     wm_object_release(&f->obj);
     if (fd < 0)
-        return wm_status_from_errno(fd);
+        return wm_status_from_errno(fd, WM_ERRNO_OBJECT);
     *out = fd;
     return STATUS_SUCCESS;
 }

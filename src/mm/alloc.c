@@ -60,12 +60,10 @@ static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG pr
         if (!addr)
             start = 0;
         rc = wm_os_map_large(&start, size, acc, large);
-        st = rc == -EEXIST ? STATUS_CONFLICTING_ADDRESSES
-             : rc          ? STATUS_INSUFFICIENT_RESOURCES
-                           : STATUS_SUCCESS;
+        st = wm_status_from_errno(rc, WM_ERRNO_LARGE_PAGES);
     } else if (addr) {
         rc = wm_os_map(&start, size, acc, true);
-        st = wm_status_from_errno(rc);
+        st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);
     } else {
         st = wm_place_locked(size, limit, type & MEM_TOP_DOWN, claim_private, &acc, &start);
     }
@@ -121,7 +119,7 @@ static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
     prot = wm_prot_effective(r->alloc_prot, prot);
     int rc = wm_os_protect(start, end - start, wm_prot_access(prot));
     if (rc)
-        return wm_status_from_errno(rc);
+        return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
     /* Committed pages keep their data (committing twice is not an error); all of them take
      * the new protection (with the allocation's caching attribute), a VirtualLock stays in
      * force, and a written copy-on-write page of a view keeps its private copy. */
@@ -191,7 +189,7 @@ static NTSTATUS reset_locked(uintptr_t start, uintptr_t end, bool undo)
     if (c.stuck_len)
         wm_protect_adopt_locked(r, c.stuck_off, c.stuck_len, 0);
     if (c.rc)
-        return wm_status_from_errno(c.rc);
+        return wm_status_from_errno(c.rc, WM_ERRNO_MEMORY);
     /* Some data is gone: Windows reports the failure, and the pages stay usable. */
     return c.lost ? STATUS_CONFLICTING_ADDRESSES : STATUS_SUCCESS;
 }

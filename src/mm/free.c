@@ -70,7 +70,7 @@ WINMEM_API NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE process, PVOID *base_ptr, P
     if (type == MEM_RELEASE) {
         rc = wm_os_unmap(start, end - start);
         if (rc) {
-            st = wm_status_from_errno(rc);
+            st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);
             goto out_unlock;
         }
         wm_space_remove(&wm_vm.space, r);
@@ -83,7 +83,7 @@ WINMEM_API NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE process, PVOID *base_ptr, P
         }
         rc = wm_os_decommit(start, end - start);
         if (rc) {
-            st = wm_status_from_errno(rc);
+            st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);
             goto out_unlock;
         }
         wm_region_set(r, start - r->base, end - start, WM_STATE_RESERVED, 0, 0, 0);

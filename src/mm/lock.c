@@ -52,14 +52,6 @@ static NTSTATUS lock_args(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULO
     return STATUS_SUCCESS;
 }
 
-/* mlock's refusals (ENOMEM beyond RLIMIT_MEMLOCK, EPERM with a zero limit, EAGAIN when
- * pages cannot be pinned) are all Windows' working-set quota. */
-static NTSTATUS lock_status(int rc)
-{
-    return rc == -ENOMEM || rc == -EPERM || rc == -EAGAIN ? STATUS_WORKING_SET_QUOTA
-                                                          : wm_status_from_errno(rc);
-}
-
 /* A range outside winmem's reservations: it must be mapped, and then mlock decides. */
 static NTSTATUS foreign_locked(uintptr_t start, uintptr_t end, bool lock)
 {
@@ -73,8 +65,8 @@ static NTSTATUS foreign_locked(uintptr_t start, uintptr_t end, bool lock)
             wm_space_find_sigsafe(&wm_vm.space, p))
             return lock ? STATUS_ACCESS_VIOLATION : STATUS_NOT_LOCKED;
     }
-    return lock ? lock_status(wm_os_lock(start, end - start))
-                : wm_status_from_errno(wm_os_unlock(start, end - start));
+    return lock ? wm_status_from_errno(wm_os_lock(start, end - start), WM_ERRNO_LOCK)
+                : wm_status_from_errno(wm_os_unlock(start, end - start), WM_ERRNO_MEMORY);
 }
 
 /* NtLockVirtualMemory: lock committed pages of the current process into memory. */
@@ -112,7 +104,7 @@ WINMEM_API NTSTATUS NTAPI NtLockVirtualMemory(HANDLE process, PVOID *base_ptr, P
         uint32_t prot = r->runs[wm_region_run_index(r, scan.guard_off)].prot & ~PAGE_GUARD;
         int rc = wm_os_protect(r->base + scan.guard_off, wm_vm.page, wm_prot_access(prot));
         if (rc) {
-            st = wm_status_from_errno(rc);
+            st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);
             goto out_unlock;
         }
         wm_region_protect(r, scan.guard_off, wm_vm.page, prot);
@@ -122,7 +114,7 @@ WINMEM_API NTSTATUS NTAPI NtLockVirtualMemory(HANDLE process, PVOID *base_ptr, P
     }
     int rc = wm_os_lock(start, len);
     if (rc) {
-        st = lock_status(rc);
+        st = wm_status_from_errno(rc, WM_ERRNO_LOCK);
         goto out_unlock;
     }
     wm_region_set_flags(r, off, len, WM_RUN_LOCKED, 0);
@@ -162,7 +154,7 @@ WINMEM_API NTSTATUS NTAPI NtUnlockVirtualMemory(HANDLE process, PVOID *base_ptr,
     }
     int rc = wm_os_unlock(start, len);
     if (rc) {
-        st = wm_status_from_errno(rc);
+        st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);
         goto out_unlock;
     }
     wm_region_set_flags(r, off, len, 0, WM_RUN_LOCKED);

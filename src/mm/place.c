@@ -86,7 +86,7 @@ static NTSTATUS top_down_gap(size_t len, uintptr_t limit, uintptr_t *out)
     int rc = wm_maps_open(&m);
 
     if (rc)
-        return wm_status_from_errno(rc);
+        return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
     for (;;) {
         rc = wm_maps_next(&m, &e);
         uintptr_t gap_end = rc == 1 ? e.start : limit + 1;
@@ -106,7 +106,7 @@ static NTSTATUS top_down_gap(size_t len, uintptr_t limit, uintptr_t *out)
     }
     wm_maps_close(&m);
     if (rc < 0)
-        return wm_status_from_errno(rc);
+        return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
     if (!best)
         return STATUS_NO_MEMORY;
     *out = best;
@@ -143,7 +143,7 @@ static NTSTATUS skip_mappings(uintptr_t a, size_t len, uintptr_t limit, uintptr_
     int rc = wm_maps_open(&m);
 
     if (rc)
-        return wm_status_from_errno(rc);
+        return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
     *out = 0;
     while ((rc = wm_maps_next(&m, &e)) == 1 && fits(a, len, limit)) {
         if (e.end <= a)
@@ -156,7 +156,7 @@ static NTSTATUS skip_mappings(uintptr_t a, size_t len, uintptr_t limit, uintptr_
     }
     wm_maps_close(&m);
     if (rc < 0)
-        return wm_status_from_errno(rc);
+        return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
     if (fits(a, len, limit))
         *out = a;
     return STATUS_SUCCESS;
@@ -180,7 +180,7 @@ static NTSTATUS kernel_choice(size_t len, uintptr_t limit, wm_place_claim claim,
     int rc = wm_os_map(&p, span, 0, false);
 
     if (rc)
-        return wm_status_from_errno(rc);
+        return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
     uintptr_t aligned = align_up(p);
     if (aligned > p)
         wm_os_unmap(p, aligned - p);
@@ -193,7 +193,7 @@ static NTSTATUS kernel_choice(size_t len, uintptr_t limit, wm_place_claim claim,
     rc = claim(ctx, aligned, len, true);
     if (rc) {
         wm_os_unmap(aligned, len);
-        return wm_status_from_errno(rc);
+        return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
     }
     *out = aligned;
     return STATUS_SUCCESS;
@@ -219,7 +219,7 @@ static NTSTATUS bottom_up(uintptr_t a, size_t len, uintptr_t limit, bool hinted,
         if (rc == 0)
             break;
         if (!refused(rc))
-            return wm_status_from_errno(rc);
+            return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
         /* Something winmem does not own is there: the kernel's map says what. */
         uintptr_t next;
         NTSTATUS st = skip_mappings(a, len, limit, gap, &next);
@@ -289,7 +289,7 @@ NTSTATUS wm_place_locked(size_t len, uintptr_t limit, bool top_down, wm_place_cl
             return st;
         int rc = claim(ctx, p, len, false);
         if (rc)
-            return wm_status_from_errno(rc);
+            return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
         *out = p;
         return STATUS_SUCCESS;
     }

@@ -117,7 +117,7 @@ NTSTATUS wm_protect_copied_locked(struct wm_region *r, size_t off, size_t len, u
     if (c.rc) {
         /* The piece that failed may have changed part way too: undo the whole range. */
         roll_back_locked(r, off, len, prot);
-        return wm_status_from_errno(c.rc);
+        return wm_status_from_errno(c.rc, WM_ERRNO_MEMORY);
     }
     *old = r->runs[wm_region_run_index(r, off)].prot;
     for (size_t pos = off; pos < off + len;) {
@@ -199,7 +199,7 @@ WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr
     rc = wm_os_protect(start, len, wm_prot_access(new_prot));
     if (rc) {
         roll_back_locked(r, off, len, new_prot);
-        st = wm_status_from_errno(rc);
+        st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);
         goto out_unlock;
     }
     old = r->runs[wm_region_run_index(r, off)].prot;

@@ -67,7 +67,7 @@ static NTSTATUS foreign_locked(uintptr_t page, MEMORY_BASIC_INFORMATION *m)
     int rc = wm_maps_open(&maps);
 
     if (rc)
-        return wm_status_from_errno(rc);
+        return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
     while ((rc = wm_maps_next(&maps, &e)) == 1) {
         uintptr_t s = e.start > lo ? e.start : lo;
         uintptr_t t = e.end < hi ? e.end : hi;
@@ -102,7 +102,7 @@ static NTSTATUS foreign_locked(uintptr_t page, MEMORY_BASIC_INFORMATION *m)
     }
     wm_maps_close(&maps);
     if (rc < 0)
-        return wm_status_from_errno(rc);
+        return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
 
     m->BaseAddress = (PVOID)page;
     m->PartitionId = 0;

@@ -305,7 +305,7 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
         if ((st = wm_handle_get(file, WM_OBJ_FILE, (struct wm_object **)&f, NULL)))
             return st;
         uint64_t isize = 0;
-        st = wm_status_from_errno(wm_os_file_size(f->fd, &isize));
+        st = wm_status_from_errno(wm_os_file_size(f->fd, &isize), WM_ERRNO_OBJECT);
         if (st == STATUS_SUCCESS)
             st = isize ? STATUS_INVALID_IMAGE_NOT_MZ : STATUS_INVALID_FILE_FOR_SECTION;
         wm_object_release(&f->obj);
@@ -339,7 +339,7 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
             st = STATUS_ACCESS_DENIED;
             goto out;
         }
-        if ((st = wm_status_from_errno(wm_os_file_size(f->fd, &fsize))))
+        if ((st = wm_status_from_errno(wm_os_file_size(f->fd, &fsize), WM_ERRNO_OBJECT)))
             goto out;
         if (size == 0)
             size = fsize;
@@ -353,13 +353,13 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
                 st = STATUS_SECTION_TOO_BIG;
                 goto out;
             }
-            if ((st = wm_status_from_errno(wm_os_truncate(f->fd, size))))
+            if ((st = wm_status_from_errno(wm_os_truncate(f->fd, size), WM_ERRNO_OBJECT)))
                 goto out;
             grew = true;
         }
         fd = wm_os_dup(f->fd);
         if (fd < 0) {
-            st = wm_status_from_errno(fd);
+            st = wm_status_from_errno(fd, WM_ERRNO_OBJECT);
             goto out;
         }
         attrs |= SEC_FILE;
@@ -413,13 +413,10 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
     if (fd < 0) {
         fd = wm_os_memfd();
         if (fd < 0) {
-            st = wm_status_from_errno(fd);
+            st = wm_status_from_errno(fd, WM_ERRNO_OBJECT);
             goto out;
         }
-        int r = wm_os_truncate(fd, size);
-        if (r) {
-            /* Past what the memory file can hold: the section is too big, not the disk full. */
-            st = r == -EFBIG || r == -EINVAL ? STATUS_SECTION_TOO_BIG : wm_status_from_errno(r);
+        if ((st = wm_status_from_errno(wm_os_truncate(fd, size), WM_ERRNO_SECTION_SIZE))) {
             (void)wm_os_close(fd);
             goto out;
         }

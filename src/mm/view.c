@@ -58,7 +58,7 @@ static NTSTATUS mirror_commit_locked(struct wm_section *s, struct wm_region *r, 
     if (wm_region_reserve_runs_n(r, 2 * n + 2))
         return STATUS_NO_MEMORY;
     wm_region_walk(s->commit, offset, r->size, mirror_run, &m);
-    return wm_status_from_errno(m.rc);
+    return wm_status_from_errno(m.rc, WM_ERRNO_MEMORY);
 }
 
 /* What a commit does to one reserved piece of another view of the section. */
@@ -228,7 +228,7 @@ NTSTATUS wm_view_commit_locked(struct wm_region *asker, size_t off, size_t len, 
         int rc = p.rc;
         p = (struct pieces){ PIECE_UNDO, 0, p.done, 0 };
         each_piece(s, asker, soff, len, &p);
-        return wm_status_from_errno(rc);
+        return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
     }
 
     p.op = PIECE_RECORD;
@@ -337,7 +337,8 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
     if (want) {
         base = want;
         st = wm_status_from_errno(
-            wm_os_map_file(want, size, acc, s->fd, s->data_off + offset, !cow, false));
+            wm_os_map_file(want, size, acc, s->fd, s->data_off + offset, !cow, false),
+            WM_ERRNO_MEMORY);
     } else {
         struct view_claim vc = { acc, s->fd, s->data_off + offset, !cow };
         st = wm_place_locked(size, limit, type & MEM_TOP_DOWN, claim_view, &vc, &base);
@@ -389,7 +390,7 @@ WINMEM_API NTSTATUS NTAPI NtUnmapViewOfSection(HANDLE process, PVOID addr)
     st = wm_secure_check_free_locked(r->base, r->base + r->size);
     if (st)
         goto out_unlock;
-    st = wm_status_from_errno(wm_os_unmap(r->base, r->size));
+    st = wm_status_from_errno(wm_os_unmap(r->base, r->size), WM_ERRNO_MEMORY);
     if (st)
         goto out_unlock;
     wm_space_remove(&wm_vm.space, r);
@@ -419,7 +420,7 @@ NTSTATUS wm_view_flush(uintptr_t addr, size_t size)
             end > r->base + r->size)
             end = r->base + r->size;
         if (!(r->flags & WM_REGION_VIEW_PRIVATE))
-            st = wm_status_from_errno(wm_os_msync(start, end - start));
+            st = wm_status_from_errno(wm_os_msync(start, end - start), WM_ERRNO_MEMORY);
     }
     wm_vmstate_rdunlock();
     return st;

@@ -108,11 +108,11 @@ static NTSTATUS ns_lock(int *fd_out)
     snprintf(name, sizeof(name), "/winmem-%u.lock", wm_os_euid());
     fd = wm_os_shm_open(name, true, &created);
     if (fd < 0)
-        return wm_status_from_errno(fd);
+        return wm_status_from_errno(fd, WM_ERRNO_OBJECT);
     if ((created && (r = wm_os_shm_secure(fd)) != 0) || (r = wm_os_shm_check(fd)) != 0 ||
         (r = wm_os_flock(fd, LOCK_EX)) != 0) {
         (void)wm_os_close(fd);
-        return r == -EACCES ? STATUS_ACCESS_DENIED : wm_status_from_errno(r);
+        return wm_status_from_errno(r, WM_ERRNO_OBJECT);
     }
     *fd_out = fd;
     return STATUS_SUCCESS;
@@ -182,7 +182,7 @@ static NTSTATUS write_header(int fd, const char *full, const struct wm_namespace
     memcpy(h.magic, MAGIC, sizeof(h.magic));
     if ((r = wm_os_file_write(fd, &h, sizeof(h), 0, &done)) != 0 ||
         (r = wm_os_file_write(fd, full, len, sizeof(h), &done)) != 0)
-        return wm_status_from_errno(r);
+        return wm_status_from_errno(r, WM_ERRNO_OBJECT);
     return STATUS_SUCCESS;
 }
 
@@ -195,7 +195,7 @@ static NTSTATUS read_header(int fd, const char *full, struct wm_namespace_object
     int r;
 
     if ((r = wm_os_file_read(fd, &h, sizeof(h), 0, &done)) != 0)
-        return wm_status_from_errno(r);
+        return wm_status_from_errno(r, WM_ERRNO_OBJECT);
     if (done != sizeof(h) || memcmp(h.magic, MAGIC, sizeof(h.magic)) != 0 ||
         h.header_size != header_size_for(h.name_len))
         return STATUS_ACCESS_DENIED;
@@ -208,7 +208,7 @@ static NTSTATUS read_header(int fd, const char *full, struct wm_namespace_object
     bool same = r == 0 && done == len && memcmp(stored, full, len) == 0;
     free(stored);
     if (r)
-        return wm_status_from_errno(r);
+        return wm_status_from_errno(r, WM_ERRNO_OBJECT);
     if (!same)
         return STATUS_OBJECT_NAME_COLLISION;
     o->data_off = h.header_size;
@@ -229,15 +229,15 @@ static NTSTATUS adopt_locked(const char *shm, const char *full, struct wm_namesp
     NTSTATUS st;
 
     if (fd < 0)
-        return fd == -ENOENT ? STATUS_OBJECT_NAME_NOT_FOUND : wm_status_from_errno(fd);
+        return wm_status_from_errno(fd, WM_ERRNO_OBJECT);
     if ((r = wm_os_shm_check(fd)) != 0) {
         (void)wm_os_close(fd);
-        return r == -EACCES ? STATUS_ACCESS_DENIED : wm_status_from_errno(r);
+        return wm_status_from_errno(r, WM_ERRNO_OBJECT);
     }
     if (remove_if_stale_locked(fd, shm))
         return STATUS_OBJECT_NAME_NOT_FOUND;
     if ((st = read_header(fd, full, o)) != STATUS_SUCCESS ||
-        (st = wm_status_from_errno(wm_os_flock(fd, LOCK_SH))) != STATUS_SUCCESS) {
+        (st = wm_status_from_errno(wm_os_flock(fd, LOCK_SH), WM_ERRNO_OBJECT)) != STATUS_SUCCESS) {
         (void)wm_os_close(fd);
         return st;
     }
@@ -265,7 +265,7 @@ NTSTATUS wm_namespace_create(const char *full, struct wm_namespace_object *o, bo
     fd = wm_os_shm_open(shm, true, &created);
     if (fd < 0 || !created) {
         /* Nobody can have made it meanwhile: we hold the namespace lock. */
-        st = fd < 0 ? wm_status_from_errno(fd) : STATUS_UNSUCCESSFUL;
+        st = fd < 0 ? wm_status_from_errno(fd, WM_ERRNO_OBJECT) : STATUS_UNSUCCESSFUL;
         if (fd >= 0)
             (void)wm_os_close(fd);
         goto out;
@@ -273,12 +273,12 @@ NTSTATUS wm_namespace_create(const char *full, struct wm_namespace_object *o, bo
     o->data_off = header_size_for(strlen(full));
     if (o->size > (uint64_t)INT64_MAX - o->data_off)
         st = STATUS_SECTION_TOO_BIG;
-    else if ((r = wm_os_shm_secure(fd)) != 0 ||
-             (r = wm_os_truncate(fd, o->data_off + o->size)) != 0)
-        /* Past what a memory file can hold: the section is too big, not the disk full. */
-        st = r == -EFBIG || r == -EINVAL ? STATUS_SECTION_TOO_BIG : wm_status_from_errno(r);
+    else if ((r = wm_os_shm_secure(fd)) != 0)
+        st = wm_status_from_errno(r, WM_ERRNO_OBJECT);
+    else if ((r = wm_os_truncate(fd, o->data_off + o->size)) != 0)
+        st = wm_status_from_errno(r, WM_ERRNO_SECTION_SIZE);
     else if ((st = write_header(fd, full, o)) == STATUS_SUCCESS)
-        st = wm_status_from_errno(wm_os_flock(fd, LOCK_SH));
+        st = wm_status_from_errno(wm_os_flock(fd, LOCK_SH), WM_ERRNO_OBJECT);
     if (st) {
         (void)wm_os_shm_unlink(shm);
         (void)wm_os_close(fd);

@@ -18,8 +18,17 @@
 
 /* ---- status.c ---------------------------------------------------------------------------- */
 
-/* The NTSTATUS for a negative errno from os/ (the one errno -> NTSTATUS mapping). */
-NTSTATUS wm_status_from_errno(int neg_errno);
+/* What a system call was doing when it failed, where that changes what its errno means. */
+enum wm_errno_use {
+    WM_ERRNO_MEMORY,       /* mapping or protecting memory: EEXIST = address in use */
+    WM_ERRNO_LARGE_PAGES,  /* mapping large pages: any refusal = no large pages to be had */
+    WM_ERRNO_LOCK,         /* mlock/munlock: ENOMEM, EPERM, EAGAIN = working-set quota */
+    WM_ERRNO_OBJECT,       /* files, names, descriptors: EEXIST = name collision */
+    WM_ERRNO_SECTION_SIZE, /* sizing a section's memory file: EFBIG/EINVAL = too big */
+};
+
+/* The NTSTATUS for a negative errno from os/: the one errno -> NTSTATUS mapping. */
+NTSTATUS wm_status_from_errno(int neg_errno, enum wm_errno_use use);
 
 /* ---- cblist.c: callback lists called from any thread while others change them ------------ */
 

@@ -1,6 +1,7 @@
 /*
- * status.c - NTSTATUS translation: errno -> NTSTATUS for os/ results, and
- * RtlNtStatusToDosError, the one table from NTSTATUS to Win32 error codes.
+ * status.c - NTSTATUS translation: errno -> NTSTATUS for os/ results (the one place errno
+ * becomes a status), and RtlNtStatusToDosError, the one table from NTSTATUS to Win32 error
+ * codes.
  */
 #include "rtl.h"
 
@@ -8,15 +9,47 @@
 
 #include "winerror.h"
 
-NTSTATUS wm_status_from_errno(int neg_errno)
+NTSTATUS wm_status_from_errno(int neg_errno, enum wm_errno_use use)
 {
-    switch (-neg_errno) {
+    int e = -neg_errno;
+
+    /* What an errno means can depend on what was being done. */
+    switch (use) {
+    case WM_ERRNO_MEMORY:
+        if (e == EEXIST) /* MAP_FIXED_NOREPLACE: something is mapped there */
+            return STATUS_CONFLICTING_ADDRESSES;
+        break;
+    case WM_ERRNO_LARGE_PAGES:
+        if (e == EEXIST)
+            return STATUS_CONFLICTING_ADDRESSES;
+        /* No huge pages to be had, for whatever reason: Windows' error when the large-page
+         * pool cannot satisfy a request. */
+        if (e)
+            return STATUS_INSUFFICIENT_RESOURCES;
+        break;
+    case WM_ERRNO_LOCK:
+        /* mlock's refusals: ENOMEM beyond RLIMIT_MEMLOCK, EPERM with a zero limit, EAGAIN
+         * when pages cannot be pinned: all Windows' working-set quota. */
+        if (e == ENOMEM || e == EPERM || e == EAGAIN)
+            return STATUS_WORKING_SET_QUOTA;
+        break;
+    case WM_ERRNO_OBJECT:
+        if (e == EEXIST) /* O_EXCL: the name is taken */
+            return STATUS_OBJECT_NAME_COLLISION;
+        break;
+    case WM_ERRNO_SECTION_SIZE:
+        /* Past what a memory file can hold: the section is too big, not the disk full. */
+        if (e == EFBIG || e == EINVAL)
+            return STATUS_SECTION_TOO_BIG;
+        break;
+    }
+    switch (e) {
     case 0:
         return STATUS_SUCCESS;
     case ENOMEM:
         return STATUS_NO_MEMORY;
     case EEXIST:
-        return STATUS_CONFLICTING_ADDRESSES;
+        return STATUS_OBJECT_NAME_COLLISION;
     case EAGAIN:
     case EMFILE: /* out of descriptors: a section or file cannot be opened */
     case ENFILE:
@@ -24,6 +57,7 @@ NTSTATUS wm_status_from_errno(int neg_errno)
         return STATUS_INSUFFICIENT_RESOURCES;
     case EPERM:
     case EACCES:
+    case EROFS:
         return STATUS_ACCESS_DENIED;
     case EFAULT:
         return STATUS_ACCESS_VIOLATION;
@@ -32,7 +66,6 @@ NTSTATUS wm_status_from_errno(int neg_errno)
     case ENOSYS:
     case EOPNOTSUPP:
         return STATUS_NOT_SUPPORTED;
-    /* Files (io/): what opening, reading and writing a file can meet. */
     case ENOENT:
         return STATUS_OBJECT_NAME_NOT_FOUND;
     case ENOTDIR:
@@ -42,8 +75,6 @@ NTSTATUS wm_status_from_errno(int neg_errno)
         return STATUS_FILE_IS_A_DIRECTORY;
     case ENAMETOOLONG:
         return STATUS_OBJECT_NAME_INVALID;
-    case EROFS:
-        return STATUS_ACCESS_DENIED;
     case ENOSPC:
     case EDQUOT:
     case EFBIG:
