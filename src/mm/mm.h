@@ -78,6 +78,13 @@ uint32_t wm_vmstate_read_begin(void);
 bool wm_vmstate_read_valid(uint32_t seq);
 /* One-time set-up (page size, fork handlers); cheap after the first call. */
 void wm_vmstate_init(void);
+/* What GetSystemInfo and GetLargePageMinimum report about the machine. */
+struct wm_system {
+    size_t page;       /* page size */
+    int cpus;          /* processors online */
+    size_t large_page; /* bytes in a large page, 0 when the kernel offers none */
+};
+void wm_vmstate_system(struct wm_system *out);
 /* STATUS_SUCCESS for the current-process pseudo handle; Windows' error for anything else. */
 NTSTATUS wm_vmstate_check_process(HANDLE process);
 /* Page-round [addr, addr+size) outward into [*start, *end); false when it wraps. */

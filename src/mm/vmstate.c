@@ -151,6 +151,14 @@ void wm_vmstate_init(void)
     }
 }
 
+void wm_vmstate_system(struct wm_system *out)
+{
+    wm_vmstate_init();
+    out->page = wm_vm.page;
+    out->cpus = wm_os_cpu_count();
+    out->large_page = wm_os_large_page_size();
+}
+
 NTSTATUS wm_vmstate_check_process(HANDLE process)
 {
     if (__builtin_expect(process == NtCurrentProcess(), 1))

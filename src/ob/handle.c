@@ -221,3 +221,8 @@ NTSTATUS wm_handle_check_process(HANDLE h)
         wm_object_release(o);
     return st;
 }
+
+DWORD wm_handle_process_id(void)
+{
+    return wm_os_process_id();
+}

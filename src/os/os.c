@@ -84,6 +84,11 @@ size_t wm_os_large_page_size(void)
     return thp ? thp : (read_size_file("/proc/sys/vm/nr_hugepages") ? 2u << 20 : 0);
 }
 
+unsigned wm_os_process_id(void)
+{
+    return (unsigned)getpid();
+}
+
 int wm_os_cpu_count(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -44,6 +44,7 @@ size_t wm_os_page_size(void);
 /* Bytes in a large page when the kernel offers them (hugetlb pool or THP), else 0. */
 size_t wm_os_large_page_size(void);
 int wm_os_cpu_count(void);
+unsigned wm_os_process_id(void);
 
 /* Read-write memory for the model's arena: never unmapped, huge pages where possible (the
  * index of a million regions then costs few TLB misses).  NULL on failure. */
