@@ -33,9 +33,8 @@ static NTSTATUS free_range_locked(uintptr_t addr, size_t size, ULONG type, struc
     return STATUS_SUCCESS;
 }
 
-/* NtFreeVirtualMemory: MEM_DECOMMIT or MEM_RELEASE in the current process. */
-WINMEM_API NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr,
-                                              ULONG type)
+/* One attempt at NtFreeVirtualMemory. */
+static NTSTATUS free_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULONG type)
 {
     NTSTATUS st = wm_vmstate_check_process(process);
     struct wm_region *r = NULL;
@@ -95,6 +94,25 @@ out_unlock:
         *base_ptr = (PVOID)start;
         /* Since Windows 10 1709 a whole-allocation decommit reports size 0. */
         *size_ptr = type == MEM_DECOMMIT && size == 0 ? 0 : end - start;
+    }
+    return st;
+}
+
+/* NtFreeVirtualMemory: MEM_DECOMMIT or MEM_RELEASE in the current process.  A secured range
+ * is refused, the secure memory cache callbacks run on the range asked for (a release of
+ * size 0: the whole allocation), and the free is tried once more (secure.c). */
+WINMEM_API NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr,
+                                              ULONG type)
+{
+    NTSTATUS st = free_once(process, base_ptr, size_ptr, type);
+
+    if (st == STATUS_INVALID_PAGE_PROTECTION) {
+        /* Refused: the outputs were not written, so they still hold what was asked. */
+        uintptr_t addr = (uintptr_t)*base_ptr;
+        size_t size = *size_ptr ? *size_ptr : wm_secure_allocation_size(addr);
+        if (wm_secure_flush_refused(st, addr, size))
+            st = free_once(process, base_ptr, size_ptr, type);
+        wm_secure_clear_refusal();
     }
     return st;
 }

@@ -178,6 +178,11 @@ NTSTATUS wm_secure_check_protect_locked(uintptr_t start, uintptr_t end, uint32_t
 /* True (once) when this thread's last STATUS_INVALID_PAGE_PROTECTION was for secured memory;
  * every NtFree/NtProtect call clears the mark first, so it always speaks of the last call. */
 bool wm_secure_take_refusal(void);
+/* The secure memory cache protocol, run by the Nt calls that free or tighten memory once an
+ * attempt returned st: true when st was a refusal for secured memory and the callbacks, run
+ * now on [addr, addr+size) with no lock held, unsecured something, so the call should be
+ * tried once more.  Allocates nothing. */
+bool wm_secure_flush_refused(NTSTATUS st, uintptr_t addr, size_t size);
 void wm_secure_clear_refusal(void);
 /* Size of the allocation holding addr (0 if none): the range a release of size 0 attempts. */
 size_t wm_secure_allocation_size(uintptr_t addr);

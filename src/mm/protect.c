@@ -131,9 +131,9 @@ NTSTATUS wm_protect_copied_locked(struct wm_region *r, size_t off, size_t len, u
     return STATUS_SUCCESS;
 }
 
-/* NtProtectVirtualMemory: set the protection of committed pages in the current process. */
-WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr,
-                                                 ULONG new_prot, PULONG old_ptr)
+/* One attempt at NtProtectVirtualMemory. */
+static NTSTATUS protect_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULONG new_prot,
+                             PULONG old_ptr)
 {
     NTSTATUS st = wm_vmstate_check_process(process);
     struct wm_region *r;
@@ -212,6 +212,22 @@ out_unlock:
     if (st == STATUS_SUCCESS) {
         *base_ptr = (PVOID)start;
         *size_ptr = len;
+    }
+    return st;
+}
+
+/* NtProtectVirtualMemory: set the protection of committed pages in the current process.  A
+ * protection taking away access a secured range promised is refused, the secure memory cache
+ * callbacks run on the range asked for, and the change is tried once more (secure.c). */
+WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr,
+                                                 ULONG new_prot, PULONG old_ptr)
+{
+    NTSTATUS st = protect_once(process, base_ptr, size_ptr, new_prot, old_ptr);
+
+    if (st == STATUS_INVALID_PAGE_PROTECTION) {
+        if (wm_secure_flush_refused(st, (uintptr_t)*base_ptr, *size_ptr))
+            st = protect_once(process, base_ptr, size_ptr, new_prot, old_ptr);
+        wm_secure_clear_refusal();
     }
     return st;
 }

@@ -37,6 +37,13 @@ void wm_secure_clear_refusal(void)
     refused_secure = false;
 }
 
+bool wm_secure_flush_refused(NTSTATUS st, uintptr_t addr, size_t size)
+{
+    if (st != STATUS_INVALID_PAGE_PROTECTION || !wm_secure_take_refusal())
+        return false;
+    return RtlFlushSecureMemoryCache((PVOID)addr, size);
+}
+
 bool wm_secure_take_refusal(void)
 {
     bool r = refused_secure;

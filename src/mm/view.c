@@ -371,8 +371,8 @@ out:
     return st;
 }
 
-/* NtUnmapViewOfSection: any address inside a view unmaps the whole view. */
-WINMEM_API NTSTATUS NTAPI NtUnmapViewOfSection(HANDLE process, PVOID addr)
+/* One attempt at NtUnmapViewOfSection. */
+static NTSTATUS unmap_once(HANDLE process, PVOID addr)
 {
     NTSTATUS st = wm_vmstate_check_process(process);
     struct wm_section *s = NULL;
@@ -401,6 +401,23 @@ out_unlock:
     wm_vmstate_wrunlock();
     if (s)
         wm_object_release(&s->obj);
+    return st;
+}
+
+/* NtUnmapViewOfSection: any address inside a view unmaps the whole view.  A secured view is
+ * refused, the secure memory cache callbacks run on the whole view, and the unmap is tried
+ * once more (secure.c). */
+WINMEM_API NTSTATUS NTAPI NtUnmapViewOfSection(HANDLE process, PVOID addr)
+{
+    NTSTATUS st = unmap_once(process, addr);
+
+    if (st == STATUS_INVALID_PAGE_PROTECTION) {
+        size_t size = 0;
+        void *base = wm_view_bounds((uintptr_t)addr, &size);
+        if (base && wm_secure_flush_refused(st, (uintptr_t)base, size))
+            st = unmap_once(process, addr);
+        wm_secure_clear_refusal();
+    }
     return st;
 }
 

@@ -24,35 +24,14 @@ WINMEM_API LPVOID WINAPI VirtualAlloc(LPVOID addr, SIZE_T size, DWORD type, DWOR
     return VirtualAllocEx(NtCurrentProcess(), addr, size, type, prot);
 }
 
-/* The secure memory cache protocol: when the NT call refused because the range is secured,
- * run the callbacks on the attempted range (no lock held) and, if one of them unsecured
- * something, try once more.  Nothing here allocates. */
-static bool flush_secured(NTSTATUS st, LPVOID addr, SIZE_T size)
-{
-    if (st != STATUS_INVALID_PAGE_PROTECTION || !wm_secure_take_refusal())
-        return false;
-    if (size == 0) /* a whole-allocation free: the callbacks see the allocation's size */
-        size = wm_secure_allocation_size((uintptr_t)addr);
-    return RtlFlushSecureMemoryCache(addr, size);
-}
-
-/* VirtualFreeEx: decommit, or release a whole allocation (size must be 0 to release). */
+/* VirtualFreeEx: decommit, or release a whole allocation (size must be 0 to release).  A
+ * secured range runs the secure memory cache callbacks inside NtFreeVirtualMemory. */
 WINMEM_API BOOL WINAPI VirtualFreeEx(HANDLE process, LPVOID addr, SIZE_T size, DWORD type)
 {
-    LPVOID a = addr;
-    SIZE_T s = size;
-
     wm_signal_init();
     if (type == MEM_RELEASE && size != 0)
         return wm_win32_status(STATUS_INVALID_PARAMETER);
-    NTSTATUS st = NtFreeVirtualMemory(process, &a, &s, type);
-    if (flush_secured(st, addr, size)) {
-        a = addr;
-        s = size;
-        st = NtFreeVirtualMemory(process, &a, &s, type);
-        wm_secure_take_refusal();
-    }
-    return wm_win32_status(st);
+    return wm_win32_status(NtFreeVirtualMemory(process, &addr, &size, type));
 }
 
 WINMEM_API BOOL WINAPI VirtualFree(LPVOID addr, SIZE_T size, DWORD type)
@@ -64,18 +43,8 @@ WINMEM_API BOOL WINAPI VirtualFree(LPVOID addr, SIZE_T size, DWORD type)
 WINMEM_API BOOL WINAPI VirtualProtectEx(HANDLE process, LPVOID addr, SIZE_T size, DWORD prot,
                                         PDWORD old)
 {
-    LPVOID a = addr;
-    SIZE_T s = size;
-
     wm_signal_init();
-    NTSTATUS st = NtProtectVirtualMemory(process, &a, &s, prot, (PULONG)old);
-    if (flush_secured(st, addr, size)) {
-        a = addr;
-        s = size;
-        st = NtProtectVirtualMemory(process, &a, &s, prot, (PULONG)old);
-        wm_secure_take_refusal();
-    }
-    return wm_win32_status(st);
+    return wm_win32_status(NtProtectVirtualMemory(process, &addr, &size, prot, (PULONG)old));
 }
 
 WINMEM_API BOOL WINAPI VirtualProtect(LPVOID addr, SIZE_T size, DWORD prot, PDWORD old)
@@ -251,19 +220,11 @@ WINMEM_API LPVOID WINAPI MapViewOfFile(HANDLE mapping, DWORD access, DWORD off_h
     return MapViewOfFileEx(mapping, access, off_hi, off_lo, size, NULL);
 }
 
-/* UnmapViewOfFile: any address inside the view unmaps all of it; a secured view goes
- * through the secure memory cache callbacks first, like VirtualFree. */
+/* UnmapViewOfFile: any address inside the view unmaps all of it; a secured view runs the
+ * secure memory cache callbacks inside NtUnmapViewOfSection, like VirtualFree. */
 WINMEM_API BOOL WINAPI UnmapViewOfFile(LPCVOID addr)
 {
-    NTSTATUS st = NtUnmapViewOfSection(NtCurrentProcess(), (PVOID)addr);
-    if (st == STATUS_INVALID_PAGE_PROTECTION && wm_secure_take_refusal()) {
-        size_t size = 0;
-        void *base = wm_view_bounds((uintptr_t)addr, &size);
-        if (base && RtlFlushSecureMemoryCache(base, size))
-            st = NtUnmapViewOfSection(NtCurrentProcess(), (PVOID)addr);
-        wm_secure_take_refusal();
-    }
-    return wm_win32_status(st);
+    return wm_win32_status(NtUnmapViewOfSection(NtCurrentProcess(), (PVOID)addr));
 }
 
 /* FlushViewOfFile: write the view's dirty pages to its file (size 0: to the view's end). */
