@@ -7,11 +7,6 @@
  */
 #include "mm.h"
 
-static bool seq_valid(void *ctx)
-{
-    return wm_vmstate_read_valid(*(const uint32_t *)ctx);
-}
-
 /* The committed protection at addr (0 when reserved), read without the lock.  1: winmem's
  * memory; 0: not winmem's; -1: writers kept moving, decide under the lock. */
 static int prot_lockfree(uintptr_t addr, uint32_t *prot)
@@ -22,29 +17,17 @@ static int prot_lockfree(uintptr_t addr, uint32_t *prot)
         if (seq & 1)
             continue;
         struct wm_summary sum;
+        struct wm_run_read rd;
         const struct wm_region *r =
-            wm_space_find_lockfree(&wm_vm.space, addr, seq_valid, &seq, &sum);
+            wm_space_find_lockfree(&wm_vm.space, addr, wm_vmstate_seq_valid, &seq, &sum);
         uint32_t p = 0;
         bool mine = r != NULL;
         if (mine && sum.state != WM_SUMMARY_MANY) {
             p = sum.state == WM_STATE_COMMITTED ? sum.prot : 0;
         } else if (mine) {
-            uint32_t cap = __atomic_load_n(&r->cap, __ATOMIC_ACQUIRE);
-            const struct wm_run *runs = __atomic_load_n(&r->runs, __ATOMIC_ACQUIRE);
-            uint32_t n = __atomic_load_n(&r->nruns, __ATOMIC_RELAXED);
-            size_t off = addr - __atomic_load_n(&r->base, __ATOMIC_RELAXED);
-            if (!wm_vmstate_read_valid(seq) || n == 0 || n > cap)
+            if (!wm_region_read_lockfree(r, addr, &rd))
                 continue;
-            uint32_t lo = 0, hi = n;
-            while (hi - lo > 1) {
-                uint32_t mid = lo + (hi - lo) / 2;
-                if (__atomic_load_n(&runs[mid].off, __ATOMIC_RELAXED) <= off)
-                    lo = mid;
-                else
-                    hi = mid;
-            }
-            if (__atomic_load_n(&runs[lo].state, __ATOMIC_RELAXED) == WM_STATE_COMMITTED)
-                p = __atomic_load_n(&runs[lo].prot, __ATOMIC_RELAXED);
+            p = rd.state == WM_STATE_COMMITTED ? rd.prot : 0;
         }
         if (!wm_vmstate_read_valid(seq))
             continue;

@@ -76,6 +76,8 @@ bool wm_vmstate_held_sigsafe(void);
  * stale bytes at worst.  Async-signal-safe. */
 uint32_t wm_vmstate_read_begin(void);
 bool wm_vmstate_read_valid(uint32_t seq);
+/* The same as a callback for the index's lock-free lookups: seq points at the ticket. */
+bool wm_vmstate_seq_valid(void *seq);
 /* One-time set-up (page size, fork handlers); cheap after the first call. */
 void wm_vmstate_init(void);
 /* What GetSystemInfo and GetLargePageMinimum report about the machine. */
@@ -155,10 +157,6 @@ struct wm_section {
     struct wm_section *next_named; /* chain in section.c's name table, under its lock */
 };
 
-/* One of the six protections a section can have (READONLY ... EXECUTE_WRITECOPY). */
-bool wm_section_prot_valid(uint32_t prot);
-/* The SECTION_MAP_* rights a view protection needs from the handle. */
-ACCESS_MASK wm_section_rights_for(uint32_t view_prot);
 /* SEC_RESERVE: MEM_COMMIT of pages [off, off+len) of the view asker, which commits the
  * section's pages in every view of it (the asker's with prot), or changes nothing.  Caller
  * holds the write lock. */

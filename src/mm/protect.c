@@ -79,14 +79,6 @@ bool wm_protect_any_copied(const struct wm_region *r, size_t off, size_t len)
     return wm_region_walk(r, off, len, has_copied, NULL) != 0;
 }
 
-static int count_runs(void *ctx, const struct wm_region *r, size_t off, size_t len,
-                      const struct wm_run *run)
-{
-    (void)r, (void)off, (void)len, (void)run;
-    ++*(uint32_t *)ctx;
-    return 0;
-}
-
 struct cow_pass {
     uint32_t prot;
     int rc;
@@ -107,10 +99,10 @@ static int protect_piece(void *ctx, const struct wm_region *r, size_t off, size_
 NTSTATUS wm_protect_copied_locked(struct wm_region *r, size_t off, size_t len, uint32_t prot,
                                   uint32_t *old)
 {
-    uint32_t n = 0;
+    uint32_t n;
     struct cow_pass c = { prot, 0 };
 
-    wm_region_walk(r, off, len, count_runs, &n);
+    n = wm_region_count_runs(r, off, len);
     if (wm_region_reserve_runs_n(r, 2 * n + 2))
         return STATUS_NO_MEMORY;
     wm_region_walk(r, off, len, protect_piece, &c);

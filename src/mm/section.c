@@ -116,32 +116,6 @@ static void register_exit_cleanup(void)
     atexit(close_names_at_exit);
 }
 
-ACCESS_MASK wm_section_rights_for(uint32_t view_prot)
-{
-    switch (view_prot & WM_PAGE_BASE_MASK) {
-    case PAGE_READWRITE:
-        return SECTION_MAP_WRITE;
-    case PAGE_EXECUTE_READWRITE:
-        return SECTION_MAP_WRITE | SECTION_MAP_EXECUTE;
-    case PAGE_EXECUTE_READ:
-    case PAGE_EXECUTE_WRITECOPY:
-        return SECTION_MAP_READ | SECTION_MAP_EXECUTE;
-    default: /* READONLY, WRITECOPY, NOACCESS */
-        return SECTION_MAP_READ;
-    }
-}
-
-/* The rights a section of this protection can grant. */
-static ACCESS_MASK rights_of(uint32_t prot)
-{
-    ACCESS_MASK r = STANDARD_RIGHTS_REQUIRED | SECTION_QUERY | SECTION_MAP_READ;
-    if (prot == PAGE_READWRITE || prot == PAGE_EXECUTE_READWRITE)
-        r |= SECTION_MAP_WRITE;
-    if (prot & (PAGE_EXECUTE_READ | PAGE_EXECUTE_READWRITE | PAGE_EXECUTE_WRITECOPY))
-        r |= SECTION_MAP_EXECUTE;
-    return r;
-}
-
 static void section_destroy(struct wm_object *o)
 {
     struct wm_section *s = (struct wm_section *)o;
@@ -223,7 +197,7 @@ static NTSTATUS section_make(int fd, bool shm, char *name, uint64_t data_off, ui
     s->size = size;
     s->prot = prot;
     s->attrs = attrs;
-    s->max = rights_of(prot);
+    s->max = wm_prot_section_rights(prot);
     s->name = name;
     atomic_init(&s->handles, 0);
     if (reserve) {
@@ -259,21 +233,6 @@ fail:
     return st;
 }
 
-bool wm_section_prot_valid(uint32_t prot)
-{
-    switch (prot) {
-    case PAGE_READONLY:
-    case PAGE_READWRITE:
-    case PAGE_WRITECOPY:
-    case PAGE_EXECUTE_READ:
-    case PAGE_EXECUTE_READWRITE:
-    case PAGE_EXECUTE_WRITECOPY:
-        return true;
-    default:
-        return false;
-    }
-}
-
 /* NtCreateSection: a pagefile-backed (file NULL) or file-backed section, possibly named.
  * An existing name returns the existing object with STATUS_OBJECT_NAME_EXISTS. */
 WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJECT_ATTRIBUTES oa,
@@ -292,7 +251,7 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
     if (!out)
         return STATUS_ACCESS_VIOLATION;
     wm_vmstate_init();
-    if (!wm_section_prot_valid(prot))
+    if (!wm_prot_section_valid(prot))
         return STATUS_INVALID_PAGE_PROTECTION;
     /* SEC_COMMIT, SEC_RESERVE or nothing, with at most one caching attribute.  Images are not
      * loaded: SEC_IMAGE fails as for a file that is no image, or, for an empty file, as
@@ -388,7 +347,8 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
         }
         if (fd >= 0) {
             /* A named file-backed section: found by name in this process only. */
-            st = section_make(fd, false, name, 0, size, prot, attrs, reserve, rights_of(prot), out);
+            st = section_make(fd, false, name, 0, size, prot, attrs, reserve,
+                              wm_prot_section_rights(prot), out);
             name = NULL;
             pthread_mutex_unlock(&names_lock);
             goto out;
@@ -403,7 +363,7 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
         }
         reserve = (o.attrs & SEC_RESERVE) != 0;
         st = section_make(o.fd, true, name, o.data_off, o.size, o.prot, o.attrs, reserve,
-                          rights_of(o.prot), out);
+                          wm_prot_section_rights(o.prot), out);
         name = NULL;
         pthread_mutex_unlock(&names_lock);
         if (st == STATUS_SUCCESS && exists)
@@ -421,7 +381,8 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
             goto out;
         }
     }
-    st = section_make(fd, false, NULL, 0, size, prot, attrs, reserve, rights_of(prot), out);
+    st = section_make(fd, false, NULL, 0, size, prot, attrs, reserve, wm_prot_section_rights(prot),
+                      out);
 out:
     /* A failed call leaves the file as it found it.  Should even that fail, the file keeps
      * the zeros it grew by, which is all a successful call would have changed. */

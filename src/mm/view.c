@@ -12,12 +12,6 @@
 
 #include "ntddk.h"
 
-/* A view may also be mapped with no access (FILE_MAP_* asking for nothing). */
-static bool valid_view_prot(uint32_t prot)
-{
-    return prot == PAGE_NOACCESS || wm_section_prot_valid(prot);
-}
-
 struct mirror {
     struct wm_region *view;
     uint64_t offset; /* the view's offset in the section */
@@ -39,22 +33,13 @@ static int mirror_run(void *ctx, const struct wm_region *commit, size_t off, siz
     return m->rc;
 }
 
-static int count_runs(void *ctx, const struct wm_region *r, size_t off, size_t len,
-                      const struct wm_run *run)
-{
-    (void)r, (void)off, (void)len, (void)run;
-    ++*(uint32_t *)ctx;
-    return 0;
-}
-
 /* A new view of a SEC_RESERVE section shows the section's reserved pages as reserved
  * (Protect 0, no access); the committed ones with the view's protection. */
 static NTSTATUS mirror_commit_locked(struct wm_section *s, struct wm_region *r, uint64_t offset)
 {
     struct mirror m = { r, offset, 0 };
-    uint32_t n = 0;
-
-    wm_region_walk(s->commit, offset, r->size, count_runs, &n);
+    uint32_t n;
+    n = wm_region_count_runs(s->commit, offset, r->size);
     if (wm_region_reserve_runs_n(r, 2 * n + 2))
         return STATUS_NO_MEMORY;
     wm_region_walk(s->commit, offset, r->size, mirror_run, &m);
@@ -122,8 +107,8 @@ static int each_piece(struct wm_section *s, const struct wm_region *asker, uint6
         if (lo >= hi)
             continue;
         if (p->op == PIECE_RESERVE) {
-            uint32_t n = 0;
-            wm_region_walk(v, lo - v->offset, hi - lo, count_runs, &n);
+            uint32_t n;
+            n = wm_region_count_runs(v, lo - v->offset, hi - lo);
             if (wm_region_reserve_runs_n(v, 2 * n + 2))
                 return -1;
             continue;
@@ -210,9 +195,8 @@ NTSTATUS wm_view_commit_locked(struct wm_region *asker, size_t off, size_t len, 
     struct wm_section *s = asker->object;
     uint64_t soff = asker->offset + off;
     struct pieces p = { PIECE_RESERVE, 0, 0, 0 };
-    uint32_t n = 0;
-
-    wm_region_walk(asker, off, len, count_runs, &n);
+    uint32_t n;
+    n = wm_region_count_runs(asker, off, len);
     if (wm_region_reserve_runs(s->commit) || wm_region_reserve_runs_n(asker, 2 * n + 2) ||
         each_piece(s, asker, soff, len, &p))
         return STATUS_NO_MEMORY;
@@ -287,16 +271,16 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
         st = STATUS_INVALID_PARAMETER_4;
         goto out;
     }
-    if (!valid_view_prot(prot)) {
+    if (!wm_prot_view_valid(prot)) {
         st = STATUS_INVALID_PAGE_PROTECTION;
         goto out;
     }
-    if ((wm_section_rights_for(prot) & access) != wm_section_rights_for(prot)) {
+    if ((wm_prot_view_rights(prot) & access) != wm_prot_view_rights(prot)) {
         st = STATUS_ACCESS_DENIED;
         goto out;
     }
     /* The handle may allow what the section does not (a duplicate with wider rights). */
-    if (wm_section_rights_for(prot) & ~s->max) {
+    if (wm_prot_view_rights(prot) & ~s->max) {
         st = STATUS_SECTION_PROTECTION;
         goto out;
     }

@@ -113,6 +113,11 @@ uint32_t wm_vmstate_read_begin(void)
     return atomic_load_explicit(&model_seq, memory_order_acquire);
 }
 
+bool wm_vmstate_seq_valid(void *seq)
+{
+    return wm_vmstate_read_valid(*(const uint32_t *)seq);
+}
+
 bool wm_vmstate_read_valid(uint32_t seq)
 {
     atomic_thread_fence(memory_order_acquire);

@@ -14,6 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A relaxed atomic load: how lock-free readers read fields writers may change under them. */
+#define WM_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
 /* ---- arena.c: type-stable memory for everything lock-free readers touch ---------------- */
 
 /* Memory that is never returned to the system: freed blocks go back to a per-size free list,
@@ -56,6 +59,16 @@ uint32_t wm_prot_written(uint32_t prot);
 /* A protection's access class, for the rule that a view's pages stay within its own class:
  * READONLY and WRITECOPY read, READWRITE read-write, EXECUTE* read-execute, and so on. */
 unsigned wm_prot_class(uint32_t prot);
+/* One of the six protections a section can have (READONLY ... EXECUTE_WRITECOPY). */
+bool wm_prot_section_valid(uint32_t prot);
+/* The same, or PAGE_NOACCESS: what a view can be mapped with. */
+bool wm_prot_view_valid(uint32_t prot);
+/* The SECTION_MAP_* rights a view protection needs from the section handle. */
+uint32_t wm_prot_view_rights(uint32_t view_prot);
+/* The rights a section of this protection can grant a handle. */
+uint32_t wm_prot_section_rights(uint32_t prot);
+/* The view protection MapViewOfFile's FILE_MAP_* access asks for. */
+uint32_t wm_prot_from_file_map(uint32_t access);
 /* True when the protection allows the given access bits (a copy-on-write page allows writing,
  * though its kernel access is read-only until the first write). */
 bool wm_prot_allows(uint32_t prot, unsigned acc);
@@ -134,6 +147,23 @@ int wm_region_walk(const struct wm_region *r, size_t off, size_t len, wm_region_
 size_t wm_region_extent(const struct wm_region *r, size_t off);
 /* Invariant check; returns NULL or a description of the first violation. */
 const char *wm_region_check(const struct wm_region *r, size_t page_size);
+/* How many runs [off, off+len) touches (room an update of it may need, split twice more). */
+uint32_t wm_region_count_runs(const struct wm_region *r, size_t off, size_t len);
+
+/* What a lock-free reader sees of a region at one address. */
+struct wm_run_read {
+    uintptr_t base;       /* the region's */
+    size_t size;          /* the region's */
+    uint32_t alloc_prot;  /* the region's */
+    uint32_t type;        /* the region's */
+    uint32_t state, prot; /* of the run holding the address */
+    size_t end;           /* offset where the pages sharing that state and protection end */
+};
+/* Read the run holding addr without the lock: every field with an atomic load, the run
+ * capacity before the run array (a writer publishes a grown array before its capacity), so a
+ * racing writer can make the answer wrong but never the read unsafe; the caller checks the VM
+ * sequence afterwards.  false: the region looked inconsistent or addr is past its end. */
+bool wm_region_read_lockfree(const struct wm_region *r, uintptr_t addr, struct wm_run_read *out);
 
 /* ---- space.c: the ordered index of regions --------------------------------------------- */
 

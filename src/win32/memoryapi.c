@@ -185,23 +185,6 @@ WINMEM_API HANDLE WINAPI OpenFileMappingA(DWORD access, BOOL inherit, LPCSTR nam
     return OpenFileMappingW(access, inherit, name ? buf : NULL);
 }
 
-/* The view protection a FILE_MAP_* access asks for (Windows' table since Vista: COPY counts
- * only when it is all that is asked besides FILE_MAP_EXECUTE, so SECTION_MAP_EXECUTE beside it
- * leaves a view with no access; SECTION_MAP_EXECUTE alone adds nothing). */
-static DWORD view_protection(DWORD access)
-{
-    bool exec = access & FILE_MAP_EXECUTE;
-    DWORD rest = access & (FILE_MAP_COPY | FILE_MAP_WRITE | FILE_MAP_READ | SECTION_MAP_EXECUTE);
-
-    if (rest == FILE_MAP_COPY)
-        return exec ? PAGE_EXECUTE_WRITECOPY : PAGE_WRITECOPY;
-    if (rest & FILE_MAP_WRITE)
-        return exec ? PAGE_EXECUTE_READWRITE : PAGE_READWRITE;
-    if (rest & FILE_MAP_READ)
-        return exec ? PAGE_EXECUTE_READ : PAGE_READONLY;
-    return PAGE_NOACCESS;
-}
-
 WINMEM_API LPVOID WINAPI MapViewOfFileEx(HANDLE mapping, DWORD access, DWORD off_hi, DWORD off_lo,
                                          SIZE_T size, LPVOID base)
 {
@@ -210,7 +193,7 @@ WINMEM_API LPVOID WINAPI MapViewOfFileEx(HANDLE mapping, DWORD access, DWORD off
     wm_signal_init(); /* copy-on-write and guard pages in views need the fault handler */
     off.QuadPart = (LONGLONG)((uint64_t)off_hi << 32 | off_lo);
     NTSTATUS st = NtMapViewOfSection(mapping, NtCurrentProcess(), &base, 0, 0, &off, &size,
-                                     ViewShare, 0, view_protection(access));
+                                     ViewShare, 0, wm_prot_from_file_map(access));
     return wm_win32_status(st) ? base : NULL;
 }
 
