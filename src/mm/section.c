@@ -233,17 +233,92 @@ fail:
     return st;
 }
 
+/* SEC_IMAGE: images are not loaded, so it fails as for a file that is no image, or, for an
+ * empty file, as Windows fails before it reads any header. */
+static NTSTATUS image_section(ULONG attrs, HANDLE file)
+{
+    struct wm_file *f;
+    uint64_t size = 0;
+    NTSTATUS st;
+
+    if (attrs & ~(ULONG)(SEC_IMAGE | SEC_NOCACHE))
+        return STATUS_INVALID_PARAMETER;
+    if (!file || file == INVALID_HANDLE_VALUE)
+        return STATUS_INVALID_IMAGE_NOT_MZ;
+    if ((st = wm_handle_get(file, WM_OBJ_FILE, (struct wm_object **)&f, NULL)))
+        return st;
+    st = wm_status_from_errno(wm_os_file_size(f->fd, &size), WM_ERRNO_OBJECT);
+    if (st == STATUS_SUCCESS)
+        st = size ? STATUS_INVALID_IMAGE_NOT_MZ : STATUS_INVALID_FILE_FOR_SECTION;
+    wm_object_release(&f->obj);
+    return st;
+}
+
+/* SEC_COMMIT, SEC_RESERVE or nothing, with at most one caching attribute. */
+static bool attrs_valid(ULONG attrs)
+{
+    ULONG commit = attrs & (SEC_COMMIT | SEC_RESERVE),
+          cache = attrs & (SEC_NOCACHE | SEC_WRITECOMBINE);
+    return !(attrs & ~(ULONG)(SEC_COMMIT | SEC_RESERVE | SEC_NOCACHE | SEC_WRITECOMBINE)) &&
+           commit != (SEC_COMMIT | SEC_RESERVE) && !(cache && !commit) &&
+           cache != (SEC_NOCACHE | SEC_WRITECOMBINE);
+}
+
+/* What backs a file section: its own descriptor of the file, which is grown to *size first
+ * when the section is bigger and writable (*grew: the size it had, to undo on failure). */
+static NTSTATUS file_backing(struct wm_file *f, ULONG prot, uint64_t *size, int *fd, uint64_t *grew)
+{
+    bool write = prot == PAGE_READWRITE || prot == PAGE_EXECUTE_READWRITE;
+    bool exec = prot & (PAGE_EXECUTE_READ | PAGE_EXECUTE_READWRITE | PAGE_EXECUTE_WRITECOPY);
+    uint64_t fsize = 0;
+    NTSTATUS st;
+
+    if (!(f->access & GENERIC_READ) || (write && !(f->access & GENERIC_WRITE)) ||
+        (exec && !(f->access & GENERIC_EXECUTE)))
+        return STATUS_ACCESS_DENIED;
+    if ((st = wm_status_from_errno(wm_os_file_size(f->fd, &fsize), WM_ERRNO_OBJECT)))
+        return st;
+    if (*size == 0 && (*size = fsize) == 0)
+        return STATUS_MAPPED_FILE_SIZE_ZERO;
+    if (*size > fsize) {
+        /* A writable section grows its file; a read-only one cannot be bigger. */
+        if (!write)
+            return STATUS_SECTION_TOO_BIG;
+        if ((st = wm_status_from_errno(wm_os_truncate(f->fd, *size), WM_ERRNO_OBJECT)))
+            return st;
+        *grew = fsize;
+    }
+    *fd = wm_os_dup(f->fd);
+    return *fd < 0 ? wm_status_from_errno(*fd, WM_ERRNO_OBJECT) : STATUS_SUCCESS;
+}
+
+/* What backs an unnamed paging-file section: a memory file of size bytes. */
+static NTSTATUS memory_backing(uint64_t size, int *fd)
+{
+    NTSTATUS st;
+
+    if ((*fd = wm_os_memfd()) < 0)
+        return wm_status_from_errno(*fd, WM_ERRNO_OBJECT);
+    if ((st = wm_status_from_errno(wm_os_truncate(*fd, size), WM_ERRNO_SECTION_SIZE))) {
+        (void)wm_os_close(*fd);
+        *fd = -1;
+    }
+    return st;
+}
+
 /* NtCreateSection: a pagefile-backed (file NULL) or file-backed section, possibly named.
- * An existing name returns the existing object with STATUS_OBJECT_NAME_EXISTS. */
+ * An existing name returns the existing object with STATUS_OBJECT_NAME_EXISTS, and changes
+ * nothing else (not even the size of the file a new section would have grown).  Steps:
+ * check the arguments, find an existing name, make the backing, make the section. */
 WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJECT_ATTRIBUTES oa,
                                           PLARGE_INTEGER max_size, ULONG prot, ULONG attrs,
                                           HANDLE file)
 {
+    bool has_file = file && file != INVALID_HANDLE_VALUE, named = false, shm = false;
+    uint64_t size = max_size ? (uint64_t)max_size->QuadPart : 0, grew = UINT64_MAX;
+    struct wm_namespace_object o = { .fd = -1 };
     struct wm_file *f = NULL;
-    uint64_t size = max_size ? (uint64_t)max_size->QuadPart : 0;
     char *name = NULL;
-    uint64_t fsize = 0;
-    bool grew = false;
     NTSTATUS st;
     int fd = -1;
 
@@ -253,141 +328,77 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
     wm_vmstate_init();
     if (!wm_prot_section_valid(prot))
         return STATUS_INVALID_PAGE_PROTECTION;
-    /* SEC_COMMIT, SEC_RESERVE or nothing, with at most one caching attribute.  Images are not
-     * loaded: SEC_IMAGE fails as for a file that is no image, or, for an empty file, as
-     * Windows fails before it reads any header. */
-    if (attrs & SEC_IMAGE) {
-        if (attrs & ~(ULONG)(SEC_IMAGE | SEC_NOCACHE))
-            return STATUS_INVALID_PARAMETER;
-        if (!file || file == INVALID_HANDLE_VALUE)
-            return STATUS_INVALID_IMAGE_NOT_MZ;
-        if ((st = wm_handle_get(file, WM_OBJ_FILE, (struct wm_object **)&f, NULL)))
-            return st;
-        uint64_t isize = 0;
-        st = wm_status_from_errno(wm_os_file_size(f->fd, &isize), WM_ERRNO_OBJECT);
-        if (st == STATUS_SUCCESS)
-            st = isize ? STATUS_INVALID_IMAGE_NOT_MZ : STATUS_INVALID_FILE_FOR_SECTION;
-        wm_object_release(&f->obj);
-        return st;
-    }
-    if (attrs & ~(ULONG)(SEC_COMMIT | SEC_RESERVE | SEC_NOCACHE | SEC_WRITECOMBINE))
+    if (attrs & SEC_IMAGE)
+        return image_section(attrs, file);
+    if (!attrs_valid(attrs))
         return STATUS_INVALID_PARAMETER;
-    if ((attrs & (SEC_COMMIT | SEC_RESERVE)) == (SEC_COMMIT | SEC_RESERVE) ||
-        ((attrs & (SEC_NOCACHE | SEC_WRITECOMBINE)) && !(attrs & (SEC_COMMIT | SEC_RESERVE))) ||
-        (attrs & (SEC_NOCACHE | SEC_WRITECOMBINE)) == (SEC_NOCACHE | SEC_WRITECOMBINE))
-        return STATUS_INVALID_PARAMETER;
-    if (!file || file == INVALID_HANDLE_VALUE) {
-        if (size == 0)
-            return STATUS_INVALID_PARAMETER_4;
-        /* Rounded up to pages, a size this big wraps to nothing: far too big, not zero. */
-        if (size > UINT64_MAX - wm_vm.page)
-            return STATUS_SECTION_TOO_BIG;
-    }
+    if (!has_file && size == 0)
+        return STATUS_INVALID_PARAMETER_4;
+    /* Rounded up to pages, a size this big wraps to nothing: far too big, not zero. */
+    if (!has_file && size > UINT64_MAX - wm_vm.page)
+        return STATUS_SECTION_TOO_BIG;
     if (oa && oa->ObjectName && oa->ObjectName->Length &&
         (st = wm_namespace_name(oa->ObjectName, &name)) != STATUS_SUCCESS)
         return st;
-
-    if (file && file != INVALID_HANDLE_VALUE) {
-        st = wm_handle_get(file, WM_OBJ_FILE, (struct wm_object **)&f, NULL);
-        if (st)
-            return st;
-        bool write = prot == PAGE_READWRITE || prot == PAGE_EXECUTE_READWRITE;
-        bool exec = prot & (PAGE_EXECUTE_READ | PAGE_EXECUTE_READWRITE | PAGE_EXECUTE_WRITECOPY);
-        if (!(f->access & GENERIC_READ) || (write && !(f->access & GENERIC_WRITE)) ||
-            (exec && !(f->access & GENERIC_EXECUTE))) {
-            st = STATUS_ACCESS_DENIED;
-            goto out;
-        }
-        if ((st = wm_status_from_errno(wm_os_file_size(f->fd, &fsize), WM_ERRNO_OBJECT)))
-            goto out;
-        if (size == 0)
-            size = fsize;
-        if (size == 0) {
-            st = STATUS_MAPPED_FILE_SIZE_ZERO;
-            goto out;
-        }
-        if (size > fsize) {
-            /* A writable section grows its file; a read-only one cannot be bigger. */
-            if (!write) {
-                st = STATUS_SECTION_TOO_BIG;
-                goto out;
-            }
-            if ((st = wm_status_from_errno(wm_os_truncate(f->fd, size), WM_ERRNO_OBJECT)))
-                goto out;
-            grew = true;
-        }
-        fd = wm_os_dup(f->fd);
-        if (fd < 0) {
-            st = wm_status_from_errno(fd, WM_ERRNO_OBJECT);
-            goto out;
-        }
-        attrs |= SEC_FILE;
-    } else {
-        size = (size + wm_vm.page - 1) & ~(uint64_t)(wm_vm.page - 1);
-    }
+    if (has_file && (st = wm_handle_get(file, WM_OBJ_FILE, (struct wm_object **)&f, NULL)))
+        goto out;
     /* A file's pages are committed by the file: SEC_RESERVE means something only for the
      * paging file, where pages are committed (for every view at once) by VirtualAlloc. */
-    bool reserve = (attrs & SEC_RESERVE) && !(attrs & SEC_FILE);
-    attrs = (attrs & ~(ULONG)(SEC_RESERVE | SEC_COMMIT)) | ((attrs & SEC_FILE) ? 0
-                                                            : reserve          ? SEC_RESERVE
-                                                                               : SEC_COMMIT);
+    bool reserve = (attrs & SEC_RESERVE) && !has_file;
+    attrs = (attrs & ~(ULONG)(SEC_RESERVE | SEC_COMMIT)) | (has_file  ? SEC_FILE
+                                                            : reserve ? SEC_RESERVE
+                                                                      : SEC_COMMIT);
+    if (!has_file)
+        size = (size + wm_vm.page - 1) & ~(uint64_t)(wm_vm.page - 1);
 
     if (name) {
         pthread_mutex_lock(&names_lock);
+        named = true;
         struct wm_section *s = lookup_locked(name);
         if (s) {
             /* In the table, so it has a handle, and that cannot be its last to close while
              * we hold the lock: the new handle always counts. */
             st = wm_handle_create(&s->obj, s->max, out);
-            pthread_mutex_unlock(&names_lock);
-            if (fd >= 0)
-                (void)wm_os_close(fd);
             st = st == STATUS_SUCCESS ? STATUS_OBJECT_NAME_EXISTS : st;
             goto out;
         }
-        if (fd >= 0) {
-            /* A named file-backed section: found by name in this process only. */
-            st = section_make(fd, false, name, 0, size, prot, attrs, reserve,
-                              wm_prot_section_rights(prot), out);
-            name = NULL;
-            pthread_mutex_unlock(&names_lock);
-            goto out;
-        }
+    }
+    if (has_file) {
+        /* Named or not, found by name in this process only. */
+        st = file_backing(f, prot, &size, &fd, &grew);
+    } else if (name) {
         /* Another process's section of that name: its size, protection and attributes win,
          * as on Windows, where the existing object is returned. */
-        struct wm_namespace_object o = { .size = size, .prot = prot, .attrs = attrs };
         bool exists = false;
-        if ((st = wm_namespace_create(name, &o, &exists)) != STATUS_SUCCESS) {
-            pthread_mutex_unlock(&names_lock);
+        o.size = size, o.prot = prot, o.attrs = attrs;
+        if ((st = wm_namespace_create(name, &o, &exists)) == STATUS_SUCCESS) {
+            fd = o.fd, shm = true;
+            size = o.size, prot = o.prot, attrs = o.attrs;
+            reserve = (attrs & SEC_RESERVE) != 0;
+            st = section_make(fd, true, name, o.data_off, size, prot, attrs, reserve,
+                              wm_prot_section_rights(prot), out);
+            name = NULL, fd = -1; /* section_make took them */
+            if (st == STATUS_SUCCESS && exists)
+                st = STATUS_OBJECT_NAME_EXISTS;
             goto out;
         }
-        reserve = (o.attrs & SEC_RESERVE) != 0;
-        st = section_make(o.fd, true, name, o.data_off, o.size, o.prot, o.attrs, reserve,
-                          wm_prot_section_rights(o.prot), out);
-        name = NULL;
-        pthread_mutex_unlock(&names_lock);
-        if (st == STATUS_SUCCESS && exists)
-            st = STATUS_OBJECT_NAME_EXISTS;
+    } else {
+        st = memory_backing(size, &fd);
+    }
+    if (st)
         goto out;
-    }
-    if (fd < 0) {
-        fd = wm_os_memfd();
-        if (fd < 0) {
-            st = wm_status_from_errno(fd, WM_ERRNO_OBJECT);
-            goto out;
-        }
-        if ((st = wm_status_from_errno(wm_os_truncate(fd, size), WM_ERRNO_SECTION_SIZE))) {
-            (void)wm_os_close(fd);
-            goto out;
-        }
-    }
-    st = section_make(fd, false, NULL, 0, size, prot, attrs, reserve, wm_prot_section_rights(prot),
+    st = section_make(fd, shm, name, 0, size, prot, attrs, reserve, wm_prot_section_rights(prot),
                       out);
+    name = NULL, fd = -1; /* section_make took them */
 out:
+    if (named)
+        pthread_mutex_unlock(&names_lock);
+    if (fd >= 0)
+        (void)wm_os_close(fd);
     /* A failed call leaves the file as it found it.  Should even that fail, the file keeps
      * the zeros it grew by, which is all a successful call would have changed. */
-    if (grew && st != STATUS_SUCCESS && st != STATUS_OBJECT_NAME_EXISTS)
-        (void)wm_os_truncate(f->fd, fsize);
+    if (grew != UINT64_MAX && st != STATUS_SUCCESS)
+        (void)wm_os_truncate(f->fd, grew);
     if (f)
         wm_object_release(&f->obj);
     free(name);

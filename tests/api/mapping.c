@@ -405,9 +405,33 @@ static void test_sec_reserve(void)
     CHECK(CloseHandle(h));
 }
 
+/* A named file section that exists already is returned as it is: creating it again with a
+ * bigger size does not grow the file. */
+static void test_named_file_exists(void)
+{
+    char path[400], name[64];
+    at_tmp_path(path, sizeof(path), "map-named-file");
+    snprintf(name, sizeof(name), "winmem-named-file-%lu", (unsigned long)GetCurrentProcessId());
+    HANDLE f = make_file(path, 0x1000, 3, GENERIC_READ | GENERIC_WRITE);
+    REQUIRE_VOID(f != INVALID_HANDLE_VALUE);
+    HANDLE m1 = CreateFileMappingA(f, NULL, PAGE_READWRITE, 0, 0x1000, name);
+    CHECK(m1 != NULL);
+    SetLastError(0xdeadbeef);
+    HANDLE m2 = CreateFileMappingA(f, NULL, PAGE_READWRITE, 0, 0x10000, name);
+    CHECK(m2 != NULL && GetLastError() == ERROR_ALREADY_EXISTS);
+    CHECK_EQ(file_size(f), 0x1000);
+    if (m2)
+        CloseHandle(m2);
+    if (m1)
+        CloseHandle(m1);
+    CloseHandle(f);
+    remove(path);
+}
+
 int main(void)
 {
     at_init();
+    test_named_file_exists();
     test_protections();
     test_sec_flags();
     test_sizes();
