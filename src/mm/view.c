@@ -237,7 +237,76 @@ static int claim_view(void *ctx, uintptr_t addr, size_t len, bool over)
     return wm_os_map_file(addr, len, c->acc, c->fd, c->offset, c->shared, over);
 }
 
-/* NtMapViewOfSection: map [offset, offset+size) of a section into the current process. */
+/* NtMapViewOfSection's arguments in the order Windows checks them; *size becomes the view's
+ * size and *limit the highest address ZeroBits allows (0: none). */
+static NTSTATUS check_view(const struct wm_section *s, ACCESS_MASK access, ULONG_PTR zero_bits,
+                           uintptr_t want, uint64_t offset, size_t *size, ULONG prot,
+                           uintptr_t *limit)
+{
+    bool bad_bits;
+
+    /* ZeroBits first: a bad value, or an address above its limit, wins over a misaligned
+     * offset or address. */
+    *limit = wm_place_zero_bits_limit(zero_bits, &bad_bits);
+    if (bad_bits || (want && *limit && want > *limit))
+        return STATUS_INVALID_PARAMETER_4;
+    if (!wm_prot_view_valid(prot))
+        return STATUS_INVALID_PAGE_PROTECTION;
+    uint32_t need = wm_prot_view_rights(prot);
+    if ((need & access) != need)
+        return STATUS_ACCESS_DENIED;
+    /* The handle may allow what the section does not (a duplicate with wider rights). */
+    if (need & ~s->max)
+        return STATUS_SECTION_PROTECTION;
+    if (offset % WM_GRANULARITY || want % WM_GRANULARITY)
+        return STATUS_MAPPED_ALIGNMENT;
+    if (want && (want < WM_MIN_ADDRESS || want > WM_MAX_ADDRESS))
+        return STATUS_INVALID_PARAMETER_3;
+    if (offset >= s->size || *size > s->size - offset)
+        return STATUS_INVALID_VIEW_SIZE;
+    if (*size == 0)
+        *size = s->size - offset;
+    *size = (*size + wm_vm.page - 1) & ~(size_t)(wm_vm.page - 1);
+    return STATUS_SUCCESS;
+}
+
+/* Map the view r describes (size, protection, section, offset) at want, or where placement
+ * puts it, and enter it in the model.  On failure nothing is mapped or entered.  Caller
+ * holds the write lock. */
+static NTSTATUS map_view_locked(struct wm_section *s, struct wm_region *r, uintptr_t want,
+                                uintptr_t limit, bool top_down)
+{
+    bool cow = r->flags & WM_REGION_VIEW_PRIVATE;
+    unsigned acc = wm_prot_access(r->alloc_prot);
+    uint64_t at = s->data_off + r->offset;
+    uintptr_t base = want;
+    NTSTATUS st;
+
+    if (want && wm_space_overlaps(&wm_vm.space, want, r->size))
+        return STATUS_CONFLICTING_ADDRESSES;
+    if (want) {
+        st = wm_status_from_errno(wm_os_map_file(want, r->size, acc, s->fd, at, !cow, false),
+                                  WM_ERRNO_MEMORY);
+    } else {
+        struct view_claim vc = { acc, s->fd, at, !cow };
+        st = wm_place_locked(r->size, limit, top_down, claim_view, &vc, &base);
+    }
+    if (st)
+        return st;
+    r->base = base;
+    if (s->commit)
+        st = mirror_commit_locked(s, r, r->offset);
+    if (!st && wm_space_insert(&wm_vm.space, r))
+        st = STATUS_NO_MEMORY;
+    if (st) {
+        wm_os_unmap(base, r->size);
+        wm_place_freed_locked(base);
+    }
+    return st;
+}
+
+/* NtMapViewOfSection: map [offset, offset+size) of a section into the current process.
+ * Steps: the arguments, the region, the mapping; the outputs only once it all worked. */
 WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVOID *base_ptr,
                                              ULONG_PTR zero_bits, SIZE_T commit,
                                              PLARGE_INTEGER offset_ptr, PSIZE_T size_ptr,
@@ -246,9 +315,7 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
     struct wm_section *s;
     ACCESS_MASK access;
     NTSTATUS st = wm_vmstate_check_process(process);
-    uintptr_t want, base = 0;
-    uint64_t offset;
-    size_t size;
+    uintptr_t limit;
 
     (void)commit, (void)inherit;
     if (st)
@@ -256,99 +323,39 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
     if (!base_ptr || !size_ptr)
         return STATUS_ACCESS_VIOLATION;
     wm_vmstate_init();
-    st = wm_handle_get(section, WM_OBJ_SECTION, (struct wm_object **)&s, &access);
-    if (st)
+    if ((st = wm_handle_get(section, WM_OBJ_SECTION, (struct wm_object **)&s, &access)))
         return st;
-    want = (uintptr_t)*base_ptr;
-    size = *size_ptr;
-    offset = offset_ptr ? (uint64_t)offset_ptr->QuadPart : 0;
-
-    /* ZeroBits first: a bad value, or an address above its limit, wins over a misaligned
-     * offset or address (as Windows checks them). */
-    bool bad_bits;
-    uintptr_t limit = wm_place_zero_bits_limit(zero_bits, &bad_bits);
-    if (bad_bits || (want && limit && want > limit)) {
-        st = STATUS_INVALID_PARAMETER_4;
+    uintptr_t want = (uintptr_t)*base_ptr;
+    size_t size = *size_ptr;
+    uint64_t offset = offset_ptr ? (uint64_t)offset_ptr->QuadPart : 0;
+    if ((st = check_view(s, access, zero_bits, want, offset, &size, prot, &limit)))
         goto out;
-    }
-    if (!wm_prot_view_valid(prot)) {
-        st = STATUS_INVALID_PAGE_PROTECTION;
-        goto out;
-    }
-    if ((wm_prot_view_rights(prot) & access) != wm_prot_view_rights(prot)) {
-        st = STATUS_ACCESS_DENIED;
-        goto out;
-    }
-    /* The handle may allow what the section does not (a duplicate with wider rights). */
-    if (wm_prot_view_rights(prot) & ~s->max) {
-        st = STATUS_SECTION_PROTECTION;
-        goto out;
-    }
-    if (offset % WM_GRANULARITY || want % WM_GRANULARITY) {
-        st = STATUS_MAPPED_ALIGNMENT;
-        goto out;
-    }
-    if (want && (want < WM_MIN_ADDRESS || want > WM_MAX_ADDRESS)) {
-        st = STATUS_INVALID_PARAMETER_3;
-        goto out;
-    }
-    if (offset >= s->size || size > s->size - offset) {
-        st = STATUS_INVALID_VIEW_SIZE;
-        goto out;
-    }
-    if (size == 0)
-        size = s->size - offset;
-    size = (size + wm_vm.page - 1) & ~(size_t)(wm_vm.page - 1);
 
     bool cow = (prot == PAGE_WRITECOPY || prot == PAGE_EXECUTE_WRITECOPY);
-    uint32_t view_prot = prot | (s->attrs & SEC_NOCACHE ? PAGE_NOCACHE : 0) |
-                         (s->attrs & SEC_WRITECOMBINE ? PAGE_WRITECOMBINE : 0);
-    if (prot == PAGE_NOACCESS)
-        view_prot = prot;
+    uint32_t view_prot = prot;
+    if (prot != PAGE_NOACCESS)
+        view_prot |= (s->attrs & SEC_NOCACHE ? PAGE_NOCACHE : 0) |
+                     (s->attrs & SEC_WRITECOMBINE ? PAGE_WRITECOMBINE : 0);
     /* The model's memory (vm/arena.c) is the VM lock's: take it before the region exists. */
     wm_vmstate_wrlock();
     struct wm_region *r =
         wm_region_new(0, size, view_prot, MEM_MAPPED, WM_STATE_COMMITTED, view_prot);
     if (!r) {
         st = STATUS_NO_MEMORY;
-        goto out_unlock;
-    }
-    unsigned acc = wm_prot_access(view_prot);
-    if (want && wm_space_overlaps(&wm_vm.space, want, size)) {
-        st = STATUS_CONFLICTING_ADDRESSES;
-        goto out_unlock;
-    }
-    if (want) {
-        base = want;
-        st = wm_status_from_errno(
-            wm_os_map_file(want, size, acc, s->fd, s->data_off + offset, !cow, false),
-            WM_ERRNO_MEMORY);
     } else {
-        struct view_claim vc = { acc, s->fd, s->data_off + offset, !cow };
-        st = wm_place_locked(size, limit, type & MEM_TOP_DOWN, claim_view, &vc, &base);
+        r->object = s;
+        r->offset = offset;
+        r->flags |= WM_REGION_VIEW | (cow ? WM_REGION_VIEW_PRIVATE : 0);
+        if ((st = map_view_locked(s, r, want, limit, type & MEM_TOP_DOWN)))
+            wm_region_free(r); /* before unlocking, like every arena call */
+        else
+            want = r->base; /* read now: once unlocked, another thread may unmap it */
     }
-    if (st)
-        goto out_unlock;
-    r->base = base;
-    r->object = s;
-    r->offset = offset;
-    r->flags |= WM_REGION_VIEW | (cow ? WM_REGION_VIEW_PRIVATE : 0);
-    if (s->commit)
-        st = mirror_commit_locked(s, r, offset);
-    if (!st && wm_space_insert(&wm_vm.space, r))
-        st = STATUS_NO_MEMORY;
-    if (st) {
-        wm_os_unmap(base, size);
-        wm_place_freed_locked(base);
-    }
-out_unlock:
-    if (st)
-        wm_region_free(r); /* before unlocking, like every arena call */
     wm_vmstate_wrunlock();
     if (st)
         goto out;
     wm_object_ref(&s->obj); /* the view's reference */
-    *base_ptr = (PVOID)base;
+    *base_ptr = (PVOID)want;
     *size_ptr = size;
 out:
     wm_object_release(&s->obj);
