@@ -41,8 +41,8 @@ static size_t bucket_of(const char *name, size_t n)
     return (size_t)(h & (n - 1));
 }
 
-/* Caller holds names_lock (as for every _locked function here). */
-static struct wm_section *lookup_locked(const char *name)
+/* Caller holds names_lock (as for every *_name / *_names function here). */
+static struct wm_section *lookup_name(const char *name)
 {
     for (struct wm_section *s = buckets[bucket_of(name, nbuckets)]; s; s = s->next_named)
         if (strcmp(s->name, name) == 0)
@@ -50,7 +50,7 @@ static struct wm_section *lookup_locked(const char *name)
     return NULL;
 }
 
-static void grow_locked(void)
+static void grow_names(void)
 {
     size_t n = nbuckets * 2;
     struct wm_section **b = calloc(n, sizeof(*b));
@@ -71,17 +71,17 @@ static void grow_locked(void)
     nbuckets = n;
 }
 
-static void publish_locked(struct wm_section *s)
+static void publish_name(struct wm_section *s)
 {
     if (nnamed >= nbuckets)
-        grow_locked();
+        grow_names();
     size_t k = bucket_of(s->name, nbuckets);
     s->next_named = buckets[k];
     buckets[k] = s;
     nnamed++;
 }
 
-static void unpublish_locked(struct wm_section *s)
+static void unpublish_name(struct wm_section *s)
 {
     for (struct wm_section **p = &buckets[bucket_of(s->name, nbuckets)]; *p;
          p = &(*p)->next_named) {
@@ -102,7 +102,7 @@ static void close_names_at_exit(void)
     for (size_t i = 0; i < nbuckets; i++) {
         while (buckets[i]) {
             struct wm_section *s = buckets[i];
-            unpublish_locked(s);
+            unpublish_name(s);
             if (s->shm)
                 wm_namespace_release(s->fd, s->name);
             s->shm = false;
@@ -119,6 +119,9 @@ static void register_exit_cleanup(void)
 static void section_destroy(struct wm_object *o)
 {
     struct wm_section *s = (struct wm_section *)o;
+    /* A named section that got handles left the name table with its last one. */
+    WM_ASSERT(!s->name || atomic_load(&s->handles) <= 0);
+    if (s->name && atomic_load(&s->handles) > 0) { extern int printf(const char*,...); printf("DESTROY with handles=%d\n", atomic_load(&s->handles)); }
     if (s->commit) {
         wm_vmstate_wrlock(); /* the arena is serialised by the VM lock */
         wm_region_free(s->commit);
@@ -163,7 +166,7 @@ static void section_handle_closed(struct wm_object *o)
             break;
     }
     if (h == 1 && named) {
-        unpublish_locked(s);
+        unpublish_name(s);
         if (s->shm)
             wm_namespace_release(s->fd, s->name);
         s->shm = false;
@@ -221,7 +224,7 @@ static NTSTATUS section_make(int fd, bool shm, char *name, uint64_t data_off, ui
     if (name) {
         static pthread_once_t once = PTHREAD_ONCE_INIT;
         pthread_once(&once, register_exit_cleanup);
-        publish_locked(s);
+        publish_name(s);
     }
     wm_object_release(&s->obj);
     return STATUS_SUCCESS;
@@ -354,11 +357,15 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
     if (name) {
         pthread_mutex_lock(&names_lock);
         named = true;
-        struct wm_section *s = lookup_locked(name);
+        struct wm_section *s = lookup_name(name);
         if (s) {
             /* In the table, so it has a handle, and that cannot be its last to close while
-             * we hold the lock: the new handle always counts. */
+             * we hold the lock: the new handle always counts.  Found by name, not through a
+             * handle, so hold a reference across the handle's making: a closer of one of the
+             * other handles (which needs no lock) may drop its reference meanwhile. */
+            wm_object_ref(&s->obj);
             st = wm_handle_create(&s->obj, s->max, out);
+            wm_object_release(&s->obj);
             st = st == STATUS_SUCCESS ? STATUS_OBJECT_NAME_EXISTS : st;
             goto out;
         }
@@ -406,7 +413,7 @@ out:
 }
 
 /* A section of this name that another process holds (none in this process has it). */
-static NTSTATUS open_other_locked(char *name, ACCESS_MASK access, HANDLE *out)
+static NTSTATUS open_other(char *name, ACCESS_MASK access, HANDLE *out)
 {
     struct wm_namespace_object o;
     NTSTATUS st = wm_namespace_open(name, &o);
@@ -439,12 +446,15 @@ WINMEM_API NTSTATUS NTAPI NtOpenSection(PHANDLE out, ACCESS_MASK access, POBJECT
      * is mapped (STATUS_SECTION_PROTECTION), as on Windows, where FILE_MAP_ALL_ACCESS opens a
      * read-write section fine. */
     pthread_mutex_lock(&names_lock);
-    struct wm_section *s = lookup_locked(name);
+    struct wm_section *s = lookup_name(name);
     if (s) {
+        /* Held across the handle's making, as in NtCreateSection. */
+        wm_object_ref(&s->obj);
         st = wm_handle_create(&s->obj, access, out);
+        wm_object_release(&s->obj);
         free(name);
     } else {
-        st = open_other_locked(name, access, out);
+        st = open_other(name, access, out);
     }
     pthread_mutex_unlock(&names_lock);
     return st;

@@ -35,7 +35,9 @@ struct wm_object {
 void wm_object_ref(struct wm_object *o);
 void wm_object_release(struct wm_object *o);
 /* A new handle holding a reference to o, with the given access rights; the object's
- * handle_opened hook has counted it.  On failure nothing changed. */
+ * handle_opened hook has counted it.  On failure nothing changed.  The caller keeps o alive
+ * for the call: it holds a reference (one found by name, not through a handle, needs one
+ * taken under the lock that keeps its last handle from closing). */
 NTSTATUS wm_handle_create(struct wm_object *o, ACCESS_MASK access, HANDLE *out);
 /* STATUS_SUCCESS when h is the current process: its pseudo handle or a real handle to it;
  * STATUS_OBJECT_TYPE_MISMATCH for another object's handle, else STATUS_INVALID_HANDLE. */
