@@ -29,6 +29,7 @@ static int claim_private(void *ctx, uintptr_t addr, size_t len, bool over)
 static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG prot, uintptr_t limit,
                                uintptr_t *base_out, size_t *size_out)
 {
+    WM_ASSERT(wm_vmstate_write_held());
     bool commit = type & MEM_COMMIT;
     unsigned acc = commit ? wm_prot_access(prot) : 0;
     size_t large = (type & MEM_LARGE_PAGES) ? wm_os_large_page_size() : 0;
@@ -86,6 +87,7 @@ static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG pr
 /* MEM_COMMIT inside an existing reservation. */
 static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
 {
+    WM_ASSERT(wm_vmstate_write_held());
     struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, start);
 
     /* Copy-on-write exists only in views (NtAllocateVirtualMemory let it through for them). */
@@ -176,6 +178,7 @@ static int reset_run(void *ctx, const struct wm_region *r, size_t off, size_t le
 /* MEM_RESET / MEM_RESET_UNDO: contents may be discarded / are kept if still there. */
 static NTSTATUS reset_locked(uintptr_t start, uintptr_t end, bool undo)
 {
+    WM_ASSERT(wm_vmstate_write_held());
     struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, start);
     struct reset_ctx c = { .undo = undo };
 

@@ -42,6 +42,7 @@ static int prot_lockfree(uintptr_t addr, uint32_t *prot)
  * as Windows reports a written copy-on-write page.  Caller holds the write lock. */
 static bool cow_upgrade_locked(struct wm_region *r, uintptr_t page, uint32_t prot)
 {
+    WM_ASSERT(wm_vmstate_write_held());
     uint32_t written = wm_prot_written(prot);
     unsigned acc = wm_prot_access(written);
     int rc;

@@ -11,6 +11,7 @@
 static NTSTATUS free_range_locked(uintptr_t addr, size_t size, ULONG type, struct wm_region **rp,
                                   uintptr_t *start, uintptr_t *end)
 {
+    WM_ASSERT(wm_vmstate_write_held());
     uintptr_t page_addr = addr & ~(uintptr_t)(wm_vm.page - 1);
     struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, page_addr);
 

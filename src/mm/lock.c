@@ -53,7 +53,7 @@ static NTSTATUS lock_args(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULO
 }
 
 /* A range outside winmem's reservations: it must be mapped, and then mlock decides. */
-static NTSTATUS foreign_locked(uintptr_t start, uintptr_t end, bool lock)
+static NTSTATUS lock_foreign_locked(uintptr_t start, uintptr_t end, bool lock)
 {
     MEMORY_BASIC_INFORMATION m;
 
@@ -82,7 +82,7 @@ WINMEM_API NTSTATUS NTAPI NtLockVirtualMemory(HANDLE process, PVOID *base_ptr, P
     wm_vmstate_wrlock();
     struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, start);
     if (!r) {
-        st = foreign_locked(start, end, true);
+        st = lock_foreign_locked(start, end, true);
         goto out_unlock;
     }
     size_t off = start - r->base, len = end - start;
@@ -140,7 +140,7 @@ WINMEM_API NTSTATUS NTAPI NtUnlockVirtualMemory(HANDLE process, PVOID *base_ptr,
     wm_vmstate_wrlock();
     struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, start);
     if (!r) {
-        st = foreign_locked(start, end, false);
+        st = lock_foreign_locked(start, end, false);
         goto out_unlock;
     }
     size_t off = start - r->base, len = end - start;

@@ -70,6 +70,9 @@ void wm_vmstate_wrlock(void);
 void wm_vmstate_wrunlock(void);
 /* True while the calling thread holds the VM lock (read or write).  Async-signal-safe. */
 bool wm_vmstate_held_sigsafe(void);
+/* True while the calling thread holds the VM lock for writing (what every _locked mutator
+ * asserts).  Async-signal-safe. */
+bool wm_vmstate_write_held(void);
 /* Lock-free reading (a sequence lock over the model): take a ticket, read through the
  * _sigsafe lookups, and keep the answer only if wm_vmstate_read_valid(ticket) says no writer
  * ran meanwhile.  The model's memory is type-stable (vm/arena.c), so a racing read sees

@@ -62,6 +62,7 @@ uintptr_t wm_place_zero_bits_limit(ULONG_PTR zero_bits, bool *bad)
 
 void wm_place_freed_locked(uintptr_t base)
 {
+    WM_ASSERT(wm_vmstate_write_held());
     /* Below the floor nothing is hinted (ZeroBits searches start from the bottom). */
     if (base < PLACE_FLOOR)
         return;
@@ -277,6 +278,7 @@ static NTSTATUS bottom_up_hinted(size_t len, uintptr_t limit, wm_place_claim cla
 NTSTATUS wm_place_locked(size_t len, uintptr_t limit, bool top_down, wm_place_claim claim,
                          void *ctx, uintptr_t *out)
 {
+    WM_ASSERT(wm_vmstate_write_held());
     NTSTATUS st = STATUS_NO_MEMORY;
 
     if (!limit || limit > WM_MAX_ADDRESS)

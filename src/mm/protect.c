@@ -21,6 +21,7 @@ static int restore_run(void *ctx, const struct wm_region *r, size_t off, size_t 
 
 void wm_protect_adopt_locked(struct wm_region *r, size_t off, size_t len, uint32_t want)
 {
+    WM_ASSERT(wm_vmstate_write_held());
     struct wm_maps m;
     struct wm_maps_entry e;
     uintptr_t lo = r->base + off, hi = lo + len;
@@ -60,6 +61,7 @@ out:
  * giving the pages `want`; if the undo fails too, make the model say what the kernel has. */
 static void roll_back_locked(struct wm_region *r, size_t off, size_t len, uint32_t want)
 {
+    WM_ASSERT(wm_vmstate_write_held());
     int rc = 0;
 
     wm_region_walk(r, off, len, restore_run, &rc);
@@ -99,6 +101,7 @@ static int protect_piece(void *ctx, const struct wm_region *r, size_t off, size_
 NTSTATUS wm_protect_copied_locked(struct wm_region *r, size_t off, size_t len, uint32_t prot,
                                   uint32_t *old)
 {
+    WM_ASSERT(wm_vmstate_write_held());
     uint32_t n;
     struct cow_pass c = { prot, 0 };
 

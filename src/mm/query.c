@@ -52,7 +52,7 @@ static uint32_t group_type(const struct group *g)
     return MEM_PRIVATE;
 }
 
-static NTSTATUS foreign_locked(uintptr_t page, MEMORY_BASIC_INFORMATION *m)
+static NTSTATUS query_foreign_locked(uintptr_t page, MEMORY_BASIC_INFORMATION *m)
 {
     const struct wm_region *prev = wm_space_prev(&wm_vm.space, page);
     const struct wm_region *next = wm_space_next(&wm_vm.space, page);
@@ -169,6 +169,7 @@ static int query_lockfree(uintptr_t page, uint32_t seq, MEMORY_BASIC_INFORMATION
 
 NTSTATUS wm_query_locked(uintptr_t addr, MEMORY_BASIC_INFORMATION *m)
 {
+    WM_ASSERT(wm_vmstate_held_sigsafe());
     uintptr_t page = addr & ~(uintptr_t)(wm_vm.page - 1);
     const struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, page);
 
@@ -177,7 +178,7 @@ NTSTATUS wm_query_locked(uintptr_t addr, MEMORY_BASIC_INFORMATION *m)
         from_region(r, page, m);
         return STATUS_SUCCESS;
     }
-    return foreign_locked(page, m);
+    return query_foreign_locked(page, m);
 }
 
 /* NtQueryVirtualMemory: MemoryBasicInformation for the current process. */

@@ -121,7 +121,10 @@ static void section_destroy(struct wm_object *o)
     struct wm_section *s = (struct wm_section *)o;
     /* A named section that got handles left the name table with its last one. */
     WM_ASSERT(!s->name || atomic_load(&s->handles) <= 0);
-    if (s->name && atomic_load(&s->handles) > 0) { extern int printf(const char*,...); printf("DESTROY with handles=%d\n", atomic_load(&s->handles)); }
+    if (s->name && atomic_load(&s->handles) > 0) {
+        extern int printf(const char *, ...);
+        printf("DESTROY with handles=%d\n", atomic_load(&s->handles));
+    }
     if (s->commit) {
         wm_vmstate_wrlock(); /* the arena is serialised by the VM lock */
         wm_region_free(s->commit);

@@ -58,6 +58,7 @@ static bool overlaps(const struct secured *s, uintptr_t start, uintptr_t end)
 
 NTSTATUS wm_secure_check_free_locked(uintptr_t start, uintptr_t end)
 {
+    WM_ASSERT(wm_vmstate_held_sigsafe());
     for (size_t i = 0; i < nsecs; i++) {
         if (overlaps(&secs[i], start, end)) {
             refused_secure = true;
@@ -77,6 +78,7 @@ static bool keeps(uint32_t prot, uint32_t mode)
 
 NTSTATUS wm_secure_check_protect_locked(uintptr_t start, uintptr_t end, uint32_t prot)
 {
+    WM_ASSERT(wm_vmstate_held_sigsafe());
     for (size_t i = 0; i < nsecs; i++) {
         if (overlaps(&secs[i], start, end) && !keeps(prot, secs[i].mode)) {
             refused_secure = true;

@@ -37,6 +37,7 @@ static int mirror_run(void *ctx, const struct wm_region *commit, size_t off, siz
  * (Protect 0, no access); the committed ones with the view's protection. */
 static NTSTATUS mirror_commit_locked(struct wm_section *s, struct wm_region *r, uint64_t offset)
 {
+    WM_ASSERT(wm_vmstate_write_held());
     struct mirror m = { r, offset, 0 };
     uint32_t n;
     n = wm_region_count_runs(s->commit, offset, r->size);
@@ -192,6 +193,7 @@ static void restore_asker(struct wm_region *r, size_t off, size_t len, uint32_t 
  * system call, and a refusal takes back every protection already changed. */
 NTSTATUS wm_view_commit_locked(struct wm_region *asker, size_t off, size_t len, uint32_t prot)
 {
+    WM_ASSERT(wm_vmstate_write_held());
     struct wm_section *s = asker->object;
     uint64_t soff = asker->offset + off;
     struct pieces p = { PIECE_RESERVE, 0, 0, 0 };
@@ -276,6 +278,7 @@ static NTSTATUS check_view(const struct wm_section *s, ACCESS_MASK access, ULONG
 static NTSTATUS map_view_locked(struct wm_section *s, struct wm_region *r, uintptr_t want,
                                 uintptr_t limit, bool top_down)
 {
+    WM_ASSERT(wm_vmstate_write_held());
     bool cow = r->flags & WM_REGION_VIEW_PRIVATE;
     unsigned acc = wm_prot_access(r->alloc_prot);
     uint64_t at = s->data_off + r->offset;

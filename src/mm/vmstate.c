@@ -24,6 +24,15 @@ static _Atomic uint32_t model_seq;
 /* How many holds of the VM lock (read or write) this thread has: a fault on a thread that
  * holds it is winmem's own bug, which the fault path must report rather than wait on. */
 static __thread unsigned held __attribute__((tls_model("initial-exec")));
+/* This thread holds the lock for writing (checked by WM_ASSERT in the _locked mutators). */
+static __thread bool writing __attribute__((tls_model("initial-exec")));
+/* Changes since the last whole-model check (expensive checks only). */
+static unsigned changes;
+
+bool wm_vmstate_write_held(void)
+{
+    return writing;
+}
 
 bool wm_vmstate_held_sigsafe(void)
 {
@@ -96,10 +105,25 @@ void wm_vmstate_wrlock(void)
     uint32_t s = atomic_load_explicit(&model_seq, memory_order_relaxed);
     atomic_store_explicit(&model_seq, s + 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
+    writing = true;
+}
+
+/* Expensive checks: the whole model's invariants after a change, every time while it is
+ * small, every 256th time past 20,000 regions so big tests stay linear enough. */
+static void check_model_locked(void)
+{
+    if (WM_CHECKS < 2 || (wm_vm.space.count > 20000 && ++changes % 256 != 0))
+        return;
+    const char *bad = wm_space_check(&wm_vm.space, wm_vm.page ? wm_vm.page : 4096);
+    if (bad)
+        wm_check_fail(__FILE__, __LINE__, bad);
 }
 
 void wm_vmstate_wrunlock(void)
 {
+    WM_ASSERT(writing);
+    check_model_locked();
+    writing = false;
     held--;
     uint32_t s = atomic_load_explicit(&model_seq, memory_order_relaxed);
     atomic_store_explicit(&model_seq, s + 1, memory_order_release);
@@ -142,6 +166,7 @@ static void init_once(void)
     /* mmap'd chunks: huge pages for the index, and allocation that is a system call, not
      * malloc, so the fault path can allocate. */
     wm_arena_set_source(wm_os_arena_chunk);
+    wm_arena_set_serial_check(wm_vmstate_write_held);
     pthread_atfork(atfork_prepare, atfork_release, atfork_release);
 }
 

@@ -77,7 +77,7 @@ void wm_object_release(struct wm_object *o)
 }
 
 /* Room for one more handle; caller holds table_lock. */
-static NTSTATUS grow_locked(void)
+static NTSTATUS grow_table(void)
 {
     size_t n = nslots ? nslots * 2 : 64;
     struct slot *t = realloc(table, n * sizeof(*t));
@@ -101,7 +101,7 @@ NTSTATUS wm_handle_create(struct wm_object *o, ACCESS_MASK access, HANDLE *out)
 
     pthread_once(&once, register_fork);
     pthread_mutex_lock(&table_lock);
-    if (free_head == NO_SLOT && (st = grow_locked()) != STATUS_SUCCESS)
+    if (free_head == NO_SLOT && (st = grow_table()) != STATUS_SUCCESS)
         goto out_unlock;
     /* The hook goes last: once the object has counted the handle, nothing can fail. */
     if (o->handle_opened && (st = o->handle_opened(o)) != STATUS_SUCCESS)

@@ -126,7 +126,7 @@ static void ns_unlock(int fd)
 /* A name whose object nobody holds is left from processes that ended without closing their
  * handles, which Windows would have closed: remove it.  Caller holds the namespace lock;
  * fd is the object, opened by name.  True when it was stale (fd is then closed). */
-static bool remove_if_stale_locked(int fd, const char *shm)
+static bool remove_if_stale(int fd, const char *shm)
 {
     if (wm_os_flock(fd, LOCK_EX | LOCK_NB) != 0)
         return false;
@@ -145,7 +145,7 @@ static int sweep_one(void *ctx, const char *entry)
     if (fd < 0)
         return 0;
     /* Another user's file under our prefix is left alone, as everywhere. */
-    if (wm_os_shm_check(fd) != 0 || !remove_if_stale_locked(fd, shm))
+    if (wm_os_shm_check(fd) != 0 || !remove_if_stale(fd, shm))
         (void)wm_os_close(fd);
     return 0;
 }
@@ -222,7 +222,7 @@ static NTSTATUS read_header(int fd, const char *full, struct wm_namespace_object
 
 /* The existing object under shm, checked and held with a shared lock; STATUS_OBJECT_NAME_
  * NOT_FOUND when there is none (or only a stale one, now removed).  Namespace lock held. */
-static NTSTATUS adopt_locked(const char *shm, const char *full, struct wm_namespace_object *o)
+static NTSTATUS adopt(const char *shm, const char *full, struct wm_namespace_object *o)
 {
     bool created;
     int r, fd = wm_os_shm_open(shm, false, &created);
@@ -234,7 +234,7 @@ static NTSTATUS adopt_locked(const char *shm, const char *full, struct wm_namesp
         (void)wm_os_close(fd);
         return wm_status_from_errno(r, WM_ERRNO_OBJECT);
     }
-    if (remove_if_stale_locked(fd, shm))
+    if (remove_if_stale(fd, shm))
         return STATUS_OBJECT_NAME_NOT_FOUND;
     if ((st = read_header(fd, full, o)) != STATUS_SUCCESS ||
         (st = wm_status_from_errno(wm_os_flock(fd, LOCK_SH), WM_ERRNO_OBJECT)) != STATUS_SUCCESS) {
@@ -256,7 +256,7 @@ NTSTATUS wm_namespace_create(const char *full, struct wm_namespace_object *o, bo
     shm_name_of(full, shm, sizeof(shm));
     if ((st = ns_lock(&lock)) != STATUS_SUCCESS)
         return st;
-    st = adopt_locked(shm, full, o);
+    st = adopt(shm, full, o);
     if (st != STATUS_OBJECT_NAME_NOT_FOUND) {
         *exists = st == STATUS_SUCCESS;
         goto out;
@@ -300,7 +300,7 @@ NTSTATUS wm_namespace_open(const char *full, struct wm_namespace_object *o)
     shm_name_of(full, shm, sizeof(shm));
     if ((st = ns_lock(&lock)) != STATUS_SUCCESS)
         return st;
-    st = adopt_locked(shm, full, o);
+    st = adopt(shm, full, o);
     ns_unlock(lock);
     /* A name held under another name's hash is, for this name, not there. */
     return st == STATUS_OBJECT_NAME_COLLISION ? STATUS_OBJECT_NAME_NOT_FOUND : st;

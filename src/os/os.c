@@ -15,6 +15,8 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "vm/vm.h"
@@ -234,4 +236,22 @@ int wm_os_lock(uintptr_t addr, size_t len)
 int wm_os_unlock(uintptr_t addr, size_t len)
 {
     return wm_os_sys.munlock((const void *)addr, len) == 0 ? 0 : fail();
+}
+
+_Noreturn void wm_check_fail(const char *file, int line, const char *what)
+{
+    /* A winmem bug: say where with plain writes (this may run in a signal handler). */
+    char num[16], *p = num + sizeof(num);
+    unsigned v = (unsigned)line;
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    const char *parts[] = { "winmem: check failed at ", file, ":", NULL, ": ", what, "\n" };
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        const char *s = parts[i] ? parts[i] : p;
+        size_t n = parts[i] ? strlen(s) : (size_t)(num + sizeof(num) - p);
+        ssize_t ignored = write(STDERR_FILENO, s, n);
+        (void)ignored;
+    }
+    abort();
 }

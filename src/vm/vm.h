@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "check.h"
+
 /* A relaxed atomic load: how lock-free readers read fields writers may change under them. */
 #define WM_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
@@ -25,6 +27,9 @@ void *wm_arena_alloc(size_t n);
 void wm_arena_free(void *p, size_t n);
 /* Where new chunks come from (NULL: malloc). */
 void wm_arena_set_source(void *(*chunk_source)(size_t));
+/* With checks on (check.h), every arena call asks held() that its caller serialises (mm/
+ * installs "this thread holds the VM write lock"); NULL: not asked. */
+void wm_arena_set_serial_check(bool (*held)(void));
 
 /* ---- prot.c: PAGE_* validation and translation ---------------------------------------- */
 
