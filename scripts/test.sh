@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# test.sh - build winmem and run every test: gcc and clang with -Werror, the whole suite again
-# under AddressSanitizer + UndefinedBehaviorSanitizer, and the stress tests under
-# ThreadSanitizer.  What README.md calls the test
-# command, and what .ci/run calls.  Installs its build dependencies first (Debian 12).
+# test.sh - build winmem and run every test: gcc (Debug, with the expensive checks: the model's
+# invariants after every change) and clang (with the libFuzzer target) with -Werror, the whole
+# suite again under AddressSanitizer + UndefinedBehaviorSanitizer, and every threaded test
+# under ThreadSanitizer.  What README.md calls the test command, and what .ci/run calls.
+# Installs its build dependencies first (Debian 12).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -18,7 +19,7 @@ run() { # name, cmake args...
     (cd "build-$name" && ctest -j"$jobs" --output-on-failure --timeout 600)
 }
 
-run gcc -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug
+run gcc -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug -DWINMEM_CHECKS=expensive
 run clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWINMEM_FUZZ=ON
 scripts/install-check.sh build-clang
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
