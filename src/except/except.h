@@ -5,7 +5,7 @@
  * Layer rules, stated once: anything named _sigsafe runs in a signal handler and uses only
  * async-signal-safe operations (atomics, raw system calls, no malloc, no stdio, no locks a
  * signal could find held by its own thread).  Memory faults are classified by
- * nt/fault.c; this layer turns them into Windows exceptions and runs the handlers.
+ * mm/fault.c; this layer turns them into Windows exceptions and runs the handlers.
  */
 #ifndef WM_EXCEPT_H
 #define WM_EXCEPT_H

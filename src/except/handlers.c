@@ -1,6 +1,6 @@
 /*
  * handlers.c - the vectored exception handler and vectored continue handler lists, on the
- * shared callback list (nt/cblist.c): dispatch, which runs in a signal handler, walks a list
+ * shared callback list (rtl/cblist.c): dispatch, which runs in a signal handler, walks a list
  * without allocating and calls the handlers with no lock held, in order, however many there
  * are; a handler removed before its turn is skipped, and entries are freed only once no
  * dispatch holds them (Windows reference-counts them the same way).

@@ -1,6 +1,6 @@
 /*
  * signal.c - the signal entry: SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP become Windows
- * exceptions.  The handler builds the EXCEPTION_RECORD and CONTEXT, asks nt/fault.c what a
+ * exceptions.  The handler builds the EXCEPTION_RECORD and CONTEXT, asks mm/fault.c what a
  * memory fault means (a guard page, a stale fault to retry, an access violation), runs the
  * dispatch, and writes the CONTEXT back; unhandled, it chains to the handler that was
  * installed before winmem (ASan, a JVM, a debugger's helper), and only then ends the process.

@@ -3,7 +3,8 @@
  * stale fault to retry (another thread changed the page meanwhile), or an access
  * violation.  Called from the SIGSEGV handler (except/signal.c), so everything here is
  * async-signal-safe: the VM lock is a futex lock, model memory comes from the mmap-backed
- * arena, and the only system call is mprotect.
+ * arena, and the system calls are raw ones (mprotect for a guard page or a copy-on-write
+ * page, mmap to remap one page of a shared view privately).
  */
 #include "mm.h"
 

@@ -1,5 +1,5 @@
 /*
- * vmstate.c - the process-wide VM state: the reservation tree, the VM lock that guards it,
+ * vmstate.c - the process-wide VM state: the reservation index, the VM lock that guards it,
  * one-time initialisation, fork safety and the argument helpers every Nt call shares.
  */
 #include "mm.h"
@@ -149,7 +149,7 @@ bool wm_vmstate_read_valid(uint32_t seq)
 }
 
 /* fork(): the child must not inherit a lock held by a thread that does not exist there,
- * nor a tree half-way through a rotation, so fork waits for mutations to finish. */
+ * nor an index half-way through an insert, so fork waits for mutations to finish. */
 static void atfork_prepare(void)
 {
     wm_vmstate_wrlock();

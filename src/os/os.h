@@ -3,7 +3,7 @@
  * calls, and the contract they keep.
  *
  * Every call returns 0 (or a pointer through an out-parameter) on success and a negative
- * errno on failure; nothing here knows NTSTATUS (nt/status.c translates).  The system calls
+ * errno on failure; nothing here knows NTSTATUS (rtl/status.c translates).  The system calls
  * go through the overridable table wm_os_sys so tests can make any of them fail (SQLite's
  * fault-injection pattern).  Everything here is async-signal-safe unless it says otherwise:
  * raw system calls, no malloc, no stdio.

@@ -3,7 +3,7 @@
  *
  * A region never stores anything per page: its pages are described by a sorted array of
  * runs, each a maximal stretch of pages with the same state, protection and flags, so a
- * 1 TiB reservation is one run.  Placement in the address-space tree is space.c's job.
+ * 1 TiB reservation is one run.  Placement in the address-space index is space.c's job.
  */
 #include "vm.h"
 

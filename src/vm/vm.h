@@ -1,11 +1,14 @@
 /*
- * vm.h - the pure model of the address space: reservations (regions) in an ordered tree,
- * each with its pages' attributes as runs, and the PAGE_* tables.
+ * vm.h - the pure model of the address space: reservations (regions) in an ordered index
+ * (a two-level sorted array with a hash by base beside it), each with its pages' attributes
+ * as runs, and the PAGE_* tables.
  *
  * Layer rules, stated once: nothing in src/vm/ makes a system call, takes a lock or touches
- * signals.  Callers serialise mutations (nt/ holds the VM lock for writing); the lookups
- * marked _sigsafe only read and may run in the fault handler while no writer is active.
- * Memory for the model comes from malloc, and only the functions that say so can fail.
+ * signals (a failed assertion, check.h, is the one way out through os/).  Callers serialise
+ * mutations (mm/ holds the VM lock for writing); the lookups marked _sigsafe only read and may
+ * run in the fault handler while no writer is active.  Memory for the model comes from the
+ * arena (arena.c: malloc until mm/ installs its mmap source), and only the functions that
+ * say so can fail.
  */
 #ifndef WM_VM_H
 #define WM_VM_H
@@ -108,7 +111,7 @@ struct wm_region {
     uint32_t alloc_prot; /* AllocationProtect */
     uint32_t type;       /* MEM_PRIVATE / MEM_MAPPED / MEM_IMAGE */
     uint32_t flags;      /* WM_REGION_* */
-    void *object;        /* a view's section (nt/section.c), holding a reference */
+    void *object;        /* a view's section (mm/section.c), holding a reference */
     uint64_t offset;     /* a view's offset into its section */
     uint32_t nruns, cap;
     struct wm_run *runs; /* sorted by off, runs[0].off == 0, neighbours differ */

@@ -1,5 +1,5 @@
 /*
- * Placement's slow paths (nt/place.c): a mapping winmem did not make, sitting where the next
+ * Placement's slow paths (mm/place.c): a mapping winmem did not make, sitting where the next
  * bottom-up reservation would go, is skipped and never replaced, at the cost of one refused
  * mmap and not one per call; an address the kernel (or an interposed mmap, as under
  * ThreadSanitizer) refuses outright falls back to the kernel's choice; a range given back
