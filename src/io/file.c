@@ -19,6 +19,19 @@
 
 #define PATH_MAX_BYTES 4096
 
+/* The caller's pointers are probed and written through os/uaccess.c's copy, so a bad one
+ * fails the call with STATUS_ACCESS_VIOLATION instead of crashing it. */
+static NTSTATUS probe(void *p, size_t n)
+{
+    return !p || wm_os_probe(p, n) ? STATUS_ACCESS_VIOLATION : STATUS_SUCCESS;
+}
+
+static void set_iosb(PIO_STATUS_BLOCK iosb, NTSTATUS st, ULONG_PTR info)
+{
+    IO_STATUS_BLOCK v = { .Status = st, .Information = info };
+    (void)wm_os_copy(iosb, &v, sizeof(v));
+}
+
 static void file_destroy(struct wm_object *o)
 {
     struct wm_file *f = (struct wm_file *)o;
@@ -185,7 +198,7 @@ WINMEM_API NTSTATUS NTAPI NtCreateFile(PHANDLE handle, ACCESS_MASK access, POBJE
     int fd = -1, rc;
 
     (void)alloc_size, (void)attributes, (void)share, (void)ea, (void)ea_length;
-    if (!handle || !iosb || !oa)
+    if (probe(handle, sizeof(*handle)) || probe(iosb, sizeof(*iosb)) || !oa)
         return STATUS_ACCESS_VIOLATION;
     if (disposition > FILE_OVERWRITE_IF ||
         (options & (FILE_DIRECTORY_FILE | FILE_NON_DIRECTORY_FILE)) ==
@@ -217,8 +230,7 @@ WINMEM_API NTSTATUS NTAPI NtCreateFile(PHANDLE handle, ACCESS_MASK access, POBJE
         wm_os_close(fd);
         return status;
     }
-    iosb->Status = STATUS_SUCCESS;
-    iosb->Information = info;
+    set_iosb(iosb, STATUS_SUCCESS, info);
     return STATUS_SUCCESS;
 }
 
@@ -255,7 +267,7 @@ WINMEM_API NTSTATUS NTAPI NtReadFile(HANDLE h, HANDLE event, PVOID apc, PVOID ap
     (void)event, (void)apc, (void)apc_context, (void)key;
     if ((st = file_of(h, &f, &access)))
         return st;
-    if (!iosb)
+    if (probe(iosb, sizeof(*iosb)))
         st = STATUS_ACCESS_VIOLATION;
     else if (!(access & FILE_READ_DATA))
         st = STATUS_ACCESS_DENIED;
@@ -266,8 +278,7 @@ WINMEM_API NTSTATUS NTAPI NtReadFile(HANDLE h, HANDLE event, PVOID apc, PVOID ap
         /* Nothing left to read: the end of the file, which ReadFile reports as success. */
         if (done == 0 && len > 0)
             st = STATUS_END_OF_FILE;
-        iosb->Status = st;
-        iosb->Information = done;
+        set_iosb(iosb, st, done);
     }
     wm_object_release(&f->obj);
     return st;
@@ -287,7 +298,7 @@ WINMEM_API NTSTATUS NTAPI NtWriteFile(HANDLE h, HANDLE event, PVOID apc, PVOID a
     (void)event, (void)apc, (void)apc_context, (void)key;
     if ((st = file_of(h, &f, &access)))
         return st;
-    if (!iosb) {
+    if (probe(iosb, sizeof(*iosb))) {
         st = STATUS_ACCESS_VIOLATION;
     } else if (!(access & (FILE_WRITE_DATA | FILE_APPEND_DATA))) {
         st = STATUS_ACCESS_DENIED;
@@ -306,8 +317,7 @@ WINMEM_API NTSTATUS NTAPI NtWriteFile(HANDLE h, HANDLE event, PVOID apc, PVOID a
         st = wm_status_from_errno(wm_os_file_write(f->fd, buf, len, off, &done), WM_ERRNO_OBJECT);
     if (!st) {
         move_position(f->fd, off, done);
-        iosb->Status = st;
-        iosb->Information = done;
+        set_iosb(iosb, st, done);
     }
     wm_object_release(&f->obj);
     return st;
@@ -337,26 +347,30 @@ WINMEM_API NTSTATUS NTAPI NtQueryInformationFile(HANDLE h, PIO_STATUS_BLOCK iosb
         return STATUS_INFO_LENGTH_MISMATCH;
     if ((status = file_of(h, &f, NULL)))
         return status;
-    if (!iosb || !info) {
+    union {
+        FILE_STANDARD_INFORMATION std;
+        FILE_POSITION_INFORMATION pos;
+    } out;
+    memset(&out, 0, sizeof(out));
+    if (probe(iosb, sizeof(*iosb)) || probe(info, need)) {
         status = STATUS_ACCESS_VIOLATION;
     } else if (cls == FileStandardInformation) {
-        FILE_STANDARD_INFORMATION *s = info;
         rc = wm_os_file_stat(f->fd, &st);
         if (!(status = wm_status_from_errno(rc, WM_ERRNO_OBJECT))) {
-            s->AllocationSize.QuadPart = (LONGLONG)st.allocated;
-            s->EndOfFile.QuadPart = (LONGLONG)st.size;
-            s->NumberOfLinks = st.links;
-            s->DeletePending = FALSE;
-            s->Directory = st.dir;
+            out.std.AllocationSize.QuadPart = (LONGLONG)st.allocated;
+            out.std.EndOfFile.QuadPart = (LONGLONG)st.size;
+            out.std.NumberOfLinks = st.links;
+            out.std.DeletePending = FALSE;
+            out.std.Directory = st.dir;
         }
     } else {
         rc = wm_os_seek(f->fd, 0, 1, &pos);
         if (!(status = wm_status_from_errno(rc, WM_ERRNO_OBJECT)))
-            ((FILE_POSITION_INFORMATION *)info)->CurrentByteOffset.QuadPart = (LONGLONG)pos;
+            out.pos.CurrentByteOffset.QuadPart = (LONGLONG)pos;
     }
     if (!status) {
-        iosb->Status = STATUS_SUCCESS;
-        iosb->Information = need;
+        (void)wm_os_copy(info, &out, need);
+        set_iosb(iosb, STATUS_SUCCESS, need);
     }
     wm_object_release(&f->obj);
     return status;
@@ -386,14 +400,18 @@ WINMEM_API NTSTATUS NTAPI NtSetInformationFile(HANDLE h, PIO_STATUS_BLOCK iosb, 
         return STATUS_INFO_LENGTH_MISMATCH;
     if ((status = file_of(h, &f, &access)))
         return status;
-    if (!iosb || !info) {
+    union {
+        FILE_POSITION_INFORMATION pos;
+        FILE_END_OF_FILE_INFORMATION eof;
+    } in;
+    if (probe(iosb, sizeof(*iosb)) || !info || wm_os_copy(&in, info, need)) {
         status = STATUS_ACCESS_VIOLATION;
     } else if (cls == FilePositionInformation) {
-        LONGLONG p = ((const FILE_POSITION_INFORMATION *)info)->CurrentByteOffset.QuadPart;
+        LONGLONG p = in.pos.CurrentByteOffset.QuadPart;
         status = p < 0 ? STATUS_INVALID_PARAMETER
                        : wm_status_from_errno(wm_os_seek(f->fd, p, 0, &pos), WM_ERRNO_OBJECT);
     } else {
-        LONGLONG end = ((const FILE_END_OF_FILE_INFORMATION *)info)->EndOfFile.QuadPart;
+        LONGLONG end = in.eof.EndOfFile.QuadPart;
         int rc = wm_os_file_stat(f->fd, &st);
         if (!(access & FILE_WRITE_DATA))
             status = STATUS_ACCESS_DENIED;
@@ -407,8 +425,7 @@ WINMEM_API NTSTATUS NTAPI NtSetInformationFile(HANDLE h, PIO_STATUS_BLOCK iosb, 
             status = wm_status_from_errno(wm_os_truncate(f->fd, (uint64_t)end), WM_ERRNO_OBJECT);
     }
     if (!status) {
-        iosb->Status = STATUS_SUCCESS;
-        iosb->Information = 0;
+        set_iosb(iosb, STATUS_SUCCESS, 0);
     }
     wm_object_release(&f->obj);
     return status;
@@ -422,15 +439,14 @@ WINMEM_API NTSTATUS NTAPI NtFlushBuffersFile(HANDLE h, PIO_STATUS_BLOCK iosb)
 
     if ((st = file_of(h, &f, &access)))
         return st;
-    if (!iosb)
+    if (probe(iosb, sizeof(*iosb)))
         st = STATUS_ACCESS_VIOLATION;
     else if (!(access & (FILE_WRITE_DATA | FILE_APPEND_DATA)))
         st = STATUS_ACCESS_DENIED;
     else
         st = wm_status_from_errno(wm_os_fsync(f->fd), WM_ERRNO_OBJECT);
     if (!st) {
-        iosb->Status = STATUS_SUCCESS;
-        iosb->Information = 0;
+        set_iosb(iosb, STATUS_SUCCESS, 0);
     }
     wm_object_release(&f->obj);
     return st;

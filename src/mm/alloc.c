@@ -209,11 +209,9 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
 
     if (st)
         return st;
-    if (!base_ptr || !size_ptr)
-        return STATUS_ACCESS_VIOLATION;
+    if ((st = wm_vmstate_args_in(base_ptr, size_ptr, &addr, &size)))
+        return st;
     wm_vmstate_init();
-    addr = (uintptr_t)*base_ptr;
-    size = *size_ptr;
 
     /* ZeroBits constrains only an address the system chooses. */
     limit = wm_place_zero_bits_limit(zero_bits, &bad_bits);
@@ -276,9 +274,7 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
     }
     wm_vmstate_wrunlock();
 
-    if (st == STATUS_SUCCESS) {
-        *base_ptr = (PVOID)done_base;
-        *size_ptr = done_size;
-    }
+    if (st == STATUS_SUCCESS)
+        wm_vmstate_args_out(base_ptr, size_ptr, done_base, done_size);
     return st;
 }

@@ -42,16 +42,17 @@ static NTSTATUS free_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULO
     uintptr_t start = 0, end = 0;
     int rc;
 
+    uintptr_t addr;
+    size_t size;
+
     if (st)
         return st;
-    if (!base_ptr || !size_ptr)
-        return STATUS_ACCESS_VIOLATION;
+    if ((st = wm_vmstate_args_in(base_ptr, size_ptr, &addr, &size)))
+        return st;
     wm_secure_clear_refusal();
     if (type != MEM_DECOMMIT && type != MEM_RELEASE)
         return STATUS_INVALID_PARAMETER_4;
     wm_vmstate_init();
-    uintptr_t addr = (uintptr_t)*base_ptr;
-    size_t size = *size_ptr;
     if (addr > WM_MAX_ADDRESS)
         return STATUS_INVALID_PARAMETER_2;
 
@@ -91,11 +92,10 @@ static NTSTATUS free_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULO
     }
 out_unlock:
     wm_vmstate_wrunlock();
-    if (st == STATUS_SUCCESS) {
-        *base_ptr = (PVOID)start;
-        /* Since Windows 10 1709 a whole-allocation decommit reports size 0. */
-        *size_ptr = type == MEM_DECOMMIT && size == 0 ? 0 : end - start;
-    }
+    /* Since Windows 10 1709 a whole-allocation decommit reports size 0. */
+    if (st == STATUS_SUCCESS)
+        wm_vmstate_args_out(base_ptr, size_ptr, start,
+                            type == MEM_DECOMMIT && size == 0 ? 0 : end - start);
     return st;
 }
 
@@ -108,9 +108,13 @@ WINMEM_API NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE process, PVOID *base_ptr, P
     NTSTATUS st = free_once(process, base_ptr, size_ptr, type);
 
     if (st == STATUS_INVALID_PAGE_PROTECTION) {
-        /* Refused: the outputs were not written, so they still hold what was asked. */
-        uintptr_t addr = (uintptr_t)*base_ptr;
-        size_t size = *size_ptr ? *size_ptr : wm_secure_allocation_size(addr);
+        /* Refused: the outputs were not written, so they still hold what was asked (and they
+         * could be read, or the call would have failed before that). */
+        uintptr_t addr;
+        size_t size;
+        (void)wm_vmstate_args_in(base_ptr, size_ptr, &addr, &size);
+        if (!size)
+            size = wm_secure_allocation_size(addr);
         if (wm_secure_flush_refused(st, addr, size))
             st = free_once(process, base_ptr, size_ptr, type);
         wm_secure_clear_refusal();

@@ -34,18 +34,19 @@ static NTSTATUS lock_args(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULO
                           uintptr_t *start, uintptr_t *end)
 {
     NTSTATUS st = wm_vmstate_check_process(process);
+    uintptr_t addr;
+    size_t size;
 
     if (st)
         return st;
-    if (!base_ptr || !size_ptr)
-        return STATUS_ACCESS_VIOLATION;
+    if ((st = wm_vmstate_args_in(base_ptr, size_ptr, &addr, &size)))
+        return st;
     if (map_type == MAP_SYSTEM)
         return STATUS_PRIVILEGE_NOT_HELD; /* locking in physical memory needs a privilege */
     if (map_type != MAP_PROCESS)
         return STATUS_INVALID_PARAMETER;
     wm_vmstate_init();
-    uintptr_t addr = (uintptr_t)*base_ptr;
-    if (addr > WM_MAX_ADDRESS || !wm_vmstate_page_range(addr, *size_ptr, start, end))
+    if (addr > WM_MAX_ADDRESS || !wm_vmstate_page_range(addr, size, start, end))
         return STATUS_INVALID_PARAMETER;
     if (*end == *start)
         *end = *start + wm_vm.page;
@@ -121,10 +122,8 @@ WINMEM_API NTSTATUS NTAPI NtLockVirtualMemory(HANDLE process, PVOID *base_ptr, P
     wm_space_refresh(&wm_vm.space, r);
 out_unlock:
     wm_vmstate_wrunlock();
-    if (st == STATUS_SUCCESS) {
-        *base_ptr = (PVOID)start;
-        *size_ptr = end - start;
-    }
+    if (st == STATUS_SUCCESS)
+        wm_vmstate_args_out(base_ptr, size_ptr, start, end - start);
     return st;
 }
 
@@ -161,9 +160,7 @@ WINMEM_API NTSTATUS NTAPI NtUnlockVirtualMemory(HANDLE process, PVOID *base_ptr,
     wm_space_refresh(&wm_vm.space, r);
 out_unlock:
     wm_vmstate_wrunlock();
-    if (st == STATUS_SUCCESS) {
-        *base_ptr = (PVOID)start;
-        *size_ptr = end - start;
-    }
+    if (st == STATUS_SUCCESS)
+        wm_vmstate_args_out(base_ptr, size_ptr, start, end - start);
     return st;
 }

@@ -92,6 +92,12 @@ struct wm_system {
 void wm_vmstate_system(struct wm_system *out);
 /* STATUS_SUCCESS for the current-process pseudo handle; Windows' error for anything else. */
 NTSTATUS wm_vmstate_check_process(HANDLE process);
+/* The *BaseAddress / *RegionSize arguments the Virtual* NT calls take: read, and checked
+ * writable, before anything changes (STATUS_ACCESS_VIOLATION for a NULL or bad pointer); and
+ * written back once the call is done (a failure then is ignored).  Never with the VM lock
+ * held: a bad pointer faults into the handler (os/uaccess.c). */
+NTSTATUS wm_vmstate_args_in(PVOID *base_ptr, PSIZE_T size_ptr, uintptr_t *addr, size_t *size);
+void wm_vmstate_args_out(PVOID *base_ptr, PSIZE_T size_ptr, uintptr_t addr, size_t size);
 /* Page-round [addr, addr+size) outward into [*start, *end); false when it wraps. */
 bool wm_vmstate_page_range(uintptr_t addr, size_t size, uintptr_t *start, uintptr_t *end);
 

@@ -137,16 +137,21 @@ static NTSTATUS protect_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, 
     uint32_t old = PAGE_NOACCESS;
     int rc;
 
+    uintptr_t addr;
+    size_t size;
+    ULONG probe;
+
     if (st)
         return st;
     wm_secure_clear_refusal();
-    if (!base_ptr || !size_ptr || !old_ptr)
+    if ((st = wm_vmstate_args_in(base_ptr, size_ptr, &addr, &size)))
+        return st;
+    if (!old_ptr || wm_os_copy(&probe, old_ptr, sizeof(probe)) ||
+        wm_os_copy(old_ptr, &probe, sizeof(probe)))
         return STATUS_ACCESS_VIOLATION;
     if (!wm_prot_valid(new_prot, WM_PROT_VIEW))
         return STATUS_INVALID_PAGE_PROTECTION;
     wm_vmstate_init();
-    uintptr_t addr = (uintptr_t)*base_ptr;
-    size_t size = *size_ptr;
     if (addr > WM_MAX_ADDRESS || !wm_vmstate_page_range(addr, size, &start, &end))
         return STATUS_INVALID_PARAMETER_2;
     if (end == start)
@@ -202,12 +207,13 @@ static NTSTATUS protect_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, 
     wm_space_refresh(&wm_vm.space, r);
 out_unlock:
     wm_vmstate_wrunlock();
-    /* Windows reports PAGE_NOACCESS as the old protection even when it refuses. */
-    *old_ptr = old;
-    if (st == STATUS_SUCCESS) {
-        *base_ptr = (PVOID)start;
-        *size_ptr = len;
-    }
+    /* Windows reports PAGE_NOACCESS as the old protection even when it refuses.  When the
+     * change just made old_ptr's own page read-only, the write fails and is ignored: the
+     * protection is changed, as on Windows. */
+    ULONG old_out = old;
+    (void)wm_os_copy(old_ptr, &old_out, sizeof(old_out));
+    if (st == STATUS_SUCCESS)
+        wm_vmstate_args_out(base_ptr, size_ptr, start, len);
     return st;
 }
 
@@ -220,7 +226,10 @@ WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr
     NTSTATUS st = protect_once(process, base_ptr, size_ptr, new_prot, old_ptr);
 
     if (st == STATUS_INVALID_PAGE_PROTECTION) {
-        if (wm_secure_flush_refused(st, (uintptr_t)*base_ptr, *size_ptr))
+        uintptr_t addr;
+        size_t size;
+        (void)wm_vmstate_args_in(base_ptr, size_ptr, &addr, &size);
+        if (wm_secure_flush_refused(st, addr, size))
             st = protect_once(process, base_ptr, size_ptr, new_prot, old_ptr);
         wm_secure_clear_refusal();
     }

@@ -219,11 +219,12 @@ WINMEM_API NTSTATUS NTAPI NtQueryVirtualMemory(HANDLE process, PVOID base,
     st = wm_query_locked((uintptr_t)base, &mbi);
     wm_vmstate_rdunlock();
 out:
-    /* The caller's buffer is written only after the lock is dropped. */
+    /* The caller's buffer is written only after the lock is dropped, and through the copy
+     * that turns a bad pointer into STATUS_ACCESS_VIOLATION (os/uaccess.c). */
     if (st == STATUS_SUCCESS) {
-        memcpy(info, &mbi, sizeof(mbi));
-        if (ret_len)
-            *ret_len = sizeof(mbi);
+        SIZE_T n = sizeof(mbi);
+        if (wm_os_copy(info, &mbi, sizeof(mbi)) || (ret_len && wm_os_copy(ret_len, &n, sizeof(n))))
+            st = STATUS_ACCESS_VIOLATION;
     }
     return st;
 }

@@ -329,7 +329,7 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
     int fd = -1;
 
     (void)access; /* the handle gets what the protection allows */
-    if (!out)
+    if (!out || wm_os_probe(out, sizeof(*out)))
         return STATUS_ACCESS_VIOLATION;
     wm_vmstate_init();
     if (!wm_prot_section_valid(prot))
@@ -435,7 +435,7 @@ WINMEM_API NTSTATUS NTAPI NtOpenSection(PHANDLE out, ACCESS_MASK access, POBJECT
     char *name;
     NTSTATUS st;
 
-    if (!out)
+    if (!out || wm_os_probe(out, sizeof(*out)))
         return STATUS_ACCESS_VIOLATION;
     if (!oa || !oa->ObjectName || !oa->ObjectName->Length)
         return STATUS_OBJECT_NAME_INVALID;

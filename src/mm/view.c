@@ -323,14 +323,16 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
     (void)commit, (void)inherit;
     if (st)
         return st;
-    if (!base_ptr || !size_ptr)
+    uintptr_t want;
+    size_t size;
+    LARGE_INTEGER off = { .QuadPart = 0 };
+    if ((st = wm_vmstate_args_in(base_ptr, size_ptr, &want, &size)) ||
+        (offset_ptr && wm_os_copy(&off, offset_ptr, sizeof(off))))
         return STATUS_ACCESS_VIOLATION;
+    uint64_t offset = (uint64_t)off.QuadPart;
     wm_vmstate_init();
     if ((st = wm_handle_get(section, WM_OBJ_SECTION, (struct wm_object **)&s, &access)))
         return st;
-    uintptr_t want = (uintptr_t)*base_ptr;
-    size_t size = *size_ptr;
-    uint64_t offset = offset_ptr ? (uint64_t)offset_ptr->QuadPart : 0;
     if ((st = check_view(s, access, zero_bits, want, offset, &size, prot, &limit)))
         goto out;
 
@@ -358,8 +360,7 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
     if (st)
         goto out;
     wm_object_ref(&s->obj); /* the view's reference */
-    *base_ptr = (PVOID)want;
-    *size_ptr = size;
+    wm_vmstate_args_out(base_ptr, size_ptr, want, size);
 out:
     wm_object_release(&s->obj);
     return st;

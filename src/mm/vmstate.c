@@ -209,3 +209,30 @@ bool wm_vmstate_page_range(uintptr_t addr, size_t size, uintptr_t *start, uintpt
     *end = (last + mask) & ~mask;
     return true;
 }
+
+NTSTATUS wm_vmstate_args_in(PVOID *base_ptr, PSIZE_T size_ptr, uintptr_t *addr, size_t *size)
+{
+    PVOID b;
+    SIZE_T n;
+
+    /* Read, then written back unchanged: an output that cannot be written fails the call now,
+     * before anything changes, as Windows' probing of its arguments does. */
+    if (!base_ptr || !size_ptr || wm_os_copy(&b, base_ptr, sizeof(b)) ||
+        wm_os_copy(base_ptr, &b, sizeof(b)) || wm_os_copy(&n, size_ptr, sizeof(n)) ||
+        wm_os_copy(size_ptr, &n, sizeof(n)))
+        return STATUS_ACCESS_VIOLATION;
+    *addr = (uintptr_t)b;
+    *size = n;
+    return STATUS_SUCCESS;
+}
+
+void wm_vmstate_args_out(PVOID *base_ptr, PSIZE_T size_ptr, uintptr_t addr, size_t size)
+{
+    PVOID b = (PVOID)addr;
+    SIZE_T n = size;
+
+    /* The operation is done: a write failing now (another thread, or this very call, took
+     * the page's write access away) changes nothing more, as Windows ignores it too. */
+    (void)wm_os_copy(base_ptr, &b, sizeof(b));
+    (void)wm_os_copy(size_ptr, &n, sizeof(n));
+}

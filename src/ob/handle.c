@@ -112,8 +112,15 @@ NTSTATUS wm_handle_create(struct wm_object *o, ACCESS_MASK access, HANDLE *out)
     table[i] = (struct slot){ o, access, NO_SLOT };
 out_unlock:
     pthread_mutex_unlock(&table_lock);
-    if (st == STATUS_SUCCESS)
-        *out = handle_of(i);
+    if (st == STATUS_SUCCESS) {
+        HANDLE h = handle_of(i);
+        /* The caller's pointer (probed before anything was made; a write failing now means
+         * another thread took its page away): no handle it cannot see is left open. */
+        if (wm_os_copy(out, &h, sizeof(h))) {
+            NtClose(h);
+            st = STATUS_ACCESS_VIOLATION;
+        }
+    }
     return st;
 }
 
@@ -182,6 +189,8 @@ WINMEM_API NTSTATUS NTAPI NtDuplicateObject(HANDLE src_process, HANDLE src, HAND
     (void)attributes;
     if (st)
         return st; /* no source process: nothing to close either */
+    if (dst && wm_os_probe(dst, sizeof(*dst)))
+        return STATUS_ACCESS_VIOLATION;
     if (src == NtCurrentProcess() || src == NtCurrentThread()) {
         s.obj = src == NtCurrentProcess() ? &process_object : &thread_object;
         s.access = src == NtCurrentProcess() ? PROCESS_ALL_ACCESS : THREAD_ALL_ACCESS;

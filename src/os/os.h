@@ -141,6 +141,20 @@ int wm_os_altstack_install(size_t size, struct wm_os_altstack *out);
  * then mine is left alone, since whoever replaced it may have unmapped it already). */
 int wm_os_altstack_restore(const struct wm_os_altstack *mine, const struct wm_os_altstack *prev);
 
+/* ---- uaccess.c: the caller's memory, untrusted ------------------------------------------ */
+
+/* Copy n bytes where either side may be the caller's memory: 0, or -EFAULT when a byte
+ * could not be read or written (part may have been copied).  Never with the VM lock held. */
+int wm_os_copy(void *dst, const void *src, size_t n);
+/* The caller's n bytes at p (n <= 64) can be read and written: read, then written back
+ * unchanged.  0 or -EFAULT. */
+int wm_os_probe(void *p, size_t n);
+/* Where the copy resumes when it faulted at pc, or 0 when pc is not the copy's.
+ * Async-signal-safe (the SIGSEGV handler asks it). */
+uintptr_t wm_os_copy_fixup_sigsafe(uintptr_t pc);
+/* The SIGSEGV handler that applies the fixup is installed: faults in the copy are caught. */
+void wm_os_copy_enable_fixup(void);
+
 /* ---- maps.c: /proc/self/maps, the kernel's truth for memory winmem did not map ---------- */
 
 enum { WM_MAPS_SHARED = 1, WM_MAPS_FILE = 2, WM_MAPS_VDSO = 4, WM_MAPS_SPECIAL = 8 };
