@@ -116,6 +116,18 @@ static void register_exit_cleanup(void)
     atexit(close_names_at_exit);
 }
 
+/* fork(): the child must not inherit names_lock held by a thread it does not have
+ * (vmstate.c calls these around fork, in the order the locks nest). */
+void wm_section_fork_prepare(void)
+{
+    pthread_mutex_lock(&names_lock);
+}
+
+void wm_section_fork_release(void)
+{
+    pthread_mutex_unlock(&names_lock);
+}
+
 static void section_destroy(struct wm_object *o)
 {
     struct wm_section *s = (struct wm_section *)o;

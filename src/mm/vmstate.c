@@ -149,15 +149,29 @@ bool wm_vmstate_read_valid(uint32_t seq)
 }
 
 /* fork(): the child must not inherit a lock held by a thread that does not exist there,
- * nor an index half-way through an insert, so fork waits for mutations to finish. */
+ * nor an index half-way through an insert, so fork waits for every mutation to finish.  The
+ * locks are taken in the one order they nest in (names_lock, then the handle table's, then
+ * the VM lock: a named create makes a handle under names_lock, and nothing takes the names
+ * or table lock under the VM lock), from one handler registered when the library loads, so
+ * the order does not depend on which lock a program happened to use first.  (The callback
+ * lists' spinlocks nest under none of these and have their own handlers.) */
 static void atfork_prepare(void)
 {
+    wm_section_fork_prepare();
+    wm_handle_fork_prepare();
     wm_vmstate_wrlock();
 }
 
 static void atfork_release(void)
 {
     wm_vmstate_wrunlock();
+    wm_handle_fork_release();
+    wm_section_fork_release();
+}
+
+__attribute__((constructor)) static void register_fork(void)
+{
+    pthread_atfork(atfork_prepare, atfork_release, atfork_release);
 }
 
 static void init_once(void)
@@ -167,7 +181,6 @@ static void init_once(void)
      * malloc, so the fault path can allocate. */
     wm_arena_set_source(wm_os_arena_chunk);
     wm_arena_set_serial_check(wm_vmstate_write_held);
-    pthread_atfork(atfork_prepare, atfork_release, atfork_release);
 }
 
 void wm_vmstate_init(void)

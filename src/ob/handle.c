@@ -35,20 +35,16 @@ static void static_destroy(struct wm_object *o)
 static struct wm_object process_object = { 1, WM_OBJ_PROCESS, static_destroy, NULL, NULL };
 static struct wm_object thread_object = { 1, WM_OBJ_THREAD, static_destroy, NULL, NULL };
 
-/* fork(): the child must not inherit the table locked by a thread it does not have. */
-static void fork_prepare(void)
+/* fork(): the child must not inherit the table locked by a thread it does not have
+ * (mm/vmstate.c calls these around fork, in the one order all of winmem's locks nest). */
+void wm_handle_fork_prepare(void)
 {
     pthread_mutex_lock(&table_lock);
 }
 
-static void fork_release(void)
+void wm_handle_fork_release(void)
 {
     pthread_mutex_unlock(&table_lock);
-}
-
-static void register_fork(void)
-{
-    pthread_atfork(fork_prepare, fork_release, fork_release);
 }
 
 static HANDLE handle_of(size_t i)
@@ -95,11 +91,9 @@ static NTSTATUS grow_table(void)
 
 NTSTATUS wm_handle_create(struct wm_object *o, ACCESS_MASK access, HANDLE *out)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
     NTSTATUS st = STATUS_SUCCESS;
     size_t i;
 
-    pthread_once(&once, register_fork);
     pthread_mutex_lock(&table_lock);
     if (free_head == NO_SLOT && (st = grow_table()) != STATUS_SUCCESS)
         goto out_unlock;

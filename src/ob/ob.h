@@ -42,6 +42,9 @@ NTSTATUS wm_handle_create(struct wm_object *o, ACCESS_MASK access, HANDLE *out);
 /* STATUS_SUCCESS when h is the current process: its pseudo handle or a real handle to it;
  * STATUS_OBJECT_TYPE_MISMATCH for another object's handle, else STATUS_INVALID_HANDLE. */
 NTSTATUS wm_handle_check_process(HANDLE h);
+/* Around fork(): the handle table's lock held across it (mm/vmstate.c orders the calls). */
+void wm_handle_fork_prepare(void);
+void wm_handle_fork_release(void);
 /* The id of the process the process object stands for (GetCurrentProcessId). */
 DWORD wm_handle_process_id(void);
 /* The object behind h with a new reference (release it), checked for type; the pseudo

@@ -14,7 +14,9 @@
 #ifndef _WIN32
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,6 +324,46 @@ static void test_long_names(void)
         CloseHandle(ok);
 }
 
+/* fork() while another thread creates and closes named sections: the child can use names. */
+static atomic_int stop_naming;
+
+static void *naming(void *arg)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "ns-fork-%d", (int)getpid());
+    (void)arg;
+    while (!atomic_load(&stop_naming)) {
+        HANDLE h = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 4096, name);
+        HANDLE o = OpenFileMappingA(FILE_MAP_READ, FALSE, name);
+        if (o)
+            CloseHandle(o);
+        if (h)
+            CloseHandle(h);
+    }
+    return NULL;
+}
+
+static void test_fork_while_naming(void)
+{
+    pthread_t t;
+    REQUIRE_VOID(pthread_create(&t, NULL, naming, NULL) == 0);
+    int bad = 0;
+    for (int i = 0; i < 100; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            alarm(10);
+            HANDLE h = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 4096,
+                                          "ns-fork-child");
+            HANDLE o = OpenFileMappingA(FILE_MAP_READ, FALSE, "ns-fork-child");
+            _exit(h && o && CloseHandle(o) && CloseHandle(h) ? 0 : 1);
+        }
+        bad += pid < 0 || wait_child(pid) != 0;
+    }
+    atomic_store(&stop_naming, 1);
+    pthread_join(t, NULL);
+    CHECK_EQ(bad, 0);
+}
+
 static void test_sizes(void)
 {
     CHECK_FAILS(CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0xffffffff,
@@ -345,6 +387,7 @@ int main(void)
     test_other_process_protection();
     test_long_names();
     test_sizes();
+    test_fork_while_naming();
 #endif
     return wmt_report();
 }
