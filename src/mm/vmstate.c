@@ -169,9 +169,16 @@ static void atfork_release(void)
     wm_section_fork_release();
 }
 
+static void atfork_child(void)
+{
+    wm_vmstate_wrunlock();
+    wm_handle_fork_release();
+    wm_section_fork_child();
+}
+
 __attribute__((constructor)) static void register_fork(void)
 {
-    pthread_atfork(atfork_prepare, atfork_release, atfork_release);
+    pthread_atfork(atfork_prepare, atfork_release, atfork_child);
 }
 
 static void init_once(void)
