@@ -53,6 +53,20 @@ __asm__(".text\n"
         "    xor %eax, %eax\n"
         "    ret\n"
         ".size wm_os_copy_8, .-wm_os_copy_8\n"
+        /* int wm_os_copy_words(void *dst = rdi, const void *src = rsi, size_t words = rdx) */
+        ".globl wm_os_copy_words\n"
+        ".hidden wm_os_copy_words\n"
+        ".type wm_os_copy_words, @function\n"
+        "wm_os_copy_words:\n"
+        "1:  mov (%rsi), %rax\n"
+        "    mov %rax, (%rdi)\n"
+        "    add $8, %rsi\n"
+        "    add $8, %rdi\n"
+        "    dec %rdx\n"
+        "    jnz 1b\n"
+        "    xor %eax, %eax\n"
+        "    ret\n"
+        ".size wm_os_copy_words, .-wm_os_copy_words\n"
         /* int wm_os_copy_4(void *dst = rdi, const void *src = rsi) */
         ".globl wm_os_copy_4\n"
         ".hidden wm_os_copy_4\n"
@@ -96,6 +110,17 @@ __asm__(".text\n"
         "    mov w0, #0\n"
         "    ret\n"
         ".size wm_os_copy_8, .-wm_os_copy_8\n"
+        ".globl wm_os_copy_words\n"
+        ".hidden wm_os_copy_words\n"
+        ".type wm_os_copy_words, %function\n"
+        "wm_os_copy_words:\n"
+        "1:  ldr x3, [x1], #8\n"
+        "    str x3, [x0], #8\n"
+        "    subs x2, x2, #1\n"
+        "    b.ne 1b\n"
+        "    mov w0, #0\n"
+        "    ret\n"
+        ".size wm_os_copy_words, .-wm_os_copy_words\n"
         ".globl wm_os_copy_4\n"
         ".hidden wm_os_copy_4\n"
         ".type wm_os_copy_4, %function\n"
@@ -118,6 +143,7 @@ extern const char wm_os_uaccess_begin[], wm_os_uaccess_fault[];
 int wm_os_copy_bytes(void *dst, const void *src, size_t n);
 int wm_os_copy_8(void *dst, const void *src);
 int wm_os_copy_4(void *dst, const void *src);
+int wm_os_copy_words(void *dst, const void *src, size_t words);
 
 static atomic_bool fixup_ready;
 
@@ -134,6 +160,9 @@ int wm_os_copy(void *dst, const void *src, size_t n)
             return wm_os_copy_8(dst, src);
         if (n == 4)
             return wm_os_copy_4(dst, src);
+        /* Records (MEMORY_BASIC_INFORMATION, IO_STATUS_BLOCK): word by word. */
+        if (n && n % 8 == 0)
+            return wm_os_copy_words(dst, src, n / 8);
         return wm_os_copy_bytes(dst, src, n);
     }
     struct iovec local = { (void *)src, n }, remote = { dst, n };
