@@ -221,8 +221,9 @@ static void run_lock_unlock(long n)
     }
 }
 
-/* Sorted bases of nbases 64 KiB "reservations", laid out top-down as an allocator would,
- * with an occasional gap so the array is not a pure arithmetic progression. */
+/* Sorted bases of nbases 64 KiB "reservations", side by side as an allocator's would be (the
+ * direction does not matter to a binary search), with an occasional gap so the array is not
+ * a pure arithmetic progression. */
 static uintptr_t *bases;
 static long nbases;
 static uintptr_t lookup_addr[LOOKUPS];

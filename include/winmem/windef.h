@@ -39,6 +39,9 @@
 #ifndef OPTIONAL
 #define OPTIONAL
 #endif
+#ifndef MAX_PATH
+#define MAX_PATH 260
+#endif
 
 typedef uint8_t BYTE, *PBYTE, *LPBYTE;
 typedef uint8_t UCHAR, *PUCHAR;

@@ -64,6 +64,11 @@ uintptr_t wm_context_uc_pc_sigsafe(const ucontext_t *uc)
     return (uintptr_t)uc->uc_mcontext.pc;
 }
 
+void wm_context_uc_set_pc_sigsafe(ucontext_t *uc, uintptr_t pc)
+{
+    uc->uc_mcontext.pc = pc;
+}
+
 uintptr_t wm_context_pc(const CONTEXT *c)
 {
     return (uintptr_t)c->Pc;

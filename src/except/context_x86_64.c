@@ -83,6 +83,11 @@ uintptr_t wm_context_uc_pc_sigsafe(const ucontext_t *uc)
     return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 }
 
+void wm_context_uc_set_pc_sigsafe(ucontext_t *uc, uintptr_t pc)
+{
+    uc->uc_mcontext.gregs[REG_RIP] = (greg_t)pc;
+}
+
 uintptr_t wm_context_pc(const CONTEXT *c)
 {
     return (uintptr_t)c->Rip;

@@ -5,7 +5,7 @@
  * Layer rules, stated once: anything named _sigsafe runs in a signal handler and uses only
  * async-signal-safe operations (atomics, raw system calls, no malloc, no stdio, no locks a
  * signal could find held by its own thread).  Memory faults are classified by
- * nt/fault.c; this layer turns them into Windows exceptions and runs the handlers.
+ * mm/fault.c; this layer turns them into Windows exceptions and runs the handlers.
  */
 #ifndef WM_EXCEPT_H
 #define WM_EXCEPT_H
@@ -67,6 +67,8 @@ void wm_context_to_ucontext(ucontext_t *uc, const CONTEXT *ctx);
 uintptr_t wm_context_pc(const CONTEXT *ctx);
 /* The interrupted pc straight from the signal frame (no CONTEXT needed). */
 uintptr_t wm_context_uc_pc_sigsafe(const ucontext_t *uc);
+/* Resume the interrupted code at pc. */
+void wm_context_uc_set_pc_sigsafe(ucontext_t *uc, uintptr_t pc);
 uintptr_t wm_context_sp(const CONTEXT *ctx);
 void wm_context_set_pc(CONTEXT *ctx, uintptr_t pc);
 /* Access (WM_ACC_R/W/X) and address of a SIGSEGV/SIGBUS, from the kernel's fault record. */

@@ -1,6 +1,6 @@
 /*
  * handlers.c - the vectored exception handler and vectored continue handler lists, on the
- * shared callback list (nt/cblist.c): dispatch, which runs in a signal handler, walks a list
+ * shared callback list (rtl/cblist.c): dispatch, which runs in a signal handler, walks a list
  * without allocating and calls the handlers with no lock held, in order, however many there
  * are; a handler removed before its turn is skipped, and entries are freed only once no
  * dispatch holds them (Windows reference-counts them the same way).
@@ -9,7 +9,7 @@
 
 #include <pthread.h>
 
-#include "nt/nt.h"
+#include "rtl/rtl.h"
 
 static struct wm_cblist lists[2] = { WM_CBLIST_INIT, WM_CBLIST_INIT };
 
@@ -31,16 +31,14 @@ static void fork_child(void)
     wm_cblist_fork_child(&lists[WM_VEH], NULL);
 }
 
-static void register_fork(void)
+/* At load, before the memory manager's handler (src/mm/vmstate.c states the order). */
+__attribute__((constructor(101))) static void register_fork(void)
 {
     pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 PVOID wm_handlers_add(enum wm_handler_list list, ULONG first, PVECTORED_EXCEPTION_HANDLER fn)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-    pthread_once(&once, register_fork);
     return wm_cblist_add(&lists[list], (void *)fn, first != 0);
 }
 

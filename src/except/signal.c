@@ -1,6 +1,6 @@
 /*
  * signal.c - the signal entry: SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP become Windows
- * exceptions.  The handler builds the EXCEPTION_RECORD and CONTEXT, asks nt/fault.c what a
+ * exceptions.  The handler builds the EXCEPTION_RECORD and CONTEXT, asks mm/fault.c what a
  * memory fault means (a guard page, a stale fault to retry, an access violation), runs the
  * dispatch, and writes the CONTEXT back; unhandled, it chains to the handler that was
  * installed before winmem (ASan, a JVM, a debugger's helper), and only then ends the process.
@@ -26,7 +26,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "nt/nt.h"
+#include "mm/mm.h"
 
 /* Stack one nesting level may take beyond the kernel's signal frame: winmem's own frames
  * (the EXCEPTION_RECORD and CONTEXT, bigger under sanitizers) and the handlers'. */
@@ -253,10 +253,19 @@ static __attribute__((noinline)) void handle_signal(int sig, siginfo_t *si, ucon
 
     switch (sig) {
     case SIGSEGV:
-    case SIGBUS:
+    case SIGBUS: {
         if (!memory_fault(sig, si, uc, &ctx, &rec))
             return;
+        /* An NT call copying the caller's memory met a bad pointer: the call fails with
+         * STATUS_ACCESS_VIOLATION (os/uaccess.c), as Windows' probing makes it; no
+         * exception reaches the program. */
+        uintptr_t fix = wm_os_copy_fixup_sigsafe(wm_context_uc_pc_sigsafe(uc));
+        if (fix) {
+            wm_context_uc_set_pc_sigsafe(uc, fix);
+            return;
+        }
         break;
+    }
     case SIGTRAP:
         rec.ExceptionCode = signal_code(sig, si);
         if (rec.ExceptionCode == EXCEPTION_BREAKPOINT) {
@@ -335,6 +344,7 @@ static void install(void)
     sigemptyset(&sa.sa_mask);
     for (unsigned i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
         sigaction(signals[i], &sa, &previous[i]);
+    wm_os_copy_enable_fixup();
 }
 
 void wm_signal_init(void)

@@ -8,12 +8,14 @@
  */
 #include "os.h"
 
+#include <sys/sysmacros.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../vm/vm.h"
+#include "vm/vm.h"
 
 int wm_maps_open(struct wm_maps *m)
 {
@@ -119,4 +121,22 @@ int wm_maps_next(struct wm_maps *m, struct wm_maps_entry *e)
              !(end - p >= 6 && memcmp(p, "[anon:", 6) == 0))
         e->flags |= WM_MAPS_SPECIAL; /* [vvar], [vsyscall], ...: kernel-provided pages */
     return 1;
+}
+
+int wm_maps_file_mapped(const struct wm_os_stat *st, bool *mapped)
+{
+    struct wm_maps m;
+    struct wm_maps_entry e;
+    /* The maps file writes the device as major:minor. */
+    uint64_t dev = (uint64_t)major((dev_t)st->dev) << 32 | minor((dev_t)st->dev);
+    int rc = wm_maps_open(&m);
+
+    *mapped = false;
+    if (rc)
+        return rc;
+    while ((rc = wm_maps_next(&m, &e)) == 1)
+        if (e.inode == st->ino && e.dev == dev && (e.flags & WM_MAPS_FILE))
+            *mapped = true;
+    wm_maps_close(&m);
+    return rc;
 }

@@ -10,11 +10,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <sys/auxv.h>
+#include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
-#include "../vm/vm.h"
+#include "vm/vm.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -26,7 +31,8 @@
 #define REAL_CALLS                                                                                \
     {                                                                                             \
         .mmap = mmap, .munmap = munmap, .mprotect = mprotect, .madvise = madvise, .mlock = mlock, \
-        .munlock = munlock, .mincore = mincore,                                                   \
+        .munlock = munlock, .mincore = mincore, .ftruncate = ftruncate, .fstat = fstat,           \
+        .flock = flock,                                                                           \
     }
 
 const struct wm_os_sys wm_os_sys_default = REAL_CALLS;
@@ -45,11 +51,16 @@ static int fail(void)
 
 size_t wm_os_page_size(void)
 {
-    static size_t page; /* read once: the page size never changes while a process runs */
+    /* Read once: the page size never changes while a process runs, and threads racing to
+     * read it store the same value. */
+    static _Atomic size_t page;
+    size_t p = atomic_load_explicit(&page, memory_order_relaxed);
 
-    if (!page)
-        page = getauxval(AT_PAGESZ) ? getauxval(AT_PAGESZ) : 4096;
-    return page;
+    if (!p) {
+        p = getauxval(AT_PAGESZ) ? getauxval(AT_PAGESZ) : 4096;
+        atomic_store_explicit(&page, p, memory_order_relaxed);
+    }
+    return p;
 }
 
 static size_t read_size_file(const char *path)
@@ -73,6 +84,11 @@ size_t wm_os_large_page_size(void)
      * through the hugetlb pool or transparent huge pages, whose size is in sysfs. */
     size_t thp = read_size_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size");
     return thp ? thp : (read_size_file("/proc/sys/vm/nr_hugepages") ? 2u << 20 : 0);
+}
+
+unsigned wm_os_process_id(void)
+{
+    return (unsigned)getpid();
 }
 
 int wm_os_cpu_count(void)
@@ -220,4 +236,22 @@ int wm_os_lock(uintptr_t addr, size_t len)
 int wm_os_unlock(uintptr_t addr, size_t len)
 {
     return wm_os_sys.munlock((const void *)addr, len) == 0 ? 0 : fail();
+}
+
+_Noreturn void wm_check_fail(const char *file, int line, const char *what)
+{
+    /* A winmem bug: say where with plain writes (this may run in a signal handler). */
+    char num[16], *p = num + sizeof(num);
+    unsigned v = (unsigned)line;
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    const char *parts[] = { "winmem: check failed at ", file, ":", NULL, ": ", what, "\n" };
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        const char *s = parts[i] ? parts[i] : p;
+        size_t n = parts[i] ? strlen(s) : (size_t)(num + sizeof(num) - p);
+        ssize_t ignored = write(STDERR_FILENO, s, n);
+        (void)ignored;
+    }
+    abort();
 }

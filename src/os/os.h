@@ -3,7 +3,7 @@
  * calls, and the contract they keep.
  *
  * Every call returns 0 (or a pointer through an out-parameter) on success and a negative
- * errno on failure; nothing here knows NTSTATUS (nt/status.c translates).  The system calls
+ * errno on failure; nothing here knows NTSTATUS (rtl/status.c translates).  The system calls
  * go through the overridable table wm_os_sys so tests can make any of them fail (SQLite's
  * fault-injection pattern).  Everything here is async-signal-safe unless it says otherwise:
  * raw system calls, no malloc, no stdio.
@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct stat;
+
 /* ---- os.c ------------------------------------------------------------------------------ */
 
 struct wm_os_sys {
@@ -26,6 +28,10 @@ struct wm_os_sys {
     int (*mlock)(const void *addr, size_t len);
     int (*munlock)(const void *addr, size_t len);
     int (*mincore)(void *addr, size_t len, unsigned char *vec);
+    /* file.c: the calls that size and hold a section's object */
+    int (*ftruncate)(int fd, off_t len);
+    int (*fstat)(int fd, struct stat *st);
+    int (*flock)(int fd, int op);
 };
 
 /* The live table; tests swap entries to inject failures and restore them afterwards. */
@@ -38,6 +44,7 @@ size_t wm_os_page_size(void);
 /* Bytes in a large page when the kernel offers them (hugetlb pool or THP), else 0. */
 size_t wm_os_large_page_size(void);
 int wm_os_cpu_count(void);
+unsigned wm_os_process_id(void);
 
 /* Read-write memory for the model's arena: never unmapped, huge pages where possible (the
  * index of a million regions then costs few TLB misses).  NULL on failure. */
@@ -67,12 +74,44 @@ int wm_os_memfd(void);
 /* Open (and with create, create if absent) a POSIX shared-memory object; *created says which. */
 int wm_os_shm_open(const char *name, bool create, bool *created);
 int wm_os_shm_unlink(const char *name);
-int wm_os_open(const char *path, int flags, int mode);
+/* Make a new shared-memory object owner read-write only (mode 0600). */
+int wm_os_shm_secure(int fd);
+/* 0 when fd is a regular file of this effective user with mode 0600 (what winmem makes),
+ * else -EACCES. */
+int wm_os_shm_check(int fd);
+/* Call fn for every shared-memory name starting with prefix (no leading '/'); stops when fn
+ * returns nonzero, which is returned. */
+int wm_os_shm_list(const char *prefix, int (*fn)(void *ctx, const char *name), void *ctx);
+unsigned wm_os_euid(void);
+/* How wm_os_file_open opens: read and/or write (or append), create (exclusively), truncate. */
+enum {
+    WM_OPEN_READ = 1,
+    WM_OPEN_WRITE = 2,
+    WM_OPEN_APPEND = 4,
+    WM_OPEN_CREATE = 8,
+    WM_OPEN_EXCL = 16,
+    WM_OPEN_TRUNC = 32,
+};
+int wm_os_file_open(const char *path, unsigned how);
+/* Read / write len bytes at off (off < 0: at the descriptor's position, which moves); the
+ * write goes on after short writes.  *done says how many bytes. */
+int wm_os_file_read(int fd, void *buf, size_t len, int64_t off, size_t *done);
+int wm_os_file_write(int fd, const void *buf, size_t len, int64_t off, size_t *done);
+struct wm_os_stat {
+    uint64_t size, allocated, dev, ino;
+    uint32_t links;
+    bool dir;
+};
+int wm_os_file_stat(int fd, struct wm_os_stat *out);
+/* Whether path names something (F_OK). */
+bool wm_os_path_exists(const char *path);
+/* Whether fd was opened for reading / writing (-EBADF when it is no descriptor). */
+int wm_os_fd_mode(int fd, bool *rd, bool *wr);
 int wm_os_close(int fd);
 int wm_os_dup(int fd);
 int wm_os_file_size(int fd, uint64_t *size);
-int wm_os_is_directory(int fd, bool *dir);
 int wm_os_truncate(int fd, uint64_t size);
+/* whence: 0 from the start, 1 from the position, 2 from the end (FILE_BEGIN, ...). */
 int wm_os_seek(int fd, int64_t off, int whence, uint64_t *pos);
 int wm_os_fsync(int fd);
 int wm_os_flock(int fd, int op);
@@ -102,6 +141,20 @@ int wm_os_altstack_install(size_t size, struct wm_os_altstack *out);
  * then mine is left alone, since whoever replaced it may have unmapped it already). */
 int wm_os_altstack_restore(const struct wm_os_altstack *mine, const struct wm_os_altstack *prev);
 
+/* ---- uaccess.c: the caller's memory, untrusted ------------------------------------------ */
+
+/* Copy n bytes where either side may be the caller's memory: 0, or -EFAULT when a byte
+ * could not be read or written (part may have been copied).  Never with the VM lock held. */
+int wm_os_copy(void *dst, const void *src, size_t n);
+/* The caller's n bytes at p (n <= 64) can be read and written: read, then written back
+ * unchanged.  0 or -EFAULT. */
+int wm_os_probe(void *p, size_t n);
+/* Where the copy resumes when it faulted at pc, or 0 when pc is not the copy's.
+ * Async-signal-safe (the SIGSEGV handler asks it). */
+uintptr_t wm_os_copy_fixup_sigsafe(uintptr_t pc);
+/* The SIGSEGV handler that applies the fixup is installed: faults in the copy are caught. */
+void wm_os_copy_enable_fixup(void);
+
 /* ---- maps.c: /proc/self/maps, the kernel's truth for memory winmem did not map ---------- */
 
 enum { WM_MAPS_SHARED = 1, WM_MAPS_FILE = 2, WM_MAPS_VDSO = 4, WM_MAPS_SPECIAL = 8 };
@@ -122,6 +175,8 @@ struct wm_maps {
 };
 
 int wm_maps_open(struct wm_maps *m);
+/* Whether any mapping of this process maps the file st describes (views of it included). */
+int wm_maps_file_mapped(const struct wm_os_stat *st, bool *mapped);
 /* 1 with *e filled, 0 at the end, negative errno on error. */
 int wm_maps_next(struct wm_maps *m, struct wm_maps_entry *e);
 void wm_maps_close(struct wm_maps *m);

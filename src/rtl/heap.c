@@ -11,7 +11,7 @@
  * arena (lock shard) when it does go to the back end.  Cached blocks stay "free" in their
  * headers (HeapWalk reports them free, a second HeapFree of one is a double free).
  */
-#include "rtl.h"
+#include "heap.h"
 
 #include <string.h>
 
@@ -295,9 +295,14 @@ static void process_heap_init(void)
     HANDLE hh;
     if (NT_SUCCESS(wm_heap_create(0, 0, 0, &hh)))
         process_heap = hh;
-    /* Registered after the memory manager's own handler (the heap's creation made the first
-     * Nt call), so fork runs it first: heap locks, then the VM lock, the order every heap
-     * call takes them in. */
+}
+
+/* Registered at default constructor priority, after the memory manager's and the callback
+ * lists' handlers (src/mm/vmstate.c states the order), so fork runs it first: heap locks,
+ * then theirs, the order a heap call takes them in (it makes Nt calls and runs secure memory
+ * cache callbacks with its locks held). */
+__attribute__((constructor)) static void heap_register_fork(void)
+{
     pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 

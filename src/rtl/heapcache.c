@@ -1,12 +1,12 @@
 /*
  * heapcache.c - the heap's front end, Windows' low-fragmentation heap in spirit: per-thread
- * caches of freed blocks by size class (the fast paths themselves are inline in rtl.h),
+ * caches of freed blocks by size class (the fast paths themselves are inline in heap.h),
  * refilling and draining them in batches, one arena (lock shard) per thread slot, and the
  * lock-free remote stack where a block goes when its arena's lock is busy (freed later by
  * whoever takes that lock), as mimalloc delays cross-thread frees.  The back end is
  * heapseg.c; heap.c decides when the front end is on.
  */
-#include "rtl.h"
+#include "heap.h"
 
 #include <string.h>
 

@@ -6,7 +6,7 @@
  * The front end (thread caches) and the API are in heap.c; HeapWalk/HeapValidate in
  * heapwalk.c.
  */
-#include "rtl.h"
+#include "heap.h"
 
 #include <string.h>
 

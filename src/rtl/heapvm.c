@@ -4,9 +4,7 @@
  * runs the secure memory cache callbacks), and the granule map that tells which heap region
  * or large block owns an address without touching the address.
  */
-#include "rtl.h"
-
-#include "nt/nt.h"
+#include "heap.h"
 
 NTSTATUS wm_heapvm_reserve(size_t size, ULONG prot, uintptr_t *base)
 {
@@ -25,30 +23,33 @@ NTSTATUS wm_heapvm_commit(uintptr_t addr, size_t size, ULONG prot)
     return NtAllocateVirtualMemory(NtCurrentProcess(), &a, 0, &s, MEM_COMMIT, prot);
 }
 
-/* The secure memory cache protocol for the heap's own decommits and releases: refused
- * because the range is secured -> run the callbacks on the range -> retry once.  This is the
- * heap's one copy of it; it becomes a plain NtFreeVirtualMemory call once the memory manager
- * runs the protocol itself.  A callback runs with the heap's lock held, so it must not use
- * that heap (as on Windows). */
+#ifdef WM_ASAN
+/* The extent of the allocation at base, from the public query (the regions that share it). */
+static size_t allocation_size(uintptr_t base)
+{
+    size_t n = 0;
+    MEMORY_BASIC_INFORMATION mbi;
+    while (NT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), (PVOID)(base + n),
+                                           MemoryBasicInformation, &mbi, sizeof mbi, NULL)) &&
+           mbi.State != MEM_FREE && (uintptr_t)mbi.AllocationBase == base)
+        n += mbi.RegionSize;
+    return n;
+}
+#endif
+
+/* Decommit or release.  A secured range inside is handled by NtFreeVirtualMemory itself
+ * (refused -> the secure memory cache callbacks -> retried once); when it stays secured the
+ * call fails and the heap keeps the memory.  A callback runs with the heap's lock held, so it
+ * must not use that heap (as on Windows). */
 NTSTATUS wm_heapvm_free(uintptr_t addr, size_t size, ULONG type)
 {
 #ifdef WM_ASAN
     /* freed blocks were poisoned: memory handed back must not stay so for its next owner */
-    ASAN_UNPOISON_MEMORY_REGION((void *)addr, size ? size : wm_secure_allocation_size(addr));
+    ASAN_UNPOISON_MEMORY_REGION((void *)addr, size ? size : allocation_size(addr));
 #endif
     PVOID a = (PVOID)addr;
     SIZE_T s = size;
-    NTSTATUS st = NtFreeVirtualMemory(NtCurrentProcess(), &a, &s, type);
-    if (st != STATUS_INVALID_PAGE_PROTECTION || !wm_secure_take_refusal())
-        return st;
-    size_t range = size ? size : wm_secure_allocation_size(addr);
-    if (!RtlFlushSecureMemoryCache((PVOID)addr, range))
-        return st;
-    a = (PVOID)addr;
-    s = size;
-    st = NtFreeVirtualMemory(NtCurrentProcess(), &a, &s, type);
-    wm_secure_take_refusal();
-    return st;
+    return NtFreeVirtualMemory(NtCurrentProcess(), &a, &s, type);
 }
 
 /* The map (wm_heapvm_owner): second-level tables come from NtAllocateVirtualMemory and

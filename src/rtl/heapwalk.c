@@ -8,7 +8,7 @@
  * tail as a PROCESS_HEAP_UNCOMMITTED_RANGE; after the last region, the large blocks
  * (iRegionIndex 64).  The walk's position is the previous entry itself.
  */
-#include "rtl.h"
+#include "heap.h"
 
 #include <string.h>
 

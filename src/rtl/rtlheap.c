@@ -3,7 +3,7 @@
  * return conventions, over the NTSTATUS core in heap.c and heapwalk.c.  They set no last
  * error: that is the Win32 layer's job.
  */
-#include "rtl.h"
+#include "heap.h"
 
 /* RtlCreateHeap: HEAP_GROWABLE with ReserveSize 0 is a growable heap; otherwise the heap
  * reserves ReserveSize and never grows past it. */

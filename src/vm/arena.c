@@ -5,8 +5,9 @@
  * here, and memory handed back is kept on a free list of its size class instead of being
  * returned to the system.  So a reader racing with a writer may read stale or recycled
  * bytes, which it then discards when its sequence check fails, but never unmapped memory.
- * Callers serialise (the VM write lock).  Chunks come from a pluggable source: malloc by
- * default, mmap once nt/ installs it (which also makes allocation async-signal-safe).
+ * Callers serialise (the VM write lock; checked when checks are on).  Chunks come from a
+ * pluggable source: malloc by default, mmap once mm/ installs it (which also makes allocation
+ * async-signal-safe).
  */
 #include "vm.h"
 
@@ -30,6 +31,12 @@ static void *malloc_source(size_t n)
 }
 
 static void *(*source)(size_t) = malloc_source;
+static bool (*serial_held)(void);
+
+void wm_arena_set_serial_check(bool (*held)(void))
+{
+    serial_held = held;
+}
 
 void wm_arena_set_source(void *(*chunk_source)(size_t))
 {
@@ -46,6 +53,7 @@ static unsigned class_of(size_t n)
 
 void *wm_arena_alloc(size_t n)
 {
+    WM_ASSERT(!serial_held || serial_held());
     unsigned c = class_of(n);
     size_t size = (size_t)1 << c;
 
@@ -73,6 +81,7 @@ void *wm_arena_alloc(size_t n)
 
 void wm_arena_free(void *p, size_t n)
 {
+    WM_ASSERT(!p || !serial_held || serial_held());
     if (p) {
         unsigned c = class_of(n);
         struct free_block *b = p;

@@ -25,8 +25,6 @@ struct wm_htab {
     struct wm_hslot slot[];
 };
 
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-
 static size_t home(const struct wm_htab *t, uintptr_t key, unsigned shift)
 {
     (void)t;
@@ -138,8 +136,8 @@ struct wm_region *wm_basehash_find_lockfree(struct wm_htab *const *tp, uintptr_t
     const struct wm_htab *t = __atomic_load_n(tp, __ATOMIC_ACQUIRE);
     if (!t || base < 2)
         return NULL;
-    unsigned shift = LOAD(t->shift);
-    size_t slots = LOAD(t->slots);
+    unsigned shift = WM_LOAD(t->shift);
+    size_t slots = WM_LOAD(t->slots);
     if (!valid(ctx) || slots == 0 || (slots & (slots - 1)))
         return NULL;
     size_t i = home(t, base, shift) & (slots - 1);
@@ -148,7 +146,7 @@ struct wm_region *wm_basehash_find_lockfree(struct wm_htab *const *tp, uintptr_t
         if (key == EMPTY)
             return NULL;
         if (key == base)
-            return LOAD(t->slot[i].reg);
+            return WM_LOAD(t->slot[i].reg);
     }
     return NULL;
 }

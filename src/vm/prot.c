@@ -2,7 +2,9 @@
  * prot.c - PAGE_* protection constants: which combinations each call accepts, and what
  * kernel access each one means.  The rules are those of Microsoft's "Memory Protection
  * Constants" page; the per-call differences (PAGE_TARGETS_* meaning one thing for
- * VirtualAlloc and another for VirtualProtect) live here too so nt/ asks one question.
+ * VirtualAlloc and another for VirtualProtect) live here too so mm/ asks one question, and
+ * so do the section rules: which protections a section or view may have, the SECTION_MAP_*
+ * rights each needs or grants, and the FILE_MAP_* table MapViewOfFile goes by.
  */
 #include "vm.h"
 
@@ -128,4 +130,74 @@ bool wm_prot_allows(uint32_t prot, unsigned acc)
     if (base == PAGE_WRITECOPY || base == PAGE_EXECUTE_WRITECOPY)
         a |= WM_ACC_W;
     return (a & acc) == acc;
+}
+
+/* ---- sections and views: the same constants in Windows' section rules ------------------- */
+
+bool wm_prot_section_valid(uint32_t prot)
+{
+    switch (prot) {
+    case PAGE_READONLY:
+    case PAGE_READWRITE:
+    case PAGE_WRITECOPY:
+    case PAGE_EXECUTE_READ:
+    case PAGE_EXECUTE_READWRITE:
+    case PAGE_EXECUTE_WRITECOPY:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool wm_prot_view_valid(uint32_t prot)
+{
+    /* A view may also be mapped with no access (FILE_MAP_* asking for nothing). */
+    return prot == PAGE_NOACCESS || wm_prot_section_valid(prot);
+}
+
+uint32_t wm_prot_view_rights(uint32_t view_prot)
+{
+    switch (view_prot & WM_PAGE_BASE_MASK) {
+    case PAGE_READWRITE:
+        return SECTION_MAP_WRITE;
+    case PAGE_EXECUTE_READWRITE:
+        return SECTION_MAP_WRITE | SECTION_MAP_EXECUTE;
+    case PAGE_EXECUTE_READ:
+    case PAGE_EXECUTE_WRITECOPY:
+        return SECTION_MAP_READ | SECTION_MAP_EXECUTE;
+    default: /* READONLY, WRITECOPY, NOACCESS */
+        return SECTION_MAP_READ;
+    }
+}
+
+uint32_t wm_prot_section_rights(uint32_t prot)
+{
+    uint32_t r = STANDARD_RIGHTS_REQUIRED | SECTION_QUERY | SECTION_MAP_READ;
+    if (prot == PAGE_READWRITE || prot == PAGE_EXECUTE_READWRITE)
+        r |= SECTION_MAP_WRITE;
+    if (prot & (PAGE_EXECUTE_READ | PAGE_EXECUTE_READWRITE | PAGE_EXECUTE_WRITECOPY))
+        r |= SECTION_MAP_EXECUTE;
+    return r;
+}
+
+/* FILE_MAP_* values, as memoryapi.h defines them from the SECTION_* rights. */
+#define MAP_COPY 0x00000001u
+#define MAP_EXECUTE SECTION_MAP_EXECUTE_EXPLICIT
+
+uint32_t wm_prot_from_file_map(uint32_t access)
+{
+    /* Windows' table since Vista: COPY counts only when it is all that is asked besides
+     * FILE_MAP_EXECUTE, so SECTION_MAP_EXECUTE beside it leaves a view with no access;
+     * SECTION_MAP_EXECUTE alone adds nothing. */
+    bool exec = access & MAP_EXECUTE;
+    uint32_t rest =
+        access & (MAP_COPY | SECTION_MAP_WRITE | SECTION_MAP_READ | SECTION_MAP_EXECUTE);
+
+    if (rest == MAP_COPY)
+        return exec ? PAGE_EXECUTE_WRITECOPY : PAGE_WRITECOPY;
+    if (rest & SECTION_MAP_WRITE)
+        return exec ? PAGE_EXECUTE_READWRITE : PAGE_READWRITE;
+    if (rest & SECTION_MAP_READ)
+        return exec ? PAGE_EXECUTE_READ : PAGE_READONLY;
+    return PAGE_NOACCESS;
 }

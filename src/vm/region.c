@@ -3,7 +3,7 @@
  *
  * A region never stores anything per page: its pages are described by a sorted array of
  * runs, each a maximal stretch of pages with the same state, protection and flags, so a
- * 1 TiB reservation is one run.  Placement in the address-space tree is space.c's job.
+ * 1 TiB reservation is one run.  Placement in the address-space index is space.c's job.
  */
 #include "vm.h"
 
@@ -56,12 +56,12 @@ size_t wm_region_run_end(const struct wm_region *r, uint32_t i)
     return i + 1 < r->nruns ? r->runs[i + 1].off : r->size;
 }
 
-int wm_region_reserve(struct wm_region *r)
+int wm_region_reserve_runs(struct wm_region *r)
 {
-    return wm_region_reserve_n(r, 2);
+    return wm_region_reserve_runs_n(r, 2);
 }
 
-int wm_region_reserve_n(struct wm_region *r, uint32_t n)
+int wm_region_reserve_runs_n(struct wm_region *r, uint32_t n)
 {
     if (r->nruns + n <= r->cap)
         return 0;
@@ -230,4 +230,42 @@ const char *wm_region_check(const struct wm_region *r, size_t page_size)
             return "bad run state";
     }
     return NULL;
+}
+
+uint32_t wm_region_count_runs(const struct wm_region *r, size_t off, size_t len)
+{
+    uint32_t first = wm_region_run_index(r, off), last = wm_region_run_index(r, off + len - 1);
+    return last - first + 1;
+}
+
+bool wm_region_read_lockfree(const struct wm_region *r, uintptr_t addr, struct wm_run_read *out)
+{
+    uint32_t cap = __atomic_load_n(&r->cap, __ATOMIC_ACQUIRE);
+    const struct wm_run *runs = __atomic_load_n(&r->runs, __ATOMIC_ACQUIRE);
+    uint32_t n = WM_LOAD(r->nruns);
+
+    out->base = WM_LOAD(r->base);
+    out->size = WM_LOAD(r->size);
+    if (n == 0 || n > cap || addr < out->base || addr - out->base >= out->size)
+        return false;
+    size_t off = addr - out->base;
+    uint32_t lo = 0, hi = n;
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (WM_LOAD(runs[mid].off) <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    uint32_t j = lo;
+    out->state = WM_LOAD(runs[lo].state);
+    out->prot = WM_LOAD(runs[lo].prot);
+    /* Runs also differ by flags VirtualQuery does not show: look past them. */
+    while (j + 1 < n && WM_LOAD(runs[j + 1].state) == out->state &&
+           WM_LOAD(runs[j + 1].prot) == out->prot)
+        j++;
+    out->end = j + 1 < n ? WM_LOAD(runs[j + 1].off) : out->size;
+    out->alloc_prot = WM_LOAD(r->alloc_prot);
+    out->type = WM_LOAD(r->type);
+    return true;
 }

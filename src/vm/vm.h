@@ -1,11 +1,14 @@
 /*
- * vm.h - the pure model of the address space: reservations (regions) in an ordered tree,
- * each with its pages' attributes as runs, and the PAGE_* tables.
+ * vm.h - the pure model of the address space: reservations (regions) in an ordered index
+ * (a two-level sorted array with a hash by base beside it), each with its pages' attributes
+ * as runs, and the PAGE_* tables.
  *
  * Layer rules, stated once: nothing in src/vm/ makes a system call, takes a lock or touches
- * signals.  Callers serialise mutations (nt/ holds the VM lock for writing); the lookups
- * marked _sigsafe only read and may run in the fault handler while no writer is active.
- * Memory for the model comes from malloc, and only the functions that say so can fail.
+ * signals (a failed assertion, check.h, is the one way out through os/).  Callers serialise
+ * mutations (mm/ holds the VM lock for writing); the lookups marked _sigsafe only read and may
+ * run in the fault handler while no writer is active.  Memory for the model comes from the
+ * arena (arena.c: malloc until mm/ installs its mmap source), and only the functions that
+ * say so can fail.
  */
 #ifndef WM_VM_H
 #define WM_VM_H
@@ -13,6 +16,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "check.h"
+
+/* A relaxed atomic load: how lock-free readers read fields writers may change under them. */
+#define WM_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
 /* ---- arena.c: type-stable memory for everything lock-free readers touch ---------------- */
 
@@ -22,6 +30,9 @@ void *wm_arena_alloc(size_t n);
 void wm_arena_free(void *p, size_t n);
 /* Where new chunks come from (NULL: malloc). */
 void wm_arena_set_source(void *(*chunk_source)(size_t));
+/* With checks on (check.h), every arena call asks held() that its caller serialises (mm/
+ * installs "this thread holds the VM write lock"); NULL: not asked. */
+void wm_arena_set_serial_check(bool (*held)(void));
 
 /* ---- prot.c: PAGE_* validation and translation ---------------------------------------- */
 
@@ -56,6 +67,16 @@ uint32_t wm_prot_written(uint32_t prot);
 /* A protection's access class, for the rule that a view's pages stay within its own class:
  * READONLY and WRITECOPY read, READWRITE read-write, EXECUTE* read-execute, and so on. */
 unsigned wm_prot_class(uint32_t prot);
+/* One of the six protections a section can have (READONLY ... EXECUTE_WRITECOPY). */
+bool wm_prot_section_valid(uint32_t prot);
+/* The same, or PAGE_NOACCESS: what a view can be mapped with. */
+bool wm_prot_view_valid(uint32_t prot);
+/* The SECTION_MAP_* rights a view protection needs from the section handle. */
+uint32_t wm_prot_view_rights(uint32_t view_prot);
+/* The rights a section of this protection can grant a handle. */
+uint32_t wm_prot_section_rights(uint32_t prot);
+/* The view protection MapViewOfFile's FILE_MAP_* access asks for. */
+uint32_t wm_prot_from_file_map(uint32_t access);
 /* True when the protection allows the given access bits (a copy-on-write page allows writing,
  * though its kernel access is read-only until the first write). */
 bool wm_prot_allows(uint32_t prot, unsigned acc);
@@ -90,7 +111,7 @@ struct wm_region {
     uint32_t alloc_prot; /* AllocationProtect */
     uint32_t type;       /* MEM_PRIVATE / MEM_MAPPED / MEM_IMAGE */
     uint32_t flags;      /* WM_REGION_* */
-    void *object;        /* a view's section (nt/section.c), holding a reference */
+    void *object;        /* a view's section (mm/section.c), holding a reference */
     uint64_t offset;     /* a view's offset into its section */
     uint32_t nruns, cap;
     struct wm_run *runs; /* sorted by off, runs[0].off == 0, neighbours differ */
@@ -109,11 +130,11 @@ uint32_t wm_region_run_index(const struct wm_region *r, size_t off);
 size_t wm_region_run_end(const struct wm_region *r, uint32_t i);
 /* Make room for the two extra runs any one wm_region_set can create; -1 when out of memory.
  * Call it before the system call, so the model update after it cannot fail. */
-int wm_region_reserve(struct wm_region *r);
+int wm_region_reserve_runs(struct wm_region *r);
 /* The same for an update that splits up to n more runs. */
-int wm_region_reserve_n(struct wm_region *r, uint32_t n);
+int wm_region_reserve_runs_n(struct wm_region *r, uint32_t n);
 /* Pages [off, off+len) get state and protection; flags become (flags & keep) | set.
- * Needs wm_region_reserve first; never fails. */
+ * Needs wm_region_reserve_runs first; never fails. */
 void wm_region_set(struct wm_region *r, size_t off, size_t len, uint32_t state, uint32_t prot,
                    uint32_t keep, uint32_t set);
 /* Pages [off, off+len) keep state; protection becomes prot where committed. */
@@ -134,6 +155,23 @@ int wm_region_walk(const struct wm_region *r, size_t off, size_t len, wm_region_
 size_t wm_region_extent(const struct wm_region *r, size_t off);
 /* Invariant check; returns NULL or a description of the first violation. */
 const char *wm_region_check(const struct wm_region *r, size_t page_size);
+/* How many runs [off, off+len) touches (room an update of it may need, split twice more). */
+uint32_t wm_region_count_runs(const struct wm_region *r, size_t off, size_t len);
+
+/* What a lock-free reader sees of a region at one address. */
+struct wm_run_read {
+    uintptr_t base;       /* the region's */
+    size_t size;          /* the region's */
+    uint32_t alloc_prot;  /* the region's */
+    uint32_t type;        /* the region's */
+    uint32_t state, prot; /* of the run holding the address */
+    size_t end;           /* offset where the pages sharing that state and protection end */
+};
+/* Read the run holding addr without the lock: every field with an atomic load, the run
+ * capacity before the run array (a writer publishes a grown array before its capacity), so a
+ * racing writer can make the answer wrong but never the read unsafe; the caller checks the VM
+ * sequence afterwards.  false: the region looked inconsistent or addr is past its end. */
+bool wm_region_read_lockfree(const struct wm_region *r, uintptr_t addr, struct wm_run_read *out);
 
 /* ---- space.c: the ordered index of regions --------------------------------------------- */
 

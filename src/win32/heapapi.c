@@ -5,11 +5,13 @@
  */
 #include "win32.h"
 
-#include "rtl/rtl.h"
+#include "except/except.h"
+#include "rtl/heap.h"
 
 WINMEM_API HANDLE WINAPI HeapCreate(DWORD options, SIZE_T initial, SIZE_T max)
 {
     HANDLE h = NULL;
+    wm_signal_init(); /* as VirtualAlloc: faults in heap memory become exceptions from here on */
     NTSTATUS st = wm_heap_create(options, initial, max, &h);
     return NT_SUCCESS(st) ? h : (wm_win32_status(st), NULL);
 }
@@ -97,6 +99,7 @@ WINMEM_API BOOL WINAPI HeapWalk(HANDLE heap, LPPROCESS_HEAP_ENTRY entry)
 
 WINMEM_API HANDLE WINAPI GetProcessHeap(VOID)
 {
+    wm_signal_init();
     return wm_heap_process();
 }
 

@@ -5,8 +5,10 @@
  */
 #include "win32.h"
 
+#include "rtl/rtl.h"
+
 #include "except/except.h"
-#include "nt/nt.h"
+#include "mm/mm.h"
 
 /* VirtualAllocEx: reserve and/or commit; NULL and the last error on failure. */
 WINMEM_API LPVOID WINAPI VirtualAllocEx(HANDLE process, LPVOID addr, SIZE_T size, DWORD type,
@@ -22,35 +24,14 @@ WINMEM_API LPVOID WINAPI VirtualAlloc(LPVOID addr, SIZE_T size, DWORD type, DWOR
     return VirtualAllocEx(NtCurrentProcess(), addr, size, type, prot);
 }
 
-/* The secure memory cache protocol: when the NT call refused because the range is secured,
- * run the callbacks on the attempted range (no lock held) and, if one of them unsecured
- * something, try once more.  Nothing here allocates. */
-static bool flush_secured(NTSTATUS st, LPVOID addr, SIZE_T size)
-{
-    if (st != STATUS_INVALID_PAGE_PROTECTION || !wm_secure_take_refusal())
-        return false;
-    if (size == 0) /* a whole-allocation free: the callbacks see the allocation's size */
-        size = wm_secure_allocation_size((uintptr_t)addr);
-    return RtlFlushSecureMemoryCache(addr, size);
-}
-
-/* VirtualFreeEx: decommit, or release a whole allocation (size must be 0 to release). */
+/* VirtualFreeEx: decommit, or release a whole allocation (size must be 0 to release).  A
+ * secured range runs the secure memory cache callbacks inside NtFreeVirtualMemory. */
 WINMEM_API BOOL WINAPI VirtualFreeEx(HANDLE process, LPVOID addr, SIZE_T size, DWORD type)
 {
-    LPVOID a = addr;
-    SIZE_T s = size;
-
     wm_signal_init();
     if (type == MEM_RELEASE && size != 0)
         return wm_win32_status(STATUS_INVALID_PARAMETER);
-    NTSTATUS st = NtFreeVirtualMemory(process, &a, &s, type);
-    if (flush_secured(st, addr, size)) {
-        a = addr;
-        s = size;
-        st = NtFreeVirtualMemory(process, &a, &s, type);
-        wm_secure_take_refusal();
-    }
-    return wm_win32_status(st);
+    return wm_win32_status(NtFreeVirtualMemory(process, &addr, &size, type));
 }
 
 WINMEM_API BOOL WINAPI VirtualFree(LPVOID addr, SIZE_T size, DWORD type)
@@ -62,18 +43,8 @@ WINMEM_API BOOL WINAPI VirtualFree(LPVOID addr, SIZE_T size, DWORD type)
 WINMEM_API BOOL WINAPI VirtualProtectEx(HANDLE process, LPVOID addr, SIZE_T size, DWORD prot,
                                         PDWORD old)
 {
-    LPVOID a = addr;
-    SIZE_T s = size;
-
     wm_signal_init();
-    NTSTATUS st = NtProtectVirtualMemory(process, &a, &s, prot, (PULONG)old);
-    if (flush_secured(st, addr, size)) {
-        a = addr;
-        s = size;
-        st = NtProtectVirtualMemory(process, &a, &s, prot, (PULONG)old);
-        wm_secure_take_refusal();
-    }
-    return wm_win32_status(st);
+    return wm_win32_status(NtProtectVirtualMemory(process, &addr, &size, prot, (PULONG)old));
 }
 
 WINMEM_API BOOL WINAPI VirtualProtect(LPVOID addr, SIZE_T size, DWORD prot, PDWORD old)
@@ -115,6 +86,34 @@ WINMEM_API BOOL WINAPI VirtualUnlock(LPVOID addr, SIZE_T size)
      SEC_RESERVE | SEC_COMMIT | SEC_NOCACHE | SEC_WRITECOMBINE | SEC_LARGE_PAGES |             \
      SEC_HUGE_PAGES | SEC_BASED | SEC_NO_CHANGE | SEC_GLOBAL)
 
+/* An object name as a counted string.  A UNICODE_STRING holds at most 32,767 characters: a
+ * longer name fails (ERROR_FILENAME_EXCED_RANGE) rather than wrapping into another name. */
+static bool object_name(LPCWSTR name, UNICODE_STRING *us)
+{
+    size_t n = wm_unicode_len(name);
+    if (n > 0x7fff) {
+        wm_win32_error(ERROR_FILENAME_EXCED_RANGE);
+        return false;
+    }
+    us->Length = us->MaximumLength = (USHORT)(n * sizeof(WCHAR));
+    us->Buffer = (PWSTR)name;
+    return true;
+}
+
+/* The A forms take names up to MAX_PATH characters, as Windows' conversion of an ANSI object
+ * name does (longer: ERROR_FILENAME_EXCED_RANGE); here the bytes are UTF-8. */
+static bool ansi_object_name(LPCSTR name, WCHAR buf[MAX_PATH + 1])
+{
+    if (wm_unicode_from_utf8(name, buf, MAX_PATH + 1) >= 0)
+        return true;
+    /* Too long, or not UTF-8: tell which. */
+    size_t units = 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        units += (*p & 0xc0) != 0x80; /* a lower bound on the UTF-16 length */
+    wm_win32_error(units > MAX_PATH ? ERROR_FILENAME_EXCED_RANGE : ERROR_INVALID_NAME);
+    return false;
+}
+
 /* CreateFileMappingW: a section of the paging file (INVALID_HANDLE_VALUE) or of a file.  The
  * last error is 0 for a new object and ERROR_ALREADY_EXISTS for an existing name. */
 WINMEM_API HANDLE WINAPI CreateFileMappingW(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD prot,
@@ -132,11 +131,8 @@ WINMEM_API HANDLE WINAPI CreateFileMappingW(HANDLE file, LPSECURITY_ATTRIBUTES s
         return NULL;
     }
     if (name) {
-        size_t n = 0;
-        while (name[n])
-            n++;
-        us.Length = us.MaximumLength = (USHORT)(n * sizeof(WCHAR));
-        us.Buffer = (PWSTR)name;
+        if (!object_name(name, &us))
+            return NULL;
         oa.ObjectName = &us;
     }
     size.QuadPart = (LONGLONG)((uint64_t)size_hi << 32 | size_lo);
@@ -156,11 +152,9 @@ WINMEM_API HANDLE WINAPI CreateFileMappingW(HANDLE file, LPSECURITY_ATTRIBUTES s
 WINMEM_API HANDLE WINAPI CreateFileMappingA(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD prot,
                                             DWORD size_hi, DWORD size_lo, LPCSTR name)
 {
-    WCHAR buf[256];
-    if (name && wm_win32_utf16(name, buf, sizeof(buf) / sizeof(buf[0])) < 0) {
-        wm_win32_error(ERROR_INVALID_NAME);
+    WCHAR buf[MAX_PATH + 1];
+    if (name && !ansi_object_name(name, buf))
         return NULL;
-    }
     return CreateFileMappingW(file, sa, prot, size_hi, size_lo, name ? buf : NULL);
 }
 
@@ -175,11 +169,8 @@ WINMEM_API HANDLE WINAPI OpenFileMappingW(DWORD access, BOOL inherit, LPCWSTR na
         wm_win32_error(ERROR_INVALID_PARAMETER);
         return NULL;
     }
-    size_t n = 0;
-    while (name[n])
-        n++;
-    us.Length = us.MaximumLength = (USHORT)(n * sizeof(WCHAR));
-    us.Buffer = (PWSTR)name;
+    if (!object_name(name, &us))
+        return NULL;
     /* FILE_MAP_COPY is SECTION_QUERY by value: a copy view needs the right to read. */
     if (access == FILE_MAP_COPY)
         access = FILE_MAP_READ;
@@ -188,28 +179,10 @@ WINMEM_API HANDLE WINAPI OpenFileMappingW(DWORD access, BOOL inherit, LPCWSTR na
 
 WINMEM_API HANDLE WINAPI OpenFileMappingA(DWORD access, BOOL inherit, LPCSTR name)
 {
-    WCHAR buf[256];
-    if (name && wm_win32_utf16(name, buf, sizeof(buf) / sizeof(buf[0])) < 0) {
-        wm_win32_error(ERROR_INVALID_NAME);
+    WCHAR buf[MAX_PATH + 1];
+    if (name && !ansi_object_name(name, buf))
         return NULL;
-    }
     return OpenFileMappingW(access, inherit, name ? buf : NULL);
-}
-
-/* The view protection a FILE_MAP_* access asks for (Windows' table: COPY counts only when it
- * is all that is asked besides EXECUTE). */
-static DWORD view_protection(DWORD access)
-{
-    bool exec = access & FILE_MAP_EXECUTE;
-    DWORD rest = access & (FILE_MAP_COPY | FILE_MAP_WRITE | FILE_MAP_READ);
-
-    if (rest == FILE_MAP_COPY)
-        return exec ? PAGE_EXECUTE_WRITECOPY : PAGE_WRITECOPY;
-    if (rest & FILE_MAP_WRITE)
-        return exec ? PAGE_EXECUTE_READWRITE : PAGE_READWRITE;
-    if (rest & FILE_MAP_READ)
-        return exec ? PAGE_EXECUTE_READ : PAGE_READONLY;
-    return PAGE_NOACCESS;
 }
 
 WINMEM_API LPVOID WINAPI MapViewOfFileEx(HANDLE mapping, DWORD access, DWORD off_hi, DWORD off_lo,
@@ -220,7 +193,7 @@ WINMEM_API LPVOID WINAPI MapViewOfFileEx(HANDLE mapping, DWORD access, DWORD off
     wm_signal_init(); /* copy-on-write and guard pages in views need the fault handler */
     off.QuadPart = (LONGLONG)((uint64_t)off_hi << 32 | off_lo);
     NTSTATUS st = NtMapViewOfSection(mapping, NtCurrentProcess(), &base, 0, 0, &off, &size,
-                                     ViewShare, 0, view_protection(access));
+                                     ViewShare, 0, wm_prot_from_file_map(access));
     return wm_win32_status(st) ? base : NULL;
 }
 
@@ -230,19 +203,11 @@ WINMEM_API LPVOID WINAPI MapViewOfFile(HANDLE mapping, DWORD access, DWORD off_h
     return MapViewOfFileEx(mapping, access, off_hi, off_lo, size, NULL);
 }
 
-/* UnmapViewOfFile: any address inside the view unmaps all of it; a secured view goes
- * through the secure memory cache callbacks first, like VirtualFree. */
+/* UnmapViewOfFile: any address inside the view unmaps all of it; a secured view runs the
+ * secure memory cache callbacks inside NtUnmapViewOfSection, like VirtualFree. */
 WINMEM_API BOOL WINAPI UnmapViewOfFile(LPCVOID addr)
 {
-    NTSTATUS st = NtUnmapViewOfSection(NtCurrentProcess(), (PVOID)addr);
-    if (st == STATUS_INVALID_PAGE_PROTECTION && wm_secure_take_refusal()) {
-        size_t size = 0;
-        void *base = wm_view_section_size((uintptr_t)addr, &size);
-        if (base && RtlFlushSecureMemoryCache(base, size))
-            st = NtUnmapViewOfSection(NtCurrentProcess(), (PVOID)addr);
-        wm_secure_take_refusal();
-    }
-    return wm_win32_status(st);
+    return wm_win32_status(NtUnmapViewOfSection(NtCurrentProcess(), (PVOID)addr));
 }
 
 /* FlushViewOfFile: write the view's dirty pages to its file (size 0: to the view's end). */

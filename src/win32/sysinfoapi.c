@@ -4,15 +4,14 @@
  */
 #include "win32.h"
 
-#include <unistd.h>
-
-#include "../nt/nt.h"
+#include "mm/mm.h"
 
 WINMEM_API VOID WINAPI GetNativeSystemInfo(LPSYSTEM_INFO si)
 {
-    int cpus = wm_os_cpu_count();
+    struct wm_system sys;
+    wm_vmstate_system(&sys);
+    int cpus = sys.cpus;
 
-    wm_vmstate_init();
     si->dwOemId = 0;
 #if defined(__x86_64__)
     si->wProcessorArchitecture = PROCESSOR_ARCHITECTURE_AMD64;
@@ -28,7 +27,7 @@ WINMEM_API VOID WINAPI GetNativeSystemInfo(LPSYSTEM_INFO si)
     si->wProcessorLevel = 0;
 #endif
     si->wReserved = 0;
-    si->dwPageSize = (DWORD)wm_vm.page;
+    si->dwPageSize = (DWORD)sys.page;
     si->lpMinimumApplicationAddress = (LPVOID)WM_MIN_ADDRESS;
     si->lpMaximumApplicationAddress = (LPVOID)WM_MAX_ADDRESS;
     si->dwActiveProcessorMask = cpus >= 64 ? ~(DWORD_PTR)0 : ((DWORD_PTR)1 << cpus) - 1;
@@ -44,7 +43,9 @@ WINMEM_API VOID WINAPI GetSystemInfo(LPSYSTEM_INFO si)
 
 WINMEM_API SIZE_T WINAPI GetLargePageMinimum(VOID)
 {
-    return wm_os_large_page_size();
+    struct wm_system sys;
+    wm_vmstate_system(&sys);
+    return sys.large_page;
 }
 
 WINMEM_API HANDLE WINAPI GetCurrentProcess(VOID)
@@ -59,5 +60,5 @@ WINMEM_API HANDLE WINAPI GetCurrentThread(VOID)
 
 WINMEM_API DWORD WINAPI GetCurrentProcessId(VOID)
 {
-    return (DWORD)getpid();
+    return wm_handle_process_id();
 }

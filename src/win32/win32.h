@@ -17,9 +17,5 @@ BOOL wm_win32_status(NTSTATUS status);
 /* Set a Win32 error directly (for the few with no NTSTATUS, e.g. CREATE_NEW's
  * ERROR_FILE_EXISTS); returns FALSE unless err is ERROR_SUCCESS. */
 BOOL wm_win32_error(DWORD err);
-/* UTF-16 -> UTF-8 (NUL-terminated); false when it does not fit or is malformed. */
-bool wm_win32_utf8(const WCHAR *w, char *out, size_t outlen);
-/* UTF-8 -> UTF-16 (NUL-terminated), returning the length in WCHARs, or -1. */
-long wm_win32_utf16(const char *s, WCHAR *out, size_t outlen);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * winbase.c - AddSecureMemoryCacheCallback / RemoveSecureMemoryCacheCallback over the Rtl
- * registration calls (nt/secure.c).
+ * registration calls (mm/secure.c).
  */
 #include "win32.h"
 

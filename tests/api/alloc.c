@@ -380,7 +380,7 @@ static void test_commit_outside(void)
 /* A terabyte of address space costs nothing until it is committed. */
 static void test_one_tib(void)
 {
-    const SIZE_T tib = (SIZE_T)1 << 40;
+    const SIZE_T tib = WMT_HUGE;
     BYTE *p = VirtualAlloc(NULL, tib, MEM_RESERVE, PAGE_READWRITE);
     REQUIRE_VOID(p != NULL);
     CHECK_EQ((ULONG_PTR)p % GRAN, 0);

@@ -142,10 +142,74 @@ static void test_directory(void)
         CloseHandle(h);
 }
 
+/* A file cannot be cut short while a view maps it: ERROR_USER_MAPPED_FILE, nothing changed.
+ * Growing it is fine; once the view is gone, cutting it is too. */
+static void test_user_mapped(void)
+{
+    char path[400];
+    DWORD err;
+    LARGE_INTEGER d;
+
+    at_tmp_path(path, sizeof(path), "file-mapped");
+    remove(path);
+    HANDLE h = open_with(path, CREATE_ALWAYS, &err);
+    REQUIRE_VOID(h != INVALID_HANDLE_VALUE);
+    d.QuadPart = 65536;
+    CHECK(SetFilePointerEx(h, d, NULL, FILE_BEGIN));
+    CHECK(SetEndOfFile(h));
+    HANDLE m = CreateFileMappingA(h, NULL, PAGE_READWRITE, 0, 0, NULL);
+    REQUIRE_VOID(m != NULL);
+    char *v = MapViewOfFile(m, FILE_MAP_WRITE, 0, 0, 0);
+    REQUIRE_VOID(v != NULL);
+    v[0] = 'a';
+    v[65535] = 'z';
+
+    d.QuadPart = 100;
+    CHECK(SetFilePointerEx(h, d, NULL, FILE_BEGIN));
+    CHECK_FAILS(SetEndOfFile(h), ERROR_USER_MAPPED_FILE);
+    CHECK_EQ(file_size(h), 65536);
+    CHECK_EQ(v[65535], 'z');
+    /* Opening it again to overwrite it is cutting it too. */
+    SetLastError(0xdeadbeef);
+    HANDLE o = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
+                           NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    err = GetLastError();
+    CHECK(o == INVALID_HANDLE_VALUE);
+    CHECK_EQ(err, ERROR_USER_MAPPED_FILE);
+    if (o != INVALID_HANDLE_VALUE)
+        CloseHandle(o);
+    SetLastError(0xdeadbeef);
+    o = CreateFileA(path, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                    TRUNCATE_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+    err = GetLastError();
+    CHECK(o == INVALID_HANDLE_VALUE);
+    CHECK_EQ(err, ERROR_USER_MAPPED_FILE);
+    if (o != INVALID_HANDLE_VALUE)
+        CloseHandle(o);
+    CHECK_EQ(file_size(h), 65536);
+    CHECK_EQ(v[0], 'a');
+    CHECK_EQ(v[65535], 'z');
+    /* Growing is allowed. */
+    d.QuadPart = 131072;
+    CHECK(SetFilePointerEx(h, d, NULL, FILE_BEGIN));
+    CHECK(SetEndOfFile(h));
+    CHECK_EQ(file_size(h), 131072);
+
+    CHECK(UnmapViewOfFile(v));
+    CHECK(CloseHandle(m));
+    d.QuadPart = 100;
+    CHECK(SetFilePointerEx(h, d, NULL, FILE_BEGIN));
+    CHECK(SetEndOfFile(h));
+    CHECK_EQ(file_size(h), 100);
+    CloseHandle(h);
+    remove(path);
+}
+
 int main(void)
 {
     at_init();
     test_files();
     test_directory();
+    test_user_mapped();
     return wmt_report();
 }

@@ -7,6 +7,10 @@
  */
 #include "apitest.h"
 
+#ifndef _WIN32
+#include "winternl.h" /* NtCreateSection: the NT status behind the Win32 error */
+#endif
+
 #include <stdio.h>
 
 /* A mapping name of this process's own. */
@@ -152,6 +156,15 @@ static void test_sizes(void)
     REQUIRE_VOID(f != INVALID_HANDLE_VALUE);
     CHECK_FAILS(CreateFileMappingA(f, NULL, PAGE_READWRITE, 0, 0, NULL), ERROR_FILE_INVALID);
     CHECK_FAILS(CreateFileMappingA(f, NULL, PAGE_READONLY, 0, 0, NULL), ERROR_FILE_INVALID);
+    /* As an image: no file for a section at all (STATUS_INVALID_FILE_FOR_SECTION). */
+    CHECK_FAILS(CreateFileMappingA(f, NULL, PAGE_READONLY | SEC_IMAGE, 0, 0, NULL),
+                ERROR_BAD_EXE_FORMAT);
+#ifndef _WIN32
+    HANDLE s = NULL;
+    CHECK_EQ(NtCreateSection(&s, SECTION_ALL_ACCESS, NULL, NULL, PAGE_READONLY, SEC_IMAGE, f),
+             STATUS_INVALID_FILE_FOR_SECTION);
+    CHECK_EQ(s, NULL);
+#endif
     CHECK_EQ(file_size(f), 0);
     CloseHandle(f);
     remove(path);
@@ -165,6 +178,13 @@ static void test_sizes(void)
     CHECK_FAILS(CreateFileMappingA(f, NULL, PAGE_WRITECOPY, 0, 0x3457, NULL),
                 ERROR_NOT_ENOUGH_MEMORY);
     CHECK_EQ(file_size(f), 0x3456);
+    /* A file that is not an image has no MZ header. */
+    CHECK_FAILS(CreateFileMappingA(f, NULL, PAGE_READONLY | SEC_IMAGE, 0, 0, NULL),
+                ERROR_BAD_EXE_FORMAT);
+#ifndef _WIN32
+    CHECK_EQ(NtCreateSection(&s, SECTION_ALL_ACCESS, NULL, NULL, PAGE_READONLY, SEC_IMAGE, f),
+             STATUS_INVALID_IMAGE_NOT_MZ);
+#endif
     CHECK_CREATES(CreateFileMappingA(f, NULL, PAGE_READONLY, 0, 0x3456, NULL));
     CHECK_CREATES(CreateFileMappingA(f, NULL, PAGE_READONLY, 0, 36, NULL));
     CHECK_EQ(file_size(f), 0x3456);
@@ -385,9 +405,33 @@ static void test_sec_reserve(void)
     CHECK(CloseHandle(h));
 }
 
+/* A named file section that exists already is returned as it is: creating it again with a
+ * bigger size does not grow the file. */
+static void test_named_file_exists(void)
+{
+    char path[400], name[64];
+    at_tmp_path(path, sizeof(path), "map-named-file");
+    snprintf(name, sizeof(name), "winmem-named-file-%lu", (unsigned long)GetCurrentProcessId());
+    HANDLE f = make_file(path, 0x1000, 3, GENERIC_READ | GENERIC_WRITE);
+    REQUIRE_VOID(f != INVALID_HANDLE_VALUE);
+    HANDLE m1 = CreateFileMappingA(f, NULL, PAGE_READWRITE, 0, 0x1000, name);
+    CHECK(m1 != NULL);
+    SetLastError(0xdeadbeef);
+    HANDLE m2 = CreateFileMappingA(f, NULL, PAGE_READWRITE, 0, 0x10000, name);
+    CHECK(m2 != NULL && GetLastError() == ERROR_ALREADY_EXISTS);
+    CHECK_EQ(file_size(f), 0x1000);
+    if (m2)
+        CloseHandle(m2);
+    if (m1)
+        CloseHandle(m1);
+    CloseHandle(f);
+    remove(path);
+}
+
 int main(void)
 {
     at_init();
+    test_named_file_exists();
     test_protections();
     test_sec_flags();
     test_sizes();

@@ -29,6 +29,10 @@ int main(void)
     /* A descriptor as a HANDLE: the file calls and a mapping work through it. */
     HANDLE h = (HANDLE)_get_osfhandle(fd);
     CHECK(h != INVALID_HANDLE_VALUE);
+    /* The same handle every time, as the C runtime keeps one per descriptor. */
+    for (int i = 0; i < 1000; i++)
+        if ((HANDLE)_get_osfhandle(fd) != h)
+            CHECK(!"a new handle for the same descriptor");
     LARGE_INTEGER size;
     CHECK(GetFileSizeEx(h, &size));
     CHECK_EQ(size.QuadPart, 5);

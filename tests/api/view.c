@@ -114,12 +114,16 @@ static void test_alignment_and_size(void)
     remove(path);
 }
 
-/* FILE_MAP_* → the view's protection, on a section that allows everything. */
+/* FILE_MAP_* → the view's protection (Protect and AllocationProtect), on a section that
+ * allows everything: every combination of COPY, WRITE, READ, SECTION_MAP_EXECUTE and
+ * FILE_MAP_EXECUTE, as Windows Vista and later give them.  COPY counts only when nothing but
+ * FILE_MAP_EXECUTE is beside it: with SECTION_MAP_EXECUTE (0x09, 0x29) the view has no access. */
 static void test_access_table(void)
 {
     static const struct {
         DWORD access, prot;
     } t[] = {
+        { 0, PAGE_NOACCESS },
         { FILE_MAP_COPY, PAGE_WRITECOPY },
         { FILE_MAP_WRITE, PAGE_READWRITE },
         { FILE_MAP_WRITE | FILE_MAP_COPY, PAGE_READWRITE },
@@ -127,17 +131,36 @@ static void test_access_table(void)
         { FILE_MAP_READ | FILE_MAP_COPY, PAGE_READONLY },
         { FILE_MAP_READ | FILE_MAP_WRITE, PAGE_READWRITE },
         { FILE_MAP_READ | FILE_MAP_WRITE | FILE_MAP_COPY, PAGE_READWRITE },
-        { FILE_MAP_ALL_ACCESS, PAGE_READWRITE },
-        { 0, PAGE_NOACCESS },
         { SECTION_MAP_EXECUTE, PAGE_NOACCESS },
+        { SECTION_MAP_EXECUTE | FILE_MAP_COPY, PAGE_NOACCESS },
+        { SECTION_MAP_EXECUTE | FILE_MAP_WRITE, PAGE_READWRITE },
+        { SECTION_MAP_EXECUTE | FILE_MAP_WRITE | FILE_MAP_COPY, PAGE_READWRITE },
         { SECTION_MAP_EXECUTE | FILE_MAP_READ, PAGE_READONLY },
+        { SECTION_MAP_EXECUTE | FILE_MAP_READ | FILE_MAP_COPY, PAGE_READONLY },
+        { SECTION_MAP_EXECUTE | FILE_MAP_READ | FILE_MAP_WRITE, PAGE_READWRITE },
+        { SECTION_MAP_EXECUTE | FILE_MAP_READ | FILE_MAP_WRITE | FILE_MAP_COPY, PAGE_READWRITE },
         { FILE_MAP_EXECUTE, PAGE_NOACCESS },
         { FILE_MAP_EXECUTE | FILE_MAP_COPY, PAGE_EXECUTE_WRITECOPY },
         { FILE_MAP_EXECUTE | FILE_MAP_WRITE, PAGE_EXECUTE_READWRITE },
         { FILE_MAP_EXECUTE | FILE_MAP_WRITE | FILE_MAP_COPY, PAGE_EXECUTE_READWRITE },
-        { FILE_MAP_EXECUTE | FILE_MAP_WRITE | FILE_MAP_READ, PAGE_EXECUTE_READWRITE },
         { FILE_MAP_EXECUTE | FILE_MAP_READ, PAGE_EXECUTE_READ },
         { FILE_MAP_EXECUTE | FILE_MAP_READ | FILE_MAP_COPY, PAGE_EXECUTE_READ },
+        { FILE_MAP_EXECUTE | FILE_MAP_READ | FILE_MAP_WRITE, PAGE_EXECUTE_READWRITE },
+        { FILE_MAP_EXECUTE | FILE_MAP_READ | FILE_MAP_WRITE | FILE_MAP_COPY,
+          PAGE_EXECUTE_READWRITE },
+        { FILE_MAP_EXECUTE | SECTION_MAP_EXECUTE, PAGE_NOACCESS },
+        { FILE_MAP_EXECUTE | SECTION_MAP_EXECUTE | FILE_MAP_COPY, PAGE_NOACCESS },
+        { FILE_MAP_EXECUTE | SECTION_MAP_EXECUTE | FILE_MAP_WRITE, PAGE_EXECUTE_READWRITE },
+        { FILE_MAP_EXECUTE | SECTION_MAP_EXECUTE | FILE_MAP_WRITE | FILE_MAP_COPY,
+          PAGE_EXECUTE_READWRITE },
+        { FILE_MAP_EXECUTE | SECTION_MAP_EXECUTE | FILE_MAP_READ, PAGE_EXECUTE_READ },
+        { FILE_MAP_EXECUTE | SECTION_MAP_EXECUTE | FILE_MAP_READ | FILE_MAP_COPY,
+          PAGE_EXECUTE_READ },
+        { FILE_MAP_EXECUTE | SECTION_MAP_EXECUTE | FILE_MAP_READ | FILE_MAP_WRITE,
+          PAGE_EXECUTE_READWRITE },
+        { FILE_MAP_EXECUTE | SECTION_MAP_EXECUTE | FILE_MAP_READ | FILE_MAP_WRITE | FILE_MAP_COPY,
+          PAGE_EXECUTE_READWRITE },
+        { FILE_MAP_ALL_ACCESS, PAGE_READWRITE },
     };
     HANDLE m = pagefile(PAGE_EXECUTE_READWRITE, (DWORD)GRAN);
     REQUIRE_VOID(m != NULL);
@@ -149,6 +172,12 @@ static void test_access_table(void)
                     (unsigned long)GetLastError());
             continue;
         }
+        MEMORY_BASIC_INFORMATION mbi;
+        CHECK_EQ(VirtualQuery(v, &mbi, sizeof(mbi)), sizeof(mbi));
+        if (mbi.Protect != t[i].prot || mbi.AllocationProtect != t[i].prot)
+            WMT_FAIL("access 0x%lx: Protect 0x%lx, AllocationProtect 0x%lx, expected 0x%lx",
+                     (unsigned long)t[i].access, (unsigned long)mbi.Protect,
+                     (unsigned long)mbi.AllocationProtect, (unsigned long)t[i].prot);
         CHECK_VIEW(v, GRAN, t[i].prot);
         CHECK(UnmapViewOfFile(v));
     }
@@ -289,6 +318,149 @@ static void test_query_protect(void)
         UnmapViewOfFile(v);
     }
     CloseHandle(m);
+    CloseHandle(f);
+    remove(path);
+}
+
+/* The access a protection grants, for the rule a commit inside a view follows: READONLY and
+ * WRITECOPY read, EXECUTE* read and execute, and so on. */
+static DWORD access_bits(DWORD prot)
+{
+    switch (prot) {
+    case PAGE_READONLY:
+    case PAGE_WRITECOPY:
+        return 1;
+    case PAGE_READWRITE:
+        return 3;
+    case PAGE_EXECUTE:
+    case PAGE_EXECUTE_READ:
+    case PAGE_EXECUTE_WRITECOPY:
+        return 5;
+    case PAGE_EXECUTE_READWRITE:
+        return 7;
+    default:
+        return 0;
+    }
+}
+
+/* VirtualAlloc(MEM_COMMIT) inside a view: Windows looks at the view before the protection
+ * (which is why the copy-on-write protections, refused for private memory, can pass).  In a
+ * view of a file every commit fails with ERROR_ACCESS_DENIED; in a view of the paging file it
+ * succeeds when the protection's access is within the view's, and reads back as asked (so
+ * PAGE_WRITECOPY in a read-write view), else ERROR_INVALID_PARAMETER. */
+static void test_commit_in_view(void)
+{
+    static const DWORD prots[] = { PAGE_NOACCESS,          PAGE_READONLY,         PAGE_READWRITE,
+                                   PAGE_WRITECOPY,         PAGE_EXECUTE,          PAGE_EXECUTE_READ,
+                                   PAGE_EXECUTE_READWRITE, PAGE_EXECUTE_WRITECOPY };
+    static const DWORD accesses[] = { 0,
+                                      FILE_MAP_READ,
+                                      FILE_MAP_COPY,
+                                      FILE_MAP_WRITE,
+                                      FILE_MAP_EXECUTE | FILE_MAP_READ,
+                                      FILE_MAP_EXECUTE | FILE_MAP_COPY,
+                                      FILE_MAP_EXECUTE | FILE_MAP_WRITE };
+    char path[400];
+    at_tmp_path(path, sizeof(path), "view-commit-prot");
+    HANDLE f = make_file(path, 2 * PAGE, GENERIC_READ | GENERIC_WRITE | GENERIC_EXECUTE);
+    REQUIRE_VOID(f != INVALID_HANDLE_VALUE);
+    HANDLE sections[2] = { pagefile(PAGE_EXECUTE_READWRITE, (DWORD)(2 * PAGE)),
+                           CreateFileMappingA(f, NULL, PAGE_EXECUTE_READWRITE, 0, 0, NULL) };
+    REQUIRE_VOID(sections[0] && sections[1]);
+    for (int file = 0; file < 2; file++) {
+        for (size_t a = 0; a < sizeof(accesses) / sizeof(accesses[0]); a++) {
+            BYTE *v = MapViewOfFile(sections[file], accesses[a], 0, 0, 0);
+            CHECK(v != NULL);
+            if (!v)
+                continue;
+            DWORD vprot = at_protect(v);
+            for (size_t i = 0; i < sizeof(prots) / sizeof(prots[0]); i++) {
+                DWORD want = access_bits(prots[i]);
+                if (file) {
+                    CHECK_FAILS_NOCHANGE(VirtualAlloc(v, PAGE, MEM_COMMIT, prots[i]),
+                                         ERROR_ACCESS_DENIED, v, 2 * PAGE);
+                } else if ((want & access_bits(vprot)) != want) {
+                    CHECK_FAILS_NOCHANGE(VirtualAlloc(v, PAGE, MEM_COMMIT, prots[i]),
+                                         ERROR_INVALID_PARAMETER, v, 2 * PAGE);
+                } else if (VirtualAlloc(v, PAGE, MEM_COMMIT, prots[i]) != v) {
+                    WMT_FAIL("view 0x%lx: commit 0x%lx failed with %lu", (unsigned long)accesses[a],
+                             (unsigned long)prots[i], (unsigned long)GetLastError());
+                } else {
+                    CHECK_EQ(at_protect(v), prots[i]);
+                    CHECK_EQ(at_state(v), MEM_COMMIT);
+                }
+            }
+            CHECK(UnmapViewOfFile(v));
+        }
+    }
+
+    /* PAGE_WRITECOPY committed in a read-write view is copy-on-write: the first write makes
+     * the page private (PAGE_READWRITE from then on), and another view does not see it. */
+    BYTE *w = MapViewOfFile(sections[0], FILE_MAP_WRITE, 0, 0, 0);
+    BYTE *r = MapViewOfFile(sections[0], FILE_MAP_READ, 0, 0, 0);
+    REQUIRE_VOID(w && r);
+    w[0] = 1;
+    CHECK(VirtualAlloc(w, PAGE, MEM_COMMIT, PAGE_WRITECOPY) == w);
+    CHECK_REGION(w, w, w, PAGE_READWRITE, PAGE, MEM_COMMIT, PAGE_WRITECOPY, MEM_MAPPED);
+    w[0] = 2;
+    CHECK_EQ(r[0], 1);
+    CHECK_REGION(w, w, w, PAGE_READWRITE, 2 * PAGE, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+    /* Committing again keeps the private copy, and it stays private (a later copy-on-write
+     * protection does not copy the section's page over it). */
+    CHECK(VirtualAlloc(w, PAGE, MEM_COMMIT, PAGE_READWRITE) == w);
+    CHECK_EQ(w[0], 2);
+    CHECK_EQ(r[0], 1);
+    DWORD old;
+    CHECK(VirtualProtect(w, PAGE, PAGE_WRITECOPY, &old));
+    w[1] = 9;
+    CHECK_EQ(w[0], 2);
+    CHECK_EQ(r[1], 0);
+    /* So does a copy-on-write commit over it, like VirtualProtect: the page keeps its copy
+     * and reads as written. */
+    CHECK(VirtualAlloc(w, PAGE, MEM_COMMIT, PAGE_WRITECOPY) == w);
+    CHECK_EQ(at_protect(w), PAGE_READWRITE);
+    w[2] = 7;
+    CHECK_EQ(w[0], 2);
+    CHECK_EQ(r[2], 0);
+    CHECK(UnmapViewOfFile(w));
+    CHECK(UnmapViewOfFile(r));
+
+    /* The same in a SEC_RESERVE section: the asker's pages become copy-on-write, the other
+     * view's committed with its own protection. */
+    HANDLE m = pagefile(PAGE_READWRITE | SEC_RESERVE, (DWORD)(2 * PAGE));
+    w = m ? MapViewOfFile(m, FILE_MAP_WRITE, 0, 0, 0) : NULL;
+    r = m ? MapViewOfFile(m, FILE_MAP_WRITE, 0, 0, 0) : NULL;
+    REQUIRE_VOID(w && r);
+    CHECK_FAILS_NOCHANGE(VirtualAlloc(w, PAGE, MEM_COMMIT, PAGE_EXECUTE_WRITECOPY),
+                         ERROR_INVALID_PARAMETER, w, 2 * PAGE);
+    CHECK_EQ(at_state(r), MEM_RESERVE);
+    CHECK(VirtualAlloc(w, PAGE, MEM_COMMIT, PAGE_WRITECOPY) == w);
+    CHECK_REGION(w, w, w, PAGE_READWRITE, PAGE, MEM_COMMIT, PAGE_WRITECOPY, MEM_MAPPED);
+    CHECK_REGION(r, r, r, PAGE_READWRITE, PAGE, MEM_COMMIT, PAGE_READWRITE, MEM_MAPPED);
+    r[0] = 3;
+    CHECK_EQ(w[0], 3);
+    w[0] = 4;
+    CHECK_EQ(r[0], 3);
+    CHECK(VirtualAlloc(w, PAGE, MEM_COMMIT, PAGE_WRITECOPY) == w);
+    CHECK_EQ(at_protect(w), PAGE_READWRITE);
+    w[1] = 5;
+    CHECK_EQ(w[0], 4);
+    CHECK_EQ(r[1], 0);
+    CHECK(UnmapViewOfFile(w));
+    CHECK(UnmapViewOfFile(r));
+    CloseHandle(m);
+
+    /* Private memory has no copy-on-write. */
+    BYTE *p = VirtualAlloc(NULL, PAGE, MEM_RESERVE, PAGE_READWRITE);
+    REQUIRE_VOID(p != NULL);
+    CHECK_FAILS_NOCHANGE(VirtualAlloc(p, PAGE, MEM_COMMIT, PAGE_WRITECOPY), ERROR_INVALID_PARAMETER,
+                         p, PAGE);
+    CHECK_FAILS_NOCHANGE(VirtualAlloc(p, PAGE, MEM_COMMIT, PAGE_EXECUTE_WRITECOPY),
+                         ERROR_INVALID_PARAMETER, p, PAGE);
+    CHECK(VirtualFree(p, 0, MEM_RELEASE));
+
+    CloseHandle(sections[0]);
+    CloseHandle(sections[1]);
     CloseHandle(f);
     remove(path);
 }
@@ -462,6 +634,7 @@ int main(void)
     test_access_table();
     test_compatibility();
     test_query_protect();
+    test_commit_in_view();
     test_copy_on_write();
     test_copy_on_write_reused_address();
     test_unmap_lifetime();

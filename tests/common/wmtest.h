@@ -11,6 +11,22 @@
 
 static int wmt_passed, wmt_failed;
 
+/* Under ThreadSanitizer most of the address space is the sanitizer's own (only its application
+ * ranges take mappings), and whether 1 TiB is free in one piece depends on where ASLR put the
+ * executable: tests that reserve that much use less there. */
+#if defined(__SANITIZE_THREAD__)
+#define WMT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WMT_TSAN 1
+#endif
+#endif
+#ifndef WMT_TSAN
+#define WMT_TSAN 0
+#endif
+/* A huge reservation: 1 TiB, or 256 GiB under ThreadSanitizer. */
+#define WMT_HUGE ((SIZE_T)1 << (WMT_TSAN ? 38 : 40))
+
 #define WMT_FAIL(fmt, ...)                                                    \
     do {                                                                      \
         fprintf(stderr, "%s:%d: " fmt "\n", __FILE__, __LINE__, __VA_ARGS__); \

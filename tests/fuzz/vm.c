@@ -26,8 +26,8 @@
 #include "../api/apitest.h" /* at_snap: the "a failed call changed nothing" snapshots */
 #include "windows.h"
 #include "ntddk.h"
-#include "nt/nt.h"
-#include "rtl/rtl.h" /* wm_heapvm_owner: keep the VM calls off the heap's memory */
+#include "mm/mm.h"
+#include "rtl/heap.h" /* wm_heapvm_owner: keep the VM calls off the heap's memory */
 
 #define MAXRES 8
 #define MAXPAGES 16

@@ -164,6 +164,54 @@ static void test_many(void)
     CHECK_FAILS(RemoveSecureMemoryCacheCallback(count_cb), ERROR_INVALID_PARAMETER);
 }
 
+/* The NT calls run the protocol themselves: a program (or the heap) calling them directly
+ * gets the callbacks and the retry too, on the range it passed. */
+static void test_nt_level(void)
+{
+    BYTE *p = commit(4);
+    REQUIRE_VOID(p != NULL);
+    REQUIRE_VOID(AddSecureMemoryCacheCallback(cb0));
+    PVOID a;
+    SIZE_T n;
+    ULONG old;
+
+    reset();
+    cfg[0].unsecure[0] = MmSecureVirtualMemory(p, PAGE, PAGE_READWRITE);
+    cfg[0].ret = TRUE;
+    a = p, n = PAGE;
+    CHECK_EQ(NtProtectVirtualMemory(NtCurrentProcess(), &a, &n, PAGE_READONLY, &old),
+             STATUS_SUCCESS);
+    check_calls("0", p, PAGE);
+    CHECK_EQ(old, PAGE_READWRITE);
+
+    reset();
+    cfg[0].unsecure[0] = MmSecureVirtualMemory(p + PAGE, PAGE, PAGE_READONLY);
+    cfg[0].ret = TRUE;
+    a = p + PAGE, n = 2 * PAGE;
+    CHECK_EQ(NtFreeVirtualMemory(NtCurrentProcess(), &a, &n, MEM_DECOMMIT), STATUS_SUCCESS);
+    check_calls("0", p + PAGE, 2 * PAGE);
+    CHECK(a == p + PAGE && n == 2 * PAGE);
+
+    reset();
+    cfg[0].unsecure[0] = MmSecureVirtualMemory(p + 3 * PAGE, PAGE, PAGE_READONLY);
+    cfg[0].ret = TRUE;
+    a = p, n = 0;
+    CHECK_EQ(NtFreeVirtualMemory(NtCurrentProcess(), &a, &n, MEM_RELEASE), STATUS_SUCCESS);
+    check_calls("0", p, 4 * PAGE);
+
+    /* A view: the callbacks see the whole view, then the unmap goes through. */
+    HANDLE m = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 2 * PAGE, NULL);
+    BYTE *v = m ? MapViewOfFile(m, FILE_MAP_WRITE, 0, 0, 0) : NULL;
+    REQUIRE_VOID(v != NULL);
+    reset();
+    cfg[0].unsecure[0] = MmSecureVirtualMemory(v + PAGE, PAGE, PAGE_READWRITE);
+    cfg[0].ret = TRUE;
+    CHECK_EQ(NtUnmapViewOfSection(NtCurrentProcess(), v + PAGE + 5), STATUS_SUCCESS);
+    check_calls("0", v, 2 * PAGE);
+    CloseHandle(m);
+    CHECK(RemoveSecureMemoryCacheCallback(cb0));
+}
+
 /* A callback that unsecures and returns TRUE lets the operation through, run on the range
  * as the caller passed it. */
 static void test_unsecure_and_retry(void)
@@ -255,15 +303,19 @@ static void test_refused(void)
                          ERROR_INVALID_PARAMETER, p, 4 * PAGE);
     CHECK_EQ(ncalls, 0);
 
-    /* Nor after an NT-level refusal left nothing for a Win32 caller to flush. */
+    /* The NT call runs the protocol itself (so every caller gets it, the heap included):
+     * a refused release calls each callback once, on the whole allocation, and is retried;
+     * still secured, it stays refused. */
     PVOID a = p;
     SIZE_T n = 0;
     CHECK_EQ(NtFreeVirtualMemory(NtCurrentProcess(), &a, &n, MEM_RELEASE),
              STATUS_INVALID_PAGE_PROTECTION);
-    CHECK_EQ(ncalls, 0);
+    check_calls("01", p, 4 * PAGE);
+    CHECK(a == p && n == 0); /* a refused call writes no output */
+    reset();
     CHECK_FAILS_NOCHANGE(VirtualProtect(p + PAGE, PAGE, PAGE_WRITECOPY, &old),
                          ERROR_INVALID_PARAMETER, p, 4 * PAGE);
-    /* The refusal the NT calls above met must not make this invalid protection flush. */
+    /* The refusal the NT call above met must not make this invalid protection flush. */
     CHECK_EQ(ncalls, 0);
 
     /* Changes a secure allows call nobody. */
@@ -397,6 +449,7 @@ int main(void)
     at_init();
     test_registration();
     test_many();
+    test_nt_level();
     test_unsecure_and_retry();
     test_refused();
     test_order_and_locks();

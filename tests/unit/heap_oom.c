@@ -12,7 +12,7 @@
 
 #include "wmtest.h"
 #include "windows.h"
-#include "nt/nt.h"
+#include "mm/mm.h" /* wm_os_sys: the system calls a test can refuse */
 
 static unsigned budget; /* calls let through before the refusals start */
 

@@ -10,7 +10,7 @@
 
 #include "wmtest.h"
 #include "windows.h"
-#include "nt/nt.h"
+#include "mm/mm.h"
 
 static int fail_errno;
 static unsigned fail_after; /* let this many calls through first */

@@ -31,7 +31,7 @@ static void test_runs(void)
     CHECK_EQ(wm_region_extent(r, 0), 16 * PG);
 
     /* Commit the middle: three runs. */
-    CHECK_EQ(wm_region_reserve(r), 0);
+    CHECK_EQ(wm_region_reserve_runs(r), 0);
     wm_region_set(r, 4 * PG, 4 * PG, WM_STATE_COMMITTED, PAGE_READWRITE, 0, 0);
     CHECK(runs_are(r, 3, (size_t[]){ 0, 4 * PG, 8 * PG }, (uint32_t[]){ 0, PAGE_READWRITE, 0 }));
     CHECK(wm_region_check(r, PG) == NULL);
@@ -40,38 +40,38 @@ static void test_runs(void)
     CHECK(!wm_region_all_committed(r, 3 * PG, 2 * PG));
 
     /* Protect a page inside: five runs; then back: three again (maximal runs). */
-    CHECK_EQ(wm_region_reserve(r), 0);
+    CHECK_EQ(wm_region_reserve_runs(r), 0);
     wm_region_protect(r, 5 * PG, PG, PAGE_READONLY);
     CHECK_EQ(r->nruns, 5);
     CHECK(wm_region_check(r, PG) == NULL);
-    CHECK_EQ(wm_region_reserve(r), 0);
+    CHECK_EQ(wm_region_reserve_runs(r), 0);
     wm_region_protect(r, 5 * PG, PG, PAGE_READWRITE);
     CHECK_EQ(r->nruns, 3);
 
     /* Protect only touches committed runs. */
-    CHECK_EQ(wm_region_reserve(r), 0);
+    CHECK_EQ(wm_region_reserve_runs(r), 0);
     wm_region_protect(r, 0, 16 * PG, PAGE_EXECUTE_READ);
     CHECK(runs_are(r, 3, (size_t[]){ 0, 4 * PG, 8 * PG }, (uint32_t[]){ 0, PAGE_EXECUTE_READ, 0 }));
 
     /* Commit everything: one run. */
-    CHECK_EQ(wm_region_reserve(r), 0);
+    CHECK_EQ(wm_region_reserve_runs(r), 0);
     wm_region_set(r, 0, 16 * PG, WM_STATE_COMMITTED, PAGE_EXECUTE_READ, 0, 0);
     CHECK_EQ(r->nruns, 1);
 
     /* Flags split runs but VirtualQuery's extent looks past them. */
-    CHECK_EQ(wm_region_reserve(r), 0);
+    CHECK_EQ(wm_region_reserve_runs(r), 0);
     wm_region_set_flags(r, 2 * PG, 2 * PG, WM_RUN_LOCKED, 0);
     CHECK_EQ(r->nruns, 3);
     CHECK_EQ(wm_region_extent(r, 0), 16 * PG);
     CHECK(wm_region_all_flagged(r, 2 * PG, 2 * PG, WM_RUN_LOCKED));
     CHECK(!wm_region_all_flagged(r, PG, 2 * PG, WM_RUN_LOCKED));
-    CHECK_EQ(wm_region_reserve(r), 0);
+    CHECK_EQ(wm_region_reserve_runs(r), 0);
     wm_region_set_flags(r, 0, 16 * PG, 0, WM_RUN_LOCKED);
     CHECK_EQ(r->nruns, 1);
 
     /* Alternating pages: many runs, all checked. */
     for (unsigned i = 0; i < 16; i += 2) {
-        CHECK_EQ(wm_region_reserve(r), 0);
+        CHECK_EQ(wm_region_reserve_runs(r), 0);
         wm_region_set(r, i * PG, PG, WM_STATE_RESERVED, 0, 0, 0);
     }
     CHECK_EQ(r->nruns, 16);

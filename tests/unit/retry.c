@@ -11,7 +11,7 @@
 
 #include "wmtest.h"
 #include "windows.h"
-#include "nt/nt.h"
+#include "mm/mm.h"
 
 static BYTE *page;
 static size_t pagesz;

@@ -9,7 +9,7 @@
  * flush the registered callbacks (no lock held) and retry once (win32/memoryapi.c).  With
  * nothing secured, the checks cost one load.
  */
-#include "nt.h"
+#include "mm.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -37,6 +37,13 @@ void wm_secure_clear_refusal(void)
     refused_secure = false;
 }
 
+bool wm_secure_flush_refused(NTSTATUS st, uintptr_t addr, size_t size)
+{
+    if (st != STATUS_INVALID_PAGE_PROTECTION || !wm_secure_take_refusal())
+        return false;
+    return RtlFlushSecureMemoryCache((PVOID)addr, size);
+}
+
 bool wm_secure_take_refusal(void)
 {
     bool r = refused_secure;
@@ -51,6 +58,7 @@ static bool overlaps(const struct secured *s, uintptr_t start, uintptr_t end)
 
 NTSTATUS wm_secure_check_free_locked(uintptr_t start, uintptr_t end)
 {
+    WM_ASSERT(wm_vmstate_held_sigsafe());
     for (size_t i = 0; i < nsecs; i++) {
         if (overlaps(&secs[i], start, end)) {
             refused_secure = true;
@@ -70,6 +78,7 @@ static bool keeps(uint32_t prot, uint32_t mode)
 
 NTSTATUS wm_secure_check_protect_locked(uintptr_t start, uintptr_t end, uint32_t prot)
 {
+    WM_ASSERT(wm_vmstate_held_sigsafe());
     for (size_t i = 0; i < nsecs; i++) {
         if (overlaps(&secs[i], start, end) && !keeps(prot, secs[i].mode)) {
             refused_secure = true;
@@ -177,18 +186,16 @@ static void fork_child(void)
     wm_cblist_fork_child(&callbacks, running);
 }
 
-static void register_fork(void)
+/* At load, before the memory manager's handler (src/mm/vmstate.c states the order). */
+__attribute__((constructor(101))) static void register_fork(void)
 {
     pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 WINMEM_API NTSTATUS NTAPI RtlRegisterSecureMemoryCacheCallback(PRTL_SECURE_MEMORY_CACHE_CALLBACK fn)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-
     if (!fn)
         return STATUS_INVALID_PARAMETER;
-    pthread_once(&once, register_fork);
     /* Appended, so callbacks run in registration order. */
     return wm_cblist_add(&callbacks, (void *)fn, false) ? STATUS_SUCCESS : STATUS_NO_MEMORY;
 }

@@ -17,7 +17,7 @@
  * for it.  Only calls actually running are waited for, so a callback may remove entries
  * later in the list (or itself) without waiting on its own thread.
  */
-#include "nt.h"
+#include "rtl.h"
 
 #include <sched.h>
 #include <stdlib.h>

@@ -1,26 +1,63 @@
 /*
- * status.c - NTSTATUS translation: errno -> NTSTATUS for os/ results, and
- * RtlNtStatusToDosError, the one table from NTSTATUS to Win32 error codes.
+ * status.c - NTSTATUS translation: errno -> NTSTATUS for os/ results (the one place errno
+ * becomes a status), and RtlNtStatusToDosError, the one table from NTSTATUS to Win32 error
+ * codes.
  */
-#include "nt.h"
+#include "rtl.h"
 
 #include <errno.h>
 
 #include "winerror.h"
 
-NTSTATUS wm_status_from_errno(int neg_errno)
+NTSTATUS wm_status_from_errno(int neg_errno, enum wm_errno_use use)
 {
-    switch (-neg_errno) {
+    int e = -neg_errno;
+
+    /* What an errno means can depend on what was being done. */
+    switch (use) {
+    case WM_ERRNO_MEMORY:
+        if (e == EEXIST) /* MAP_FIXED_NOREPLACE: something is mapped there */
+            return STATUS_CONFLICTING_ADDRESSES;
+        break;
+    case WM_ERRNO_LARGE_PAGES:
+        if (e == EEXIST)
+            return STATUS_CONFLICTING_ADDRESSES;
+        /* No huge pages to be had, for whatever reason: Windows' error when the large-page
+         * pool cannot satisfy a request. */
+        if (e)
+            return STATUS_INSUFFICIENT_RESOURCES;
+        break;
+    case WM_ERRNO_LOCK:
+        /* mlock's refusals: ENOMEM beyond RLIMIT_MEMLOCK, EPERM with a zero limit, EAGAIN
+         * when pages cannot be pinned: all Windows' working-set quota. */
+        if (e == ENOMEM || e == EPERM || e == EAGAIN)
+            return STATUS_WORKING_SET_QUOTA;
+        break;
+    case WM_ERRNO_OBJECT:
+        if (e == EEXIST) /* O_EXCL: the name is taken */
+            return STATUS_OBJECT_NAME_COLLISION;
+        break;
+    case WM_ERRNO_SECTION_SIZE:
+        /* Past what a memory file can hold: the section is too big, not the disk full. */
+        if (e == EFBIG || e == EINVAL)
+            return STATUS_SECTION_TOO_BIG;
+        break;
+    }
+    switch (e) {
     case 0:
         return STATUS_SUCCESS;
     case ENOMEM:
         return STATUS_NO_MEMORY;
     case EEXIST:
-        return STATUS_CONFLICTING_ADDRESSES;
+        return STATUS_OBJECT_NAME_COLLISION;
     case EAGAIN:
+    case EMFILE: /* out of descriptors: a section or file cannot be opened */
+    case ENFILE:
+    case ENOLCK:
         return STATUS_INSUFFICIENT_RESOURCES;
     case EPERM:
     case EACCES:
+    case EROFS:
         return STATUS_ACCESS_DENIED;
     case EFAULT:
         return STATUS_ACCESS_VIOLATION;
@@ -29,6 +66,23 @@ NTSTATUS wm_status_from_errno(int neg_errno)
     case ENOSYS:
     case EOPNOTSUPP:
         return STATUS_NOT_SUPPORTED;
+    case ENOENT:
+        return STATUS_OBJECT_NAME_NOT_FOUND;
+    case ENOTDIR:
+    case ELOOP:
+        return STATUS_OBJECT_PATH_NOT_FOUND;
+    case EISDIR:
+        return STATUS_FILE_IS_A_DIRECTORY;
+    case ENAMETOOLONG:
+        return STATUS_OBJECT_NAME_INVALID;
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+        return STATUS_DISK_FULL;
+    case EIO:
+        return STATUS_IO_DEVICE_ERROR;
+    case EBADF:
+        return STATUS_INVALID_HANDLE;
     default:
         return STATUS_UNSUCCESSFUL;
     }
@@ -95,6 +149,12 @@ static const struct status_map table[] = {
     { STATUS_FILE_INVALID, ERROR_FILE_INVALID },
     { STATUS_MAPPED_FILE_SIZE_ZERO, ERROR_FILE_INVALID },
     { STATUS_INVALID_IMAGE_NOT_MZ, ERROR_BAD_EXE_FORMAT },
+    { STATUS_INVALID_FILE_FOR_SECTION, ERROR_BAD_EXE_FORMAT },
+    { STATUS_FILE_IS_A_DIRECTORY, ERROR_ACCESS_DENIED },
+    { STATUS_NOT_A_DIRECTORY, ERROR_DIRECTORY },
+    { STATUS_DISK_FULL, ERROR_DISK_FULL },
+    { STATUS_IO_DEVICE_ERROR, ERROR_IO_DEVICE },
+    { STATUS_USER_MAPPED_FILE, ERROR_USER_MAPPED_FILE },
     { STATUS_MAPPED_ALIGNMENT, ERROR_MAPPED_ALIGNMENT },
 };
 

@@ -4,9 +4,10 @@
  *
  * Reservations are PROT_NONE + MAP_NORESERVE mappings of page-rounded size at 64 KiB
  * aligned bases; committing is a protection change on pages that were never touched or were
- * dropped at decommit, so they read as zero.  Releasing and decommitting are free.c's.
+ * dropped at decommit, so they read as zero.  Releasing and decommitting are free.c's;
+ * where a reservation with no address goes is place.c's.
  */
-#include "nt.h"
+#include "mm.h"
 
 #include <errno.h>
 
@@ -14,127 +15,21 @@
     (MEM_COMMIT | MEM_RESERVE | MEM_RESET | MEM_RESET_UNDO | MEM_TOP_DOWN | MEM_WRITE_WATCH | \
      MEM_PHYSICAL | MEM_LARGE_PAGES)
 
-/* The highest address a ZeroBits argument allows (0: no limit), or 0 with *bad set.
- * 1..31 count leading zero bits from bit 31 (bits 63:32 must be zero too); larger values
- * are a mask whose leading zeros are counted, as on 64-bit Windows. */
-static uintptr_t zero_bits_limit(ULONG_PTR zero_bits, bool *bad)
+/* Placement's claim for a reservation: fresh anonymous memory with the access it needs. */
+static int claim_private(void *ctx, uintptr_t addr, size_t len, bool over)
 {
-    *bad = false;
-    if (zero_bits == 0)
-        return 0;
-    if (zero_bits < 32) {
-        if (zero_bits > 21) {
-            *bad = true;
-            return 0;
-        }
-        return ((uintptr_t)1 << (32 - zero_bits)) - 1;
-    }
-    int lz = __builtin_clzll((unsigned long long)zero_bits);
-    return lz == 0 ? 0 : ((uintptr_t)1 << (64 - lz)) - 1;
-}
+    unsigned acc = *(const unsigned *)ctx;
 
-/* Highest 64 KiB aligned free gap of len bytes ending at or below limit, from the kernel's
- * list of mappings (which includes winmem's own). */
-static NTSTATUS find_gap_below_locked(size_t len, uintptr_t limit, uintptr_t *out)
-{
-    struct wm_maps m;
-    struct wm_maps_entry e;
-    uintptr_t gap_start = WM_MIN_ADDRESS, best = 0;
-    int rc = wm_maps_open(&m);
-
-    if (rc)
-        return wm_status_from_errno(rc);
-    for (;;) {
-        rc = wm_maps_next(&m, &e);
-        uintptr_t gap_end = rc == 1 ? e.start : limit + 1;
-        if (rc < 0)
-            break;
-        if (gap_end > limit + 1)
-            gap_end = limit + 1;
-        if (gap_end > gap_start && gap_end - gap_start >= len) {
-            uintptr_t cand = (gap_end - len) & ~(WM_GRANULARITY - 1);
-            if (cand >= gap_start)
-                best = cand;
-        }
-        if (rc != 1 || e.end > limit)
-            break;
-        if (e.end > gap_start)
-            gap_start = (e.end + WM_GRANULARITY - 1) & ~(WM_GRANULARITY - 1);
-    }
-    wm_maps_close(&m);
-    if (rc < 0)
-        return wm_status_from_errno(rc);
-    if (!best)
-        return STATUS_NO_MEMORY;
-    *out = best;
-    return STATUS_SUCCESS;
-}
-
-/* Map len bytes at a system-chosen 64 KiB aligned address: below limit when nonzero, and
- * at the highest free address of user space for top_down (MEM_TOP_DOWN). */
-static NTSTATUS map_anywhere_locked(size_t len, unsigned acc, uintptr_t limit, bool top_down,
-                                    uintptr_t *out)
-{
-    uintptr_t p;
-    int rc;
-
-    if (limit || top_down) {
-        /* Both need the kernel's whole map: rare requests, so the cost of reading it is fine.
-         * Neither moves the hint for ordinary reservations. */
-        NTSTATUS st = find_gap_below_locked(len, limit ? limit : WM_MAX_ADDRESS, &p);
-        if (st)
-            return st;
-        rc = wm_os_map(&p, len, acc, true);
-        *out = p;
-        return wm_status_from_errno(rc);
-    }
-    /* Fast path: one mmap at a hint just below the last reservation.  Linux hands out
-     * addresses top-down, so that gap is usually free and the hint is usually honoured. */
-    if (wm_vm.next_top > len + WM_MIN_ADDRESS) {
-        p = (wm_vm.next_top - len) & ~(WM_GRANULARITY - 1);
-        rc = wm_os_map(&p, len, acc, false);
-        if (rc)
-            return wm_status_from_errno(rc);
-        if ((p & (WM_GRANULARITY - 1)) == 0 && p + len - 1 <= WM_MAX_ADDRESS)
-            goto found;
-        wm_os_unmap(p, len);
-    }
-    /* Slow path: over-map by the granularity and trim both ends to an aligned range. */
-    size_t span = len + WM_GRANULARITY - wm_vm.page;
-    p = 0;
-    rc = wm_os_map(&p, span, acc, false);
-    if (rc)
-        return wm_status_from_errno(rc);
-    uintptr_t aligned = (p + WM_GRANULARITY - 1) & ~(WM_GRANULARITY - 1);
-    if (aligned > p)
-        wm_os_unmap(p, aligned - p);
-    if (p + span > aligned + len)
-        wm_os_unmap(aligned + len, p + span - (aligned + len));
-    p = aligned;
-    if (p + len - 1 > WM_MAX_ADDRESS) {
-        /* Only where the kernel's layout reaches past the Windows-visible range. */
-        wm_os_unmap(p, len);
-        return STATUS_NO_MEMORY;
-    }
-found:
-    wm_vm.next_top = p;
-    *out = p;
-    return STATUS_SUCCESS;
-}
-
-NTSTATUS wm_alloc_address_locked(uintptr_t want, size_t len, uintptr_t *out)
-{
-    if (want) {
-        *out = want;
-        return wm_status_from_errno(wm_os_map(out, len, 0, true));
-    }
-    return map_anywhere_locked(len, 0, 0, false, out);
+    if (over)
+        return acc ? wm_os_protect(addr, len, acc) : 0;
+    return wm_os_map(&addr, len, acc, true);
 }
 
 /* MEM_RESERVE (with or without MEM_COMMIT): a new region. */
 static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG prot, uintptr_t limit,
                                uintptr_t *base_out, size_t *size_out)
 {
+    WM_ASSERT(wm_vmstate_write_held());
     bool commit = type & MEM_COMMIT;
     unsigned acc = commit ? wm_prot_access(prot) : 0;
     size_t large = (type & MEM_LARGE_PAGES) ? wm_os_large_page_size() : 0;
@@ -166,14 +61,12 @@ static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG pr
         if (!addr)
             start = 0;
         rc = wm_os_map_large(&start, size, acc, large);
-        st = rc == -EEXIST ? STATUS_CONFLICTING_ADDRESSES
-             : rc          ? STATUS_INSUFFICIENT_RESOURCES
-                           : STATUS_SUCCESS;
+        st = wm_status_from_errno(rc, WM_ERRNO_LARGE_PAGES);
     } else if (addr) {
         rc = wm_os_map(&start, size, acc, true);
-        st = wm_status_from_errno(rc);
+        st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);
     } else {
-        st = map_anywhere_locked(size, acc, limit, type & MEM_TOP_DOWN, &start);
+        st = wm_place_locked(size, limit, type & MEM_TOP_DOWN, claim_private, &acc, &start);
     }
     if (st) {
         wm_region_free(r);
@@ -182,6 +75,7 @@ static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG pr
     r->base = start;
     if (wm_space_insert(&wm_vm.space, r)) {
         wm_os_unmap(start, size);
+        wm_place_freed_locked(start);
         wm_region_free(r);
         return STATUS_NO_MEMORY;
     }
@@ -193,45 +87,55 @@ static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG pr
 /* MEM_COMMIT inside an existing reservation. */
 static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
 {
+    WM_ASSERT(wm_vmstate_write_held());
     struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, start);
 
+    /* Copy-on-write exists only in views (NtAllocateVirtualMemory let it through for them). */
+    if ((!r || !(r->flags & WM_REGION_VIEW)) && wm_prot_is_cow(prot))
+        return STATUS_INVALID_PAGE_PROTECTION;
     if (!r || end - r->base > r->size)
         return STATUS_CONFLICTING_ADDRESSES;
     if (r->flags & WM_REGION_VIEW) {
-        /* A view of a file is committed by its file; one of the paging file takes the
-         * commit as a protection change within the view's access class. */
+        /* Windows decides by the view, whatever the protection: a view of a file is
+         * committed by its file (ERROR_ACCESS_DENIED); one of the paging file takes the
+         * commit as a protection change within the view's access class (copy-on-write
+         * counting as read), so PAGE_WRITECOPY in a read-write view is fine. */
         struct wm_section *s = r->object;
         unsigned want = wm_prot_class(prot), have = wm_prot_class(r->alloc_prot);
         if (s->attrs & SEC_FILE)
             return STATUS_ALREADY_COMMITTED;
         if ((want & have) != want)
             return STATUS_INVALID_PAGE_PROTECTION;
-        if (s->commit) {
-            NTSTATUS st =
-                wm_view_commit_locked(r, r->offset + (start - r->base), end - start, prot);
-            if (st)
-                return st;
+        if (s->commit)
+            return wm_view_commit_locked(r, start - r->base, end - start, prot);
+        if (wm_prot_is_cow(prot) && wm_protect_any_copied(r, start - r->base, end - start)) {
+            /* Every page is committed already: as VirtualProtect, written pages keep their
+             * copy and report read-write. */
+            uint32_t old;
+            return wm_protect_copied_locked(r, start - r->base, end - start,
+                                            wm_prot_effective(r->alloc_prot, prot), &old);
         }
     }
-    if (wm_region_reserve(r))
+    if (wm_region_reserve_runs(r))
         return STATUS_NO_MEMORY;
     prot = wm_prot_effective(r->alloc_prot, prot);
     int rc = wm_os_protect(start, end - start, wm_prot_access(prot));
     if (rc)
-        return wm_status_from_errno(rc);
+        return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
     /* Committed pages keep their data (committing twice is not an error); all of them take
-     * the new protection (with the allocation's caching attribute), and a VirtualLock stays
-     * in force. */
-    wm_region_set(r, start - r->base, end - start, WM_STATE_COMMITTED, prot, WM_RUN_LOCKED, 0);
+     * the new protection (with the allocation's caching attribute), a VirtualLock stays in
+     * force, and a written copy-on-write page of a view keeps its private copy. */
+    wm_region_set(r, start - r->base, end - start, WM_STATE_COMMITTED, prot,
+                  WM_RUN_LOCKED | WM_RUN_COPIED, 0);
     wm_space_refresh(&wm_vm.space, r);
     return STATUS_SUCCESS;
 }
 
 struct reset_ctx {
-    uintptr_t base;
     bool undo;
     int rc;
     bool lost;
+    size_t stuck_off, stuck_len; /* pages left writable by a refused restore (len 0: none) */
 };
 
 static int reset_run(void *ctx, const struct wm_region *r, size_t off, size_t len,
@@ -264,14 +168,17 @@ static int reset_run(void *ctx, const struct wm_region *r, size_t off, size_t le
     if (!(acc & WM_ACC_W) && (c->rc = wm_os_protect(a, len, acc | WM_ACC_R | WM_ACC_W)))
         return c->rc;
     wm_os_keep(a, len, wm_vm.page);
-    if (!(acc & WM_ACC_W))
-        c->rc = wm_os_protect(a, len, acc);
+    if (!(acc & WM_ACC_W) && (c->rc = wm_os_protect(a, len, acc))) {
+        c->stuck_off = off;
+        c->stuck_len = len;
+    }
     return c->rc;
 }
 
 /* MEM_RESET / MEM_RESET_UNDO: contents may be discarded / are kept if still there. */
 static NTSTATUS reset_locked(uintptr_t start, uintptr_t end, bool undo)
 {
+    WM_ASSERT(wm_vmstate_write_held());
     struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, start);
     struct reset_ctx c = { .undo = undo };
 
@@ -280,8 +187,12 @@ static NTSTATUS reset_locked(uintptr_t start, uintptr_t end, bool undo)
     if (!r || end - r->base > r->size)
         return STATUS_CONFLICTING_ADDRESSES;
     wm_region_walk(r, start - r->base, end - start, reset_run, &c);
+    /* The kernel refused to take write access away again: the model must not go on saying
+     * the pages are not writable. */
+    if (c.stuck_len)
+        wm_protect_adopt_locked(r, c.stuck_off, c.stuck_len, 0);
     if (c.rc)
-        return wm_status_from_errno(c.rc);
+        return wm_status_from_errno(c.rc, WM_ERRNO_MEMORY);
     /* Some data is gone: Windows reports the failure, and the pages stay usable. */
     return c.lost ? STATUS_CONFLICTING_ADDRESSES : STATUS_SUCCESS;
 }
@@ -298,14 +209,12 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
 
     if (st)
         return st;
-    if (!base_ptr || !size_ptr)
-        return STATUS_ACCESS_VIOLATION;
+    if ((st = wm_vmstate_args_in(base_ptr, size_ptr, &addr, &size)))
+        return st;
     wm_vmstate_init();
-    addr = (uintptr_t)*base_ptr;
-    size = *size_ptr;
 
     /* ZeroBits constrains only an address the system chooses. */
-    limit = zero_bits_limit(zero_bits, &bad_bits);
+    limit = wm_place_zero_bits_limit(zero_bits, &bad_bits);
     if (bad_bits)
         return STATUS_INVALID_PARAMETER_3;
     if (type & ~(ULONG)KNOWN_TYPES)
@@ -319,7 +228,10 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
     }
     if (size == 0 || size > WM_MAX_ADDRESS + 1 - WM_MIN_ADDRESS)
         return STATUS_INVALID_PARAMETER_4;
-    if (!wm_prot_valid(prot, WM_PROT_ALLOC))
+    /* A commit at an address may land in a view, where the copy-on-write protections are
+     * valid: commit_locked decides by what it finds there. */
+    bool may_be_view = addr && !(type & (MEM_RESERVE | MEM_RESET | MEM_RESET_UNDO));
+    if (!wm_prot_valid(prot, may_be_view ? WM_PROT_VIEW : WM_PROT_ALLOC))
         return STATUS_INVALID_PAGE_PROTECTION;
     if (addr > WM_MAX_ADDRESS || (addr && addr < WM_MIN_ADDRESS))
         return STATUS_INVALID_PARAMETER_2;
@@ -343,12 +255,13 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
     uintptr_t done_base = 0;
     wm_vmstate_wrlock();
     if (type & (MEM_RESET | MEM_RESET_UNDO)) {
-        if (!wm_vmstate_page_range(addr, size, &start, &end) || end - 1 > WM_MAX_ADDRESS)
+        if (!wm_vmstate_page_range(addr, size, &start, &end) || end - 1 > WM_MAX_ADDRESS) {
             st = STATUS_INVALID_PARAMETER_2;
-        else
+        } else {
             st = reset_locked(start, end, type & MEM_RESET_UNDO);
-        done_base = start;
-        done_size = end - start;
+            done_base = start;
+            done_size = end - start;
+        }
     } else if ((type & MEM_RESERVE) || !addr) {
         /* A commit with no address reserves as well. */
         st = reserve_locked(addr, size, type | MEM_RESERVE, prot, limit, &done_base, &done_size);
@@ -361,9 +274,7 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
     }
     wm_vmstate_wrunlock();
 
-    if (st == STATUS_SUCCESS) {
-        *base_ptr = (PVOID)done_base;
-        *size_ptr = done_size;
-    }
+    if (st == STATUS_SUCCESS)
+        wm_vmstate_args_out(base_ptr, size_ptr, done_base, done_size);
     return st;
 }

@@ -1,8 +1,8 @@
 /*
- * vmstate.c - the process-wide VM state: the reservation tree, the VM lock that guards it,
+ * vmstate.c - the process-wide VM state: the reservation index, the VM lock that guards it,
  * one-time initialisation, fork safety and the argument helpers every Nt call shares.
  */
-#include "nt.h"
+#include "mm.h"
 
 #include <limits.h>
 #include <linux/futex.h>
@@ -24,6 +24,15 @@ static _Atomic uint32_t model_seq;
 /* How many holds of the VM lock (read or write) this thread has: a fault on a thread that
  * holds it is winmem's own bug, which the fault path must report rather than wait on. */
 static __thread unsigned held __attribute__((tls_model("initial-exec")));
+/* This thread holds the lock for writing (checked by WM_ASSERT in the _locked mutators). */
+static __thread bool writing __attribute__((tls_model("initial-exec")));
+/* Changes since the last whole-model check (expensive checks only). */
+static unsigned changes;
+
+bool wm_vmstate_write_held(void)
+{
+    return writing;
+}
 
 bool wm_vmstate_held_sigsafe(void)
 {
@@ -96,10 +105,25 @@ void wm_vmstate_wrlock(void)
     uint32_t s = atomic_load_explicit(&model_seq, memory_order_relaxed);
     atomic_store_explicit(&model_seq, s + 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
+    writing = true;
+}
+
+/* Expensive checks: the whole model's invariants after a change, every time while it is
+ * small, every 256th time past 20,000 regions so big tests stay linear enough. */
+static void check_model_locked(void)
+{
+    if (WM_CHECKS < 2 || (wm_vm.space.count > 20000 && ++changes % 256 != 0))
+        return;
+    const char *bad = wm_space_check(&wm_vm.space, wm_vm.page ? wm_vm.page : 4096);
+    if (bad)
+        wm_check_fail(__FILE__, __LINE__, bad);
 }
 
 void wm_vmstate_wrunlock(void)
 {
+    WM_ASSERT(writing);
+    check_model_locked();
+    writing = false;
     held--;
     uint32_t s = atomic_load_explicit(&model_seq, memory_order_relaxed);
     atomic_store_explicit(&model_seq, s + 1, memory_order_release);
@@ -113,6 +137,11 @@ uint32_t wm_vmstate_read_begin(void)
     return atomic_load_explicit(&model_seq, memory_order_acquire);
 }
 
+bool wm_vmstate_seq_valid(void *seq)
+{
+    return wm_vmstate_read_valid(*(const uint32_t *)seq);
+}
+
 bool wm_vmstate_read_valid(uint32_t seq)
 {
     atomic_thread_fence(memory_order_acquire);
@@ -120,15 +149,42 @@ bool wm_vmstate_read_valid(uint32_t seq)
 }
 
 /* fork(): the child must not inherit a lock held by a thread that does not exist there,
- * nor a tree half-way through a rotation, so fork waits for mutations to finish. */
+ * nor an index half-way through an insert, so fork waits for every mutation to finish.  The
+ * locks are taken in the one order they nest in (names_lock, then the handle table's, then
+ * the VM lock: a named create makes a handle under names_lock, and nothing takes the names
+ * or table lock under the VM lock), from one handler registered when the library loads, so
+ * the order does not depend on which lock a program happened to use first.
+ *
+ * Across layers, fork's prepare handlers run in reverse order of registration, so the
+ * handlers are registered at load in the reverse of the lock order, fixed by constructor
+ * priority: the callback lists (101: secure.c, except/handlers.c; their spinlocks are taken
+ * under every other lock), then this one (102), then the heaps' (default priority: a heap
+ * call holds its heap's locks while it makes Nt calls).  So fork takes heap locks, names,
+ * handle table, VM lock, callback lists, in the order every call nests them. */
 static void atfork_prepare(void)
 {
+    wm_section_fork_prepare();
+    wm_handle_fork_prepare();
     wm_vmstate_wrlock();
 }
 
 static void atfork_release(void)
 {
     wm_vmstate_wrunlock();
+    wm_handle_fork_release();
+    wm_section_fork_release();
+}
+
+static void atfork_child(void)
+{
+    wm_vmstate_wrunlock();
+    wm_handle_fork_release();
+    wm_section_fork_child();
+}
+
+__attribute__((constructor(102))) static void register_fork(void)
+{
+    pthread_atfork(atfork_prepare, atfork_release, atfork_child);
 }
 
 static void init_once(void)
@@ -137,7 +193,7 @@ static void init_once(void)
     /* mmap'd chunks: huge pages for the index, and allocation that is a system call, not
      * malloc, so the fault path can allocate. */
     wm_arena_set_source(wm_os_arena_chunk);
-    pthread_atfork(atfork_prepare, atfork_release, atfork_release);
+    wm_arena_set_serial_check(wm_vmstate_write_held);
 }
 
 void wm_vmstate_init(void)
@@ -151,13 +207,21 @@ void wm_vmstate_init(void)
     }
 }
 
+void wm_vmstate_system(struct wm_system *out)
+{
+    wm_vmstate_init();
+    out->page = wm_vm.page;
+    out->cpus = wm_os_cpu_count();
+    out->large_page = wm_os_large_page_size();
+}
+
 NTSTATUS wm_vmstate_check_process(HANDLE process)
 {
-    if (process == NtCurrentProcess())
+    if (__builtin_expect(process == NtCurrentProcess(), 1))
         return STATUS_SUCCESS;
-    /* No other process handles exist in winmem yet: the current-thread pseudo handle is the
-     * wrong object type, and NULL or anything else is not a handle at all. */
-    return process == NtCurrentThread() ? STATUS_OBJECT_TYPE_MISMATCH : STATUS_INVALID_HANDLE;
+    /* A real handle to this process (a duplicate of the pseudo handle) works too; the
+     * current-thread pseudo handle is the wrong object type, anything else no handle. */
+    return wm_handle_check_process(process);
 }
 
 bool wm_vmstate_page_range(uintptr_t addr, size_t size, uintptr_t *start, uintptr_t *end)
@@ -170,4 +234,31 @@ bool wm_vmstate_page_range(uintptr_t addr, size_t size, uintptr_t *start, uintpt
     *start = addr & ~mask;
     *end = (last + mask) & ~mask;
     return true;
+}
+
+NTSTATUS wm_vmstate_args_in(PVOID *base_ptr, PSIZE_T size_ptr, uintptr_t *addr, size_t *size)
+{
+    PVOID b;
+    SIZE_T n;
+
+    /* Read, then written back unchanged: an output that cannot be written fails the call now,
+     * before anything changes, as Windows' probing of its arguments does. */
+    if (!base_ptr || !size_ptr || wm_os_copy(&b, base_ptr, sizeof(b)) ||
+        wm_os_copy(base_ptr, &b, sizeof(b)) || wm_os_copy(&n, size_ptr, sizeof(n)) ||
+        wm_os_copy(size_ptr, &n, sizeof(n)))
+        return STATUS_ACCESS_VIOLATION;
+    *addr = (uintptr_t)b;
+    *size = n;
+    return STATUS_SUCCESS;
+}
+
+void wm_vmstate_args_out(PVOID *base_ptr, PSIZE_T size_ptr, uintptr_t addr, size_t size)
+{
+    PVOID b = (PVOID)addr;
+    SIZE_T n = size;
+
+    /* The operation is done: a write failing now (another thread, or this very call, took
+     * the page's write access away) changes nothing more, as Windows ignores it too. */
+    (void)wm_os_copy(base_ptr, &b, sizeof(b));
+    (void)wm_os_copy(size_ptr, &n, sizeof(n));
 }

@@ -3,14 +3,10 @@
  * stale fault to retry (another thread changed the page meanwhile), or an access
  * violation.  Called from the SIGSEGV handler (except/signal.c), so everything here is
  * async-signal-safe: the VM lock is a futex lock, model memory comes from the mmap-backed
- * arena, and the only system call is mprotect.
+ * arena, and the system calls are raw ones (mprotect for a guard page or a copy-on-write
+ * page, mmap to remap one page of a shared view privately).
  */
-#include "nt.h"
-
-static bool seq_valid(void *ctx)
-{
-    return wm_vmstate_read_valid(*(const uint32_t *)ctx);
-}
+#include "mm.h"
 
 /* The committed protection at addr (0 when reserved), read without the lock.  1: winmem's
  * memory; 0: not winmem's; -1: writers kept moving, decide under the lock. */
@@ -22,29 +18,17 @@ static int prot_lockfree(uintptr_t addr, uint32_t *prot)
         if (seq & 1)
             continue;
         struct wm_summary sum;
+        struct wm_run_read rd;
         const struct wm_region *r =
-            wm_space_find_lockfree(&wm_vm.space, addr, seq_valid, &seq, &sum);
+            wm_space_find_lockfree(&wm_vm.space, addr, wm_vmstate_seq_valid, &seq, &sum);
         uint32_t p = 0;
         bool mine = r != NULL;
         if (mine && sum.state != WM_SUMMARY_MANY) {
             p = sum.state == WM_STATE_COMMITTED ? sum.prot : 0;
         } else if (mine) {
-            uint32_t cap = __atomic_load_n(&r->cap, __ATOMIC_ACQUIRE);
-            const struct wm_run *runs = __atomic_load_n(&r->runs, __ATOMIC_ACQUIRE);
-            uint32_t n = __atomic_load_n(&r->nruns, __ATOMIC_RELAXED);
-            size_t off = addr - __atomic_load_n(&r->base, __ATOMIC_RELAXED);
-            if (!wm_vmstate_read_valid(seq) || n == 0 || n > cap)
+            if (!wm_region_read_lockfree(r, addr, &rd))
                 continue;
-            uint32_t lo = 0, hi = n;
-            while (hi - lo > 1) {
-                uint32_t mid = lo + (hi - lo) / 2;
-                if (__atomic_load_n(&runs[mid].off, __ATOMIC_RELAXED) <= off)
-                    lo = mid;
-                else
-                    hi = mid;
-            }
-            if (__atomic_load_n(&runs[lo].state, __ATOMIC_RELAXED) == WM_STATE_COMMITTED)
-                p = __atomic_load_n(&runs[lo].prot, __ATOMIC_RELAXED);
+            p = rd.state == WM_STATE_COMMITTED ? rd.prot : 0;
         }
         if (!wm_vmstate_read_valid(seq))
             continue;
@@ -59,11 +43,12 @@ static int prot_lockfree(uintptr_t addr, uint32_t *prot)
  * as Windows reports a written copy-on-write page.  Caller holds the write lock. */
 static bool cow_upgrade_locked(struct wm_region *r, uintptr_t page, uint32_t prot)
 {
+    WM_ASSERT(wm_vmstate_write_held());
     uint32_t written = wm_prot_written(prot);
     unsigned acc = wm_prot_access(written);
     int rc;
 
-    if (wm_region_reserve(r))
+    if (wm_region_reserve_runs(r))
         return false;
     if (r->flags & WM_REGION_VIEW_PRIVATE) {
         rc = wm_os_protect(page, wm_vm.page, acc);
@@ -71,8 +56,8 @@ static bool cow_upgrade_locked(struct wm_region *r, uintptr_t page, uint32_t pro
         /* A page of a shared view made copy-on-write by VirtualProtect: map that page
          * privately from the same offset (same contents now), then the write copies it. */
         const struct wm_section *s = r->object;
-        rc =
-            wm_os_map_file(page, wm_vm.page, acc, s->fd, r->offset + (page - r->base), false, true);
+        rc = wm_os_map_file(page, wm_vm.page, acc, s->fd,
+                            s->data_off + r->offset + (page - r->base), false, true);
     }
     if (rc)
         return false;
@@ -104,7 +89,7 @@ enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc)
         prot = run->state == WM_STATE_COMMITTED ? run->prot : 0;
         if (prot & PAGE_GUARD) {
             uint32_t plain = prot & ~(uint32_t)PAGE_GUARD;
-            if (wm_region_reserve(r) == 0 &&
+            if (wm_region_reserve_runs(r) == 0 &&
                 wm_os_protect(page, wm_vm.page, wm_prot_access(plain)) == 0) {
                 wm_region_protect(r, page - r->base, wm_vm.page, plain);
                 wm_space_refresh(&wm_vm.space, r);

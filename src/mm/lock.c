@@ -6,7 +6,7 @@
  * STATUS_GUARD_PAGE_VIOLATION, so a second call succeeds (as Windows does).  Memory winmem
  * did not allocate is locked directly with mlock.
  */
-#include "nt.h"
+#include "mm.h"
 
 #include <errno.h>
 
@@ -34,34 +34,27 @@ static NTSTATUS lock_args(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULO
                           uintptr_t *start, uintptr_t *end)
 {
     NTSTATUS st = wm_vmstate_check_process(process);
+    uintptr_t addr;
+    size_t size;
 
     if (st)
         return st;
-    if (!base_ptr || !size_ptr)
-        return STATUS_ACCESS_VIOLATION;
+    if ((st = wm_vmstate_args_in(base_ptr, size_ptr, &addr, &size)))
+        return st;
     if (map_type == MAP_SYSTEM)
         return STATUS_PRIVILEGE_NOT_HELD; /* locking in physical memory needs a privilege */
     if (map_type != MAP_PROCESS)
         return STATUS_INVALID_PARAMETER;
     wm_vmstate_init();
-    uintptr_t addr = (uintptr_t)*base_ptr;
-    if (addr > WM_MAX_ADDRESS || !wm_vmstate_page_range(addr, *size_ptr, start, end))
+    if (addr > WM_MAX_ADDRESS || !wm_vmstate_page_range(addr, size, start, end))
         return STATUS_INVALID_PARAMETER;
     if (*end == *start)
         *end = *start + wm_vm.page;
     return STATUS_SUCCESS;
 }
 
-/* mlock's refusals (ENOMEM beyond RLIMIT_MEMLOCK, EPERM with a zero limit, EAGAIN when
- * pages cannot be pinned) are all Windows' working-set quota. */
-static NTSTATUS lock_status(int rc)
-{
-    return rc == -ENOMEM || rc == -EPERM || rc == -EAGAIN ? STATUS_WORKING_SET_QUOTA
-                                                          : wm_status_from_errno(rc);
-}
-
 /* A range outside winmem's reservations: it must be mapped, and then mlock decides. */
-static NTSTATUS foreign_locked(uintptr_t start, uintptr_t end, bool lock)
+static NTSTATUS lock_foreign_locked(uintptr_t start, uintptr_t end, bool lock)
 {
     MEMORY_BASIC_INFORMATION m;
 
@@ -73,8 +66,8 @@ static NTSTATUS foreign_locked(uintptr_t start, uintptr_t end, bool lock)
             wm_space_find_sigsafe(&wm_vm.space, p))
             return lock ? STATUS_ACCESS_VIOLATION : STATUS_NOT_LOCKED;
     }
-    return lock ? lock_status(wm_os_lock(start, end - start))
-                : wm_status_from_errno(wm_os_unlock(start, end - start));
+    return lock ? wm_status_from_errno(wm_os_lock(start, end - start), WM_ERRNO_LOCK)
+                : wm_status_from_errno(wm_os_unlock(start, end - start), WM_ERRNO_MEMORY);
 }
 
 /* NtLockVirtualMemory: lock committed pages of the current process into memory. */
@@ -90,7 +83,7 @@ WINMEM_API NTSTATUS NTAPI NtLockVirtualMemory(HANDLE process, PVOID *base_ptr, P
     wm_vmstate_wrlock();
     struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, start);
     if (!r) {
-        st = foreign_locked(start, end, true);
+        st = lock_foreign_locked(start, end, true);
         goto out_unlock;
     }
     size_t off = start - r->base, len = end - start;
@@ -103,7 +96,7 @@ WINMEM_API NTSTATUS NTAPI NtLockVirtualMemory(HANDLE process, PVOID *base_ptr, P
         st = STATUS_ACCESS_VIOLATION;
         goto out_unlock;
     }
-    if (wm_region_reserve(r)) {
+    if (wm_region_reserve_runs(r)) {
         st = STATUS_NO_MEMORY;
         goto out_unlock;
     }
@@ -112,7 +105,7 @@ WINMEM_API NTSTATUS NTAPI NtLockVirtualMemory(HANDLE process, PVOID *base_ptr, P
         uint32_t prot = r->runs[wm_region_run_index(r, scan.guard_off)].prot & ~PAGE_GUARD;
         int rc = wm_os_protect(r->base + scan.guard_off, wm_vm.page, wm_prot_access(prot));
         if (rc) {
-            st = wm_status_from_errno(rc);
+            st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);
             goto out_unlock;
         }
         wm_region_protect(r, scan.guard_off, wm_vm.page, prot);
@@ -122,17 +115,15 @@ WINMEM_API NTSTATUS NTAPI NtLockVirtualMemory(HANDLE process, PVOID *base_ptr, P
     }
     int rc = wm_os_lock(start, len);
     if (rc) {
-        st = lock_status(rc);
+        st = wm_status_from_errno(rc, WM_ERRNO_LOCK);
         goto out_unlock;
     }
     wm_region_set_flags(r, off, len, WM_RUN_LOCKED, 0);
     wm_space_refresh(&wm_vm.space, r);
 out_unlock:
     wm_vmstate_wrunlock();
-    if (st == STATUS_SUCCESS) {
-        *base_ptr = (PVOID)start;
-        *size_ptr = end - start;
-    }
+    if (st == STATUS_SUCCESS)
+        wm_vmstate_args_out(base_ptr, size_ptr, start, end - start);
     return st;
 }
 
@@ -148,7 +139,7 @@ WINMEM_API NTSTATUS NTAPI NtUnlockVirtualMemory(HANDLE process, PVOID *base_ptr,
     wm_vmstate_wrlock();
     struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, start);
     if (!r) {
-        st = foreign_locked(start, end, false);
+        st = lock_foreign_locked(start, end, false);
         goto out_unlock;
     }
     size_t off = start - r->base, len = end - start;
@@ -156,22 +147,20 @@ WINMEM_API NTSTATUS NTAPI NtUnlockVirtualMemory(HANDLE process, PVOID *base_ptr,
         st = STATUS_NOT_LOCKED;
         goto out_unlock;
     }
-    if (wm_region_reserve(r)) {
+    if (wm_region_reserve_runs(r)) {
         st = STATUS_NO_MEMORY;
         goto out_unlock;
     }
     int rc = wm_os_unlock(start, len);
     if (rc) {
-        st = wm_status_from_errno(rc);
+        st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);
         goto out_unlock;
     }
     wm_region_set_flags(r, off, len, 0, WM_RUN_LOCKED);
     wm_space_refresh(&wm_vm.space, r);
 out_unlock:
     wm_vmstate_wrunlock();
-    if (st == STATUS_SUCCESS) {
-        *base_ptr = (PVOID)start;
-        *size_ptr = end - start;
-    }
+    if (st == STATUS_SUCCESS)
+        wm_vmstate_args_out(base_ptr, size_ptr, start, end - start);
     return st;
 }

@@ -5,12 +5,13 @@
  * Addresses are page-rounded before the "at base" test, as Windows does, so releasing at
  * base+0xfff with size 0 succeeds.  Decommitting drops a VirtualLock with the pages.
  */
-#include "nt.h"
+#include "mm.h"
 
 /* Find the region and the page range a free request covers; fills *r, *start, *end. */
 static NTSTATUS free_range_locked(uintptr_t addr, size_t size, ULONG type, struct wm_region **rp,
                                   uintptr_t *start, uintptr_t *end)
 {
+    WM_ASSERT(wm_vmstate_write_held());
     uintptr_t page_addr = addr & ~(uintptr_t)(wm_vm.page - 1);
     struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, page_addr);
 
@@ -33,25 +34,25 @@ static NTSTATUS free_range_locked(uintptr_t addr, size_t size, ULONG type, struc
     return STATUS_SUCCESS;
 }
 
-/* NtFreeVirtualMemory: MEM_DECOMMIT or MEM_RELEASE in the current process. */
-WINMEM_API NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr,
-                                              ULONG type)
+/* One attempt at NtFreeVirtualMemory. */
+static NTSTATUS free_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULONG type)
 {
     NTSTATUS st = wm_vmstate_check_process(process);
     struct wm_region *r = NULL;
     uintptr_t start = 0, end = 0;
     int rc;
 
+    uintptr_t addr;
+    size_t size;
+
     if (st)
         return st;
-    if (!base_ptr || !size_ptr)
-        return STATUS_ACCESS_VIOLATION;
+    if ((st = wm_vmstate_args_in(base_ptr, size_ptr, &addr, &size)))
+        return st;
     wm_secure_clear_refusal();
     if (type != MEM_DECOMMIT && type != MEM_RELEASE)
         return STATUS_INVALID_PARAMETER_4;
     wm_vmstate_init();
-    uintptr_t addr = (uintptr_t)*base_ptr;
-    size_t size = *size_ptr;
     if (addr > WM_MAX_ADDRESS)
         return STATUS_INVALID_PARAMETER_2;
 
@@ -70,22 +71,20 @@ WINMEM_API NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE process, PVOID *base_ptr, P
     if (type == MEM_RELEASE) {
         rc = wm_os_unmap(start, end - start);
         if (rc) {
-            st = wm_status_from_errno(rc);
+            st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);
             goto out_unlock;
         }
         wm_space_remove(&wm_vm.space, r);
-        /* Let the next system-chosen reservation of this size land here again. */
-        if (wm_vm.next_top == r->base)
-            wm_vm.next_top = (end + WM_GRANULARITY - 1) & ~(WM_GRANULARITY - 1);
+        wm_place_freed_locked(r->base);
         wm_region_free(r);
     } else {
-        if (wm_region_reserve(r)) {
+        if (wm_region_reserve_runs(r)) {
             st = STATUS_NO_MEMORY;
             goto out_unlock;
         }
         rc = wm_os_decommit(start, end - start);
         if (rc) {
-            st = wm_status_from_errno(rc);
+            st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);
             goto out_unlock;
         }
         wm_region_set(r, start - r->base, end - start, WM_STATE_RESERVED, 0, 0, 0);
@@ -93,10 +92,32 @@ WINMEM_API NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE process, PVOID *base_ptr, P
     }
 out_unlock:
     wm_vmstate_wrunlock();
-    if (st == STATUS_SUCCESS) {
-        *base_ptr = (PVOID)start;
-        /* Since Windows 10 1709 a whole-allocation decommit reports size 0. */
-        *size_ptr = type == MEM_DECOMMIT && size == 0 ? 0 : end - start;
+    /* Since Windows 10 1709 a whole-allocation decommit reports size 0. */
+    if (st == STATUS_SUCCESS)
+        wm_vmstate_args_out(base_ptr, size_ptr, start,
+                            type == MEM_DECOMMIT && size == 0 ? 0 : end - start);
+    return st;
+}
+
+/* NtFreeVirtualMemory: MEM_DECOMMIT or MEM_RELEASE in the current process.  A secured range
+ * is refused, the secure memory cache callbacks run on the range asked for (a release of
+ * size 0: the whole allocation), and the free is tried once more (secure.c). */
+WINMEM_API NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr,
+                                              ULONG type)
+{
+    NTSTATUS st = free_once(process, base_ptr, size_ptr, type);
+
+    if (st == STATUS_INVALID_PAGE_PROTECTION) {
+        /* Refused: the outputs were not written, so they still hold what was asked (and they
+         * could be read, or the call would have failed before that). */
+        uintptr_t addr;
+        size_t size;
+        (void)wm_vmstate_args_in(base_ptr, size_ptr, &addr, &size);
+        if (!size)
+            size = wm_secure_allocation_size(addr);
+        if (wm_secure_flush_refused(st, addr, size))
+            st = free_once(process, base_ptr, size_ptr, type);
+        wm_secure_clear_refusal();
     }
     return st;
 }

@@ -8,7 +8,7 @@
  * mapped data file MEM_MAPPED, a PROT_NONE reservation MEM_RESERVE.  Only the gap between
  * winmem's own neighbouring reservations is read, so the two sources never overlap.
  */
-#include "nt.h"
+#include "mm.h"
 
 #include <string.h>
 
@@ -52,7 +52,7 @@ static uint32_t group_type(const struct group *g)
     return MEM_PRIVATE;
 }
 
-static NTSTATUS foreign_locked(uintptr_t page, MEMORY_BASIC_INFORMATION *m)
+static NTSTATUS query_foreign_locked(uintptr_t page, MEMORY_BASIC_INFORMATION *m)
 {
     const struct wm_region *prev = wm_space_prev(&wm_vm.space, page);
     const struct wm_region *next = wm_space_next(&wm_vm.space, page);
@@ -67,7 +67,7 @@ static NTSTATUS foreign_locked(uintptr_t page, MEMORY_BASIC_INFORMATION *m)
     int rc = wm_maps_open(&maps);
 
     if (rc)
-        return wm_status_from_errno(rc);
+        return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
     while ((rc = wm_maps_next(&maps, &e)) == 1) {
         uintptr_t s = e.start > lo ? e.start : lo;
         uintptr_t t = e.end < hi ? e.end : hi;
@@ -102,7 +102,7 @@ static NTSTATUS foreign_locked(uintptr_t page, MEMORY_BASIC_INFORMATION *m)
     }
     wm_maps_close(&maps);
     if (rc < 0)
-        return wm_status_from_errno(rc);
+        return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
 
     m->BaseAddress = (PVOID)page;
     m->PartitionId = 0;
@@ -127,24 +127,18 @@ static NTSTATUS foreign_locked(uintptr_t page, MEMORY_BASIC_INFORMATION *m)
     return STATUS_SUCCESS;
 }
 
-static bool seq_valid(void *ctx)
-{
-    return wm_vmstate_read_valid(*(const uint32_t *)ctx);
-}
-
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-
 /* The query of a page inside a winmem reservation, without the lock.  1: answered (valid
  * only if the sequence check after it passes); 0: not in a reservation; -1: a writer ran. */
 static int query_lockfree(uintptr_t page, uint32_t seq, MEMORY_BASIC_INFORMATION *m)
 {
     /* Most queries name an address in a region's first 64 KiB: one hash probe finds it.
      * Otherwise the sorted index, whose entry often holds the whole answer. */
-    const struct wm_region *r =
-        wm_space_find_base_lockfree(&wm_vm.space, page & ~(WM_GRANULARITY - 1), seq_valid, &seq);
+    const struct wm_region *r = wm_space_find_base_lockfree(
+        &wm_vm.space, page & ~(WM_GRANULARITY - 1), wm_vmstate_seq_valid, &seq);
+    struct wm_run_read rd;
     if (!r) {
         struct wm_summary sum;
-        r = wm_space_find_lockfree(&wm_vm.space, page, seq_valid, &seq, &sum);
+        r = wm_space_find_lockfree(&wm_vm.space, page, wm_vmstate_seq_valid, &seq, &sum);
         if (!r)
             return wm_vmstate_read_valid(seq) ? 0 : -1;
         if (sum.state != WM_SUMMARY_MANY) {
@@ -159,44 +153,23 @@ static int query_lockfree(uintptr_t page, uint32_t seq, MEMORY_BASIC_INFORMATION
             return 1;
         }
     }
-    /* cap before runs: a writer publishes a grown array before its capacity. */
-    uint32_t cap = __atomic_load_n(&r->cap, __ATOMIC_ACQUIRE);
-    const struct wm_run *runs = __atomic_load_n(&r->runs, __ATOMIC_ACQUIRE);
-    uint32_t n = LOAD(r->nruns);
-    uintptr_t base = LOAD(r->base);
-    size_t size = LOAD(r->size), off = page - base;
-    if (!wm_vmstate_read_valid(seq) || n == 0 || n > cap)
-        return -1;
-    if (off >= size)
-        return wm_vmstate_read_valid(seq) ? 0 : -1; /* past the end of a small region */
-
-    uint32_t lo = 0, hi = n;
-    while (hi - lo > 1) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (LOAD(runs[mid].off) <= off)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    uint32_t state = LOAD(runs[lo].state), prot = LOAD(runs[lo].prot), j = lo;
-    /* Runs also differ by flags VirtualQuery does not show: look past them. */
-    while (j + 1 < n && LOAD(runs[j + 1].state) == state && LOAD(runs[j + 1].prot) == prot)
-        j++;
-    size_t end = j + 1 < n ? LOAD(runs[j + 1].off) : size;
-
+    if (!wm_region_read_lockfree(r, page, &rd))
+        /* Inconsistent while a writer ran, or past the end of a small region. */
+        return wm_vmstate_read_valid(seq) ? 0 : -1;
     memset(m, 0, sizeof(*m));
     m->BaseAddress = (PVOID)page;
-    m->AllocationBase = (PVOID)base;
-    m->AllocationProtect = LOAD(r->alloc_prot);
-    m->Type = LOAD(r->type);
-    m->RegionSize = end - off;
-    m->State = state == WM_STATE_COMMITTED ? MEM_COMMIT : MEM_RESERVE;
-    m->Protect = prot;
+    m->AllocationBase = (PVOID)rd.base;
+    m->AllocationProtect = rd.alloc_prot;
+    m->Type = rd.type;
+    m->RegionSize = rd.end - (page - rd.base);
+    m->State = rd.state == WM_STATE_COMMITTED ? MEM_COMMIT : MEM_RESERVE;
+    m->Protect = rd.prot;
     return 1;
 }
 
 NTSTATUS wm_query_locked(uintptr_t addr, MEMORY_BASIC_INFORMATION *m)
 {
+    WM_ASSERT(wm_vmstate_held_sigsafe());
     uintptr_t page = addr & ~(uintptr_t)(wm_vm.page - 1);
     const struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, page);
 
@@ -205,7 +178,7 @@ NTSTATUS wm_query_locked(uintptr_t addr, MEMORY_BASIC_INFORMATION *m)
         from_region(r, page, m);
         return STATUS_SUCCESS;
     }
-    return foreign_locked(page, m);
+    return query_foreign_locked(page, m);
 }
 
 /* NtQueryVirtualMemory: MemoryBasicInformation for the current process. */
@@ -246,11 +219,12 @@ WINMEM_API NTSTATUS NTAPI NtQueryVirtualMemory(HANDLE process, PVOID base,
     st = wm_query_locked((uintptr_t)base, &mbi);
     wm_vmstate_rdunlock();
 out:
-    /* The caller's buffer is written only after the lock is dropped. */
+    /* The caller's buffer is written only after the lock is dropped, and through the copy
+     * that turns a bad pointer into STATUS_ACCESS_VIOLATION (os/uaccess.c). */
     if (st == STATUS_SUCCESS) {
-        memcpy(info, &mbi, sizeof(mbi));
-        if (ret_len)
-            *ret_len = sizeof(mbi);
+        SIZE_T n = sizeof(mbi);
+        if (wm_os_copy(info, &mbi, sizeof(mbi)) || (ret_len && wm_os_copy(ret_len, &n, sizeof(n))))
+            st = STATUS_ACCESS_VIOLATION;
     }
     return st;
 }

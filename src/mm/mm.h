@@ -1,0 +1,207 @@
+/*
+ * mm.h - cross-file functions of the memory manager (src/mm/): the process-wide model and
+ * its lock (vmstate.c), what a fault means (fault.c), where system-chosen addresses go
+ * (place.c), protections (protect.c), sections and views (section.c, view.c), secured ranges
+ * and the refuse -> callbacks -> retry protocol (secure.c) and queries (query.c).  The Nt*
+ * entry points themselves are the public ones in winternl.h and ntddk.h.
+ *
+ * Layer rules, stated once: every function here returns NTSTATUS (or nothing); a `_locked`
+ * suffix means the caller holds the VM lock (read or write as it says); nothing under the
+ * lock touches caller memory, so the fault handler never waits on a lock its own thread
+ * holds.  Arguments are checked before any state changes, in the order Windows checks them,
+ * and a failing call leaves the model and the kernel's mappings as they were.
+ */
+#ifndef WM_MM_H
+#define WM_MM_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/io.h"
+#include "ob/ob.h"
+#include "os/os.h"
+#include "rtl/rtl.h"
+#include "vm/vm.h"
+
+/* ThreadSanitizer cannot see that a sequence check validates racing reads, so under it every
+ * reader takes the lock instead. */
+#if defined(__SANITIZE_THREAD__)
+#define WM_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WM_TSAN 1
+#endif
+#endif
+#ifndef WM_TSAN
+#define WM_TSAN 0
+#endif
+
+/* ---- vmstate.c: the process-wide model, its lock and machine constants ------------------ */
+
+#define WM_GRANULARITY ((uintptr_t)0x10000) /* allocation granularity: 64 KiB */
+#define WM_MIN_ADDRESS ((uintptr_t)0x10000) /* lpMinimumApplicationAddress */
+/* lpMaximumApplicationAddress: the last byte below Linux x86-64's TASK_SIZE (Windows x64 stops
+ * 64 KiB lower, at 0x7ffffffeffff; the Linux stack can live in that last stretch). */
+#if defined(__aarch64__)
+#define WM_MAX_ADDRESS ((uintptr_t)0xffffffffefff) /* 48-bit arm64 user space */
+#else
+#define WM_MAX_ADDRESS ((uintptr_t)0x7fffffffefff)
+#endif
+
+struct wm_vmstate {
+    struct wm_space space; /* every reservation winmem made; guarded by the VM lock */
+    size_t page;           /* page size */
+    uintptr_t place_low;   /* lowest address where a free range may start (place.c) */
+    uintptr_t place_wall;  /* lowest address refused though free (0: none); see place.c */
+    size_t place_fit_len;  /* no free range this long starts below place_fit_at (0: unknown) */
+    uintptr_t place_fit_at;
+};
+
+extern struct wm_vmstate wm_vm;
+
+/* The VM lock: a futex reader-writer lock, async-signal-safe (atomics and raw futex calls
+ * only), so the fault path can take it for reading.  Writers: every mutation; readers:
+ * queries and the fault path. */
+void wm_vmstate_rdlock(void);
+void wm_vmstate_rdunlock(void);
+void wm_vmstate_wrlock(void);
+void wm_vmstate_wrunlock(void);
+/* True while the calling thread holds the VM lock (read or write).  Async-signal-safe. */
+bool wm_vmstate_held_sigsafe(void);
+/* True while the calling thread holds the VM lock for writing (what every _locked mutator
+ * asserts).  Async-signal-safe. */
+bool wm_vmstate_write_held(void);
+/* Lock-free reading (a sequence lock over the model): take a ticket, read through the
+ * _sigsafe lookups, and keep the answer only if wm_vmstate_read_valid(ticket) says no writer
+ * ran meanwhile.  The model's memory is type-stable (vm/arena.c), so a racing read sees
+ * stale bytes at worst.  Async-signal-safe. */
+uint32_t wm_vmstate_read_begin(void);
+bool wm_vmstate_read_valid(uint32_t seq);
+/* The same as a callback for the index's lock-free lookups: seq points at the ticket. */
+bool wm_vmstate_seq_valid(void *seq);
+/* One-time set-up (page size, fork handlers); cheap after the first call. */
+void wm_vmstate_init(void);
+/* What GetSystemInfo and GetLargePageMinimum report about the machine. */
+struct wm_system {
+    size_t page;       /* page size */
+    int cpus;          /* processors online */
+    size_t large_page; /* bytes in a large page, 0 when the kernel offers none */
+};
+void wm_vmstate_system(struct wm_system *out);
+/* STATUS_SUCCESS for the current-process pseudo handle; Windows' error for anything else. */
+NTSTATUS wm_vmstate_check_process(HANDLE process);
+/* The *BaseAddress / *RegionSize arguments the Virtual* NT calls take: read, and checked
+ * writable, before anything changes (STATUS_ACCESS_VIOLATION for a NULL or bad pointer); and
+ * written back once the call is done (a failure then is ignored).  Never with the VM lock
+ * held: a bad pointer faults into the handler (os/uaccess.c). */
+NTSTATUS wm_vmstate_args_in(PVOID *base_ptr, PSIZE_T size_ptr, uintptr_t *addr, size_t *size);
+void wm_vmstate_args_out(PVOID *base_ptr, PSIZE_T size_ptr, uintptr_t addr, size_t size);
+/* Page-round [addr, addr+size) outward into [*start, *end); false when it wraps. */
+bool wm_vmstate_page_range(uintptr_t addr, size_t size, uintptr_t *start, uintptr_t *end);
+
+/* ---- fault.c ------------------------------------------------------------------------------ */
+
+enum wm_fault {
+    WM_FAULT_VIOLATION, /* raise EXCEPTION_ACCESS_VIOLATION */
+    WM_FAULT_GUARD,     /* a guard page: its guard is gone now; raise STATUS_GUARD_PAGE_VIOLATION */
+    WM_FAULT_RETRY,     /* the page allows the access now (changed meanwhile): just retry */
+};
+
+/* What a fault at addr with access acc (WM_ACC_R/W/X) means.  Async-signal-safe; takes the
+ * write lock only to consume a guard page, so the caller must not hold the VM lock. */
+enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc);
+
+/* ---- place.c: system-chosen addresses ------------------------------------------------------ */
+
+/* The highest address a ZeroBits argument allows (0: no limit), or 0 with *bad set:
+ * 1..21 leave 32 - ZeroBits address bits, 22..31 are bad, and larger values are a mask
+ * whose leading zero bits count. */
+uintptr_t wm_place_zero_bits_limit(ULONG_PTR zero_bits, bool *bad);
+/* Map [addr, addr+len) for a new region: with over false only where nothing is mapped
+ * (-EEXIST when busy); with over true over a PROT_NONE range the placer holds there.
+ * 0 or a negative errno. */
+typedef int (*wm_place_claim)(void *ctx, uintptr_t addr, size_t len, bool over);
+/* Choose a 64 KiB aligned address for len bytes ending at or below limit (0: no limit),
+ * bottom-up (the lowest free range) or, with top_down, the highest; claim maps it there.
+ * Caller holds the write lock. */
+NTSTATUS wm_place_locked(size_t len, uintptr_t limit, bool top_down, wm_place_claim claim,
+                         void *ctx, uintptr_t *out);
+/* A region at base was unmapped: the next bottom-up search may reuse it. */
+void wm_place_freed_locked(uintptr_t base);
+
+/* ---- protect.c ---------------------------------------------------------------------------- */
+
+/* True when a page of view r in [off, off+len) was written while copy-on-write (has its copy). */
+bool wm_protect_any_copied(const struct wm_region *r, size_t off, size_t len);
+/* Committed pages [off, off+len) of view r become copy-on-write `prot`, except the already
+ * written ones, which keep their read-write protection; *old gets the first page's old
+ * protection.  All or nothing.  Caller holds the write lock. */
+NTSTATUS wm_protect_copied_locked(struct wm_region *r, size_t off, size_t len, uint32_t prot,
+                                  uint32_t *old);
+/* A rollback of a protection change failed, so the kernel's protection of some pages of
+ * [off, off+len) in r may differ from the model's.  Read the kernel's (/proc/self/maps) and
+ * make the model agree: a page with the access of `want` (the protection the failed step was
+ * giving; 0: none) records want, any other differing page the plain protection of its access.
+ * Caller holds the write lock. */
+void wm_protect_adopt_locked(struct wm_region *r, size_t off, size_t len, uint32_t want);
+
+/* ---- section.c / view.c ---------------------------------------------------------------------- */
+
+struct wm_section {
+    struct wm_object obj;
+    int fd;            /* memfd, shared-memory object, or a dup of the file's descriptor */
+    uint64_t size;     /* exact for a file, page-rounded for the paging file */
+    uint32_t prot;     /* PAGE_* base protection of the section */
+    uint32_t attrs;    /* SEC_COMMIT / SEC_NOCACHE / SEC_WRITECOMBINE, SEC_FILE for a file */
+    ACCESS_MASK max;   /* the SECTION_* rights its protection allows */
+    char *name;        /* canonical object name (ob/namespace.c), NULL when unnamed */
+    uint64_t data_off; /* where the section's data starts in fd (after a named one's header) */
+    bool shm;          /* fd is the named shared-memory object, holding a shared flock */
+    struct wm_region *commit; /* SEC_RESERVE: which pages are committed (else NULL) */
+    /* Handles open to it; -1 once the last one closed, after which it gets no more (a named
+     * section has then left the namespace, so it must not come back). */
+    atomic_int handles;
+    struct wm_section *next_named; /* chain in section.c's name table, under its lock */
+};
+
+/* SEC_RESERVE: MEM_COMMIT of pages [off, off+len) of the view asker, which commits the
+ * section's pages in every view of it (the asker's with prot), or changes nothing.  Caller
+ * holds the write lock. */
+NTSTATUS wm_view_commit_locked(struct wm_region *asker, size_t off, size_t len, uint32_t prot);
+/* Around fork(): names_lock held across it (vmstate.c orders the calls). */
+void wm_section_fork_prepare(void);
+void wm_section_fork_release(void);
+void wm_section_fork_child(void);
+/* msync the view holding addr from addr for size bytes (0: to the view's end). */
+NTSTATUS wm_view_flush(uintptr_t addr, size_t size);
+/* Base and size of the view holding addr, or NULL. */
+void *wm_view_bounds(uintptr_t addr, size_t *size);
+
+/* ---- secure.c ----------------------------------------------------------------------------- */
+
+/* STATUS_INVALID_PAGE_PROTECTION when [start, end) overlaps a secured range; caller holds
+ * the VM lock.  A refusal is remembered for wm_secure_take_refusal. */
+NTSTATUS wm_secure_check_free_locked(uintptr_t start, uintptr_t end);
+/* The same when prot would take away access a secure over [start, end) promised. */
+NTSTATUS wm_secure_check_protect_locked(uintptr_t start, uintptr_t end, uint32_t prot);
+/* True (once) when this thread's last STATUS_INVALID_PAGE_PROTECTION was for secured memory;
+ * every NtFree/NtProtect call clears the mark first, so it always speaks of the last call. */
+bool wm_secure_take_refusal(void);
+/* The secure memory cache protocol, run by the Nt calls that free or tighten memory once an
+ * attempt returned st: true when st was a refusal for secured memory and the callbacks, run
+ * now on [addr, addr+size) with no lock held, unsecured something, so the call should be
+ * tried once more.  Allocates nothing. */
+bool wm_secure_flush_refused(NTSTATUS st, uintptr_t addr, size_t size);
+void wm_secure_clear_refusal(void);
+/* Size of the allocation holding addr (0 if none): the range a release of size 0 attempts. */
+size_t wm_secure_allocation_size(uintptr_t addr);
+
+/* ---- query.c ----------------------------------------------------------------------------- */
+
+/* Fill *mbi for addr (<= WM_MAX_ADDRESS) from the model, or from /proc/self/maps for memory
+ * winmem does not own.  Caller holds the VM lock for reading. */
+NTSTATUS wm_query_locked(uintptr_t addr, MEMORY_BASIC_INFORMATION *mbi);
+
+#endif
