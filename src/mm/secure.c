@@ -5,8 +5,9 @@
  *
  * A secured range cannot be released or decommitted, nor protected more tightly than its
  * probe mode: NtFreeVirtualMemory and NtProtectVirtualMemory ask wm_secure_check_*_locked
- * and refuse with STATUS_INVALID_PAGE_PROTECTION, changing nothing.  The Win32 callers then
- * flush the registered callbacks (no lock held) and retry once (win32/memoryapi.c).  With
+ * and refuse with STATUS_INVALID_PAGE_PROTECTION, changing nothing.  The Nt calls that free,
+ * protect or unmap then flush the registered callbacks (no lock held) and retry once
+ * (wm_secure_flush_refused), so every caller, the heap included, gets the protocol.  With
  * nothing secured, the checks cost one load.
  */
 #include "mm.h"
