@@ -73,6 +73,12 @@ static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG pr
         return st;
     }
     r->base = start;
+    if ((type & MEM_WRITE_WATCH) && (st = wm_watch_start_locked(r))) {
+        wm_os_unmap(start, size);
+        wm_place_freed_locked(start);
+        wm_region_free(r);
+        return st;
+    }
     if (wm_space_insert(&wm_vm.space, r)) {
         wm_os_unmap(start, size);
         wm_place_freed_locked(start);
@@ -128,6 +134,7 @@ static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
     wm_region_set(r, start - r->base, end - start, WM_STATE_COMMITTED, prot,
                   WM_RUN_LOCKED | WM_RUN_COPIED, 0);
     wm_space_refresh(&wm_vm.space, r);
+    wm_watch_arm_locked(r, start - r->base, end - start);
     return STATUS_SUCCESS;
 }
 
@@ -186,7 +193,10 @@ static NTSTATUS reset_locked(uintptr_t start, uintptr_t end, bool undo)
      * allocation is not. */
     if (!r || end - r->base > r->size)
         return STATUS_CONFLICTING_ADDRESSES;
+    /* MEM_RESET may let the kernel drop written pages: their record stays in the model. */
+    wm_watch_harvest_locked(r, start - r->base, end - start);
     wm_region_walk(r, start - r->base, end - start, reset_run, &c);
+    wm_watch_arm_locked(r, start - r->base, end - start);
     /* The kernel refused to take write access away again: the model must not go on saying
      * the pages are not writable. */
     if (c.stuck_len)
@@ -239,8 +249,8 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
         return STATUS_INVALID_PARAMETER_5;
     if ((type & MEM_PHYSICAL) && (type != (MEM_RESERVE | MEM_PHYSICAL) || prot != PAGE_READWRITE))
         return STATUS_INVALID_PARAMETER_5;
-    if (type & (MEM_WRITE_WATCH | MEM_PHYSICAL))
-        return STATUS_NOT_SUPPORTED; /* write watches and AWE are not implemented yet */
+    if (type & MEM_PHYSICAL)
+        return STATUS_NOT_SUPPORTED; /* AWE is not implemented */
     if (type & MEM_LARGE_PAGES) {
         size_t large = wm_os_large_page_size();
         if (!large)

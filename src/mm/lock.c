@@ -110,6 +110,7 @@ WINMEM_API NTSTATUS NTAPI NtLockVirtualMemory(HANDLE process, PVOID *base_ptr, P
         }
         wm_region_protect(r, scan.guard_off, wm_vm.page, prot);
         wm_space_refresh(&wm_vm.space, r);
+        wm_watch_arm_locked(r, scan.guard_off, wm_vm.page);
         st = STATUS_GUARD_PAGE_VIOLATION;
         goto out_unlock;
     }

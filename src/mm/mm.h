@@ -113,6 +113,25 @@ enum wm_fault {
  * write lock only to consume a guard page, so the caller must not hold the VM lock. */
 enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc);
 
+/* ---- watch.c: write watches ---------------------------------------------------------------- */
+
+enum { WM_WATCH_UNKNOWN, WM_WATCH_FAST, WM_WATCH_FALLBACK };
+/* The mechanism, chosen once when the first watched region is made (watch.c says which). */
+extern int wm_watch_mode;
+/* Make the new region r watched (MEM_WRITE_WATCH); before it is inserted or mapped pages are
+ * written.  Caller holds the write lock. */
+NTSTATUS wm_watch_start_locked(struct wm_region *r);
+/* After the kernel protection of [off, off+len) of r changed: clean writable pages lose
+ * write access again (fallback path; nothing to do on the fast path or unwatched regions). */
+void wm_watch_arm_locked(struct wm_region *r, size_t off, size_t len);
+/* The first write to a clean watched page (fallback): record it and give the page its
+ * protection's access.  false when the kernel refused.  Async-signal-safe, write lock held. */
+bool wm_watch_fault_locked(struct wm_region *r, uintptr_t page, uint32_t prot);
+/* Fast path, before [off, off+len) of r is decommitted or reset: keep its written pages in the
+ * model; after a fresh mapping replaced the range: register it with the kernel again. */
+void wm_watch_harvest_locked(struct wm_region *r, size_t off, size_t len);
+void wm_watch_rewatch_locked(struct wm_region *r, size_t off, size_t len);
+
 /* ---- place.c: system-chosen addresses ------------------------------------------------------ */
 
 /* The highest address a ZeroBits argument allows (0: no limit), or 0 with *bad set:

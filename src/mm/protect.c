@@ -205,6 +205,7 @@ static NTSTATUS protect_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, 
     old = r->runs[wm_region_run_index(r, off)].prot;
     wm_region_protect(r, off, len, new_prot);
     wm_space_refresh(&wm_vm.space, r);
+    wm_watch_arm_locked(r, off, len);
 out_unlock:
     wm_vmstate_wrunlock();
     /* Windows reports PAGE_NOACCESS as the old protection even when it refuses.  When the

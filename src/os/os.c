@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "vm/vm.h"
@@ -32,8 +33,14 @@
     {                                                                                             \
         .mmap = mmap, .munmap = munmap, .mprotect = mprotect, .madvise = madvise, .mlock = mlock, \
         .munlock = munlock, .mincore = mincore, .ftruncate = ftruncate, .fstat = fstat,           \
-        .flock = flock,                                                                           \
+        .flock = flock, .ioctl = sys_ioctl,                                                       \
     }
+
+/* ioctl is variadic; the table's entry takes the one pointer argument winmem passes. */
+static int sys_ioctl(int fd, unsigned long req, void *arg)
+{
+    return ioctl(fd, req, arg);
+}
 
 const struct wm_os_sys wm_os_sys_default = REAL_CALLS;
 struct wm_os_sys wm_os_sys = REAL_CALLS;

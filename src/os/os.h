@@ -32,6 +32,8 @@ struct wm_os_sys {
     int (*ftruncate)(int fd, off_t len);
     int (*fstat)(int fd, struct stat *st);
     int (*flock)(int fd, int op);
+    /* uffd.c: userfaultfd registration and PAGEMAP_SCAN (write watches) */
+    int (*ioctl)(int fd, unsigned long req, void *arg);
 };
 
 /* The live table; tests swap entries to inject failures and restore them afterwards. */
@@ -140,6 +142,25 @@ int wm_os_altstack_install(size_t size, struct wm_os_altstack *out);
 /* Put prev back (or none) and unmap mine, if mine is still the thread's (-EBUSY if not:
  * then mine is left alone, since whoever replaced it may have unmapped it already). */
 int wm_os_altstack_restore(const struct wm_os_altstack *mine, const struct wm_os_altstack *prev);
+
+/* ---- uffd.c: userfaultfd asynchronous write-protect + PAGEMAP_SCAN (Linux 6.7+) --------- */
+
+/* Open the process's userfaultfd with UFFD_FEATURE_WP_ASYNC and /proc/self/pagemap, and check
+ * on a scratch page that PAGEMAP_SCAN reports exactly a written page.  0, or a negative errno
+ * when the kernel lacks them or refuses userfaultfd (then write watches use the fallback).
+ * Not async-signal-safe; called once. */
+int wm_os_uffd_open(void);
+/* Watch [addr, addr+len) (fresh, unwritten anonymous memory): register it for asynchronous
+ * write-protect and disable transparent huge pages there (a huge page would report 512
+ * pages for one write).  In a child after fork() the descriptors belong to the parent's
+ * address space: -ECHILD. */
+int wm_os_uffd_watch(uintptr_t addr, size_t len);
+/* Call fn for each run of pages in [start, end) written since they were last write-protected
+ * (never-touched and zero-page-only pages are not), in ascending order, write-protecting them
+ * again when rearm is set.  0 or a negative errno (-ECHILD after fork(), -EPERM when part of
+ * the range is not registered). */
+int wm_os_uffd_scan(uintptr_t start, uintptr_t end, bool rearm,
+                    void (*fn)(void *ctx, uintptr_t s, uintptr_t e), void *ctx);
 
 /* ---- uaccess.c: the caller's memory, untrusted ------------------------------------------ */
 
