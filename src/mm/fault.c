@@ -108,8 +108,7 @@ enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc)
                 result = WM_FAULT_RETRY;
         } else if (prot && (wm_prot_access(prot) & acc) == acc && (acc & WM_ACC_W) &&
                    (r->flags & WM_REGION_WATCHED) && wm_watch_mode == WM_WATCH_FALLBACK) {
-            if (wm_watch_fault_locked(r, page, prot))
-                result = WM_FAULT_RETRY;
+            result = wm_watch_fault_locked(r, page, prot);
         } else if (prot && (wm_prot_access(prot) & acc) == acc) {
             result = WM_FAULT_RETRY;
         }

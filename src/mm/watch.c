@@ -130,13 +130,16 @@ NTSTATUS wm_watch_start_locked(struct wm_region *r)
     return STATUS_SUCCESS;
 }
 
-bool wm_watch_fault_locked(struct wm_region *r, uintptr_t page, uint32_t prot)
+enum wm_fault wm_watch_fault_locked(struct wm_region *r, uintptr_t page, uint32_t prot)
 {
     WM_ASSERT(wm_vmstate_write_held());
+    size_t i = page_index(r, page);
+    bool was = (__atomic_load_n(&r->dirty[i / 64], __ATOMIC_RELAXED) >> (i % 64)) & 1;
+
     if (wm_os_protect(page, wm_vm.page, wm_prot_access(prot)))
-        return false;
-    bit_set(r, page_index(r, page));
-    return true;
+        return WM_FAULT_VIOLATION;
+    bit_set(r, i);
+    return was ? WM_FAULT_RETRY : WM_FAULT_WATCHED;
 }
 
 static void harvest_range(void *ctx, uintptr_t s, uintptr_t e)

@@ -15,6 +15,7 @@
 #include <windows.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,11 +28,12 @@
 static BYTE *mem;
 static size_t pagesz;
 static unsigned long starts[PAGES], writes[PAGES];
-static int stop;
+static int stop, ready;
 
 static void *writer(void *arg)
 {
     uint32_t x = (uint32_t)(uintptr_t)arg * 2654435761u + 1;
+    __atomic_fetch_add(&ready, 1, __ATOMIC_SEQ_CST);
     while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
         x ^= x << 13;
         x ^= x >> 17;
@@ -77,6 +79,9 @@ int main(void)
     for (int i = 0; i < THREADS; i++)
         REQUIRE(pthread_create(&t[i], NULL, writer, (void *)(uintptr_t)(i + 1)) == 0);
 
+    /* Start calling once every writer runs (two cores may be busy elsewhere). */
+    while (__atomic_load_n(&ready, __ATOMIC_SEQ_CST) < THREADS)
+        sched_yield();
     unsigned long lost = 0, false_reports = 0, reported = 0;
     void *res[PAGES];
     for (unsigned k = 0; k <= calls; k++) {
