@@ -151,12 +151,18 @@ static void harvest_range(void *ctx, uintptr_t s, uintptr_t e)
 }
 
 /* Fast path: move the kernel's record of [off, off+len) into the bitmap, write-protecting the
- * pages again when rearm is set.  A failed scan (fork() dropped the registration, say) counts
- * every page as written: over-reporting is safe for a collector, losing a write is not. */
+ * pages again when rearm is set.  A failed scan counts every page as written (over-reporting
+ * is safe for a collector, losing a write is not) and registers the region again: in a child
+ * after fork() the inherited registration is gone (userfaultfd is per address space), so the
+ * child's first scan reports every page and later ones are exact. */
 static void harvest(struct wm_region *r, size_t off, size_t len, bool rearm)
 {
-    if (wm_os_uffd_scan(r->base + off, r->base + off + len, rearm, harvest_range, r))
-        harvest_range(r, r->base + off, r->base + off + len);
+    if (wm_os_uffd_scan(r->base + off, r->base + off + len, rearm, harvest_range, r)) {
+        harvest_range(r, r->base, r->base + r->size);
+        /* Registered again and every page write-protected: the bitmap says written. */
+        if (wm_os_uffd_watch(r->base, r->size) == 0)
+            (void)wm_os_uffd_scan(r->base, r->base + r->size, true, harvest_range, r);
+    }
 }
 
 void wm_watch_harvest_locked(struct wm_region *r, size_t off, size_t len)

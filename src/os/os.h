@@ -152,13 +152,13 @@ int wm_os_altstack_restore(const struct wm_os_altstack *mine, const struct wm_os
 int wm_os_uffd_open(void);
 /* Watch [addr, addr+len) (fresh, unwritten anonymous memory): register it for asynchronous
  * write-protect and disable transparent huge pages there (a huge page would report 512
- * pages for one write).  In a child after fork() the descriptors belong to the parent's
- * address space: -ECHILD. */
+ * pages for one write).  A child after fork() opens descriptors of its own on first use
+ * (-ECHILD when it cannot); ranges it inherited are not registered there until watched again. */
 int wm_os_uffd_watch(uintptr_t addr, size_t len);
 /* Call fn for each run of pages in [start, end) written since they were last write-protected
  * (never-touched and zero-page-only pages are not), in ascending order, write-protecting them
- * again when rearm is set.  0 or a negative errno (-ECHILD after fork(), -EPERM when part of
- * the range is not registered). */
+ * again when rearm is set.  0 or a negative errno (-EPERM when part of the range is not
+ * registered, as in a child after fork()). */
 int wm_os_uffd_scan(uintptr_t start, uintptr_t end, bool rearm,
                     void (*fn)(void *ctx, uintptr_t s, uintptr_t e), void *ctx);
 

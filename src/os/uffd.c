@@ -52,9 +52,21 @@ static int fail(void)
     return errno ? -errno : -EINVAL;
 }
 
+static int open_fds(void);
+
+/* The descriptors of this process: after fork() the inherited ones still name the parent's
+ * address space, so the child opens its own (its inherited watched ranges are then not
+ * registered: scans there fail until mm/watch.c registers them again). */
 static bool mine(void)
 {
-    return uffd >= 0 && (pid_t)syscall(SYS_getpid) == owner;
+    if (uffd < 0)
+        return false;
+    if ((pid_t)syscall(SYS_getpid) == owner)
+        return true;
+    close(uffd);
+    close(pagemap);
+    uffd = pagemap = -1;
+    return open_fds() == 0;
 }
 
 int wm_os_uffd_watch(uintptr_t addr, size_t len)
@@ -153,7 +165,7 @@ out:
     return rc;
 }
 
-int wm_os_uffd_open(void)
+static int open_fds(void)
 {
     struct uffdio_api api = {
         .api = UFFD_API,
@@ -179,12 +191,21 @@ int wm_os_uffd_open(void)
         goto fail_uffd;
     }
     owner = (pid_t)syscall(SYS_getpid);
-    if ((rc = self_test()) == 0)
-        return 0;
-    close(pagemap);
-    pagemap = -1;
+    return 0;
 fail_uffd:
     close(uffd);
     uffd = -1;
+    return rc;
+}
+
+int wm_os_uffd_open(void)
+{
+    int rc = open_fds();
+
+    if (rc == 0 && (rc = self_test()) != 0) {
+        close(pagemap);
+        close(uffd);
+        uffd = pagemap = -1;
+    }
     return rc;
 }
