@@ -113,6 +113,11 @@ for ((round = 1; round <= rounds; round++)); do
     "$build/native/bench/bench_bare" "${only[@]}" "${bench_args[@]}" >>"$out_bare"
     echo "round $round/$rounds: bench_winmem ..." >&2
     "$build/native/bench/bench_winmem" "${only[@]}" "${bench_args[@]}" >>"$out_winmem"
+    if [ "$round" = 1 ]; then # write watches again on winmem's fallback path
+        echo "round $round/$rounds: bench_winmem, write-watch fallback ..." >&2
+        WINMEM_WRITE_WATCH=fallback "$build/native/bench/bench_winmem" \
+            --only ww_first_write,ww_scan_256m,ww_scan_4g "${bench_args[@]}" >>"$out_winmem"
+    fi
 done
 # Wine afterwards, under one persistent server: otherwise every launch boots Wine's services
 # (explorer, svchost, plugplay ...) again, and they would compete with the native runs.
@@ -156,8 +161,10 @@ $1 == "info" && $2 ~ /^alloc_free_cb[0-9]+_over_cb0$/ && src == "winmem" {
 END {
     nrows = split("alloc_free_64k reserve_commit16_release protect_1page guard_fault av_fixup " \
         "map_view_64k query_20k query_1m alloc_free_cb0 alloc_free_cb1 alloc_free_cb16 refused_free " \
-        "secure_unsecure", rows, " ")
+        "secure_unsecure ww_first_write ww_first_write_fallback ww_scan_256m ww_scan_256m_fallback " \
+        "ww_scan_4g ww_scan_4g_fallback", rows, " ")
     first_secure = 9 # a rule above the secured-memory rows
+    first_ww = 14    # and above the write-watch rows
     label["alloc_free_64k"] = "VirtualAlloc+VirtualFree 64 KiB"
     label["reserve_commit16_release"] = "reserve 1 MiB, commit 16x64 KiB, release"
     label["protect_1page"] = "VirtualProtect 1 page"
@@ -171,6 +178,12 @@ END {
     label["alloc_free_cb16"] = "alloc+free 64 KiB, 16 callbacks"
     label["refused_free"] = "secure, VirtualFree refused, flush, retry"
     label["secure_unsecure"] = "MmSecure+MmUnsecureVirtualMemory 64 KiB"
+    label["ww_first_write"] = "first write to a watched page (+ its reset)"
+    label["ww_first_write_fallback"] = "  the same, fallback path"
+    label["ww_scan_256m"] = "GetWriteWatch+reset 256 MiB, 1 in 7 (ns/call)"
+    label["ww_scan_256m_fallback"] = "  the same, fallback path"
+    label["ww_scan_4g"] = "GetWriteWatch+reset 4 GiB, same pages written"
+    label["ww_scan_4g_fallback"] = "  the same, fallback path"
     if (count["bare", "query_1m"] != "" && count["bare", "query_1m"] != 1000000)
         label["query_1m"] = "VirtualQuery, " count["bare", "query_1m"] " reservations"
     target["alloc_free_64k"] = 1.10; target["reserve_commit16_release"] = 1.10
@@ -179,6 +192,7 @@ END {
     # cb1 and cb16 are judged against cb0 of the same runs, not against bare; the others of
     # the secured-memory rows are reported only (no target).
     target["alloc_free_cb1"] = 1.02; target["alloc_free_cb16"] = 1.02
+    target["ww_first_write"] = 1.10; target["ww_scan_256m"] = 1.20
     ref["alloc_free_cb1"] = "alloc_free_cb0"; ref["alloc_free_cb16"] = "alloc_free_cb0"
     lw = 41 # the operation column: as wide as the longest label
     for (i = 1; i <= nrows; i++) if (length(label[rows[i]]) > lw) lw = length(label[rows[i]])
@@ -190,7 +204,7 @@ END {
     print line
     for (i = 1; i <= nrows; i++) {
         r = rows[i]
-        if (i == first_secure) print line
+        if (i == first_secure || i == first_ww) print line
         b = ns["bare", r]; w = ns["winmem", r]; x = ns["wine", r]
         # The ratio the target is about: to bare, or to the reference row (cbN / cb0).
         d = ref[r] == "" ? b : ns["winmem", ref[r]]

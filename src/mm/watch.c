@@ -47,21 +47,29 @@ static size_t page_index(const struct wm_region *r, uintptr_t a)
     return (a - r->base) / wm_vm.page;
 }
 
-static void bit_set(struct wm_region *r, size_t i)
+/* The bits change only under the write lock (the fault path, resets, and the fast path's
+ * scans of the kernel), so plain stores do; GetWriteWatch without reset on the fallback path
+ * reads them under the read lock. */
+static void bits_change(struct wm_region *r, size_t i, size_t j, bool set)
 {
-    __atomic_fetch_or(&r->dirty[i / 64], (uint64_t)1 << (i % 64), __ATOMIC_RELAXED);
+    while (i < j) {
+        size_t w = i / 64, lo = i % 64, n = j - i < 64 - lo ? j - i : 64 - lo;
+        uint64_t mask = (n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << lo;
+        r->dirty[w] = set ? r->dirty[w] | mask : r->dirty[w] & ~mask;
+        i += n;
+    }
 }
 
-static void bit_clear(struct wm_region *r, size_t i)
+static void bit_set(struct wm_region *r, size_t i)
 {
-    __atomic_fetch_and(&r->dirty[i / 64], ~((uint64_t)1 << (i % 64)), __ATOMIC_RELAXED);
+    bits_change(r, i, i + 1, true);
 }
 
 /* The next page index >= i below n whose bit equals want, or n. */
 static size_t bit_find(const struct wm_region *r, size_t i, size_t n, bool want)
 {
     while (i < n) {
-        uint64_t w = __atomic_load_n(&r->dirty[i / 64], __ATOMIC_RELAXED);
+        uint64_t w = r->dirty[i / 64];
         if (!want)
             w = ~w;
         w >>= i % 64;
@@ -98,8 +106,7 @@ static int arm_run(void *ctx, const struct wm_region *rc, size_t off, size_t len
         /* Write access that cannot be taken away would let writes go unseen: such pages
          * count as written instead. */
         if (wm_os_protect(r->base + i * wm_vm.page, (j - i) * wm_vm.page, armed_access(run->prot)))
-            for (size_t k = i; k < j; k++)
-                bit_set(r, k);
+            bits_change(r, i, j, true);
         i = j;
     }
     return 0;
@@ -134,7 +141,7 @@ enum wm_fault wm_watch_fault_locked(struct wm_region *r, uintptr_t page, uint32_
 {
     WM_ASSERT(wm_vmstate_write_held());
     size_t i = page_index(r, page);
-    bool was = (__atomic_load_n(&r->dirty[i / 64], __ATOMIC_RELAXED) >> (i % 64)) & 1;
+    bool was = (r->dirty[i / 64] >> (i % 64)) & 1;
 
     if (wm_os_protect(page, wm_vm.page, wm_prot_access(prot)))
         return WM_FAULT_VIOLATION;
@@ -146,8 +153,7 @@ static void harvest_range(void *ctx, uintptr_t s, uintptr_t e)
 {
     struct wm_region *r = ctx;
 
-    for (uintptr_t p = s; p < e; p += wm_vm.page)
-        bit_set(r, page_index(r, p));
+    bits_change(r, page_index(r, s), page_index(r, e), true);
 }
 
 /* Fast path: move the kernel's record of [off, off+len) into the bitmap, write-protecting the
@@ -218,9 +224,9 @@ static size_t batch_locked(struct wm_region *r, uintptr_t *pos, uintptr_t end, b
             if (out)
                 out[n] = r->base + k * wm_vm.page;
             n++;
-            if (reset)
-                bit_clear(r, k);
         }
+        if (reset)
+            bits_change(r, i, j, false);
         if (j == i) {
             i = last;
             break;
@@ -253,17 +259,21 @@ static NTSTATUS scan(uintptr_t addr, size_t size, bool reset, PVOID *addresses, 
     if (!wm_vmstate_page_range(addr, size, &start, &end))
         return STATUS_INVALID_PARAMETER;
     pos = start;
+    /* Only the fallback's GetWriteWatch without reset leaves the record alone; everything else
+     * changes the bitmap (the fast path moves the kernel's record into it) and locks it out.
+     * The mode cannot change from fallback once chosen. */
+    bool excl = reset || WM_LOAD(wm_watch_mode) != WM_WATCH_FALLBACK;
     for (bool first = true;; first = false) {
         size_t want = addresses ? (max - total < BATCH ? max - total : BATCH) : SIZE_MAX;
         size_t n;
-        if (reset)
+        if (excl)
             wm_vmstate_wrlock();
         else
             wm_vmstate_rdlock();
         struct wm_region *r = watched_locked(start, end);
         /* Released meanwhile: what was returned stands. */
         if (!r) {
-            if (reset)
+            if (excl)
                 wm_vmstate_wrunlock();
             else
                 wm_vmstate_rdunlock();
@@ -276,7 +286,7 @@ static NTSTATUS scan(uintptr_t addr, size_t size, bool reset, PVOID *addresses, 
         if (first && wm_watch_mode == WM_WATCH_FAST)
             harvest(r, start - r->base, end - start, reset);
         n = batch_locked(r, &pos, end, reset, addresses ? buf : NULL, want);
-        if (reset)
+        if (excl)
             wm_vmstate_wrunlock();
         else
             wm_vmstate_rdunlock();
