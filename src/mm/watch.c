@@ -163,11 +163,11 @@ static void harvest_range(void *ctx, uintptr_t s, uintptr_t e)
  * child's first scan reports every page and later ones are exact. */
 static void harvest(struct wm_region *r, size_t off, size_t len, bool rearm)
 {
-    if (wm_os_uffd_scan(r->base + off, r->base + off + len, rearm, harvest_range, r)) {
+    if (wm_os_uffd_scan(r->base + off, r->base + off + len, rearm, 0, harvest_range, r, NULL)) {
         harvest_range(r, r->base, r->base + r->size);
         /* Registered again and every page write-protected: the bitmap says written. */
         if (wm_os_uffd_watch(r->base, r->size) == 0)
-            (void)wm_os_uffd_scan(r->base, r->base + r->size, true, harvest_range, r);
+            (void)wm_os_uffd_scan(r->base, r->base + r->size, true, 0, harvest_range, r, NULL);
     }
 }
 
@@ -186,6 +186,38 @@ void wm_watch_rewatch_locked(struct wm_region *r, size_t off, size_t len)
     /* A fresh mapping dropped the registration: written pages are in the bitmap already. */
     if (wm_os_uffd_watch(r->base + off, len))
         harvest_range(r, r->base + off, r->base + off + len);
+}
+
+struct direct_ctx {
+    uintptr_t *out; /* NULL: count only */
+    size_t n, max;
+};
+
+static void direct_range(void *ctx, uintptr_t s, uintptr_t e)
+{
+    struct direct_ctx *c = ctx;
+
+    for (uintptr_t p = s; p < e && c->n < c->max; p += wm_vm.page) {
+        if (c->out)
+            c->out[c->n] = p;
+        c->n++;
+    }
+}
+
+/* Fast path with nothing in the bitmap: the kernel's answer goes straight to out, and with
+ * max_pages the kernel re-arms exactly the pages returned.  false: the scan failed (the
+ * caller falls back to the bitmap, which harvest() fills with every page). */
+static bool direct_locked(uintptr_t *pos, uintptr_t end, bool reset, uintptr_t *out, size_t max,
+                          size_t *n)
+{
+    struct direct_ctx c = { out, 0, max };
+    uintptr_t stop;
+
+    if (wm_os_uffd_scan(*pos, end, reset, max == SIZE_MAX ? 0 : max, direct_range, &c, &stop))
+        return false;
+    *pos = stop;
+    *n = c.n;
+    return true;
 }
 
 /* One batch of a GetWriteWatch / ResetWriteWatch: up to max written pages from [*pos, end)
@@ -263,6 +295,7 @@ static NTSTATUS scan(uintptr_t addr, size_t size, bool reset, PVOID *addresses, 
      * changes the bitmap (the fast path moves the kernel's record into it) and locks it out.
      * The mode cannot change from fallback once chosen. */
     bool excl = reset || WM_LOAD(wm_watch_mode) != WM_WATCH_FALLBACK;
+    bool direct = false;
     for (bool first = true;; first = false) {
         size_t want = addresses ? (max - total < BATCH ? max - total : BATCH) : SIZE_MAX;
         size_t n;
@@ -281,11 +314,23 @@ static NTSTATUS scan(uintptr_t addr, size_t size, bool reset, PVOID *addresses, 
                 return STATUS_INVALID_PARAMETER;
             break;
         }
-        /* The fast path's record is the kernel's: move it into the bitmap once per call (one
-         * ioctl, re-arming when resetting); pages written after that are the next call's. */
-        if (first && wm_watch_mode == WM_WATCH_FAST)
-            harvest(r, start - r->base, end - start, reset);
-        n = batch_locked(r, &pos, end, reset, addresses ? buf : NULL, want);
+        /* The fast path's record is the kernel's, plus the bitmap's pages that were written
+         * and then decommitted or reset.  With the bitmap empty the kernel answers directly;
+         * otherwise its record is moved into the bitmap once per call (one ioctl, re-arming
+         * when resetting; pages written after that are the next call's) and merged there. */
+        if (first && wm_watch_mode == WM_WATCH_FAST) {
+            size_t i0 = page_index(r, start), i1 = page_index(r, end);
+            direct = bit_find(r, i0, i1, true) == i1;
+            if (!direct)
+                harvest(r, start - r->base, end - start, reset);
+        }
+        if (!direct || !direct_locked(&pos, end, reset, addresses ? buf : NULL, want, &n)) {
+            if (direct) {
+                direct = false;
+                harvest(r, pos - r->base, end - pos, reset);
+            }
+            n = batch_locked(r, &pos, end, reset, addresses ? buf : NULL, want);
+        }
         if (excl)
             wm_vmstate_wrunlock();
         else

@@ -157,10 +157,12 @@ int wm_os_uffd_open(void);
 int wm_os_uffd_watch(uintptr_t addr, size_t len);
 /* Call fn for each run of pages in [start, end) written since they were last write-protected
  * (never-touched and zero-page-only pages are not), in ascending order, write-protecting them
- * again when rearm is set.  0 or a negative errno (-EPERM when part of the range is not
- * registered, as in a child after fork()). */
-int wm_os_uffd_scan(uintptr_t start, uintptr_t end, bool rearm,
-                    void (*fn)(void *ctx, uintptr_t s, uintptr_t e), void *ctx);
+ * again when rearm is set; with max_pages nonzero, stop after that many pages (only those are
+ * write-protected) and say in *stop where the next scan would begin (end when done).  0 or a
+ * negative errno (-EPERM when part of the range is not registered, as in a child after
+ * fork()). */
+int wm_os_uffd_scan(uintptr_t start, uintptr_t end, bool rearm, size_t max_pages,
+                    void (*fn)(void *ctx, uintptr_t s, uintptr_t e), void *ctx, uintptr_t *stop);
 
 /* ---- uaccess.c: the caller's memory, untrusted ------------------------------------------ */
 

@@ -84,10 +84,11 @@ int wm_os_uffd_watch(uintptr_t addr, size_t len)
     return wm_os_sys.ioctl(uffd, UFFDIO_REGISTER, &reg) == 0 ? 0 : fail();
 }
 
-int wm_os_uffd_scan(uintptr_t start, uintptr_t end, bool rearm,
-                    void (*fn)(void *ctx, uintptr_t s, uintptr_t e), void *ctx)
+int wm_os_uffd_scan(uintptr_t start, uintptr_t end, bool rearm, size_t max_pages,
+                    void (*fn)(void *ctx, uintptr_t s, uintptr_t e), void *ctx, uintptr_t *stop)
 {
     struct wm_page_region vec[64];
+    size_t left = max_pages;
 
     if (!mine())
         return -ECHILD;
@@ -102,6 +103,7 @@ int wm_os_uffd_scan(uintptr_t start, uintptr_t end, bool rearm,
             .end = end,
             .vec = (uintptr_t)vec,
             .vec_len = sizeof(vec) / sizeof(vec[0]),
+            .max_pages = left,
             .category_inverted = WM_PAGE_IS_PFNZERO,
             .category_mask = WM_PAGE_IS_WRITTEN | WM_PAGE_IS_PFNZERO,
             .category_anyof_mask = WM_PAGE_IS_PRESENT | WM_PAGE_IS_SWAPPED,
@@ -110,12 +112,19 @@ int wm_os_uffd_scan(uintptr_t start, uintptr_t end, bool rearm,
         int n = wm_os_sys.ioctl(pagemap, WM_PAGEMAP_SCAN, &arg);
         if (n < 0)
             return fail();
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
             fn(ctx, (uintptr_t)vec[i].start, (uintptr_t)vec[i].end);
+            if (max_pages)
+                left -= (size_t)(vec[i].end - vec[i].start) / wm_os_page_size();
+        }
         if (arg.walk_end <= start)
             return -EIO;
         start = (uintptr_t)arg.walk_end;
+        if (max_pages && !left)
+            break; /* the kernel stopped (and re-armed) exactly after max_pages */
     }
+    if (stop)
+        *stop = start < end ? start : end;
     return 0;
 }
 
@@ -147,17 +156,17 @@ static int self_test(void)
         goto out;
     (void)*(volatile char *)(p + 2 * page);
     p[page + 5] = 1;
-    rc = wm_os_uffd_scan((uintptr_t)p, (uintptr_t)p + 4 * page, true, probe_fn, &h);
+    rc = wm_os_uffd_scan((uintptr_t)p, (uintptr_t)p + 4 * page, true, 0, probe_fn, &h, NULL);
     if (!rc && (h.n != 1 || h.s != (uintptr_t)p + page || h.e != (uintptr_t)p + 2 * page))
         rc = -ENOSYS;
     h.n = 0;
     if (!rc)
-        rc = wm_os_uffd_scan((uintptr_t)p, (uintptr_t)p + 4 * page, true, probe_fn, &h);
+        rc = wm_os_uffd_scan((uintptr_t)p, (uintptr_t)p + 4 * page, true, 0, probe_fn, &h, NULL);
     if (!rc && h.n != 0)
         rc = -ENOSYS;
     p[page + 6] = 2;
     if (!rc)
-        rc = wm_os_uffd_scan((uintptr_t)p, (uintptr_t)p + 4 * page, false, probe_fn, &h);
+        rc = wm_os_uffd_scan((uintptr_t)p, (uintptr_t)p + 4 * page, false, 0, probe_fn, &h, NULL);
     if (!rc && h.n != 1)
         rc = -ENOSYS;
 out:
