@@ -233,35 +233,31 @@ static size_t batch_locked(struct wm_region *r, uintptr_t *pos, uintptr_t end, b
         size_t j = bit_find(r, i, last, false);
         if (j - i > max - n)
             j = i + (max - n);
-        if (reset && wm_watch_mode == WM_WATCH_FALLBACK) {
-            /* Write access goes first, then the bits: a write racing the reset either lands
-             * before it (and is reported now) or faults and is recorded after it. */
-            size_t k = i;
-            while (k < j) {
-                size_t off = k * wm_vm.page;
-                const struct wm_run *run = &r->runs[wm_region_run_index(r, off)];
-                size_t run_end = wm_region_run_end(r, wm_region_run_index(r, off)) / wm_vm.page;
-                size_t stop = run_end < j ? run_end : j;
-                if (run->state == WM_STATE_COMMITTED && (wm_prot_access(run->prot) & WM_ACC_W) &&
-                    wm_os_protect(r->base + off, (stop - k) * wm_vm.page,
-                                  armed_access(run->prot))) {
-                    /* Not re-armed: those pages stay written (and are not reported reset). */
-                    j = k;
-                    break;
-                }
-                k = stop;
-            }
-        }
         for (size_t k = i; k < j; k++) {
             if (out)
                 out[n] = r->base + k * wm_vm.page;
             n++;
         }
-        if (reset)
+        if (reset && wm_watch_mode == WM_WATCH_FALLBACK) {
+            /* Write access goes first, then the bits: a write racing the reset either lands
+             * before it (and is reported now) or faults and is recorded after it.  Pages
+             * whose write access the kernel would not take away are reported but stay
+             * written, so no later write to them goes unseen. */
+            size_t k = i;
+            while (k < j) {
+                size_t off = k * wm_vm.page;
+                uint32_t ri = wm_region_run_index(r, off);
+                const struct wm_run *run = &r->runs[ri];
+                size_t run_end = wm_region_run_end(r, ri) / wm_vm.page;
+                size_t stop = run_end < j ? run_end : j;
+                if (!(run->state == WM_STATE_COMMITTED && (wm_prot_access(run->prot) & WM_ACC_W) &&
+                      wm_os_protect(r->base + off, (stop - k) * wm_vm.page,
+                                    armed_access(run->prot))))
+                    bits_change(r, k, stop, false);
+                k = stop;
+            }
+        } else if (reset) {
             bits_change(r, i, j, false);
-        if (j == i) {
-            i = last;
-            break;
         }
         i = j;
     }
