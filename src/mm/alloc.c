@@ -251,6 +251,9 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
         return STATUS_INVALID_PARAMETER_5;
     if (type & MEM_PHYSICAL)
         return STATUS_NOT_SUPPORTED; /* AWE is not implemented */
+    /* A write watch records 4 KiB pages; a large page has no such pages to protect. */
+    if ((type & (MEM_LARGE_PAGES | MEM_WRITE_WATCH)) == (MEM_LARGE_PAGES | MEM_WRITE_WATCH))
+        return STATUS_INVALID_PARAMETER_5;
     if (type & MEM_LARGE_PAGES) {
         size_t large = wm_os_large_page_size();
         if (!large)

@@ -67,6 +67,8 @@ static void roll_back_locked(struct wm_region *r, size_t off, size_t len, uint32
     wm_region_walk(r, off, len, restore_run, &rc);
     if (rc)
         wm_protect_adopt_locked(r, off, len, want);
+    else
+        wm_watch_arm_locked(r, off, len); /* the restored access included clean pages' write */
 }
 
 static int has_copied(void *ctx, const struct wm_region *r, size_t off, size_t len,

@@ -36,10 +36,10 @@ static void choose_mode_locked(void)
     if (wm_watch_mode != WM_WATCH_UNKNOWN)
         return;
     const char *env = getenv("WINMEM_WRITE_WATCH");
-    if (env && strcmp(env, "fallback") == 0)
-        wm_watch_mode = WM_WATCH_FALLBACK;
-    else
-        wm_watch_mode = wm_os_uffd_open() == 0 ? WM_WATCH_FAST : WM_WATCH_FALLBACK;
+    int mode = (env && strcmp(env, "fallback") == 0) || wm_os_uffd_open() != 0 ? WM_WATCH_FALLBACK
+                                                                               : WM_WATCH_FAST;
+    /* The fault handler reads it without the lock. */
+    __atomic_store_n(&wm_watch_mode, mode, __ATOMIC_RELEASE);
 }
 
 static size_t page_index(const struct wm_region *r, uintptr_t a)

@@ -153,6 +153,10 @@ static void test_errors(void)
     CHECK_FAILS(VirtualAlloc(NULL, WWSIZE, MEM_WRITE_WATCH, PAGE_READWRITE),
                 ERROR_INVALID_PARAMETER);
 #ifndef _WIN32
+    CHECK_FAILS(VirtualAlloc(NULL, 2 << 20,
+                             MEM_RESERVE | MEM_COMMIT | MEM_LARGE_PAGES | MEM_WRITE_WATCH,
+                             PAGE_READWRITE),
+                ERROR_INVALID_PARAMETER);
     /* With MEM_COMMIT only, winmem follows the documentation ("you must also specify
      * MEM_RESERVE"); Wine 8 accepts both, and no test pins Windows (docs/compat.md). */
     CHECK_FAILS(VirtualAlloc(NULL, WWSIZE, MEM_COMMIT | MEM_WRITE_WATCH, PAGE_READWRITE),

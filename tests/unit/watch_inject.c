@@ -34,6 +34,17 @@ static int bad_ioctl(int fd, unsigned long req, void *arg)
     return -1;
 }
 
+/* Like the kernel at vm.max_map_count: the first page changes, then ENOMEM; later calls (the
+ * rollback) go through. */
+static int partial_mprotect(void *a, size_t l, int p)
+{
+    wm_os_sys.mprotect = wm_os_sys_default.mprotect;
+    if (l > 4096)
+        wm_os_sys_default.mprotect(a, 4096, p);
+    errno = ENOMEM;
+    return -1;
+}
+
 static void *res[PAGES];
 
 static long ww(DWORD flags, BYTE *p)
@@ -70,6 +81,15 @@ int main(void)
         CHECK_EQ(ww(0, p), 0);
         p[4096] = 1;
         CHECK_EQ(ww(0, p), 1);
+        /* A VirtualProtect the kernel refused part way: the rollback re-arms clean pages. */
+        CHECK_EQ(ResetWriteWatch(p, PAGES * 4096), 0);
+        DWORD old;
+        wm_os_sys.mprotect = partial_mprotect;
+        CHECK(!VirtualProtect(p, 4 * 4096, PAGE_READONLY, &old));
+        wm_os_sys = wm_os_sys_default;
+        p[2 * 4096] = 1;
+        CHECK_EQ(ww(0, p), 1);
+        CHECK(res[0] == p + 2 * 4096);
     } else {
         CHECK_EQ(wm_watch_mode, WM_WATCH_FAST);
         p[3 * 4096] = 1;
