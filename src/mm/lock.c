@@ -114,7 +114,10 @@ WINMEM_API NTSTATUS NTAPI NtLockVirtualMemory(HANDLE process, PVOID *base_ptr, P
         st = STATUS_GUARD_PAGE_VIOLATION;
         goto out_unlock;
     }
-    int rc = wm_os_lock(start, len);
+    /* mlock's populating write faults would count as writes to fast write watches. */
+    int rc = (r->flags & WM_REGION_WATCHED) && wm_watch_mode == WM_WATCH_FAST
+                 ? wm_os_lock_no_write(start, len)
+                 : wm_os_lock(start, len);
     if (rc) {
         st = wm_status_from_errno(rc, WM_ERRNO_LOCK);
         goto out_unlock;

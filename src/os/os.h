@@ -26,6 +26,7 @@ struct wm_os_sys {
     int (*mprotect)(void *addr, size_t len, int prot);
     int (*madvise)(void *addr, size_t len, int advice);
     int (*mlock)(const void *addr, size_t len);
+    int (*mlock2)(const void *addr, size_t len, unsigned int flags);
     int (*munlock)(const void *addr, size_t len);
     int (*mincore)(void *addr, size_t len, unsigned char *vec);
     /* file.c: the calls that size and hold a section's object */
@@ -68,6 +69,10 @@ int wm_os_resident(uintptr_t addr, size_t len, bool *all);
 /* Cancel a lazy reclaim of [addr, addr+len) by dirtying every page without changing it. */
 void wm_os_keep(uintptr_t addr, size_t len, size_t page);
 int wm_os_lock(uintptr_t addr, size_t len);
+/* The same without writing: mlock populates a private writable range with write faults,
+ * which a userfaultfd write watch would count as writes.  Lock on fault, then populate by
+ * reading (never-written pages map the zero page).  For fast write watches. */
+int wm_os_lock_no_write(uintptr_t addr, size_t len);
 int wm_os_unlock(uintptr_t addr, size_t len);
 
 /* ---- file.c: files, memfd and shared memory for sections ------------------------------- */

@@ -111,6 +111,15 @@ static void test_basic(void)
     p[PAGE] = 5;
     CHECK_EQ(ww(WRITE_WATCH_FLAG_RESET, p, WWSIZE, 64), 1);
     CHECK(res[0] == p + PAGE);
+    /* Locking pages in memory is not writing them. */
+    CHECK_EQ(ResetWriteWatch(p, WWSIZE), 0);
+    CHECK_EQ(((volatile BYTE *)p)[6 * PAGE], 0);
+    if (VirtualLock(p, WWSIZE)) {
+        CHECK_EQ(ww(0, p, WWSIZE, 64), 0);
+        p[6 * PAGE] = 1;
+        CHECK_EQ(ww(0, p, WWSIZE, 64), 1);
+        CHECK(VirtualUnlock(p, WWSIZE));
+    }
     /* Every page written. */
     memset(p, 0, WWSIZE);
     CHECK_EQ(ww(WRITE_WATCH_FLAG_RESET, p, WWSIZE, 64), 16);
