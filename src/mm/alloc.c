@@ -172,10 +172,14 @@ static int reset_run(void *ctx, const struct wm_region *r, size_t off, size_t le
      * made writable first, so the access cannot fault into a handler that would want the
      * lock.  Execute access is kept, so code running there elsewhere does not fault. */
     unsigned acc = wm_prot_access(run->prot);
-    if (!(acc & WM_ACC_W) && (c->rc = wm_os_protect(a, len, acc | WM_ACC_R | WM_ACC_W)))
+    /* Clean pages of a watched region are read-only in the kernel on the fallback path (the
+     * caller re-arms them afterwards): the dirtying is not the program's write. */
+    bool ro =
+        !(acc & WM_ACC_W) || ((r->flags & WM_REGION_WATCHED) && wm_watch_mode == WM_WATCH_FALLBACK);
+    if (ro && (c->rc = wm_os_protect(a, len, acc | WM_ACC_R | WM_ACC_W)))
         return c->rc;
     wm_os_keep(a, len, wm_vm.page);
-    if (!(acc & WM_ACC_W) && (c->rc = wm_os_protect(a, len, acc))) {
+    if (ro && (c->rc = wm_os_protect(a, len, acc))) {
         c->stuck_off = off;
         c->stuck_len = len;
     }
