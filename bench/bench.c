@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "harness.h"
+#include "heapload.h"
 static void die(const char *what)
 {
     printf("error %s failed, GetLastError=%lu\n", what, (unsigned long)GetLastError());
@@ -595,6 +596,33 @@ static void ww_rows(void)
     }
 }
 
+/* ---- heaps: HeapAlloc/HeapFree on one private heap (the floor is glibc; bare.c) ---- */
+
+static HANDLE bench_heap;
+#define WIN_ALLOC(n) HeapAlloc(bench_heap, 0, (n))
+#define WIN_FREE(p) HeapFree(bench_heap, 0, (p))
+HEAP_LOAD(win, WIN_ALLOC, WIN_FREE)
+
+static void win_compact(void)
+{
+    HeapCompact(bench_heap, 0);
+}
+
+static void heap_rows(void)
+{
+    bench_heap = HeapCreate(0, 0, 0);
+    if (!bench_heap)
+        die("HeapCreate");
+#ifdef _WIN32
+    win_rows("", scaled(200000)); /* Wine's heap is ~10x slower: a shorter run, same rows */
+#else
+    win_rows("", scaled(2000000));
+#endif
+    if (wanted("heap_footprint"))
+        win_footprint("", win_compact);
+    HeapDestroy(bench_heap);
+}
+
 int main(int argc, char **argv)
 {
     SYSTEM_INFO si;
@@ -660,6 +688,7 @@ int main(int argc, char **argv)
         else
             query_row("query_1m", e_count, e_budget, scaled(150000));
     }
+    heap_rows();
     ww_rows();
     printf("info sink %lu\n", (unsigned long)(sink & 1));
     return 0;

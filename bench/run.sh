@@ -5,7 +5,8 @@
 #
 #   bench/run.sh [--install] [--build-dir DIR] [--no-wine] [--rounds N] [-- BENCH-OPTIONS...]
 #
-#   --install        apt-get install the tools first (mingw-w64, wine64, cmake, ninja);
+#   --install        apt-get install the tools first (mingw-w64, wine64, cmake, ninja,
+#                    libmimalloc-dev for the heap rows' mimalloc comparison);
 #                    without it nothing is ever installed
 #   --build-dir DIR  where to build and keep the scratch WINEPREFIX and raw outputs
 #                    (default: $WINMEM_BENCH_DIR or /tmp/winmem-bench)
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
     --no-wine) use_wine=0 ;;
     --rounds) rounds=$2; shift ;;
     --) shift; bench_args=("$@"); break ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -43,7 +44,7 @@ done
 if [ "$install" = 1 ]; then
     sudo=""
     [ "$(id -u)" = 0 ] || sudo=sudo
-    $sudo apt-get install -y gcc-mingw-w64-x86-64 wine64 cmake ninja-build
+    $sudo apt-get install -y gcc-mingw-w64-x86-64 wine64 cmake ninja-build libmimalloc-dev
 fi
 
 for tool in cmake ninja cc; do
@@ -157,14 +158,16 @@ $1 == "info" && $2 ~ /_reservations$/ { n = $2; sub(/_reservations$/, "", n); co
 $1 == "info" && $2 ~ /^alloc_free_cb[0-9]+_over_cb0$/ && src == "winmem" {
     n = $2; sub(/_over_cb0$/, "", n); paired[n] = paired[n] sprintf(" %.3fx", $3); prounds[n] = $4
 }
+$1 == "info" && $2 ~ /^heap_(overhead|rss)/ { hinfo = hinfo sprintf("  %-6s %s\n", src ":", substr($0, index($0, $2))) }
 ($1 == "note" || $1 == "error") && !seen[src, $0]++ { notes = notes sprintf("  %-6s %s\n", src ":", substr($0, index($0, $2))) }
 END {
     nrows = split("alloc_free_64k reserve_commit16_release protect_1page guard_fault av_fixup " \
         "map_view_64k query_20k query_1m alloc_free_cb0 alloc_free_cb1 alloc_free_cb16 refused_free " \
-        "secure_unsecure ww_first_write ww_first_write_fallback ww_scan_256m ww_scan_256m_fallback " \
-        "ww_scan_4g ww_scan_4g_fallback", rows, " ")
+        "secure_unsecure heap_64b heap_random heap_random_2t ww_first_write ww_first_write_fallback " \
+        "ww_scan_256m ww_scan_256m_fallback ww_scan_4g ww_scan_4g_fallback", rows, " ")
     first_secure = 9 # a rule above the secured-memory rows
-    first_ww = 14    # and above the write-watch rows
+    first_heap = 14  # and one above the heap rows
+    first_ww = 17    # and one above the write-watch rows
     label["alloc_free_64k"] = "VirtualAlloc+VirtualFree 64 KiB"
     label["reserve_commit16_release"] = "reserve 1 MiB, commit 16x64 KiB, release"
     label["protect_1page"] = "VirtualProtect 1 page"
@@ -178,6 +181,9 @@ END {
     label["alloc_free_cb16"] = "alloc+free 64 KiB, 16 callbacks"
     label["refused_free"] = "secure, VirtualFree refused, flush, retry"
     label["secure_unsecure"] = "MmSecure+MmUnsecureVirtualMemory 64 KiB"
+    label["heap_64b"] = "HeapAlloc+HeapFree 64 B (bare: glibc)"
+    label["heap_random"] = "random 16 B-4 KiB, 4096 live (bare: glibc)"
+    label["heap_random_2t"] = "the same, 2 threads, one heap (ns/op)"
     label["ww_first_write"] = "first write to a watched page (+ its reset)"
     label["ww_first_write_fallback"] = "  the same, fallback path"
     label["ww_scan_256m"] = "GetWriteWatch+reset 256 MiB, 1 in 7 (ns/call)"
@@ -192,6 +198,7 @@ END {
     # cb1 and cb16 are judged against cb0 of the same runs, not against bare; the others of
     # the secured-memory rows are reported only (no target).
     target["alloc_free_cb1"] = 1.02; target["alloc_free_cb16"] = 1.02
+    target["heap_64b"] = 1.00; target["heap_random"] = 1.00
     target["ww_first_write"] = 1.10; target["ww_scan_256m"] = 1.20
     ref["alloc_free_cb1"] = "alloc_free_cb0"; ref["alloc_free_cb16"] = "alloc_free_cb0"
     lw = 41 # the operation column: as wide as the longest label
@@ -204,7 +211,7 @@ END {
     print line
     for (i = 1; i <= nrows; i++) {
         r = rows[i]
-        if (i == first_secure || i == first_ww) print line
+        if (i == first_secure || i == first_heap || i == first_ww) print line
         b = ns["bare", r]; w = ns["winmem", r]; x = ns["wine", r]
         # The ratio the target is about: to bare, or to the reference row (cbN / cb0).
         d = ref[r] == "" ? b : ns["winmem", ref[r]]
@@ -233,6 +240,24 @@ END {
             prounds["alloc_free_cb1"], paired["alloc_free_cb1"], paired["alloc_free_cb16"]
     print "  refused_free: bare is mmap+munmap (Linux has no refusal); winmem/bare is the whole price"
     print "  secure_unsecure: no Linux equivalent; bare is mlock+munlock of 64 KiB, the nearest analogue"
+    print "heap rows: bare is glibc malloc+free; mimalloc is loaded by bench_bare when installed"
+    mi = ns["bare", "heap_random_mi"]
+    if (mi != "") {
+        printf "  mimalloc: heap_64b %s, heap_random %s, heap_random_2t %s ns\n", fmt(ns["bare", "heap_64b_mi"]), \
+            fmt(mi), fmt(ns["bare", "heap_random_2t_mi"])
+        w = ns["winmem", "heap_random"]
+        printf "  heap_random winmem/mimalloc %s (target <= 1.50x): %s\n", ratio(w, mi), \
+            (w == "" ? "n/a" : (w / mi <= 1.5 + 1e-9 ? "yes" : "NO"))
+    } else print "  mimalloc: not installed (libmimalloc-dev), no comparison"
+    printf "  2-thread scaling, heap_random / heap_random_2t (target >= 1.70x for winmem):"
+    for (s = 1; s <= 3; s++) {
+        src = s == 1 ? "bare" : s == 2 ? "winmem" : "wine"
+        printf " %s %s", src == "bare" ? "glibc" : src, ratio(ns[src, "heap_random"], ns[src, "heap_random_2t"])
+    }
+    if (mi != "") printf " mimalloc %s", ratio(mi, ns["bare", "heap_random_2t_mi"])
+    sc = (ns["winmem", "heap_random_2t"] == "") ? "" : ns["winmem", "heap_random"] / ns["winmem", "heap_random_2t"]
+    printf "; met: %s\n", sc == "" ? "n/a" : (sc >= 1.7 - 1e-9 ? "yes" : "NO")
+    if (hinfo != "") printf "%s", hinfo
     if (ns["bare", "alloc_free_64k_plain"] != "")
         printf "bare mmap+munmap 64 KiB without MAP_NORESERVE (merges with neighbours): %.1f ns\n", \
             ns["bare", "alloc_free_64k_plain"]

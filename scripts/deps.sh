@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # deps.sh - install what building and testing winmem needs on Debian 12, if it is missing.
-# Usage: scripts/deps.sh [extra-package ...]
+# Usage: [WINMEM_BENCH=1] scripts/deps.sh [extra-package ...]  (WINMEM_BENCH=1: the bench's too)
 set -euo pipefail
 
 need=()
@@ -15,6 +15,8 @@ if command -v clang >/dev/null; then
     rt=$(clang -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.asan-x86_64.a
     [ -e "$rt" ] || need+=("libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev")
 fi
+# The benchmarks' heap rows compare with mimalloc (bench/README.md): only for them.
+[ "${WINMEM_BENCH:-0}" = 1 ] && need+=(libmimalloc-dev)
 need+=("$@")
 
 missing=()

@@ -8,6 +8,7 @@
 #include "errhandlingapi.h"
 #include "fileapi.h"
 #include "handleapi.h"
+#include "heapapi.h"
 #include "memoryapi.h"
 #include "processthreadsapi.h"
 #include "sysinfoapi.h"

@@ -181,6 +181,37 @@ NTSYSAPI NTSTATUS NTAPI
 RtlDeregisterSecureMemoryCacheCallback(PRTL_SECURE_MEMORY_CACHE_CALLBACK Callback);
 NTSYSAPI BOOLEAN NTAPI RtlFlushSecureMemoryCache(PVOID MemoryCache, SIZE_T MemoryLength);
 
+/* The heap beneath HeapCreate and friends (heapapi.h).  RtlCreateHeap takes a reserve and a
+ * commit size (ReserveSize 0 with HEAP_GROWABLE: a growable heap); HeapBase, Lock and
+ * Parameters must be NULL.  RtlDestroyHeap returns NULL on success and the heap on failure;
+ * RtlSizeHeap returns (SIZE_T)-1 for a pointer that is not a busy block of the heap. */
+typedef struct _RTL_HEAP_PARAMETERS {
+    ULONG Length;
+    SIZE_T SegmentReserve;
+    SIZE_T SegmentCommit;
+    SIZE_T DeCommitFreeBlockThreshold;
+    SIZE_T DeCommitTotalFreeThreshold;
+    SIZE_T MaximumAllocationSize;
+    SIZE_T VirtualMemoryThreshold;
+    SIZE_T InitialCommit;
+    SIZE_T InitialReserve;
+    PVOID CommitRoutine;
+    SIZE_T Reserved[2];
+} RTL_HEAP_PARAMETERS, *PRTL_HEAP_PARAMETERS;
+
+NTSYSAPI PVOID NTAPI RtlCreateHeap(ULONG Flags, PVOID HeapBase, SIZE_T ReserveSize,
+                                   SIZE_T CommitSize, PVOID Lock, PRTL_HEAP_PARAMETERS Parameters);
+NTSYSAPI PVOID NTAPI RtlDestroyHeap(PVOID HeapHandle);
+NTSYSAPI PVOID NTAPI RtlAllocateHeap(PVOID HeapHandle, ULONG Flags, SIZE_T Size);
+NTSYSAPI BOOLEAN NTAPI RtlFreeHeap(PVOID HeapHandle, ULONG Flags, PVOID BaseAddress);
+NTSYSAPI SIZE_T NTAPI RtlSizeHeap(PVOID HeapHandle, ULONG Flags, const void *BaseAddress);
+NTSYSAPI PVOID NTAPI RtlReAllocateHeap(PVOID HeapHandle, ULONG Flags, PVOID BaseAddress,
+                                       SIZE_T Size);
+NTSYSAPI BOOLEAN NTAPI RtlValidateHeap(PVOID HeapHandle, ULONG Flags, const void *BaseAddress);
+NTSYSAPI BOOLEAN NTAPI RtlLockHeap(PVOID HeapHandle);
+NTSYSAPI BOOLEAN NTAPI RtlUnlockHeap(PVOID HeapHandle);
+NTSYSAPI ULONG NTAPI RtlGetProcessHeaps(ULONG Count, PVOID *Heaps);
+
 WINMEM_EXTERN_C_END
 
 #endif

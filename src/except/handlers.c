@@ -31,16 +31,14 @@ static void fork_child(void)
     wm_cblist_fork_child(&lists[WM_VEH], NULL);
 }
 
-static void register_fork(void)
+/* At load, before the memory manager's handler (src/mm/vmstate.c states the order). */
+__attribute__((constructor(101))) static void register_fork(void)
 {
     pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 PVOID wm_handlers_add(enum wm_handler_list list, ULONG first, PVECTORED_EXCEPTION_HANDLER fn)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-    pthread_once(&once, register_fork);
     return wm_cblist_add(&lists[list], (void *)fn, first != 0);
 }
 

@@ -197,6 +197,7 @@ NTSTATUS wm_view_commit_locked(struct wm_region *asker, size_t off, size_t len, 
 /* Around fork(): names_lock held across it (vmstate.c orders the calls). */
 void wm_section_fork_prepare(void);
 void wm_section_fork_release(void);
+void wm_section_fork_child(void);
 /* msync the view holding addr from addr for size bytes (0: to the view's end). */
 NTSTATUS wm_view_flush(uintptr_t addr, size_t size);
 /* Base and size of the view holding addr, or NULL. */

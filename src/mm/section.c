@@ -128,6 +128,19 @@ void wm_section_fork_release(void)
     pthread_mutex_unlock(&names_lock);
 }
 
+void wm_section_fork_child(void)
+{
+    /* The child's copy of each name's descriptor shares its open file description, and so
+     * its shared lock, with the parent's: letting go of the name from the child (closing an
+     * inherited handle, or exiting) would turn the parent's lock exclusive and remove a name
+     * the parent holds.  The child's inherited sections keep their names in its table but
+     * take no part in the names' lifetime; sections it creates later do. */
+    for (size_t i = 0; i < nbuckets; i++)
+        for (struct wm_section *s = buckets[i]; s; s = s->next_named)
+            s->shm = false;
+    pthread_mutex_unlock(&names_lock);
+}
+
 static void section_destroy(struct wm_object *o)
 {
     struct wm_section *s = (struct wm_section *)o;

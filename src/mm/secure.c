@@ -186,18 +186,16 @@ static void fork_child(void)
     wm_cblist_fork_child(&callbacks, running);
 }
 
-static void register_fork(void)
+/* At load, before the memory manager's handler (src/mm/vmstate.c states the order). */
+__attribute__((constructor(101))) static void register_fork(void)
 {
     pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 WINMEM_API NTSTATUS NTAPI RtlRegisterSecureMemoryCacheCallback(PRTL_SECURE_MEMORY_CACHE_CALLBACK fn)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-
     if (!fn)
         return STATUS_INVALID_PARAMETER;
-    pthread_once(&once, register_fork);
     /* Appended, so callbacks run in registration order. */
     return wm_cblist_add(&callbacks, (void *)fn, false) ? STATUS_SUCCESS : STATUS_NO_MEMORY;
 }

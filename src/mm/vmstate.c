@@ -153,8 +153,14 @@ bool wm_vmstate_read_valid(uint32_t seq)
  * locks are taken in the one order they nest in (names_lock, then the handle table's, then
  * the VM lock: a named create makes a handle under names_lock, and nothing takes the names
  * or table lock under the VM lock), from one handler registered when the library loads, so
- * the order does not depend on which lock a program happened to use first.  (The callback
- * lists' spinlocks nest under none of these and have their own handlers.) */
+ * the order does not depend on which lock a program happened to use first.
+ *
+ * Across layers, fork's prepare handlers run in reverse order of registration, so the
+ * handlers are registered at load in the reverse of the lock order, fixed by constructor
+ * priority: the callback lists (101: secure.c, except/handlers.c; their spinlocks are taken
+ * under every other lock), then this one (102), then the heaps' (default priority: a heap
+ * call holds its heap's locks while it makes Nt calls).  So fork takes heap locks, names,
+ * handle table, VM lock, callback lists, in the order every call nests them. */
 static void atfork_prepare(void)
 {
     wm_section_fork_prepare();
@@ -169,9 +175,16 @@ static void atfork_release(void)
     wm_section_fork_release();
 }
 
-__attribute__((constructor)) static void register_fork(void)
+static void atfork_child(void)
 {
-    pthread_atfork(atfork_prepare, atfork_release, atfork_release);
+    wm_vmstate_wrunlock();
+    wm_handle_fork_release();
+    wm_section_fork_child();
+}
+
+__attribute__((constructor(102))) static void register_fork(void)
+{
+    pthread_atfork(atfork_prepare, atfork_release, atfork_child);
 }
 
 static void init_once(void)

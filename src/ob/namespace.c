@@ -245,6 +245,15 @@ static NTSTATUS adopt(const char *shm, const char *full, struct wm_namespace_obj
     return STATUS_SUCCESS;
 }
 
+/* What every create and open starts with: the first one in this process sweeps stale names;
+ * then the name's /dev/shm form, and the namespace lock. */
+static NTSTATUS begin(const char *full, char shm[300], int *lock)
+{
+    pthread_once(&sweep_once, sweep);
+    shm_name_of(full, shm, 300);
+    return ns_lock(lock);
+}
+
 NTSTATUS wm_namespace_create(const char *full, struct wm_namespace_object *o, bool *exists)
 {
     char shm[300];
@@ -252,9 +261,7 @@ NTSTATUS wm_namespace_create(const char *full, struct wm_namespace_object *o, bo
     int lock, r, fd;
     NTSTATUS st;
 
-    pthread_once(&sweep_once, sweep);
-    shm_name_of(full, shm, sizeof(shm));
-    if ((st = ns_lock(&lock)) != STATUS_SUCCESS)
+    if ((st = begin(full, shm, &lock)) != STATUS_SUCCESS)
         return st;
     st = adopt(shm, full, o);
     if (st != STATUS_OBJECT_NAME_NOT_FOUND) {
@@ -296,9 +303,7 @@ NTSTATUS wm_namespace_open(const char *full, struct wm_namespace_object *o)
     int lock;
     NTSTATUS st;
 
-    pthread_once(&sweep_once, sweep);
-    shm_name_of(full, shm, sizeof(shm));
-    if ((st = ns_lock(&lock)) != STATUS_SUCCESS)
+    if ((st = begin(full, shm, &lock)) != STATUS_SUCCESS)
         return st;
     st = adopt(shm, full, o);
     ns_unlock(lock);

@@ -4,9 +4,9 @@
  * page the call itself just made read-only) fails the call with STATUS_ACCESS_VIOLATION, as
  * Windows' probing does, instead of crashing the process.
  *
- * The copy is a few instructions of assembly whose one faulting instruction is known: when
- * it faults, winmem's SIGSEGV handler (except/signal.c) asks wm_os_copy_fixup_sigsafe whether the
- * fault happened there and, if so, resumes at the copy's failure exit instead of raising an
+ * The copies are a few instructions of assembly in one known range: when one faults,
+ * winmem's SIGSEGV handler (except/signal.c) asks wm_os_copy_fixup_sigsafe whether the fault
+ * happened there and, if so, resumes at the shared failure exit instead of raising an
  * exception, as the Linux kernel's own exception tables do.  Nothing is checked up front, so
  * a good pointer costs no more than a memcpy of a few bytes.  The caller must not hold the
  * VM lock (a fault then waits for nothing).  Until winmem's signal handler is installed (a
@@ -23,59 +23,127 @@
 
 _Static_assert(EFAULT == 14, "the copy routine returns -14 for EFAULT");
 
+/* The routines below lie between wm_os_uaccess_begin and wm_os_uaccess_fault; each is a leaf
+ * (no stack frame) whose only instructions that may fault touch the caller's memory, so a
+ * fault anywhere in the range can resume at the shared failure exit, which returns -EFAULT
+ * to the routine's caller. */
 #if defined(__x86_64__)
-/* rdi = dst, rsi = src, rdx = n; eax = 0, or -EFAULT from the fixup. */
 __asm__(".text\n"
         ".p2align 4\n"
-        ".globl wm_os_copy_raw\n"
-        ".hidden wm_os_copy_raw\n"
-        ".type wm_os_copy_raw, @function\n"
-        "wm_os_copy_raw:\n"
+        ".globl wm_os_uaccess_begin\n"
+        ".hidden wm_os_uaccess_begin\n"
+        "wm_os_uaccess_begin:\n"
+        /* int wm_os_copy_bytes(void *dst = rdi, const void *src = rsi, size_t n = rdx) */
+        ".globl wm_os_copy_bytes\n"
+        ".hidden wm_os_copy_bytes\n"
+        ".type wm_os_copy_bytes, @function\n"
+        "wm_os_copy_bytes:\n"
         "    mov %rdx, %rcx\n"
-        ".globl wm_os_copy_insn\n"
-        ".hidden wm_os_copy_insn\n"
-        "wm_os_copy_insn:\n"
         "    rep movsb\n"
         "    xor %eax, %eax\n"
         "    ret\n"
-        ".globl wm_os_copy_fault\n"
-        ".hidden wm_os_copy_fault\n"
-        "wm_os_copy_fault:\n"
-        "    mov $-14, %eax\n"
+        ".size wm_os_copy_bytes, .-wm_os_copy_bytes\n"
+        /* int wm_os_copy_8(void *dst = rdi, const void *src = rsi) */
+        ".globl wm_os_copy_8\n"
+        ".hidden wm_os_copy_8\n"
+        ".type wm_os_copy_8, @function\n"
+        "wm_os_copy_8:\n"
+        "    mov (%rsi), %rax\n"
+        "    mov %rax, (%rdi)\n"
+        "    xor %eax, %eax\n"
         "    ret\n"
-        ".size wm_os_copy_raw, .-wm_os_copy_raw\n");
+        ".size wm_os_copy_8, .-wm_os_copy_8\n"
+        /* int wm_os_copy_words(void *dst = rdi, const void *src = rsi, size_t words = rdx) */
+        ".globl wm_os_copy_words\n"
+        ".hidden wm_os_copy_words\n"
+        ".type wm_os_copy_words, @function\n"
+        "wm_os_copy_words:\n"
+        "1:  mov (%rsi), %rax\n"
+        "    mov %rax, (%rdi)\n"
+        "    add $8, %rsi\n"
+        "    add $8, %rdi\n"
+        "    dec %rdx\n"
+        "    jnz 1b\n"
+        "    xor %eax, %eax\n"
+        "    ret\n"
+        ".size wm_os_copy_words, .-wm_os_copy_words\n"
+        /* int wm_os_copy_4(void *dst = rdi, const void *src = rsi) */
+        ".globl wm_os_copy_4\n"
+        ".hidden wm_os_copy_4\n"
+        ".type wm_os_copy_4, @function\n"
+        "wm_os_copy_4:\n"
+        "    mov (%rsi), %eax\n"
+        "    mov %eax, (%rdi)\n"
+        "    xor %eax, %eax\n"
+        "    ret\n"
+        ".size wm_os_copy_4, .-wm_os_copy_4\n"
+        ".globl wm_os_uaccess_fault\n"
+        ".hidden wm_os_uaccess_fault\n"
+        "wm_os_uaccess_fault:\n"
+        "    mov $-14, %eax\n"
+        "    ret\n");
 #elif defined(__aarch64__)
-/* x0 = dst, x1 = src, x2 = n; w0 = 0, or -EFAULT from the fixup.  The byte loop's load and
- * store are the instructions that may fault. */
 __asm__(".text\n"
         ".p2align 4\n"
-        ".globl wm_os_copy_raw\n"
-        ".hidden wm_os_copy_raw\n"
-        ".type wm_os_copy_raw, %function\n"
-        "wm_os_copy_raw:\n"
+        ".globl wm_os_uaccess_begin\n"
+        ".hidden wm_os_uaccess_begin\n"
+        "wm_os_uaccess_begin:\n"
+        /* int wm_os_copy_bytes(void *dst = x0, const void *src = x1, size_t n = x2) */
+        ".globl wm_os_copy_bytes\n"
+        ".hidden wm_os_copy_bytes\n"
+        ".type wm_os_copy_bytes, %function\n"
+        "wm_os_copy_bytes:\n"
         "    cbz x2, 2f\n"
-        ".globl wm_os_copy_insn\n"
-        ".hidden wm_os_copy_insn\n"
-        "wm_os_copy_insn:\n"
         "1:  ldrb w3, [x1], #1\n"
         "    strb w3, [x0], #1\n"
         "    subs x2, x2, #1\n"
         "    b.ne 1b\n"
         "2:  mov w0, #0\n"
         "    ret\n"
-        ".globl wm_os_copy_fault\n"
-        ".hidden wm_os_copy_fault\n"
-        "wm_os_copy_fault:\n"
-        "    mov w0, #-14\n"
+        ".size wm_os_copy_bytes, .-wm_os_copy_bytes\n"
+        ".globl wm_os_copy_8\n"
+        ".hidden wm_os_copy_8\n"
+        ".type wm_os_copy_8, %function\n"
+        "wm_os_copy_8:\n"
+        "    ldr x2, [x1]\n"
+        "    str x2, [x0]\n"
+        "    mov w0, #0\n"
         "    ret\n"
-        ".size wm_os_copy_raw, .-wm_os_copy_raw\n");
+        ".size wm_os_copy_8, .-wm_os_copy_8\n"
+        ".globl wm_os_copy_words\n"
+        ".hidden wm_os_copy_words\n"
+        ".type wm_os_copy_words, %function\n"
+        "wm_os_copy_words:\n"
+        "1:  ldr x3, [x1], #8\n"
+        "    str x3, [x0], #8\n"
+        "    subs x2, x2, #1\n"
+        "    b.ne 1b\n"
+        "    mov w0, #0\n"
+        "    ret\n"
+        ".size wm_os_copy_words, .-wm_os_copy_words\n"
+        ".globl wm_os_copy_4\n"
+        ".hidden wm_os_copy_4\n"
+        ".type wm_os_copy_4, %function\n"
+        "wm_os_copy_4:\n"
+        "    ldr w2, [x1]\n"
+        "    str w2, [x0]\n"
+        "    mov w0, #0\n"
+        "    ret\n"
+        ".size wm_os_copy_4, .-wm_os_copy_4\n"
+        ".globl wm_os_uaccess_fault\n"
+        ".hidden wm_os_uaccess_fault\n"
+        "wm_os_uaccess_fault:\n"
+        "    mov w0, #-14\n"
+        "    ret\n");
 #else
-#error "wm_os_copy: no copy routine for this architecture"
+#error "uaccess.c: no copy routines for this architecture"
 #endif
 
-extern const char wm_os_copy_insn[], wm_os_copy_fault[];
-/* The assembly routine, usable once the fixup handler is in place. */
-int wm_os_copy_asm(void *dst, const void *src, size_t n) __asm__("wm_os_copy_raw");
+extern const char wm_os_uaccess_begin[], wm_os_uaccess_fault[];
+int wm_os_copy_bytes(void *dst, const void *src, size_t n);
+int wm_os_copy_8(void *dst, const void *src);
+int wm_os_copy_4(void *dst, const void *src);
+int wm_os_copy_words(void *dst, const void *src, size_t words);
 
 static atomic_bool fixup_ready;
 
@@ -86,8 +154,17 @@ void wm_os_copy_enable_fixup(void)
 
 int wm_os_copy(void *dst, const void *src, size_t n)
 {
-    if (__builtin_expect(atomic_load_explicit(&fixup_ready, memory_order_acquire), 1))
-        return wm_os_copy_asm(dst, src, n);
+    if (__builtin_expect(atomic_load_explicit(&fixup_ready, memory_order_acquire), 1)) {
+        /* The arguments are pointers, sizes and protections: one load and one store. */
+        if (n == 8)
+            return wm_os_copy_8(dst, src);
+        if (n == 4)
+            return wm_os_copy_4(dst, src);
+        /* Records (MEMORY_BASIC_INFORMATION, IO_STATUS_BLOCK): word by word. */
+        if (n && n % 8 == 0)
+            return wm_os_copy_words(dst, src, n / 8);
+        return wm_os_copy_bytes(dst, src, n);
+    }
     struct iovec local = { (void *)src, n }, remote = { dst, n };
     ssize_t done = process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
     if (done == (ssize_t)n)
@@ -101,10 +178,8 @@ int wm_os_copy(void *dst, const void *src, size_t n)
 
 uintptr_t wm_os_copy_fixup_sigsafe(uintptr_t pc)
 {
-    /* The faulting instructions lie between the copy's first instruction and its failure
-     * exit (x86-64: the rep movsb alone; arm64: the load and the store). */
-    if (pc >= (uintptr_t)wm_os_copy_insn && pc < (uintptr_t)wm_os_copy_fault)
-        return (uintptr_t)wm_os_copy_fault;
+    if (pc >= (uintptr_t)wm_os_uaccess_begin && pc < (uintptr_t)wm_os_uaccess_fault)
+        return (uintptr_t)wm_os_uaccess_fault;
     return 0;
 }
 

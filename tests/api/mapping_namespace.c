@@ -364,6 +364,26 @@ static void test_fork_while_naming(void)
     CHECK_EQ(bad, 0);
 }
 
+/* A forked child that closes its inherited handle, and exits normally (atexit runs), does
+ * not take the name away from the parent that still holds it. */
+static void test_fork_child_lets_go(void)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "ns-inherit-%d", (int)getpid());
+    HANDLE h = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 4096, name);
+    REQUIRE_VOID(h != NULL);
+    pid_t pid = fork();
+    REQUIRE_VOID(pid >= 0);
+    if (pid == 0) {
+        CloseHandle(h);
+        exit(0);
+    }
+    CHECK_EQ(wait_child(pid), 0);
+    CHECK(shm_exists(name)); /* the parent still holds it */
+    CHECK(CloseHandle(h));
+    CHECK(!shm_exists(name));
+}
+
 static void test_sizes(void)
 {
     CHECK_FAILS(CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0xffffffff,
@@ -388,6 +408,7 @@ int main(void)
     test_long_names();
     test_sizes();
     test_fork_while_naming();
+    test_fork_child_lets_go();
 #endif
     return wmt_report();
 }

@@ -40,26 +40,6 @@ static void give_small_alt_stack(void)
 
 /* ---- a handler that faults, forever ----------------------------------------------------- */
 
-static int read_null(void)
-{
-    return *(volatile int *)(uintptr_t)0;
-}
-
-static LONG CALLBACK faulting_handler(EXCEPTION_POINTERS *ep)
-{
-    (void)ep;
-    return read_null() ? EXCEPTION_CONTINUE_EXECUTION : EXCEPTION_CONTINUE_SEARCH;
-}
-
-static void fault_in_handler(void)
-{
-    volatile int *p = page_with(PAGE_NOACCESS);
-    if (!p || !AddVectoredExceptionHandler(1, faulting_handler))
-        _exit(122);
-    (void)p[0];
-    say("resumed\n");
-}
-
 static void small_stack_then_faulting_handler(void)
 {
     give_small_alt_stack(); /* before winmem's first call on this thread */

@@ -167,29 +167,6 @@ static void nc_unhandled(void)
 
 /* ---- a handler that faults ---------------------------------------------------------------- */
 
-static int *volatile null_pointer;
-
-/* Not instrumented: the NULL dereference is the point, and must reach the MMU. */
-__attribute__((noinline, no_sanitize("undefined"))) static int read_null(void)
-{
-    return *null_pointer;
-}
-
-static LONG CALLBACK faulting_handler(EXCEPTION_POINTERS *ep)
-{
-    (void)ep;
-    return read_null() ? EXCEPTION_CONTINUE_EXECUTION : EXCEPTION_CONTINUE_SEARCH;
-}
-
-static void fault_in_handler(void)
-{
-    volatile int *p = page_with(PAGE_NOACCESS);
-    if (!p || !AddVectoredExceptionHandler(1, faulting_handler))
-        _exit(122);
-    (void)p[0];
-    say("resumed\n");
-}
-
 int main(void)
 {
     struct child c;

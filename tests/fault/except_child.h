@@ -182,4 +182,29 @@ static inline volatile int *unmapped(void)
     return p;
 }
 
+/* A vectored handler that itself reads NULL, every time: a program whose handler faults
+ * forever, which winmem must end with its report once the nesting limit is reached. */
+static int *volatile null_pointer;
+
+/* Not instrumented: the NULL dereference is the point, and must reach the MMU. */
+__attribute__((noinline, no_sanitize("undefined"))) static int read_null(void)
+{
+    return *null_pointer;
+}
+
+static inline LONG CALLBACK faulting_handler(EXCEPTION_POINTERS *ep)
+{
+    (void)ep;
+    return read_null() ? EXCEPTION_CONTINUE_EXECUTION : EXCEPTION_CONTINUE_SEARCH;
+}
+
+static inline void fault_in_handler(void)
+{
+    volatile int *p = page_with(PAGE_NOACCESS);
+    if (!p || !AddVectoredExceptionHandler(1, faulting_handler))
+        _exit(122);
+    (void)p[0];
+    say("resumed\n");
+}
+
 #endif

@@ -2,7 +2,8 @@
  * Fuzz driver: each input is a little program of virtual-memory calls (reserve, commit,
  * decommit, protect, release, lock, unlock, reset, query, map and unmap a view of a section,
  * write a page, secure and unsecure a range, read and reset write watches) on up to eight
- * reservations and views, with
+ * reservations and views, and heap calls (HeapAlloc / HeapReAlloc / HeapFree / HeapValidate / HeapWalk on one growable or fixed
+ * heap per input, large blocks secured now and then, every block's contents checked), with
  * valid and invalid arguments mixed.  A secure memory cache callback, switched on and off
  * by the input, unsecures what a refused free or protection change overlaps.  After every
  * call:
@@ -28,6 +29,7 @@
 #include "windows.h"
 #include "ntddk.h"
 #include "mm/mm.h"
+#include "rtl/heap.h" /* wm_heapvm_owner: keep the VM calls off the heap's memory */
 
 #define MAXRES 8
 #define MAXPAGES 16
@@ -106,6 +108,34 @@ static BOOLEAN CALLBACK cache_callback(PVOID addr, SIZE_T range)
         }
     }
     return any;
+}
+
+/* The input's heap and its live blocks, each filled with one byte value. */
+#define MAXHB 16
+static HANDLE fheap;
+static struct {
+    BYTE *p;
+    SIZE_T size;
+    BYTE fill;
+} hb[MAXHB];
+static unsigned nhb;
+
+/* True when [p, p+len] touches memory of a heap: the VM calls leave that alone (a program
+ * that VirtualFrees its heap's pages breaks it on Windows too). */
+static int touches_heap(const BYTE *p, SIZE_T len)
+{
+    for (uintptr_t g = (uintptr_t)p & ~(uintptr_t)0xffff; g <= (uintptr_t)p + len; g += 0x10000)
+        if (wm_heapvm_owner(g))
+            return 1;
+    return 0;
+}
+
+static int hb_intact(unsigned i)
+{
+    for (SIZE_T j = 0; j < hb[i].size; j++)
+        if (hb[i].p[j] != hb[i].fill)
+            return 0;
+    return 1;
 }
 
 static unsigned take(struct cursor *c)
@@ -187,6 +217,80 @@ static void check_kernel(const struct res *rs, unsigned nres)
     }
 }
 
+/* One heap call; a refused free or in-place reallocation must leave the block as it was. */
+static void heap_op(unsigned op, unsigned first, unsigned count)
+{
+    if (!fheap && !(fheap = HeapCreate(0, 0, (first & 1) ? 0 : 1 << 20)))
+        fail("HeapCreate");
+    if (op == 16) {
+        PROCESS_HEAP_ENTRY e;
+        unsigned busy = 0;
+        if (!HeapValidate(fheap, 0, NULL))
+            fail("HeapValidate of the whole heap");
+        memset(&e, 0, sizeof(e));
+        while (HeapWalk(fheap, &e))
+            busy += !!(e.wFlags & PROCESS_HEAP_ENTRY_BUSY);
+        if (GetLastError() != ERROR_NO_MORE_ITEMS || busy != nhb)
+            fail("HeapWalk does not list the live blocks");
+        return;
+    }
+    if (nhb < MAXHB && ((count & 1) || !nhb)) {
+        SIZE_T size =
+            count == MAXPAGES + 1 ? 0x100000 + first * 100u : (first * 97u + count * 13u) % 3000u;
+        BYTE *p = HeapAlloc(fheap, 0, size);
+        if (!p) {
+            if (GetLastError() != ERROR_NOT_ENOUGH_MEMORY)
+                fail("HeapAlloc error");
+            return;
+        }
+        hb[nhb].p = p;
+        hb[nhb].size = size;
+        hb[nhb].fill = (BYTE)(first + count + 1);
+        memset(p, hb[nhb].fill, size);
+        nhb++;
+        /* a large block secured: freeing it runs the cache callback (cache_on decides) */
+        if (size >= 0x100000 && (first & 2) && nsecured < MAXSEC) {
+            HANDLE h = MmSecureVirtualMemory(p, pagesz, PAGE_READWRITE);
+            if (h) {
+                secured[nsecured].h = h;
+                secured[nsecured].base = p;
+                secured[nsecured].len = pagesz;
+                nsecured++;
+            }
+        }
+        return;
+    }
+    if (!nhb)
+        return;
+    unsigned i = first % nhb;
+    if (!hb_intact(i))
+        fail("a heap block lost its contents");
+    if (count & 2) {
+        SIZE_T ns = (first * 31u + count * 7u) % 4000u;
+        DWORD fl = (count & 4) ? HEAP_REALLOC_IN_PLACE_ONLY : 0;
+        BYTE *q = HeapReAlloc(fheap, fl, hb[i].p, ns);
+        if (!q) {
+            if (!hb_intact(i) || HeapSize(fheap, 0, hb[i].p) != hb[i].size)
+                fail("a refused HeapReAlloc changed the block");
+            return;
+        }
+        for (SIZE_T j = 0; j < ns && j < hb[i].size; j++)
+            if (q[j] != hb[i].fill)
+                fail("HeapReAlloc lost contents");
+        hb[i].p = q;
+        hb[i].size = ns;
+        memset(q, hb[i].fill, ns);
+        return;
+    }
+    if (!HeapFree(fheap, 0, hb[i].p)) {
+        if (GetLastError() != ERROR_INVALID_PARAMETER || !hb_intact(i) ||
+            !HeapValidate(fheap, 0, hb[i].p))
+            fail("a refused HeapFree changed the block");
+        return;
+    }
+    hb[i] = hb[--nhb];
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -206,7 +310,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fail("AddSecureMemoryCacheCallback");
     }
     while (c.n) {
-        unsigned op = take(&c) % 16, k = nres ? take(&c) % nres : 0;
+        unsigned op = take(&c) % 18, k = nres ? take(&c) % nres : 0;
         unsigned first = take(&c) % (MAXPAGES + 2), count = take(&c) % (MAXPAGES + 2);
         DWORD prot = prots[take(&c) % NPROTS];
         struct res *r = nres ? &rs[k] : NULL;
@@ -215,6 +319,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         BOOL ok = TRUE;
         DWORD old;
 
+        if (op == 15 || op == 16) {
+            heap_op(op, first, count);
+            if (wm_space_check(&wm_vm.space, wm_vm.page))
+                fail(wm_space_check(&wm_vm.space, wm_vm.page));
+            continue;
+        }
         if (op == 9) {
             /* Map a view of this input's section: SEC_COMMIT or SEC_RESERVE, MAXPAGES pages. */
             if (nres == MAXRES)
@@ -260,6 +370,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         BYTE *at = r->base + first * pagesz;
         SIZE_T len = count * pagesz;
+        if (touches_heap(at, len) || touches_heap(r->base, 0))
+            continue;
         switch (op) {
         case 1:
             ok = VirtualAlloc(at, len, MEM_COMMIT, prot) != NULL;
@@ -334,7 +446,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 14:
             cache_on = !(first & 1);
             break;
-        case 15: {
+        case 17: {
             /* The reservation's written pages, exactly, in order; reset when asked. */
             void *pages[MAXPAGES];
             ULONG_PTR n = MAXPAGES;
@@ -380,6 +492,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (nsecured)
         unsecure(nsecured - 1);
     cache_on = 0;
+    if (fheap && !HeapDestroy(fheap))
+        fail("HeapDestroy");
+    fheap = NULL;
+    nhb = 0;
     while (nres) {
         nres--;
         if (!(rs[nres].view ? UnmapViewOfFile(rs[nres].base)

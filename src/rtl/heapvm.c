@@ -1,0 +1,120 @@
+/*
+ * heapvm.c - the heap's memory: reserve, commit, decommit and release through the Nt
+ * virtual-memory calls only (so a secured range inside a heap is refused like any other and
+ * runs the secure memory cache callbacks), and the granule map that tells which heap region
+ * or large block owns an address without touching the address.
+ */
+#include "heap.h"
+
+NTSTATUS wm_heapvm_reserve(size_t size, ULONG prot, uintptr_t *base)
+{
+    PVOID a = NULL;
+    SIZE_T s = size;
+    NTSTATUS st = NtAllocateVirtualMemory(NtCurrentProcess(), &a, 0, &s, MEM_RESERVE, prot);
+    if (NT_SUCCESS(st))
+        *base = (uintptr_t)a;
+    return st;
+}
+
+NTSTATUS wm_heapvm_commit(uintptr_t addr, size_t size, ULONG prot)
+{
+    PVOID a = (PVOID)addr;
+    SIZE_T s = size;
+    return NtAllocateVirtualMemory(NtCurrentProcess(), &a, 0, &s, MEM_COMMIT, prot);
+}
+
+#ifdef WM_ASAN
+/* The extent of the allocation at base, from the public query (the regions that share it). */
+static size_t allocation_size(uintptr_t base)
+{
+    size_t n = 0;
+    MEMORY_BASIC_INFORMATION mbi;
+    while (NT_SUCCESS(NtQueryVirtualMemory(NtCurrentProcess(), (PVOID)(base + n),
+                                           MemoryBasicInformation, &mbi, sizeof mbi, NULL)) &&
+           mbi.State != MEM_FREE && (uintptr_t)mbi.AllocationBase == base)
+        n += mbi.RegionSize;
+    return n;
+}
+#endif
+
+/* Decommit or release.  A secured range inside is handled by NtFreeVirtualMemory itself
+ * (refused -> the secure memory cache callbacks -> retried once); when it stays secured the
+ * call fails and the heap keeps the memory.  A callback runs with the heap's lock held, so it
+ * must not use that heap (as on Windows). */
+NTSTATUS wm_heapvm_free(uintptr_t addr, size_t size, ULONG type)
+{
+#ifdef WM_ASAN
+    /* freed blocks were poisoned: memory handed back must not stay so for its next owner */
+    ASAN_UNPOISON_MEMORY_REGION((void *)addr, size ? size : allocation_size(addr));
+#endif
+    PVOID a = (PVOID)addr;
+    SIZE_T s = size;
+    return NtFreeVirtualMemory(NtCurrentProcess(), &a, &s, type);
+}
+
+/* The map (wm_heapvm_owner): second-level tables come from NtAllocateVirtualMemory and
+ * stay; untouched ones cost no RAM.  Readers load without a lock (a pointer passed to HeapFree
+ * is looked up before it is read); writers hold map_lock. */
+#define L1_BITS 16
+#define L2_BITS 16
+typedef void *owner_t;
+void **wm_heapvm_l1[1u << L1_BITS];
+#define map_l1 wm_heapvm_l1
+static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static NTSTATUS set_range(uintptr_t base, size_t size, void *owner)
+{
+    NTSTATUS st = STATUS_SUCCESS;
+
+    pthread_mutex_lock(&map_lock);
+    for (uintptr_t g = base; g < base + size; g += 0x10000) {
+        uintptr_t hi = g >> 32;
+        if (hi >= (1u << L1_BITS)) {
+            st = STATUS_NO_MEMORY;
+            break;
+        }
+        owner_t *l2 = __atomic_load_n(&map_l1[hi], __ATOMIC_RELAXED);
+        if (!l2) {
+            if (!owner)
+                continue;
+            uintptr_t t;
+            size_t len = sizeof(owner_t) << L2_BITS;
+            st = wm_heapvm_reserve(len, PAGE_READWRITE, &t);
+            if (NT_SUCCESS(st))
+                st = wm_heapvm_commit(t, len, PAGE_READWRITE);
+            if (!NT_SUCCESS(st))
+                break;
+            l2 = (owner_t *)t;
+            __atomic_store_n(&map_l1[hi], l2, __ATOMIC_RELEASE);
+        }
+        __atomic_store_n(&l2[(g >> 16) & ((1u << L2_BITS) - 1)], owner, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&map_lock);
+    return st;
+}
+
+void wm_heapvm_fork_lock(bool lock)
+{
+    if (lock)
+        pthread_mutex_lock(&map_lock);
+    else
+        pthread_mutex_unlock(&map_lock);
+}
+
+void wm_heapvm_fork_child(void)
+{
+    pthread_mutex_init(&map_lock, NULL);
+}
+
+NTSTATUS wm_heapvm_map(uintptr_t base, size_t size, void *owner)
+{
+    NTSTATUS st = set_range(base, size, owner);
+    if (!NT_SUCCESS(st))
+        set_range(base, size, NULL);
+    return st;
+}
+
+void wm_heapvm_unmap(uintptr_t base, size_t size)
+{
+    set_range(base, size, NULL);
+}
