@@ -2,11 +2,11 @@
  * Fuzz driver: each input is a little program of virtual-memory calls (reserve, commit,
  * decommit, protect, release, lock, unlock, reset, query, map and unmap a view of a section,
  * write a page, secure and unsecure a range, read and reset write watches) on up to eight
- * reservations and views, and heap calls (HeapAlloc / HeapReAlloc / HeapFree / HeapValidate / HeapWalk on one growable or fixed
- * heap per input, large blocks secured now and then, every block's contents checked), with
- * valid and invalid arguments mixed.  A secure memory cache callback, switched on and off
- * by the input, unsecures what a refused free or protection change overlaps.  After every
- * call:
+ * reservations and views, and heap calls (HeapAlloc / HeapReAlloc / HeapFree / HeapValidate /
+ * HeapWalk on one growable or fixed heap per input, large blocks secured now and then, every
+ * block's contents checked), with valid and invalid arguments mixed.  A secure memory cache
+ * callback, switched on and off by the input, unsecures what a refused free or protection change
+ * overlaps.  After every call:
  *   - the model's invariants hold (wm_space_check: order, runs, summaries, the base hash);
  *   - a call that failed changed nothing (every region of the reservation it aimed at, as
  *     VirtualQuery reports them, is the same before and after);
