@@ -146,7 +146,8 @@ static void probe_fn(void *ctx, uintptr_t s, uintptr_t e)
 static int self_test(void)
 {
     size_t page = wm_os_page_size();
-    char *p = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *p =
+        wm_os_sys.mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     struct probe_hit h = { 0, 0, 0 };
     int rc;
 
@@ -170,7 +171,7 @@ static int self_test(void)
     if (!rc && h.n != 1)
         rc = -ENOSYS;
 out:
-    munmap(p, 4 * page);
+    wm_os_sys.munmap(p, 4 * page);
     return rc;
 }
 
