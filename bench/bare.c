@@ -17,6 +17,11 @@
  *   query_20k, query_1m       binary search of a sorted array of 20,000 / 1,000,000 bases
  *                             (the least any lookup of "which reservation holds this
  *                             address" can cost)
+ *   ww_first_write, ww_scan_256m, ww_scan_4g
+ *                             write watches with userfaultfd asynchronous write-protect and
+ *                             PAGEMAP_SCAN used directly (Linux 6.7+; a note when refused)
+ *   ww_*_fallback             the same with mprotect + a SIGSEGV handler that records the
+ *                             page in a bitmap and makes it writable
  *
  * Output format and options match bench.c (--e-budget is accepted and ignored).
  */
@@ -27,7 +32,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -277,6 +286,204 @@ static void query_row(const char *name, long want, long iters)
     nbases = 0;
 }
 
+/* ---- write watches ---- */
+
+#ifndef UFFD_FEATURE_WP_ASYNC
+#define UFFD_FEATURE_WP_ASYNC (1 << 15)
+#endif
+struct bare_page_region {
+    uint64_t start, end, categories;
+};
+struct bare_pm_scan_arg {
+    uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+    uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+#define BARE_PAGEMAP_SCAN _IOWR('f', 16, struct bare_pm_scan_arg)
+
+static int ww_uffd = -1, ww_pagemap = -1, ww_fallback;
+static char *ww_base;
+static size_t ww_size, ww_stride, ww_next;
+static void **ww_out;
+static uint64_t *ww_bits; /* fallback: written pages */
+
+static int ww_open(void)
+{
+    struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_ASYNC };
+    ww_uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | 1 /* UFFD_USER_MODE_ONLY */);
+    if (ww_uffd < 0 || ioctl(ww_uffd, UFFDIO_API, &api) != 0)
+        return -1;
+    ww_pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    return ww_pagemap < 0 ? -1 : 0;
+}
+
+static void ww_on_segv(int sig, siginfo_t *si, void *ucv)
+{
+    (void)sig;
+    (void)ucv;
+    char *a = (char *)((uintptr_t)si->si_addr & ~(uintptr_t)(page - 1));
+    if (a < ww_base || a >= ww_base + ww_size || si->si_code != SEGV_ACCERR)
+        fault_fail("unexpected SIGSEGV", si);
+    size_t i = (size_t)(a - ww_base) / page;
+    ww_bits[i / 64] |= (uint64_t)1 << (i % 64);
+    if (mprotect(a, page, PROT_READ | PROT_WRITE))
+        fault_fail("mprotect in the handler", si);
+}
+
+/* Watch [ww_base, ww_base + ww_size): fresh read-write anonymous memory. */
+static void ww_map(size_t size)
+{
+    ww_size = size;
+    ww_base = mmap(NULL, size, PROT_READ | PROT_WRITE, map_flags, -1, 0);
+    if (ww_base == MAP_FAILED)
+        die("mmap for a write-watch row");
+    if (madvise(ww_base, size, MADV_NOHUGEPAGE))
+        die("madvise(MADV_NOHUGEPAGE)");
+    if (ww_fallback) {
+        ww_bits = calloc(size / page / 64 + 1, sizeof(*ww_bits));
+        if (!ww_bits || mprotect(ww_base, size, PROT_READ))
+            die("write-watch fallback setup");
+    } else {
+        struct uffdio_register reg = { .range = { (uintptr_t)ww_base, size },
+                                       .mode = UFFDIO_REGISTER_MODE_WP };
+        if (ioctl(ww_uffd, UFFDIO_REGISTER, &reg))
+            die("UFFDIO_REGISTER");
+    }
+}
+
+static void ww_unmap(void)
+{
+    munmap(ww_base, ww_size);
+    free(ww_bits);
+    ww_bits = NULL;
+}
+
+/* Reset [base, base+len) and store the written pages' addresses (out may be NULL). */
+static long ww_reset(char *base, size_t len, void **out)
+{
+    long n = 0;
+    if (ww_fallback) {
+        size_t first = (size_t)(base - ww_base) / page, last = first + len / page;
+        for (size_t w = first / 64; w * 64 < last; w++) {
+            uint64_t bits = ww_bits[w];
+            while (bits) {
+                size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
+                bits &= bits - 1;
+                size_t j = i + 1; /* a run of written pages: one mprotect */
+                while (j < last && (ww_bits[j / 64] >> (j % 64)) & 1 && j / 64 == w) {
+                    bits &= ~((uint64_t)1 << (j % 64));
+                    j++;
+                }
+                if (mprotect(ww_base + i * page, (j - i) * page, PROT_READ))
+                    die("mprotect(PROT_READ)");
+                for (size_t k = i; k < j; k++) {
+                    if (out)
+                        out[n] = ww_base + k * page;
+                    n++;
+                }
+                ww_bits[w] &= ~((~(uint64_t)0 >> (64 - (j - i))) << (i % 64));
+            }
+        }
+        return n;
+    }
+    struct bare_page_region vec[64];
+    uint64_t start = (uintptr_t)base, end = start + len;
+    while (start < end) {
+        struct bare_pm_scan_arg arg = {
+            .size = sizeof(arg),
+            .flags = 3 /* PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC */,
+            .start = start,
+            .end = end,
+            .vec = (uintptr_t)vec,
+            .vec_len = 64,
+            .category_inverted = 1 << 5,
+            .category_mask = (1 << 1) | (1 << 5),
+            .category_anyof_mask = (1 << 3) | (1 << 4),
+            .return_mask = 1 << 1,
+        };
+        int got = ioctl(ww_pagemap, BARE_PAGEMAP_SCAN, &arg);
+        if (got < 0)
+            die("PAGEMAP_SCAN");
+        for (int r = 0; r < got; r++)
+            for (uint64_t a = vec[r].start; a < vec[r].end; a += page) {
+                if (out)
+                    out[n] = (void *)(uintptr_t)a;
+                n++;
+            }
+        start = arg.walk_end;
+    }
+    return n;
+}
+
+static void run_ww_first_write(long n)
+{
+    for (long i = 0; i < n; i++) {
+        if (ww_next == WW_FIRST_PAGES) {
+            ww_reset(ww_base, WW_FIRST_PAGES * page, NULL);
+            ww_next = 0;
+        }
+        ww_base[ww_next++ * page] = (char)i;
+    }
+}
+
+static void ww_prepare(void)
+{
+    for (size_t off = 0; off < ww_size; off += ww_stride)
+        ww_base[off] = 1;
+}
+
+static long ww_scan(void)
+{
+    return ww_reset(ww_base, ww_size, ww_out);
+}
+
+static void ww_rows(int fallback)
+{
+    const char *sfx = fallback ? "_fallback" : "";
+    char name[64];
+    struct sigaction sa, old;
+
+    ww_fallback = fallback;
+    if (!fallback && ww_uffd < 0 && ww_open()) {
+        printf("note ww rows: userfaultfd write-protect or PAGEMAP_SCAN refused here\n");
+        return;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = ww_on_segv;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    if (fallback && sigaction(SIGSEGV, &sa, &old))
+        die("sigaction(SIGSEGV)");
+    snprintf(name, sizeof(name), "ww_first_write%s", sfx);
+    if (wanted("ww_first_write")) {
+        ww_map(WW_FIRST_PAGES * page);
+        memset(ww_base, 1, WW_FIRST_PAGES * page);
+        ww_reset(ww_base, WW_FIRST_PAGES * page, NULL);
+        ww_next = 0;
+        measure(name, run_ww_first_write, scaled(40000), 1);
+        ww_unmap();
+    }
+    static const struct {
+        const char *name;
+        size_t size;
+    } shapes[] = { { "ww_scan_256m", WW_SMALL }, { "ww_scan_4g", WW_LARGE } };
+    for (int i = 0; i < 2; i++) {
+        if (!wanted(shapes[i].name))
+            continue;
+        ww_map(shapes[i].size);
+        ww_stride = 7 * page * (ww_size / WW_SMALL);
+        long expect = (long)((ww_size + ww_stride - 1) / ww_stride);
+        ww_out = malloc((size_t)expect * sizeof(void *));
+        if (!ww_out)
+            die("malloc");
+        snprintf(name, sizeof(name), "%s%s", shapes[i].name, sfx);
+        measure_scan(name, ww_prepare, ww_scan, expect);
+        free(ww_out);
+        ww_unmap();
+    }
+    if (fallback)
+        sigaction(SIGSEGV, &old, NULL);
+}
+
 /* ---- heaps: glibc's malloc (the floor) and mimalloc ---- */
 
 #define G_ALLOC(n) malloc(n)
@@ -375,6 +582,8 @@ int main(int argc, char **argv)
     if (wanted("query_1m") && e_count > 0)
         query_row("query_1m", e_count, scaled(150000));
     heap_rows();
+    ww_rows(0);
+    ww_rows(1);
     printf("info sink %zu\n", sink & 1);
     return 0;
 }

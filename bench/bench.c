@@ -513,6 +513,89 @@ static void query_row(const char *name, long want, double budget, long iters)
     release_many(name);
 }
 
+/* ---- write watches ----
+ * ww_first_write: the first write to a clean watched page, with its share of the
+ * ResetWriteWatch that made it clean again (every WW_FIRST_PAGES writes).
+ * ww_scan_256m / ww_scan_4g: one GetWriteWatch(WRITE_WATCH_FLAG_RESET) over the whole
+ * allocation.  The rows are named *_fallback when WINMEM_WRITE_WATCH=fallback. */
+static char *ww_base;
+static SIZE_T ww_size, ww_stride, ww_next;
+static PVOID *ww_out;
+static ULONG_PTR ww_max;
+
+static void run_ww_first_write(long n)
+{
+    for (long i = 0; i < n; i++) {
+        if (ww_next == WW_FIRST_PAGES) {
+            if (ResetWriteWatch(ww_base, WW_FIRST_PAGES * page) != 0)
+                die("ResetWriteWatch");
+            ww_next = 0;
+        }
+        ww_base[ww_next++ * page] = (char)i;
+    }
+}
+
+static void ww_prepare(void)
+{
+    for (SIZE_T off = 0; off < ww_size; off += ww_stride)
+        ww_base[off] = 1;
+}
+
+static long ww_scan(void)
+{
+    ULONG_PTR count = ww_max;
+    DWORD gran;
+    if (GetWriteWatch(WRITE_WATCH_FLAG_RESET, ww_base, ww_size, ww_out, &count, &gran) != 0)
+        die("GetWriteWatch");
+    return (long)count;
+}
+
+static void ww_rows(void)
+{
+    const char *env = getenv("WINMEM_WRITE_WATCH");
+    int fb = env && !strcmp(env, "fallback");
+    char name[64];
+
+    if (wanted("ww_first_write")) {
+        ww_base = VirtualAlloc(NULL, WW_FIRST_PAGES * page,
+                               MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH, PAGE_READWRITE);
+        if (!ww_base)
+            die("VirtualAlloc(MEM_WRITE_WATCH)");
+        memset(ww_base, 1, WW_FIRST_PAGES * page);
+        ResetWriteWatch(ww_base, WW_FIRST_PAGES * page);
+        ww_next = 0;
+        snprintf(name, sizeof(name), "ww_first_write%s", fb ? "_fallback" : "");
+        measure(name, run_ww_first_write, scaled(40000), 1);
+        VirtualFree(ww_base, 0, MEM_RELEASE);
+    }
+    static const struct {
+        const char *name;
+        SIZE_T size;
+    } shapes[] = { { "ww_scan_256m", WW_SMALL }, { "ww_scan_4g", WW_LARGE } };
+    for (int i = 0; i < 2; i++) {
+        if (!wanted(shapes[i].name))
+            continue;
+        ww_size = shapes[i].size;
+        ww_stride = 7 * page * (ww_size / WW_SMALL);
+        ww_max = (ULONG_PTR)((ww_size + ww_stride - 1) / ww_stride);
+        ww_base =
+            VirtualAlloc(NULL, ww_size, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH, PAGE_READWRITE);
+        ww_out =
+            VirtualAlloc(NULL, ww_max * sizeof(PVOID), MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+        if (!ww_base || !ww_out) {
+            printf("note %s skipped: VirtualAlloc of %lu MiB failed (%lu)\n", shapes[i].name,
+                   (unsigned long)(ww_size / MIB), (unsigned long)GetLastError());
+        } else {
+            snprintf(name, sizeof(name), "%s%s", shapes[i].name, fb ? "_fallback" : "");
+            measure_scan(name, ww_prepare, ww_scan, (long)ww_max);
+        }
+        if (ww_base)
+            VirtualFree(ww_base, 0, MEM_RELEASE);
+        if (ww_out)
+            VirtualFree(ww_out, 0, MEM_RELEASE);
+    }
+}
+
 /* ---- heaps: HeapAlloc/HeapFree on one private heap (the floor is glibc; bare.c) ---- */
 
 static HANDLE bench_heap;
@@ -606,6 +689,7 @@ int main(int argc, char **argv)
             query_row("query_1m", e_count, e_budget, scaled(150000));
     }
     heap_rows();
+    ww_rows();
     printf("info sink %lu\n", (unsigned long)(sink & 1));
     return 0;
 }

@@ -146,4 +146,37 @@ static void measure(const char *name, void (*fn)(long), long iters, long ops_per
     measure_rows(&name, 1, fn, iters, ops_per_iter);
 }
 
+/* Write-watch scan rows: prepare() (untimed: write the pages) then scan() (timed: one
+ * GetWriteWatch-with-reset over the whole range, returning how many pages it found, which
+ * must be `expect`), reps times; the best ns per scan. */
+static void measure_scan(const char *name, void (*prepare)(void), long (*scan)(void), long expect)
+{
+    double ns[MAX_REPS];
+
+    prepare();
+    (void)scan(); /* warm-up */
+    for (int r = 0; r < reps; r++) {
+        prepare();
+        long long t0 = ticks();
+        long got = scan();
+        long long t1 = ticks();
+        if (got != expect) {
+            printf("error %s found %ld pages, expected %ld\n", name, got, expect);
+            fprintf(stderr, "error %s found %ld pages, expected %ld\n", name, got, expect);
+            exit(3);
+        }
+        ns[r] = ticks_to_ns(t1 - t0);
+    }
+    qsort(ns, (size_t)reps, sizeof(ns[0]), cmp_double);
+    printf("row %s %.1f\n", name, ns[0]);
+    printf("spread %s %.1f %.1f %.1f\n", name, ns[0], ns[reps / 2], ns[reps - 1]);
+    fflush(stdout);
+}
+
+/* The scan rows' shapes: 256 MiB with 1 page in 7 written, and the same number of written
+ * pages spread over 4 GiB (the cost should follow the pages written, not the size). */
+#define WW_SMALL (256 * MIB)
+#define WW_LARGE ((size_t)4096 * MIB)
+#define WW_FIRST_PAGES 4096 /* ww_first_write cycles through this many pages */
+
 #endif

@@ -114,6 +114,11 @@ for ((round = 1; round <= rounds; round++)); do
     "$build/native/bench/bench_bare" "${only[@]}" "${bench_args[@]}" >>"$out_bare"
     echo "round $round/$rounds: bench_winmem ..." >&2
     "$build/native/bench/bench_winmem" "${only[@]}" "${bench_args[@]}" >>"$out_winmem"
+    if [ "$round" = 1 ]; then # write watches again on winmem's fallback path
+        echo "round $round/$rounds: bench_winmem, write-watch fallback ..." >&2
+        WINMEM_WRITE_WATCH=fallback "$build/native/bench/bench_winmem" \
+            --only ww_first_write,ww_scan_256m,ww_scan_4g "${bench_args[@]}" >>"$out_winmem"
+    fi
 done
 # Wine afterwards, under one persistent server: otherwise every launch boots Wine's services
 # (explorer, svchost, plugplay ...) again, and they would compete with the native runs.
@@ -158,9 +163,11 @@ $1 == "info" && $2 ~ /^heap_(overhead|rss)/ { hinfo = hinfo sprintf("  %-6s %s\n
 END {
     nrows = split("alloc_free_64k reserve_commit16_release protect_1page guard_fault av_fixup " \
         "map_view_64k query_20k query_1m alloc_free_cb0 alloc_free_cb1 alloc_free_cb16 refused_free " \
-        "secure_unsecure heap_64b heap_random heap_random_2t", rows, " ")
+        "secure_unsecure heap_64b heap_random heap_random_2t ww_first_write ww_first_write_fallback " \
+        "ww_scan_256m ww_scan_256m_fallback ww_scan_4g ww_scan_4g_fallback", rows, " ")
     first_secure = 9 # a rule above the secured-memory rows
     first_heap = 14  # and one above the heap rows
+    first_ww = 17    # and one above the write-watch rows
     label["alloc_free_64k"] = "VirtualAlloc+VirtualFree 64 KiB"
     label["reserve_commit16_release"] = "reserve 1 MiB, commit 16x64 KiB, release"
     label["protect_1page"] = "VirtualProtect 1 page"
@@ -177,6 +184,12 @@ END {
     label["heap_64b"] = "HeapAlloc+HeapFree 64 B (bare: glibc)"
     label["heap_random"] = "random 16 B-4 KiB, 4096 live (bare: glibc)"
     label["heap_random_2t"] = "the same, 2 threads, one heap (ns/op)"
+    label["ww_first_write"] = "first write to a watched page (+ its reset)"
+    label["ww_first_write_fallback"] = "  the same, fallback path"
+    label["ww_scan_256m"] = "GetWriteWatch+reset 256 MiB, 1 in 7 (ns/call)"
+    label["ww_scan_256m_fallback"] = "  the same, fallback path"
+    label["ww_scan_4g"] = "GetWriteWatch+reset 4 GiB, same pages written"
+    label["ww_scan_4g_fallback"] = "  the same, fallback path"
     if (count["bare", "query_1m"] != "" && count["bare", "query_1m"] != 1000000)
         label["query_1m"] = "VirtualQuery, " count["bare", "query_1m"] " reservations"
     target["alloc_free_64k"] = 1.10; target["reserve_commit16_release"] = 1.10
@@ -186,6 +199,7 @@ END {
     # the secured-memory rows are reported only (no target).
     target["alloc_free_cb1"] = 1.02; target["alloc_free_cb16"] = 1.02
     target["heap_64b"] = 1.00; target["heap_random"] = 1.00
+    target["ww_first_write"] = 1.10; target["ww_scan_256m"] = 1.20
     ref["alloc_free_cb1"] = "alloc_free_cb0"; ref["alloc_free_cb16"] = "alloc_free_cb0"
     lw = 41 # the operation column: as wide as the longest label
     for (i = 1; i <= nrows; i++) if (length(label[rows[i]]) > lw) lw = length(label[rows[i]])
@@ -197,7 +211,7 @@ END {
     print line
     for (i = 1; i <= nrows; i++) {
         r = rows[i]
-        if (i == first_secure || i == first_heap) print line
+        if (i == first_secure || i == first_heap || i == first_ww) print line
         b = ns["bare", r]; w = ns["winmem", r]; x = ns["wine", r]
         # The ratio the target is about: to bare, or to the reference row (cbN / cb0).
         d = ref[r] == "" ? b : ns["winmem", ref[r]]

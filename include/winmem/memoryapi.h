@@ -26,6 +26,12 @@ WINBASEAPI SIZE_T WINAPI VirtualQueryEx(HANDLE hProcess, LPCVOID lpAddress,
                                         PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength);
 WINBASEAPI BOOL WINAPI VirtualLock(LPVOID lpAddress, SIZE_T dwSize);
 
+/* Write watches (VirtualAlloc with MEM_WRITE_WATCH). */
+WINBASEAPI UINT WINAPI GetWriteWatch(DWORD dwFlags, PVOID lpBaseAddress, SIZE_T dwRegionSize,
+                                     PVOID *lpAddresses, ULONG_PTR *lpdwCount,
+                                     LPDWORD lpdwGranularity);
+WINBASEAPI UINT WINAPI ResetWriteWatch(LPVOID lpBaseAddress, SIZE_T dwRegionSize);
+
 /* File mappings. */
 #define FILE_MAP_WRITE SECTION_MAP_WRITE
 #define FILE_MAP_READ SECTION_MAP_READ

@@ -64,6 +64,11 @@ NTSYSAPI NTSTATUS NTAPI NtLockVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAdd
                                             PSIZE_T RegionSize, ULONG MapType);
 NTSYSAPI NTSTATUS NTAPI NtUnlockVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress,
                                               PSIZE_T RegionSize, ULONG MapType);
+NTSYSAPI NTSTATUS NTAPI NtGetWriteWatch(HANDLE ProcessHandle, ULONG Flags, PVOID BaseAddress,
+                                        SIZE_T RegionSize, PVOID *UserAddressArray,
+                                        PULONG_PTR EntriesInUserAddressArray, PULONG Granularity);
+NTSYSAPI NTSTATUS NTAPI NtResetWriteWatch(HANDLE ProcessHandle, PVOID BaseAddress,
+                                          SIZE_T RegionSize);
 NTSYSAPI ULONG NTAPI RtlNtStatusToDosError(NTSTATUS Status);
 
 NTSYSAPI NTSTATUS NTAPI NtClose(HANDLE Handle);

@@ -123,6 +123,10 @@ static bool memory_fault(int sig, siginfo_t *si, ucontext_t *uc, const CONTEXT *
     } else {
         uint32_t seq = wm_vmstate_read_begin();
         enum wm_fault f = wm_fault_classify_sigsafe(addr, acc);
+        if (f == WM_FAULT_WATCHED) {
+            retry_count = 0; /* progress: the write is recorded */
+            return false;
+        }
         if (f == WM_FAULT_RETRY) {
             /* The model allows the access now: another thread changed the page since the
              * fault, or the classification itself did (a copy-on-write page got its copy).

@@ -73,6 +73,12 @@ static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG pr
         return st;
     }
     r->base = start;
+    if ((type & MEM_WRITE_WATCH) && (st = wm_watch_start_locked(r))) {
+        wm_os_unmap(start, size);
+        wm_place_freed_locked(start);
+        wm_region_free(r);
+        return st;
+    }
     if (wm_space_insert(&wm_vm.space, r)) {
         wm_os_unmap(start, size);
         wm_place_freed_locked(start);
@@ -128,6 +134,7 @@ static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
     wm_region_set(r, start - r->base, end - start, WM_STATE_COMMITTED, prot,
                   WM_RUN_LOCKED | WM_RUN_COPIED, 0);
     wm_space_refresh(&wm_vm.space, r);
+    wm_watch_arm_locked(r, start - r->base, end - start);
     return STATUS_SUCCESS;
 }
 
@@ -165,10 +172,14 @@ static int reset_run(void *ctx, const struct wm_region *r, size_t off, size_t le
      * made writable first, so the access cannot fault into a handler that would want the
      * lock.  Execute access is kept, so code running there elsewhere does not fault. */
     unsigned acc = wm_prot_access(run->prot);
-    if (!(acc & WM_ACC_W) && (c->rc = wm_os_protect(a, len, acc | WM_ACC_R | WM_ACC_W)))
+    /* Clean pages of a watched region are read-only in the kernel on the fallback path (the
+     * caller re-arms them afterwards): the dirtying is not the program's write. */
+    bool ro =
+        !(acc & WM_ACC_W) || ((r->flags & WM_REGION_WATCHED) && wm_watch_mode == WM_WATCH_FALLBACK);
+    if (ro && (c->rc = wm_os_protect(a, len, acc | WM_ACC_R | WM_ACC_W)))
         return c->rc;
     wm_os_keep(a, len, wm_vm.page);
-    if (!(acc & WM_ACC_W) && (c->rc = wm_os_protect(a, len, acc))) {
+    if (ro && (c->rc = wm_os_protect(a, len, acc))) {
         c->stuck_off = off;
         c->stuck_len = len;
     }
@@ -186,7 +197,10 @@ static NTSTATUS reset_locked(uintptr_t start, uintptr_t end, bool undo)
      * allocation is not. */
     if (!r || end - r->base > r->size)
         return STATUS_CONFLICTING_ADDRESSES;
+    /* MEM_RESET may let the kernel drop written pages: their record stays in the model. */
+    wm_watch_harvest_locked(r, start - r->base, end - start);
     wm_region_walk(r, start - r->base, end - start, reset_run, &c);
+    wm_watch_arm_locked(r, start - r->base, end - start);
     /* The kernel refused to take write access away again: the model must not go on saying
      * the pages are not writable. */
     if (c.stuck_len)
@@ -239,8 +253,11 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
         return STATUS_INVALID_PARAMETER_5;
     if ((type & MEM_PHYSICAL) && (type != (MEM_RESERVE | MEM_PHYSICAL) || prot != PAGE_READWRITE))
         return STATUS_INVALID_PARAMETER_5;
-    if (type & (MEM_WRITE_WATCH | MEM_PHYSICAL))
-        return STATUS_NOT_SUPPORTED; /* write watches and AWE are not implemented yet */
+    if (type & MEM_PHYSICAL)
+        return STATUS_NOT_SUPPORTED; /* AWE is not implemented */
+    /* A write watch records 4 KiB pages; a large page has no such pages to protect. */
+    if ((type & (MEM_LARGE_PAGES | MEM_WRITE_WATCH)) == (MEM_LARGE_PAGES | MEM_WRITE_WATCH))
+        return STATUS_INVALID_PARAMETER_5;
     if (type & MEM_LARGE_PAGES) {
         size_t large = wm_os_large_page_size();
         if (!large)

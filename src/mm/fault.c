@@ -74,8 +74,14 @@ enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc)
 
     if (mine == 0)
         return WM_FAULT_VIOLATION; /* not winmem's memory: an ordinary access violation */
-    if (mine == 1 && !(prot & PAGE_GUARD) && !(wm_prot_is_cow(prot) && (acc & WM_ACC_W)))
-        return prot && (wm_prot_access(prot) & acc) == acc ? WM_FAULT_RETRY : WM_FAULT_VIOLATION;
+    /* A write the protection allows may be the first write to a watched page (fallback write
+     * watches): decided under the lock. */
+    bool watch_write = (acc & WM_ACC_W) && WM_LOAD(wm_watch_mode) == WM_WATCH_FALLBACK;
+    if (mine == 1 && !(prot & PAGE_GUARD) && !(wm_prot_is_cow(prot) && (acc & WM_ACC_W))) {
+        bool allowed = prot && (wm_prot_access(prot) & acc) == acc;
+        if (!allowed || !watch_write)
+            return allowed ? WM_FAULT_RETRY : WM_FAULT_VIOLATION;
+    }
 
     /* A guard page (or an undecided read): consume the guard under the write lock.  Two
      * threads touching one guard page both get here; the second finds it gone and retries,
@@ -93,11 +99,16 @@ enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc)
                 wm_os_protect(page, wm_vm.page, wm_prot_access(plain)) == 0) {
                 wm_region_protect(r, page - r->base, wm_vm.page, plain);
                 wm_space_refresh(&wm_vm.space, r);
+                /* In watched memory the write itself is recorded when it is retried. */
+                wm_watch_arm_locked(r, page - r->base, wm_vm.page);
                 result = WM_FAULT_GUARD;
             }
         } else if (wm_prot_is_cow(prot) && (acc & WM_ACC_W) && (r->flags & WM_REGION_VIEW)) {
             if (cow_upgrade_locked(r, page, prot))
                 result = WM_FAULT_RETRY;
+        } else if (prot && (wm_prot_access(prot) & acc) == acc && (acc & WM_ACC_W) &&
+                   (r->flags & WM_REGION_WATCHED) && wm_watch_mode == WM_WATCH_FALLBACK) {
+            result = wm_watch_fault_locked(r, page, prot);
         } else if (prot && (wm_prot_access(prot) & acc) == acc) {
             result = WM_FAULT_RETRY;
         }

@@ -82,11 +82,14 @@ static NTSTATUS free_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULO
             st = STATUS_NO_MEMORY;
             goto out_unlock;
         }
+        /* Windows goes on reporting written pages after they are decommitted. */
+        wm_watch_harvest_locked(r, start - r->base, end - start);
         rc = wm_os_decommit(start, end - start);
         if (rc) {
             st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);
             goto out_unlock;
         }
+        wm_watch_rewatch_locked(r, start - r->base, end - start);
         wm_region_set(r, start - r->base, end - start, WM_STATE_RESERVED, 0, 0, 0);
         wm_space_refresh(&wm_vm.space, r);
     }

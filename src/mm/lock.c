@@ -110,10 +110,14 @@ WINMEM_API NTSTATUS NTAPI NtLockVirtualMemory(HANDLE process, PVOID *base_ptr, P
         }
         wm_region_protect(r, scan.guard_off, wm_vm.page, prot);
         wm_space_refresh(&wm_vm.space, r);
+        wm_watch_arm_locked(r, scan.guard_off, wm_vm.page);
         st = STATUS_GUARD_PAGE_VIOLATION;
         goto out_unlock;
     }
-    int rc = wm_os_lock(start, len);
+    /* mlock's populating write faults would count as writes to fast write watches. */
+    int rc = (r->flags & WM_REGION_WATCHED) && wm_watch_mode == WM_WATCH_FAST
+                 ? wm_os_lock_no_write(start, len)
+                 : wm_os_lock(start, len);
     if (rc) {
         st = wm_status_from_errno(rc, WM_ERRNO_LOCK);
         goto out_unlock;

@@ -107,11 +107,35 @@ enum wm_fault {
     WM_FAULT_VIOLATION, /* raise EXCEPTION_ACCESS_VIOLATION */
     WM_FAULT_GUARD,     /* a guard page: its guard is gone now; raise STATUS_GUARD_PAGE_VIOLATION */
     WM_FAULT_RETRY,     /* the page allows the access now (changed meanwhile): just retry */
+    WM_FAULT_WATCHED,   /* a first write to a clean watched page, recorded now: retry (a reset
+                         * in between may make the retried write fault again, which is progress,
+                         * not a stale fault) */
 };
 
 /* What a fault at addr with access acc (WM_ACC_R/W/X) means.  Async-signal-safe; takes the
  * write lock only to consume a guard page, so the caller must not hold the VM lock. */
 enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc);
+
+/* ---- watch.c: write watches ---------------------------------------------------------------- */
+
+enum { WM_WATCH_UNKNOWN, WM_WATCH_FAST, WM_WATCH_FALLBACK };
+/* The mechanism, chosen once when the first watched region is made (watch.c says which). */
+extern int wm_watch_mode;
+/* Make the new region r watched (MEM_WRITE_WATCH); before it is inserted or mapped pages are
+ * written.  Caller holds the write lock. */
+NTSTATUS wm_watch_start_locked(struct wm_region *r);
+/* After the kernel protection of [off, off+len) of r changed: clean writable pages lose
+ * write access again (fallback path; nothing to do on the fast path or unwatched regions). */
+void wm_watch_arm_locked(struct wm_region *r, size_t off, size_t len);
+/* A write fault on a watched page whose protection allows writing (fallback): record it and
+ * give the page its protection's access.  WM_FAULT_WATCHED when the page was clean,
+ * WM_FAULT_RETRY when another thread recorded it first, WM_FAULT_VIOLATION when the kernel
+ * refused.  Async-signal-safe, write lock held. */
+enum wm_fault wm_watch_fault_locked(struct wm_region *r, uintptr_t page, uint32_t prot);
+/* Fast path, before [off, off+len) of r is decommitted or reset: keep its written pages in the
+ * model; after a fresh mapping replaced the range: register it with the kernel again. */
+void wm_watch_harvest_locked(struct wm_region *r, size_t off, size_t len);
+void wm_watch_rewatch_locked(struct wm_region *r, size_t off, size_t len);
 
 /* ---- place.c: system-chosen addresses ------------------------------------------------------ */
 

@@ -67,6 +67,8 @@ static void roll_back_locked(struct wm_region *r, size_t off, size_t len, uint32
     wm_region_walk(r, off, len, restore_run, &rc);
     if (rc)
         wm_protect_adopt_locked(r, off, len, want);
+    else
+        wm_watch_arm_locked(r, off, len); /* the restored access included clean pages' write */
 }
 
 static int has_copied(void *ctx, const struct wm_region *r, size_t off, size_t len,
@@ -205,6 +207,7 @@ static NTSTATUS protect_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, 
     old = r->runs[wm_region_run_index(r, off)].prot;
     wm_region_protect(r, off, len, new_prot);
     wm_space_refresh(&wm_vm.space, r);
+    wm_watch_arm_locked(r, off, len);
 out_unlock:
     wm_vmstate_wrunlock();
     /* Windows reports PAGE_NOACCESS as the old protection even when it refuses.  When the

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "vm/vm.h"
@@ -27,13 +28,25 @@
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 1
+#endif
 
 #define REAL_CALLS                                                                                \
     {                                                                                             \
         .mmap = mmap, .munmap = munmap, .mprotect = mprotect, .madvise = madvise, .mlock = mlock, \
-        .munlock = munlock, .mincore = mincore, .ftruncate = ftruncate, .fstat = fstat,           \
-        .flock = flock,                                                                           \
+        .mlock2 = mlock2, .munlock = munlock, .mincore = mincore, .ftruncate = ftruncate,         \
+        .fstat = fstat, .flock = flock, .ioctl = sys_ioctl,                                       \
     }
+
+/* ioctl is variadic; the table's entry takes the one pointer argument winmem passes. */
+static int sys_ioctl(int fd, unsigned long req, void *arg)
+{
+    return ioctl(fd, req, arg);
+}
 
 const struct wm_os_sys wm_os_sys_default = REAL_CALLS;
 struct wm_os_sys wm_os_sys = REAL_CALLS;
@@ -231,6 +244,20 @@ void wm_os_keep(uintptr_t addr, size_t len, size_t page)
 int wm_os_lock(uintptr_t addr, size_t len)
 {
     return wm_os_sys.mlock((const void *)addr, len) == 0 ? 0 : fail();
+}
+
+int wm_os_lock_no_write(uintptr_t addr, size_t len)
+{
+    if (wm_os_sys.mlock2((const void *)addr, len, MLOCK_ONFAULT) != 0)
+        return fail();
+    /* Resident now, as VirtualLock promises; a kernel without MADV_POPULATE_READ (before
+     * 5.14) has no userfaultfd write-protect either, so this path does not run there. */
+    if (wm_os_sys.madvise((void *)addr, len, MADV_POPULATE_READ) != 0) {
+        int rc = fail();
+        wm_os_sys.munlock((const void *)addr, len);
+        return rc;
+    }
+    return 0;
 }
 
 int wm_os_unlock(uintptr_t addr, size_t len)

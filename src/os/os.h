@@ -26,12 +26,15 @@ struct wm_os_sys {
     int (*mprotect)(void *addr, size_t len, int prot);
     int (*madvise)(void *addr, size_t len, int advice);
     int (*mlock)(const void *addr, size_t len);
+    int (*mlock2)(const void *addr, size_t len, unsigned int flags);
     int (*munlock)(const void *addr, size_t len);
     int (*mincore)(void *addr, size_t len, unsigned char *vec);
     /* file.c: the calls that size and hold a section's object */
     int (*ftruncate)(int fd, off_t len);
     int (*fstat)(int fd, struct stat *st);
     int (*flock)(int fd, int op);
+    /* uffd.c: userfaultfd registration and PAGEMAP_SCAN (write watches) */
+    int (*ioctl)(int fd, unsigned long req, void *arg);
 };
 
 /* The live table; tests swap entries to inject failures and restore them afterwards. */
@@ -66,6 +69,10 @@ int wm_os_resident(uintptr_t addr, size_t len, bool *all);
 /* Cancel a lazy reclaim of [addr, addr+len) by dirtying every page without changing it. */
 void wm_os_keep(uintptr_t addr, size_t len, size_t page);
 int wm_os_lock(uintptr_t addr, size_t len);
+/* The same without writing: mlock populates a private writable range with write faults,
+ * which a userfaultfd write watch would count as writes.  Lock on fault, then populate by
+ * reading (never-written pages map the zero page).  For fast write watches. */
+int wm_os_lock_no_write(uintptr_t addr, size_t len);
 int wm_os_unlock(uintptr_t addr, size_t len);
 
 /* ---- file.c: files, memfd and shared memory for sections ------------------------------- */
@@ -140,6 +147,27 @@ int wm_os_altstack_install(size_t size, struct wm_os_altstack *out);
 /* Put prev back (or none) and unmap mine, if mine is still the thread's (-EBUSY if not:
  * then mine is left alone, since whoever replaced it may have unmapped it already). */
 int wm_os_altstack_restore(const struct wm_os_altstack *mine, const struct wm_os_altstack *prev);
+
+/* ---- uffd.c: userfaultfd asynchronous write-protect + PAGEMAP_SCAN (Linux 6.7+) --------- */
+
+/* Open the process's userfaultfd with UFFD_FEATURE_WP_ASYNC and /proc/self/pagemap, and check
+ * on a scratch page that PAGEMAP_SCAN reports exactly a written page.  0, or a negative errno
+ * when the kernel lacks them or refuses userfaultfd (then write watches use the fallback).
+ * Not async-signal-safe; called once. */
+int wm_os_uffd_open(void);
+/* Watch [addr, addr+len) (fresh, unwritten anonymous memory): register it for asynchronous
+ * write-protect and disable transparent huge pages there (a huge page would report 512
+ * pages for one write).  A child after fork() opens descriptors of its own on first use
+ * (-ECHILD when it cannot); ranges it inherited are not registered there until watched again. */
+int wm_os_uffd_watch(uintptr_t addr, size_t len);
+/* Call fn for each run of pages in [start, end) written since they were last write-protected
+ * (never-touched and zero-page-only pages are not), in ascending order, write-protecting them
+ * again when rearm is set; with max_pages nonzero, stop after that many pages (only those are
+ * write-protected) and say in *stop where the next scan would begin (end when done).  0 or a
+ * negative errno (-EPERM when part of the range is not registered, as in a child after
+ * fork()). */
+int wm_os_uffd_scan(uintptr_t start, uintptr_t end, bool rearm, size_t max_pages,
+                    void (*fn)(void *ctx, uintptr_t s, uintptr_t e), void *ctx, uintptr_t *stop);
 
 /* ---- uaccess.c: the caller's memory, untrusted ------------------------------------------ */
 

@@ -33,8 +33,24 @@ void wm_region_free(struct wm_region *r)
     if (r) {
         if (r->runs != r->inline_runs)
             wm_arena_free(r->runs, r->cap * sizeof(*r->runs));
+        if (r->dirty)
+            wm_arena_free(r->dirty, r->dirty_words * sizeof(*r->dirty));
         wm_arena_free(r, sizeof(*r));
     }
+}
+
+int wm_region_watch(struct wm_region *r, size_t page_size)
+{
+    size_t words = (r->size / page_size + 63) / 64;
+    uint64_t *bits = wm_arena_alloc(words * sizeof(*bits));
+
+    if (!bits)
+        return -1;
+    memset(bits, 0, words * sizeof(*bits));
+    r->dirty = bits;
+    r->dirty_words = words;
+    r->flags |= WM_REGION_WATCHED;
+    return 0;
 }
 
 uint32_t wm_region_run_index(const struct wm_region *r, size_t off)

@@ -103,6 +103,7 @@ enum {
     WM_REGION_LARGE = 1u,        /* backed by large pages */
     WM_REGION_VIEW = 2u,         /* a view of a section (object, offset say which) */
     WM_REGION_VIEW_PRIVATE = 4u, /* a copy-on-write view, mapped MAP_PRIVATE */
+    WM_REGION_WATCHED = 8u,      /* MEM_WRITE_WATCH: `dirty` holds its written pages */
 };
 
 struct wm_region {
@@ -115,6 +116,12 @@ struct wm_region {
     uint64_t offset;     /* a view's offset into its section */
     uint32_t nruns, cap;
     struct wm_run *runs; /* sorted by off, runs[0].off == 0, neighbours differ */
+    /* A watched region's pages written since their last reset, one bit per page (bit i of
+     * word i / 64 is page i), kept apart from the runs: a bit is set from the fault handler
+     * with no allocation, it survives decommit and protection changes as Windows' does, and
+     * 4 GiB watched costs 128 KiB.  NULL when not watched. */
+    uint64_t *dirty;
+    size_t dirty_words;
     /* Most reservations never have more than three runs (reserved, committed, reserved):
      * they live here, so a region is one allocation. */
     struct wm_run inline_runs[3];
@@ -124,6 +131,8 @@ struct wm_region {
 struct wm_region *wm_region_new(uintptr_t base, size_t size, uint32_t alloc_prot, uint32_t type,
                                 uint32_t state, uint32_t prot);
 void wm_region_free(struct wm_region *r);
+/* Make r a watched region (WM_REGION_WATCHED) with every page clean; -1 when out of memory. */
+int wm_region_watch(struct wm_region *r, size_t page_size);
 /* Index of the run holding byte offset off (off < r->size). */
 uint32_t wm_region_run_index(const struct wm_region *r, size_t off);
 /* End offset of run i. */

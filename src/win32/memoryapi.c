@@ -215,3 +215,22 @@ WINMEM_API BOOL WINAPI FlushViewOfFile(LPCVOID addr, SIZE_T size)
 {
     return wm_win32_status(wm_view_flush((uintptr_t)addr, size));
 }
+
+/* GetWriteWatch: 0 on success, and the pages of a MEM_WRITE_WATCH allocation written since
+ * their last reset; nonzero with the last error set on failure. */
+WINMEM_API UINT WINAPI GetWriteWatch(DWORD flags, PVOID base, SIZE_T size, PVOID *addresses,
+                                     ULONG_PTR *count, LPDWORD granularity)
+{
+    wm_signal_init();
+    return wm_win32_status(NtGetWriteWatch(NtCurrentProcess(), flags, base, size, addresses, count,
+                                           (PULONG)granularity))
+               ? 0
+               : ~0u;
+}
+
+/* ResetWriteWatch: forget the writes to pages of a MEM_WRITE_WATCH allocation. */
+WINMEM_API UINT WINAPI ResetWriteWatch(LPVOID base, SIZE_T size)
+{
+    wm_signal_init();
+    return wm_win32_status(NtResetWriteWatch(NtCurrentProcess(), base, size)) ? 0 : ~0u;
+}

@@ -319,12 +319,6 @@ static void test_write_watch_flag(void)
     CHECK_FAILS(VirtualAlloc(NULL, GRAN, MEM_WRITE_WATCH, PAGE_READWRITE), ERROR_INVALID_PARAMETER);
     CHECK_FAILS(VirtualAlloc(NULL, GRAN, MEM_WRITE_WATCH | MEM_COMMIT, PAGE_READWRITE),
                 ERROR_INVALID_PARAMETER);
-#ifndef _WIN32
-    /* Write watches are not implemented yet: winmem refuses the flag it cannot honour
-     * (docs/compat.md).  On Windows and Wine the block below runs instead. */
-    CHECK_FAILS(VirtualAlloc(NULL, GRAN, MEM_RESERVE | MEM_WRITE_WATCH, PAGE_READWRITE),
-                ERROR_NOT_SUPPORTED);
-#else
     static const DWORD prots[] = { PAGE_NOACCESS, PAGE_READWRITE, PAGE_READONLY };
     for (int i = 0; i < 3; i++) {
         BYTE *p = VirtualAlloc(NULL, GRAN, MEM_RESERVE | MEM_WRITE_WATCH, prots[i]);
@@ -341,7 +335,6 @@ static void test_write_watch_flag(void)
         c[0] = 1;
         VirtualFree(c, 0, MEM_RELEASE);
     }
-#endif
 }
 
 /* MEM_COMMIT at an address needs the whole range inside one reservation. */

@@ -1,15 +1,17 @@
 /*
  * Fuzz driver: each input is a little program of virtual-memory calls (reserve, commit,
  * decommit, protect, release, lock, unlock, reset, query, map and unmap a view of a section,
- * write a page, secure and unsecure a range) on up to eight reservations and views, and heap
- * calls (HeapAlloc / HeapReAlloc / HeapFree / HeapValidate / HeapWalk on one growable or fixed
- * heap per input, large blocks secured now and then, every block's contents checked), with
- * valid and invalid arguments mixed.  A secure memory cache callback, switched on and off
- * by the input, unsecures what a refused free or protection change overlaps.  After every
- * call:
+ * write a page, secure and unsecure a range, read and reset write watches) on up to eight
+ * reservations and views, and heap calls (HeapAlloc / HeapReAlloc / HeapFree / HeapValidate /
+ * HeapWalk on one growable or fixed heap per input, large blocks secured now and then, every
+ * block's contents checked), with valid and invalid arguments mixed.  A secure memory cache
+ * callback, switched on and off by the input, unsecures what a refused free or protection change
+ * overlaps.  After every call:
  *   - the model's invariants hold (wm_space_check: order, runs, summaries, the base hash);
  *   - a call that failed changed nothing (every region of the reservation it aimed at, as
  *     VirtualQuery reports them, is the same before and after);
+ *   - GetWriteWatch on a MEM_WRITE_WATCH reservation returns exactly the pages written since
+ *     the last reset (a reference mask kept here), and fails on any other;
  * and at the end of the input the kernel's /proc/self/maps agrees with VirtualQuery on the
  * access of every page of every reservation.
  *
@@ -53,7 +55,9 @@ static const DWORD prots[] = {
 struct res {
     BYTE *base;
     unsigned pages;
-    BOOL view; /* a MapViewOfFile view, released by UnmapViewOfFile */
+    BOOL view;        /* a MapViewOfFile view, released by UnmapViewOfFile */
+    BOOL watched;     /* MEM_WRITE_WATCH */
+    uint32_t written; /* pages written since the last reset (watched only) */
 };
 
 /* Views of the one section an input uses: every access a view can ask for, some refused. */
@@ -166,6 +170,9 @@ static void check_kernel(const struct res *rs, unsigned nres)
             if (VirtualQuery((void *)a, &m, sizeof(m)) != sizeof(m))
                 fail("VirtualQuery of a live page");
             unsigned want = 0;
+            /* The write-watch fallback maps clean pages without write access. */
+            int armed =
+                rs[k].watched && wm_watch_mode == WM_WATCH_FALLBACK && !(rs[k].written >> i & 1);
             if (m.State == MEM_COMMIT && !(m.Protect & PAGE_GUARD)) {
                 switch (m.Protect & 0xff) {
                 case PAGE_READONLY:
@@ -187,6 +194,8 @@ static void check_kernel(const struct res *rs, unsigned nres)
                     break;
                 }
             }
+            if (armed)
+                want &= ~2u;
             unsigned got = 99;
             for (char *line = buf; line && *line; line = strchr(line, '\n'), line += !!line) {
                 unsigned long s, e;
@@ -301,7 +310,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fail("AddSecureMemoryCacheCallback");
     }
     while (c.n) {
-        unsigned op = take(&c) % 17, k = nres ? take(&c) % nres : 0;
+        unsigned op = take(&c) % 18, k = nres ? take(&c) % nres : 0;
         unsigned first = take(&c) % (MAXPAGES + 2), count = take(&c) % (MAXPAGES + 2);
         DWORD prot = prots[take(&c) % NPROTS];
         struct res *r = nres ? &rs[k] : NULL;
@@ -334,6 +343,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 rs[nres].base = p;
                 rs[nres].pages = vlen ? (unsigned)(vlen / pagesz) : MAXPAGES;
                 rs[nres].view = TRUE;
+                rs[nres].watched = FALSE;
                 nres++;
             }
             if (wm_space_check(&wm_vm.space, wm_vm.page))
@@ -345,11 +355,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 continue;
             unsigned pages = 1 + first % MAXPAGES;
             DWORD type = (count & 1) ? MEM_RESERVE | MEM_COMMIT : MEM_RESERVE;
+            if (count & 2)
+                type |= MEM_WRITE_WATCH;
             BYTE *p = VirtualAlloc(NULL, pages * pagesz, type, prot);
             if (p) {
                 rs[nres].base = p;
                 rs[nres].pages = pages;
                 rs[nres].view = FALSE;
+                rs[nres].watched = (count & 2) != 0;
+                rs[nres].written = 0;
                 nres++;
             }
             continue;
@@ -404,6 +418,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                               PAGE_EXECUTE_WRITECOPY))) {
                 DWORD was = m.Protect;
                 *(volatile BYTE *)at = (BYTE)count;
+                if (r->watched)
+                    r->written |= 1u << first;
                 if (VirtualQuery(at, &m, sizeof(m)) != sizeof(m) ||
                     m.Protect != (was == PAGE_WRITECOPY           ? PAGE_READWRITE
                                   : was == PAGE_EXECUTE_WRITECOPY ? PAGE_EXECUTE_READWRITE
@@ -430,6 +446,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 14:
             cache_on = !(first & 1);
             break;
+        case 17: {
+            /* The reservation's written pages, exactly, in order; reset when asked. */
+            void *pages[MAXPAGES];
+            ULONG_PTR n = MAXPAGES;
+            DWORD g, flags = (first & 1) ? WRITE_WATCH_FLAG_RESET : 0;
+            UINT rc = GetWriteWatch(flags, r->base, r->pages * pagesz, pages, &n, &g);
+            if (!r->watched) {
+                if (rc == 0 || GetLastError() != ERROR_INVALID_PARAMETER)
+                    fail("GetWriteWatch on memory that is not watched");
+                ok = FALSE;
+                break;
+            }
+            if (rc != 0)
+                fail("GetWriteWatch failed");
+            uint32_t got = 0;
+            for (ULONG_PTR i = 0; i < n; i++) {
+                unsigned pg = (unsigned)(((BYTE *)pages[i] - r->base) / pagesz);
+                if (i && pages[i] <= pages[i - 1])
+                    fail("GetWriteWatch out of order");
+                got |= 1u << pg;
+            }
+            if (got != r->written) {
+                fprintf(stderr, "written %#x, GetWriteWatch %#x\n", r->written, got);
+                fail("GetWriteWatch differs from the pages written");
+            }
+            if (flags)
+                r->written = 0;
+            break;
+        }
         default:
             VirtualQuery(at, &m, sizeof(m)); /* changes nothing either way */
             break;
