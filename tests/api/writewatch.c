@@ -254,7 +254,7 @@ static void test_reserved_decommit(void)
     CHECK(VirtualFree(p, 0, MEM_RELEASE));
 }
 
-static int guard_hits;
+static volatile int guard_hits; /* changed by the handler, inside the faulting store */
 
 static LONG CALLBACK guard_handler(EXCEPTION_POINTERS *ep)
 {
