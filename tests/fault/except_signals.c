@@ -226,7 +226,12 @@ int main(void)
         CHECK_SIGNAL(c, SIGSEGV);
     if (run_case("sent_to_previous_handler", sent_to_previous_handler, CORE_OFF, 10, &c))
         CHECK_EXIT(c, 42);
-    if (run_case("kill_thread_inside_winmem", kill_thread_inside_winmem, CORE_OFF, 20, &c))
+    /* ThreadSanitizer holds a sent signal back until the thread reaches one of its own
+     * interceptors and delivers it from there, so under load the kills can miss: its stage
+     * skips this case (the other configurations run it). */
+    if (EXCEPT_CHILD_TSAN)
+        fprintf(stderr, "kill_thread_inside_winmem: skipped under ThreadSanitizer\n");
+    else if (run_case("kill_thread_inside_winmem", kill_thread_inside_winmem, CORE_OFF, 20, &c))
         CHECK_SIGNAL(c, SIGSEGV);
     if (run_case("longjmp_recovery", longjmp_recovery, CORE_OFF, 20, &c)) {
         CHECK_EXIT(c, 0);
