@@ -80,7 +80,7 @@ int wm_os_altstack_install(size_t size, struct wm_os_altstack *out)
 
 int wm_os_altstack_restore(const struct wm_os_altstack *mine, const struct wm_os_altstack *prev)
 {
-    struct wm_os_altstack now;
+    struct wm_os_altstack now = { 0 }; /* gcc -O3 cannot tell the query filled it */
     size_t page = wm_os_page_size();
 
     /* Only while ours is still the thread's: if somebody replaced or disabled it since, they
