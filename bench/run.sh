@@ -158,6 +158,10 @@ $1 == "info" && $2 ~ /_reservations$/ { n = $2; sub(/_reservations$/, "", n); co
 $1 == "info" && $2 ~ /^alloc_free_cb[0-9]+_over_cb0$/ && src == "winmem" {
     n = $2; sub(/_over_cb0$/, "", n); paired[n] = paired[n] sprintf(" %.3fx", $3); prounds[n] = $4
 }
+$1 == "info" && $2 ~ /_bytes_per_reservation$/ {
+    n = $2; sub(/_bytes_per_reservation$/, "", n)
+    if (rbytes[src, n] == "" || $3 + 0 < rbytes[src, n]) rbytes[src, n] = $3 + 0
+}
 $1 == "info" && $2 ~ /^heap_(overhead|rss)/ { hinfo = hinfo sprintf("  %-6s %s\n", src ":", substr($0, index($0, $2))) }
 ($1 == "note" || $1 == "error") && !seen[src, $0]++ { notes = notes sprintf("  %-6s %s\n", src ":", substr($0, index($0, $2))) }
 END {
@@ -258,6 +262,10 @@ END {
     sc = (ns["winmem", "heap_random_2t"] == "") ? "" : ns["winmem", "heap_random"] / ns["winmem", "heap_random_2t"]
     printf "; met: %s\n", sc == "" ? "n/a" : (sc >= 1.7 - 1e-9 ? "yes" : "NO")
     if (hinfo != "") printf "%s", hinfo
+    if (rbytes["winmem", "query_1m"] != "")
+        printf "resident memory per 64 KiB reservation (MEM_RESERVE only, %d of them): winmem %.0f bytes (target <= 128): %s\n", \
+            count["winmem", "query_1m"], rbytes["winmem", "query_1m"], \
+            rbytes["winmem", "query_1m"] <= 128 ? "yes" : "NO"
     if (ns["bare", "alloc_free_64k_plain"] != "")
         printf "bare mmap+munmap 64 KiB without MAP_NORESERVE (merges with neighbours): %.1f ns\n", \
             ns["bare", "alloc_free_64k_plain"]
