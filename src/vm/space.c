@@ -13,7 +13,12 @@
 
 #include <string.h>
 
-#define LEAF_CAP 128
+/* A leaf fills one 8 KiB arena block (the arena rounds every size up to a power of two):
+ * 170 entries of 48 bytes, where 128 entries left 2 KiB of the block unused. */
+#define LEAF_BYTES 8192u
+#define LEAF_CAP                                  \
+    ((uint32_t)((LEAF_BYTES - sizeof(uint64_t)) / \
+                (sizeof(uintptr_t) + sizeof(struct wm_region *) + sizeof(struct wm_summary))))
 
 struct wm_leaf {
     uint32_t n;
@@ -23,6 +28,8 @@ struct wm_leaf {
      * one-run region never touches the region itself (one cache miss fewer). */
     struct wm_summary sum[LEAF_CAP];
 };
+
+_Static_assert(sizeof(struct wm_leaf) <= LEAF_BYTES, "a leaf fills one arena block");
 
 struct wm_top {
     size_t cap; /* fixed for the life of the block */
@@ -242,6 +249,20 @@ static int index_insert(struct wm_space *s, struct wm_region *r)
         return 0;
     }
     struct wm_leaf *l = t->leaf[li];
+    if (split && r->base > l->base[LEAF_CAP - 1]) {
+        /* Past the full leaf's last entry, which is where bottom-up placement puts nearly
+         * every new region: a new leaf starts with it, and the full one stays full (a split
+         * in halves would leave every leaf behind the growing end half empty). */
+        fresh->base[0] = r->base;
+        fresh->reg[0] = r;
+        summarize(&fresh->sum[0], r);
+        fresh->n = 1;
+        top_insert(s, (size_t)li + 1, fresh, &spare);
+        s->count++;
+        if (spare)
+            top_free(spare);
+        return 0;
+    }
     if (split) {
         /* Move the upper half to the new leaf, then insert into whichever half fits. */
         uint32_t half = LEAF_CAP / 2;
@@ -271,6 +292,13 @@ static int index_insert(struct wm_space *s, struct wm_region *r)
     if (spare)
         top_free(spare);
     return 0;
+}
+
+size_t wm_space_leaf_count(const struct wm_space *s, size_t *cap)
+{
+    if (cap)
+        *cap = LEAF_CAP;
+    return s->top ? s->top->n : 0;
 }
 
 static void index_remove(struct wm_space *s, struct wm_region *r)

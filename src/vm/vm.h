@@ -221,6 +221,9 @@ struct wm_region *wm_space_prev(const struct wm_space *s, uintptr_t addr);
 bool wm_space_overlaps(const struct wm_space *s, uintptr_t addr, size_t len);
 /* 0, or -1 when out of memory (nothing changed). */
 int wm_space_insert(struct wm_space *s, struct wm_region *r);
+/* Leaves in the index, and (when cap is not NULL) the entries one leaf holds: for tests
+ * and the bookkeeping figures. */
+size_t wm_space_leaf_count(const struct wm_space *s, size_t *cap);
 void wm_space_remove(struct wm_space *s, struct wm_region *r);
 /* The region whose base is exactly `base`, from the hash (lock-free like
  * wm_space_find_lockfree: valid(ctx) before anything read is followed). */

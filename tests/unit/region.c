@@ -161,6 +161,41 @@ static void test_space(void)
     CHECK_EQ(s.count, 0);
     CHECK(wm_space_find_sigsafe(&s, 0x100000 + 0x20000) == NULL);
     CHECK(wm_space_next(&s, 0) == NULL);
+
+    /* In ascending order, as bottom-up placement makes them: the leaves fill up instead of
+     * being split in halves (all full but the last), and everything is still found. */
+    for (unsigned k = 0; k < N; k++) {
+        rs[k] = wm_region_new(0x100000 + (uintptr_t)k * 0x20000, 0x10000, PAGE_READWRITE,
+                              MEM_PRIVATE, WM_STATE_RESERVED, 0);
+        REQUIRE_VOID(rs[k]);
+        CHECK_EQ(wm_space_insert(&s, rs[k]), 0);
+    }
+    size_t cap = 0, leaves = wm_space_leaf_count(&s, &cap);
+    CHECK(cap > 0);
+    CHECK_EQ(leaves, (N + cap - 1) / cap);
+    CHECK(wm_space_check(&s, PG) == NULL);
+    bad = 0;
+    for (unsigned k = 0; k < N; k++) {
+        uintptr_t b = 0x100000 + (uintptr_t)k * 0x20000;
+        bad += wm_space_find_sigsafe(&s, b + 0x8000) != rs[k];
+        bad += wm_space_find_sigsafe(&s, b + 0x10000) != NULL;
+    }
+    CHECK_EQ(bad, 0);
+    /* One below a full leaf's last entry still splits it in halves. */
+    struct wm_region *mid = wm_region_new(0x100000 + 0x10000, 0x10000, PAGE_READWRITE, MEM_PRIVATE,
+                                          WM_STATE_RESERVED, 0);
+    REQUIRE_VOID(mid);
+    CHECK_EQ(wm_space_insert(&s, mid), 0);
+    CHECK_EQ(wm_space_leaf_count(&s, NULL), leaves + 1);
+    CHECK(wm_space_check(&s, PG) == NULL);
+    CHECK(wm_space_find_sigsafe(&s, 0x100000 + 0x18000) == mid);
+    wm_space_remove(&s, mid);
+    wm_region_free(mid);
+    for (unsigned k = 0; k < N; k++) {
+        wm_space_remove(&s, rs[k]);
+        wm_region_free(rs[k]);
+    }
+    CHECK_EQ(s.count, 0);
     free(rs);
 }
 
