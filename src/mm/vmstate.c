@@ -193,6 +193,7 @@ static void init_once(void)
     /* mmap'd chunks: huge pages for the index, and allocation that is a system call, not
      * malloc, so the fault path can allocate. */
     wm_arena_set_source(wm_os_arena_chunk);
+    wm_arena_set_discard(wm_os_arena_discard);
     wm_arena_set_serial_check(wm_vmstate_write_held);
 }
 

@@ -132,6 +132,16 @@ void *wm_os_arena_chunk(size_t len)
     return p;
 }
 
+void wm_os_arena_discard(void *block, size_t len)
+{
+    uintptr_t pg = wm_os_page_size();
+    uintptr_t start = ((uintptr_t)block + sizeof(void *) + pg - 1) & ~(pg - 1);
+    uintptr_t end = ((uintptr_t)block + len) & ~(pg - 1);
+
+    if (end > start)
+        wm_os_sys.madvise((void *)start, end - start, MADV_DONTNEED);
+}
+
 int wm_os_map(uintptr_t *addr, size_t len, unsigned acc, bool fixed)
 {
     int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (fixed ? MAP_FIXED_NOREPLACE : 0);

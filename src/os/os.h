@@ -52,6 +52,9 @@ unsigned wm_os_process_id(void);
 /* Read-write memory for the model's arena: never unmapped, huge pages where possible (the
  * index of a million regions then costs few TLB misses).  NULL on failure. */
 void *wm_os_arena_chunk(size_t len);
+/* Hand a freed arena block's pages back to the kernel, all but the one holding its first
+ * word; it stays mapped and reads as zeros.  Failure is ignored (the pages stay resident). */
+void wm_os_arena_discard(void *block, size_t len);
 /* Map len bytes of fresh anonymous memory with access `acc` (WM_ACC_* bits).
  * fixed: exactly at *addr, never replacing anything (MAP_FIXED_NOREPLACE; -EEXIST when busy);
  * otherwise *addr is a hint and the result is wherever the kernel put it. */

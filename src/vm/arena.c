@@ -31,6 +31,7 @@ static void *malloc_source(size_t n)
 }
 
 static void *(*source)(size_t) = malloc_source;
+static void (*discard)(void *, size_t);
 static bool (*serial_held)(void);
 
 void wm_arena_set_serial_check(bool (*held)(void))
@@ -41,6 +42,11 @@ void wm_arena_set_serial_check(bool (*held)(void))
 void wm_arena_set_source(void *(*chunk_source)(size_t))
 {
     source = chunk_source ? chunk_source : malloc_source;
+}
+
+void wm_arena_set_discard(void (*discard_pages)(void *, size_t))
+{
+    discard = discard_pages;
 }
 
 static unsigned class_of(size_t n)
@@ -87,5 +93,7 @@ void wm_arena_free(void *p, size_t n)
         struct free_block *b = p;
         b->next = free_list[c];
         free_list[c] = b;
+        if (discard && ((size_t)1 << c) > CHUNK / 4)
+            discard(p, (size_t)1 << c);
     }
 }

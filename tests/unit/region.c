@@ -3,8 +3,12 @@
  * and the PAGE_* tables.  White-box: linked against the core objects.
  */
 #include <stdlib.h>
+#include <string.h>
+
+#include <sys/mman.h>
 
 #include "wmtest.h"
+#include "os/os.h"
 #include "vm/vm.h"
 #include "winnt.h"
 
@@ -222,8 +226,60 @@ static void test_prot(void)
     CHECK(!wm_prot_allows(PAGE_READONLY, WM_ACC_W));
 }
 
+static void *discarded;
+static size_t discarded_len;
+
+static void note_discard(void *block, size_t n)
+{
+    discarded = block;
+    discarded_len = n;
+}
+
+/* A big block given back is offered for discarding (its first word, the free list's link,
+ * is kept by the hook's contract); a small one is not; both are reused as they were. */
+static void test_arena_discard(void)
+{
+    wm_arena_set_discard(note_discard);
+    const size_t big = 3u << 20; /* past a quarter chunk: straight from the source */
+    void *b = wm_arena_alloc(big);
+    REQUIRE_VOID(b);
+    wm_arena_free(b, big);
+    CHECK(discarded == b);
+    CHECK(discarded_len >= big);
+    CHECK(wm_arena_alloc(big) == b);
+    discarded = NULL;
+    void *s = wm_arena_alloc(4096);
+    REQUIRE_VOID(s);
+    wm_arena_free(s, 4096);
+    CHECK(discarded == NULL);
+    CHECK(wm_arena_alloc(4096) == s);
+    wm_arena_free(s, 4096);
+    wm_arena_set_discard(NULL);
+    wm_arena_free(b, big);
+    CHECK(discarded == NULL);
+
+    /* The system's discard: every page but the first leaves RAM, the mapping stays (reads
+     * zeros), and the first word survives. */
+    size_t pg = wm_os_page_size(), len = 64 * pg;
+    char *c = wm_os_arena_chunk(len);
+    REQUIRE_VOID(c);
+    memset(c, 0x5a, len);
+    *(void **)c = c;
+    wm_os_arena_discard(c, len);
+    unsigned char vec[64];
+    REQUIRE_VOID(mincore(c, len, vec) == 0);
+    int resident = 0;
+    for (int i = 1; i < 64; i++)
+        resident += vec[i] & 1;
+    CHECK_EQ(resident, 0);
+    CHECK(*(void **)c == c);
+    CHECK_EQ(c[pg], 0);
+    CHECK_EQ(c[len - 1], 0);
+}
+
 int main(void)
 {
+    test_arena_discard();
     test_runs();
     test_check_catches();
     test_space();
