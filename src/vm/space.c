@@ -210,6 +210,21 @@ static void top_remove(struct wm_top *t, size_t i)
     t->n--;
 }
 
+/* r as the only entry of the new leaf fresh, at position i of the top array (spare: a
+ * bigger top array ready for it, freed when not needed). */
+static void new_leaf_with(struct wm_space *s, size_t i, struct wm_leaf *fresh, struct wm_region *r,
+                          struct wm_top *spare)
+{
+    fresh->base[0] = r->base;
+    fresh->reg[0] = r;
+    summarize(&fresh->sum[0], r);
+    fresh->n = 1;
+    top_insert(s, i, fresh, &spare);
+    s->count++;
+    if (spare)
+        top_free(spare);
+}
+
 static int index_insert(struct wm_space *s, struct wm_region *r)
 {
     struct wm_top *t = s->top, *spare = NULL;
@@ -240,12 +255,7 @@ static int index_insert(struct wm_space *s, struct wm_region *r)
     }
 
     if (li < 0) {
-        fresh->base[0] = r->base;
-        fresh->reg[0] = r;
-        summarize(&fresh->sum[0], r);
-        fresh->n = 1;
-        top_insert(s, 0, fresh, &spare);
-        s->count++;
+        new_leaf_with(s, 0, fresh, r, spare);
         return 0;
     }
     struct wm_leaf *l = t->leaf[li];
@@ -253,14 +263,7 @@ static int index_insert(struct wm_space *s, struct wm_region *r)
         /* Past the full leaf's last entry, which is where bottom-up placement puts nearly
          * every new region: a new leaf starts with it, and the full one stays full (a split
          * in halves would leave every leaf behind the growing end half empty). */
-        fresh->base[0] = r->base;
-        fresh->reg[0] = r;
-        summarize(&fresh->sum[0], r);
-        fresh->n = 1;
-        top_insert(s, (size_t)li + 1, fresh, &spare);
-        s->count++;
-        if (spare)
-            top_free(spare);
+        new_leaf_with(s, (size_t)li + 1, fresh, r, spare);
         return 0;
     }
     if (split) {
