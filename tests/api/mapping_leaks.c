@@ -168,9 +168,11 @@ int main(void)
 
     run_cycles(20); /* warm up: the handle table, malloc's arenas, the signal handler */
     int fds = count_entries("/proc/self/fd", ""), maps = count_maps();
-    char prefix[64] = "winmem-leaks";
+    char prefix[80] = "winmem-leaks";
 #ifndef _WIN32
-    snprintf(prefix, sizeof(prefix), "winmem-%u-L-winmem-leaks", (unsigned)geteuid());
+    /* this process's names only: another copy of the suite may be running as the same user */
+    snprintf(prefix, sizeof(prefix), "winmem-%u-L-winmem-leaks-%lu-", (unsigned)geteuid(),
+             (unsigned long)GetCurrentProcessId());
 #endif
     int names = count_entries("/dev/shm", prefix);
 #ifndef _WIN32
