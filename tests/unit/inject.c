@@ -11,9 +11,7 @@
 #include "wmtest.h"
 #include "windows.h"
 #include "mm/mm.h"
-
-static int fail_errno;
-static unsigned fail_after; /* let this many calls through first */
+#include "inject.h"
 
 static void *bad_mmap(void *a, size_t l, int p, int f, int fd, off_t o)
 {
@@ -23,27 +21,6 @@ static void *bad_mmap(void *a, size_t l, int p, int f, int fd, off_t o)
     }
     errno = fail_errno;
     return MAP_FAILED;
-}
-
-static int bad_mprotect(void *a, size_t l, int p)
-{
-    if (fail_after) {
-        fail_after--;
-        return wm_os_sys_default.mprotect(a, l, p);
-    }
-    errno = fail_errno;
-    return -1;
-}
-
-/* Like the kernel at vm.max_map_count: the first page changes, then ENOMEM.  Later calls
- * (the rollback) go through. */
-static int partial_mprotect(void *a, size_t l, int p)
-{
-    wm_os_sys.mprotect = wm_os_sys_default.mprotect;
-    if (l > 4096)
-        wm_os_sys_default.mprotect(a, 4096, p);
-    errno = ENOMEM;
-    return -1;
 }
 
 static int bad_munmap(void *a, size_t l)

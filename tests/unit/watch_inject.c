@@ -12,36 +12,14 @@
 #include "wmtest.h"
 #include "windows.h"
 #include "mm/mm.h"
+#include "inject.h"
 
 #define PAGES 16
-
-static unsigned fail_after; /* let this many calls through first */
-
-static int bad_mprotect(void *a, size_t l, int p)
-{
-    if (fail_after) {
-        fail_after--;
-        return wm_os_sys_default.mprotect(a, l, p);
-    }
-    errno = ENOMEM;
-    return -1;
-}
 
 static int bad_ioctl(int fd, unsigned long req, void *arg)
 {
     (void)fd, (void)req, (void)arg;
     errno = EIO;
-    return -1;
-}
-
-/* Like the kernel at vm.max_map_count: the first page changes, then ENOMEM; later calls (the
- * rollback) go through. */
-static int partial_mprotect(void *a, size_t l, int p)
-{
-    wm_os_sys.mprotect = wm_os_sys_default.mprotect;
-    if (l > 4096)
-        wm_os_sys_default.mprotect(a, 4096, p);
-    errno = ENOMEM;
     return -1;
 }
 
