@@ -13,28 +13,7 @@
 #include "wmtest.h"
 #include "windows.h"
 #include "mm/mm.h" /* wm_os_sys: the system calls a test can refuse */
-
-static unsigned budget; /* calls let through before the refusals start */
-
-static void *tight_mmap(void *a, size_t l, int p, int f, int fd, off_t o)
-{
-    if (budget) {
-        budget--;
-        return wm_os_sys_default.mmap(a, l, p, f, fd, o);
-    }
-    errno = ENOMEM;
-    return MAP_FAILED;
-}
-
-static int tight_mprotect(void *a, size_t l, int p)
-{
-    if (budget) {
-        budget--;
-        return wm_os_sys_default.mprotect(a, l, p);
-    }
-    errno = ENOMEM;
-    return -1;
-}
+#include "inject.h"
 
 #define NB 64
 
@@ -46,9 +25,9 @@ static int run(unsigned k)
     static const SIZE_T sizes[] = { 0, 24, 100, 1000, 5000, 40000, 300000, 2 << 20 };
     int refused = 0, n = 0;
 
-    budget = k;
-    wm_os_sys.mmap = tight_mmap;
-    wm_os_sys.mprotect = tight_mprotect;
+    fail_after = k; /* shared by both: the budget of system calls */
+    wm_os_sys.mmap = bad_mmap;
+    wm_os_sys.mprotect = bad_mprotect;
     SetLastError(0);
     HANDLE h = HeapCreate(0, 0, 0);
     if (!h) {

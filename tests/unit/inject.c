@@ -13,16 +13,6 @@
 #include "mm/mm.h"
 #include "inject.h"
 
-static void *bad_mmap(void *a, size_t l, int p, int f, int fd, off_t o)
-{
-    if (fail_after) {
-        fail_after--;
-        return wm_os_sys_default.mmap(a, l, p, f, fd, o);
-    }
-    errno = fail_errno;
-    return MAP_FAILED;
-}
-
 static int bad_munmap(void *a, size_t l)
 {
     (void)a, (void)l;

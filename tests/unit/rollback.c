@@ -12,6 +12,7 @@
 #include "windows.h"
 #include "winternl.h"
 #include "mm/mm.h"
+#include "inject.h"
 
 static size_t page;
 static size_t partial_len; /* the first mprotect changes this much, then every call fails */
@@ -36,18 +37,6 @@ static int undo_ok_mprotect(void *a, size_t l, int p)
         return -1;
     }
     return wm_os_sys_default.mprotect(a, l, p);
-}
-
-static unsigned through; /* let this many mprotect calls through, then refuse */
-
-static int late_mprotect(void *a, size_t l, int p)
-{
-    if (through) {
-        through--;
-        return wm_os_sys_default.mprotect(a, l, p);
-    }
-    errno = ENOMEM;
-    return -1;
 }
 
 /* The kernel's access to the page at addr (WM_ACC_*), or -1 when unmapped. */
@@ -153,8 +142,8 @@ static void test_reset_undo(void)
     REQUIRE_VOID(VirtualAlloc(p, 2 * page, MEM_RESET, PAGE_READWRITE) == p);
 
     /* Write access lent to dirty the pages, then the kernel will not take it back. */
-    through = 1;
-    wm_os_sys.mprotect = late_mprotect;
+    fail_after = 1;
+    wm_os_sys.mprotect = bad_mprotect;
     CHECK_FAILS(VirtualAlloc(p, 2 * page, MEM_RESET_UNDO, PAGE_READWRITE), ERROR_NOT_ENOUGH_MEMORY);
     wm_os_sys = wm_os_sys_default;
     check_agree(p, 2);
