@@ -52,9 +52,11 @@ NTSTATUS wm_heapvm_free(uintptr_t addr, size_t size, ULONG type)
     return NtFreeVirtualMemory(NtCurrentProcess(), &a, &s, type);
 }
 
-/* The map (wm_heapvm_owner): second-level tables come from NtAllocateVirtualMemory and
- * stay; untouched ones cost no RAM.  Readers load without a lock (a pointer passed to HeapFree
- * is looked up before it is read); writers hold map_lock. */
+/* The map (wm_heapvm_owner): second-level tables are placed top-down, away from the
+ * bottom-up allocations (beside the program's first VirtualAlloc, with the same protection,
+ * the kernel would merge the two mappings and split them again on every free and protection
+ * change there), and stay; untouched parts cost no RAM.  Readers load without a lock (a pointer
+ * passed to HeapFree is looked up before it is read); writers hold map_lock. */
 #define L1_BITS 16
 #define L2_BITS 16
 typedef void *owner_t;
@@ -77,11 +79,10 @@ static NTSTATUS set_range(uintptr_t base, size_t size, void *owner)
         if (!l2) {
             if (!owner)
                 continue;
-            uintptr_t t;
-            size_t len = sizeof(owner_t) << L2_BITS;
-            st = wm_heapvm_reserve(len, PAGE_READWRITE, &t);
-            if (NT_SUCCESS(st))
-                st = wm_heapvm_commit(t, len, PAGE_READWRITE);
+            PVOID t = NULL;
+            SIZE_T len = sizeof(owner_t) << L2_BITS;
+            st = NtAllocateVirtualMemory(NtCurrentProcess(), &t, 0, &len,
+                                         MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN, PAGE_READWRITE);
             if (!NT_SUCCESS(st))
                 break;
             l2 = (owner_t *)t;
