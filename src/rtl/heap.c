@@ -469,8 +469,10 @@ NTSTATUS wm_heap_alloc(HANDLE handle, ULONG flags, SIZE_T size, void **out)
 
 /* A busy block of h at p: its region (NULL for a large block, then *large is set) and
  * header, or a failure status (corruption reported). */
-static NTSTATUS lookup(struct wm_heap *h, const void *p, struct wm_hseg **seg, struct wm_hblk **blk,
-                       struct wm_hlarge **large)
+/* The block at p; quiet: a pointer that is not one is only refused (a probe), never reported
+ * as corruption. */
+static NTSTATUS lookup_ex(struct wm_heap *h, const void *p, struct wm_hseg **seg,
+                          struct wm_hblk **blk, struct wm_hlarge **large, bool quiet)
 {
     *large = large_of(h, p);
     if (*large) {
@@ -478,12 +480,12 @@ static NTSTATUS lookup(struct wm_heap *h, const void *p, struct wm_hseg **seg, s
         *blk = &(*large)->h;
         if ((*large)->h.check != wm_heapseg_sum(h, &(*large)->h) ||
             WM_RD((*large)->h.state) != WM_HBLK_BUSY)
-            return wm_heap_corrupt(h, p);
+            return quiet ? STATUS_INVALID_PARAMETER : wm_heap_corrupt(h, p);
         return STATUS_SUCCESS;
     }
     *seg = wm_heapseg_find(h, p, blk);
     if (!*seg)
-        return wm_heap_corrupt(h, p);
+        return quiet ? STATUS_INVALID_PARAMETER : wm_heap_corrupt(h, p);
     if (wm_heapseg_intact(h, *blk) && WM_RD((*blk)->state) == WM_HBLK_BUSY)
         return STATUS_SUCCESS;
     /* Another thread may be rewriting this header's neighbour fields (merging the block
@@ -496,7 +498,13 @@ static NTSTATUS lookup(struct wm_heap *h, const void *p, struct wm_hseg **seg, s
         ok = wm_heapseg_intact(h, *blk) && WM_RD((*blk)->state) == WM_HBLK_BUSY;
         pthread_mutex_unlock(&a->lock);
     }
-    return ok ? STATUS_SUCCESS : wm_heap_corrupt(h, p);
+    return ok ? STATUS_SUCCESS : quiet ? STATUS_INVALID_PARAMETER : wm_heap_corrupt(h, p);
+}
+
+static NTSTATUS lookup(struct wm_heap *h, const void *p, struct wm_hseg **seg, struct wm_hblk **blk,
+                       struct wm_hlarge **large)
+{
+    return lookup_ex(h, p, seg, blk, large, false);
 }
 
 NTSTATUS wm_heap_free_slow(struct wm_heap *h, ULONG flags, void *p)
@@ -574,6 +582,23 @@ NTSTATUS wm_heap_size(HANDLE handle, ULONG flags, const void *p, SIZE_T *out)
         *out = l ? large_size(l) : WM_RD(b->req);
     unlock_arena(&h->arena0, flags);
     return st;
+}
+
+bool wm_heap_probe(HANDLE handle, const void *p, SIZE_T *size)
+{
+    struct wm_heap *h = wm_heap_from_handle(handle);
+    struct wm_hseg *s;
+    struct wm_hblk *b;
+    struct wm_hlarge *l;
+
+    if (!h || ((uintptr_t)p & 15))
+        return false;
+    lock_arena(&h->arena0, h->flags & HEAP_NO_SERIALIZE);
+    NTSTATUS st = lookup_ex(h, p, &s, &b, &l, true);
+    if (NT_SUCCESS(st) && size)
+        *size = l ? large_size(l) : WM_RD(b->req);
+    unlock_arena(&h->arena0, h->flags & HEAP_NO_SERIALIZE);
+    return NT_SUCCESS(st);
 }
 
 static NTSTATUS realloc_large(ULONG flags, struct wm_hlarge *l, SIZE_T size, void **out)

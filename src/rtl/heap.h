@@ -418,6 +418,9 @@ NTSTATUS wm_heap_alloc(HANDLE heap, ULONG flags, SIZE_T size, void **out);
 NTSTATUS wm_heap_realloc(HANDLE heap, ULONG flags, void *p, SIZE_T size, void **out);
 NTSTATUS wm_heap_free(HANDLE heap, ULONG flags, void *p);
 NTSTATUS wm_heap_size(HANDLE heap, ULONG flags, const void *p, SIZE_T *out);
+/* True (and its size) when p is a busy block of heap; never reports corruption, so it serves
+ * as a probe of an untrusted pointer (LocalFree, GlobalSize ...). */
+bool wm_heap_probe(HANDLE heap, const void *p, SIZE_T *size);
 HANDLE wm_heap_process(void);
 ULONG wm_heap_list(ULONG count, HANDLE *out);
 
