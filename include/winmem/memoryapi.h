@@ -70,6 +70,16 @@ WINBASEAPI BOOL WINAPI FlushViewOfFile(LPCVOID lpBaseAddress, SIZE_T dwNumberOfB
 #endif
 WINBASEAPI BOOL WINAPI VirtualUnlock(LPVOID lpAddress, SIZE_T dwSize);
 
+/* Working-set sizes (flags: QUOTA_LIMITS_HARDWS_*, winnt.h). */
+WINBASEAPI BOOL WINAPI GetProcessWorkingSetSize(HANDLE hProcess, PSIZE_T lpMinimumWorkingSetSize,
+                                                PSIZE_T lpMaximumWorkingSetSize);
+WINBASEAPI BOOL WINAPI GetProcessWorkingSetSizeEx(HANDLE hProcess, PSIZE_T lpMinimumWorkingSetSize,
+                                                  PSIZE_T lpMaximumWorkingSetSize, PDWORD Flags);
+WINBASEAPI BOOL WINAPI SetProcessWorkingSetSize(HANDLE hProcess, SIZE_T dwMinimumWorkingSetSize,
+                                                SIZE_T dwMaximumWorkingSetSize);
+WINBASEAPI BOOL WINAPI SetProcessWorkingSetSizeEx(HANDLE hProcess, SIZE_T dwMinimumWorkingSetSize,
+                                                  SIZE_T dwMaximumWorkingSetSize, DWORD Flags);
+
 WINMEM_EXTERN_C_END
 
 #endif

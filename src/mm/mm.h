@@ -101,6 +101,21 @@ void wm_vmstate_args_out(PVOID *base_ptr, PSIZE_T size_ptr, uintptr_t addr, size
 /* Page-round [addr, addr+size) outward into [*start, *end); false when it wraps. */
 bool wm_vmstate_page_range(uintptr_t addr, size_t size, uintptr_t *start, uintptr_t *end);
 
+/* ---- status.c: memory status, installed memory, working-set sizes -------------------------- */
+
+struct wm_memory_status {
+    uint32_t load;                         /* percent of physical memory in use */
+    uint64_t total_phys, avail_phys;       /* bytes, the cgroup's limit applied */
+    uint64_t total_commit, avail_commit;   /* the commit limit and what is left of it */
+    uint64_t total_virtual, avail_virtual; /* user address space and what is unmapped */
+};
+NTSTATUS wm_status_memory(struct wm_memory_status *out);
+/* The physical and commit figures from the kernel's (the part tests drive with made-up ones). */
+void wm_status_combine(const struct wm_os_memstat *m, struct wm_memory_status *out);
+NTSTATUS wm_status_installed(uint64_t *bytes);
+NTSTATUS wm_status_working_set(HANDLE process, size_t *min, size_t *max, ULONG *flags);
+NTSTATUS wm_status_set_working_set(HANDLE process, size_t min, size_t max, ULONG flags);
+
 /* ---- fault.c ------------------------------------------------------------------------------ */
 
 enum wm_fault {

@@ -197,6 +197,28 @@ struct wm_maps_entry {
     uint64_t dev, inode, offset;
 };
 
+/* ---- sysmem.c: memory figures of the machine and of the process's cgroup ----------------- */
+
+/* Bytes; UINT64_MAX where a figure does not exist (no cgroup limit, say). */
+struct wm_os_memstat {
+    uint64_t total, avail;            /* MemTotal, MemAvailable */
+    uint64_t swap_total, swap_free;   /* SwapTotal, SwapFree */
+    uint64_t commit_limit, committed; /* CommitLimit, Committed_AS */
+    bool strict_commit;               /* vm.overcommit_memory == 2: CommitLimit binds */
+    uint64_t cg_limit, cg_usage; /* the tightest memory limit of the cgroup and its ancestors */
+    uint64_t cg_swap_limit, cg_swap_usage; /* v2: swap alone; v1: memory + swap (memsw) */
+    bool cg_memsw;                         /* the swap figures are v1's memory + swap */
+};
+/* Read the figures with every path under root ("" for the real system; tests pass a
+ * directory laid out like / with made-up files).  Not async-signal-safe. */
+int wm_os_memstat(const char *root, struct wm_os_memstat *out);
+/* Bytes of memory blocks in sysfs (what the firmware reported), 0 when sysfs does not say. */
+uint64_t wm_os_installed_memory(const char *root);
+/* RLIMIT_MEMLOCK (UINT64_MAX: unlimited), and raising its soft limit towards want (no
+ * further than the hard limit; never lowering it). */
+int wm_os_memlock_limit(uint64_t *soft, uint64_t *hard);
+int wm_os_memlock_raise(uint64_t want);
+
 /* A streaming reader with a fixed buffer: no malloc, so usable with the VM lock held.
  * Not for the fault path (it opens a file). */
 struct wm_maps {

@@ -234,3 +234,36 @@ WINMEM_API UINT WINAPI ResetWriteWatch(LPVOID base, SIZE_T size)
     wm_signal_init();
     return wm_win32_status(NtResetWriteWatch(NtCurrentProcess(), base, size)) ? 0 : ~0u;
 }
+
+/* ---- working-set sizes ---------------------------------------------------------------------- */
+
+WINMEM_API BOOL WINAPI GetProcessWorkingSetSizeEx(HANDLE process, PSIZE_T min, PSIZE_T max,
+                                                  PDWORD flags)
+{
+    size_t lo, hi;
+    ULONG f;
+    NTSTATUS st = wm_status_working_set(process, &lo, &hi, &f);
+    if (st)
+        return wm_win32_status(st);
+    *min = lo;
+    *max = hi;
+    *flags = f;
+    return TRUE;
+}
+
+WINMEM_API BOOL WINAPI GetProcessWorkingSetSize(HANDLE process, PSIZE_T min, PSIZE_T max)
+{
+    DWORD flags;
+    return GetProcessWorkingSetSizeEx(process, min, max, &flags);
+}
+
+WINMEM_API BOOL WINAPI SetProcessWorkingSetSizeEx(HANDLE process, SIZE_T min, SIZE_T max,
+                                                  DWORD flags)
+{
+    return wm_win32_status(wm_status_set_working_set(process, min, max, flags));
+}
+
+WINMEM_API BOOL WINAPI SetProcessWorkingSetSize(HANDLE process, SIZE_T min, SIZE_T max)
+{
+    return SetProcessWorkingSetSizeEx(process, min, max, 0);
+}

@@ -62,3 +62,55 @@ WINMEM_API DWORD WINAPI GetCurrentProcessId(VOID)
 {
     return wm_handle_process_id();
 }
+
+/* ---- memory status ------------------------------------------------------------------------ */
+
+/* FALSE with ERROR_INVALID_PARAMETER unless dwLength is sizeof(MEMORYSTATUSEX), as Windows. */
+WINMEM_API BOOL WINAPI GlobalMemoryStatusEx(LPMEMORYSTATUSEX ms)
+{
+    struct wm_memory_status s;
+
+    if (!ms || ms->dwLength != sizeof(*ms))
+        return wm_win32_error(ERROR_INVALID_PARAMETER);
+    NTSTATUS st = wm_status_memory(&s);
+    if (st)
+        return wm_win32_status(st);
+    ms->dwMemoryLoad = s.load;
+    ms->ullTotalPhys = s.total_phys;
+    ms->ullAvailPhys = s.avail_phys;
+    ms->ullTotalPageFile = s.total_commit;
+    ms->ullAvailPageFile = s.avail_commit;
+    ms->ullTotalVirtual = s.total_virtual;
+    ms->ullAvailVirtual = s.avail_virtual;
+    ms->ullAvailExtendedVirtual = 0;
+    return TRUE;
+}
+
+/* The old form: sets dwLength itself and cannot fail (zeros if the figures are unreadable). */
+WINMEM_API VOID WINAPI GlobalMemoryStatus(LPMEMORYSTATUS ms)
+{
+    struct wm_memory_status s = { 0 };
+
+    wm_status_memory(&s);
+    ms->dwLength = sizeof(*ms);
+    ms->dwMemoryLoad = s.load;
+    ms->dwTotalPhys = (SIZE_T)s.total_phys;
+    ms->dwAvailPhys = (SIZE_T)s.avail_phys;
+    ms->dwTotalPageFile = (SIZE_T)s.total_commit;
+    ms->dwAvailPageFile = (SIZE_T)s.avail_commit;
+    ms->dwTotalVirtual = (SIZE_T)s.total_virtual;
+    ms->dwAvailVirtual = (SIZE_T)s.avail_virtual;
+}
+
+WINMEM_API BOOL WINAPI GetPhysicallyInstalledSystemMemory(PULONGLONG kb)
+{
+    uint64_t bytes;
+
+    if (!kb)
+        return wm_win32_error(ERROR_INVALID_PARAMETER);
+    NTSTATUS st = wm_status_installed(&bytes);
+    if (st)
+        return wm_win32_status(st);
+    *kb = bytes / 1024;
+    return TRUE;
+}

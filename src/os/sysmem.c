@@ -1,0 +1,269 @@
+/*
+ * sysmem.c - how much memory the machine has and how much this process may use:
+ * /proc/meminfo, the memory controller of the process's cgroup (v2 memory.max /
+ * memory.current / memory.swap.*, or v1 memory.limit_in_bytes / memory.usage_in_bytes /
+ * memory.memsw.*), the overcommit policy, the memory blocks in sysfs, and RLIMIT_MEMLOCK.
+ *
+ * A container's limit is the memory its programs have, so GlobalMemoryStatusEx reports the
+ * smaller of the machine's figures and the cgroup's; limits nest, so every ancestor cgroup is
+ * read too.  Every path is taken relative to a root directory so the unit tests can feed a
+ * made-up /proc and /sys; the library passes "".  Not async-signal-safe (stdio-free, but it
+ * opens files); never called with the VM lock held.
+ */
+#include "os.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#define NONE UINT64_MAX
+
+/* Read a small file into buf (NUL-terminated); the byte count, or -1. */
+static ssize_t read_text(const char *root, const char *path, char *buf, size_t size)
+{
+    char full[512];
+    if ((size_t)snprintf(full, sizeof full, "%s%s", root, path) >= sizeof full)
+        return -1;
+    int fd = open(full, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t n = 0;
+    while (n + 1 < size) {
+        ssize_t r = read(fd, buf + n, size - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = 0;
+    return (ssize_t)n;
+}
+
+/* A decimal number at s (NONE for "max" or anything else). */
+static uint64_t parse_u64(const char *s, int base)
+{
+    uint64_t v = 0;
+    int digits = 0;
+    for (;; s++) {
+        int d;
+        if (*s >= '0' && *s <= '9')
+            d = *s - '0';
+        else if (base == 16 && *s >= 'a' && *s <= 'f')
+            d = *s - 'a' + 10;
+        else if (base == 16 && *s >= 'A' && *s <= 'F')
+            d = *s - 'A' + 10;
+        else
+            break;
+        if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
+            return NONE;
+        v = v * (uint64_t)base + (uint64_t)d;
+        digits++;
+    }
+    return digits ? v : NONE;
+}
+
+static uint64_t read_u64(const char *root, const char *path)
+{
+    char buf[64];
+    if (read_text(root, path, buf, sizeof buf) <= 0)
+        return NONE;
+    return parse_u64(buf, 10);
+}
+
+/* A cgroup v1 limit this large means "no limit" (the kernel prints LONG_MAX rounded down to
+ * a page). */
+static uint64_t v1_limit(uint64_t v)
+{
+    return v >= ((uint64_t)1 << 62) ? NONE : v;
+}
+
+/* The value of "Key:" in /proc/meminfo text, in bytes (NONE when absent). */
+static uint64_t meminfo_field(const char *text, const char *key)
+{
+    size_t klen = strlen(key);
+    for (const char *line = text; line && *line;
+         line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+            const char *p = line + klen + 1;
+            while (*p == ' ')
+                p++;
+            uint64_t kb = parse_u64(p, 10);
+            return kb == NONE ? NONE : kb * 1024;
+        }
+    }
+    return NONE;
+}
+
+/* The process's cgroup path for the memory controller (v1) or the unified one (v2). */
+static bool cgroup_path(const char *root, bool *v2, char *path, size_t size)
+{
+    char text[4096];
+    if (read_text(root, "/proc/self/cgroup", text, sizeof text) <= 0)
+        return false;
+    const char *unified = NULL, *memory = NULL;
+    for (char *line = text; line && *line;) {
+        char *next = strchr(line, '\n');
+        if (next)
+            *next++ = 0;
+        char *c1 = strchr(line, ':');
+        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (c2) {
+            *c1 = *c2 = 0;
+            const char *ctl = c1 + 1;
+            if (strcmp(line, "0") == 0 && *ctl == 0) {
+                unified = c2 + 1;
+            } else {
+                /* "memory" in a comma-separated controller list */
+                for (const char *t = ctl; t && *t; t = strchr(t, ','), t = t ? t + 1 : NULL)
+                    if (strncmp(t, "memory", 6) == 0 && (t[6] == 0 || t[6] == ','))
+                        memory = c2 + 1;
+            }
+        }
+        line = next;
+    }
+    const char *p = memory ? memory : unified;
+    if (!p)
+        return false;
+    *v2 = !memory;
+    return (size_t)snprintf(path, size, "%s", p) < size;
+}
+
+/* Limits of the cgroup at dir and every ancestor: the smallest of each. */
+static void cgroup_read(const char *root, bool v2, char *rel, struct wm_os_memstat *out)
+{
+    const char *mnt = v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory";
+    char file[600];
+    bool first = true;
+
+    for (;;) {
+        /* rel is "/a/b"; "" is the mount's root. */
+        uint64_t limit, usage, swap_limit, swap_usage;
+#define READ(var, name)                                         \
+    do {                                                        \
+        snprintf(file, sizeof file, "%s%s/%s", mnt, rel, name); \
+        var = read_u64(root, file);                             \
+    } while (0)
+        if (v2) {
+            READ(limit, "memory.max");
+            READ(usage, "memory.current");
+            READ(swap_limit, "memory.swap.max");
+            READ(swap_usage, "memory.swap.current");
+        } else {
+            READ(limit, "memory.limit_in_bytes");
+            READ(usage, "memory.usage_in_bytes");
+            READ(swap_limit, "memory.memsw.limit_in_bytes");
+            READ(swap_usage, "memory.memsw.usage_in_bytes");
+            limit = v1_limit(limit);
+            swap_limit = v1_limit(swap_limit);
+        }
+#undef READ
+        if (limit != NONE && limit < out->cg_limit) {
+            out->cg_limit = limit;
+            out->cg_usage = usage;
+        } else if (first && usage != NONE) {
+            out->cg_usage = usage; /* the process's own cgroup's usage, limited or not */
+        }
+        if (swap_limit != NONE && swap_limit < out->cg_swap_limit) {
+            out->cg_swap_limit = swap_limit;
+            out->cg_swap_usage = swap_usage;
+        }
+        first = false;
+        char *slash = strrchr(rel, '/');
+        if (!slash || !*rel)
+            break;
+        *slash = 0;
+    }
+}
+
+int wm_os_memstat(const char *root, struct wm_os_memstat *out)
+{
+    char text[8192];
+
+    memset(out, 0, sizeof *out);
+    out->cg_limit = out->cg_usage = out->cg_swap_limit = out->cg_swap_usage = NONE;
+    if (read_text(root, "/proc/meminfo", text, sizeof text) <= 0)
+        return -EIO;
+    out->total = meminfo_field(text, "MemTotal");
+    out->avail = meminfo_field(text, "MemAvailable");
+    if (out->avail == NONE) /* kernels before 3.14 */
+        out->avail = meminfo_field(text, "MemFree");
+    out->swap_total = meminfo_field(text, "SwapTotal");
+    out->swap_free = meminfo_field(text, "SwapFree");
+    out->commit_limit = meminfo_field(text, "CommitLimit");
+    out->committed = meminfo_field(text, "Committed_AS");
+    if (out->total == NONE || out->avail == NONE)
+        return -EIO;
+    if (out->swap_total == NONE)
+        out->swap_total = out->swap_free = 0;
+    /* Mode 2 (no overcommit) is the one where CommitLimit binds, as Windows' commit limit
+     * always does. */
+    out->strict_commit = read_u64(root, "/proc/sys/vm/overcommit_memory") == 2;
+
+    bool v2;
+    char rel[512];
+    if (cgroup_path(root, &v2, rel, sizeof rel)) {
+        if (strcmp(rel, "/") == 0)
+            rel[0] = 0;
+        /* Inside a container without a cgroup namespace the path is the host's; when it is
+         * not under the mount, the mount's root is the container's own cgroup. */
+        char probe[600];
+        snprintf(probe, sizeof probe, "%s%s%s", root,
+                 v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory", rel);
+        if (access(probe, F_OK) != 0)
+            rel[0] = 0;
+        cgroup_read(root, v2, rel, out);
+        out->cg_memsw = !v2;
+    }
+    return 0;
+}
+
+uint64_t wm_os_installed_memory(const char *root)
+{
+    /* Memory blocks the kernel knows, online or not: the closest Linux has to what the
+     * firmware reports as installed (MemTotal leaves out what the kernel reserved). */
+    char buf[64];
+    if (read_text(root, "/sys/devices/system/memory/block_size_bytes", buf, sizeof buf) <= 0)
+        return 0;
+    uint64_t block = parse_u64(buf, 16);
+    if (block == NONE || block == 0)
+        return 0;
+    char dir[512];
+    if ((size_t)snprintf(dir, sizeof dir, "%s/sys/devices/system/memory", root) >= sizeof dir)
+        return 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    uint64_t n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (strncmp(e->d_name, "memory", 6) == 0 && e->d_name[6] >= '0' && e->d_name[6] <= '9')
+            n++;
+    closedir(d);
+    return n * block;
+}
+
+int wm_os_memlock_limit(uint64_t *soft, uint64_t *hard)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_MEMLOCK, &rl))
+        return -errno;
+    *soft = rl.rlim_cur == RLIM_INFINITY ? NONE : (uint64_t)rl.rlim_cur;
+    *hard = rl.rlim_max == RLIM_INFINITY ? NONE : (uint64_t)rl.rlim_max;
+    return 0;
+}
+
+int wm_os_memlock_raise(uint64_t want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_MEMLOCK, &rl))
+        return -errno;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+        return 0;
+    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+    return setrlimit(RLIMIT_MEMLOCK, &rl) ? -errno : 0;
+}
