@@ -115,6 +115,8 @@ void wm_status_combine(const struct wm_os_memstat *m, struct wm_memory_status *o
 NTSTATUS wm_status_installed(uint64_t *bytes);
 NTSTATUS wm_status_working_set(HANDLE process, size_t *min, size_t *max, ULONG *flags);
 NTSTATUS wm_status_set_working_set(HANDLE process, size_t min, size_t max, ULONG flags);
+/* wsinfo.c: NtQueryVirtualMemory(MemoryWorkingSetExInformation) on the caller's array. */
+NTSTATUS wm_query_working_set_ex(PVOID info, SIZE_T len, PSIZE_T ret_len);
 
 /* ---- fault.c ------------------------------------------------------------------------------ */
 

@@ -191,6 +191,8 @@ WINMEM_API NTSTATUS NTAPI NtQueryVirtualMemory(HANDLE process, PVOID base,
 
     if (st)
         return st;
+    if (info_class == MemoryWorkingSetExInformation)
+        return wm_query_working_set_ex(info, len, ret_len); /* base is not used */
     if (info_class != MemoryBasicInformation)
         return STATUS_INVALID_INFO_CLASS;
     if (len < sizeof(mbi))

@@ -218,6 +218,14 @@ uint64_t wm_os_installed_memory(const char *root);
  * further than the hard limit; never lowering it). */
 int wm_os_memlock_limit(uint64_t *soft, uint64_t *hard);
 int wm_os_memlock_raise(uint64_t want);
+/* The kernel's page map of this process: one entry per page.  Open per use (fork()). */
+struct wm_os_pageinfo {
+    bool present, swapped;
+    bool shared;    /* a file page or shared anonymous memory */
+    bool exclusive; /* mapped by this process alone */
+};
+int wm_os_pagemap_open(void);
+int wm_os_pagemap_read(int fd, uint64_t page_index, struct wm_os_pageinfo *out);
 
 /* A streaming reader with a fixed buffer: no malloc, so usable with the VM lock held.
  * Not for the fault path (it opens a file). */

@@ -267,3 +267,23 @@ int wm_os_memlock_raise(uint64_t want)
     rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
     return setrlimit(RLIMIT_MEMLOCK, &rl) ? -errno : 0;
 }
+
+int wm_os_pagemap_open(void)
+{
+    /* Opened per use: a descriptor kept across fork() would read the parent's map. */
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int wm_os_pagemap_read(int fd, uint64_t page_index, struct wm_os_pageinfo *out)
+{
+    uint64_t e;
+    ssize_t n = pread(fd, &e, sizeof e, (off_t)(page_index * sizeof e));
+    if (n != (ssize_t)sizeof e)
+        return n < 0 ? -errno : -EIO;
+    out->present = (e >> 63) & 1;
+    out->swapped = (e >> 62) & 1;
+    out->shared = (e >> 61) & 1;
+    out->exclusive = (e >> 56) & 1;
+    return 0;
+}

@@ -5,6 +5,8 @@
  */
 #include "win32.h"
 
+#include "psapi.h"
+
 #include "rtl/rtl.h"
 
 #include "except/except.h"
@@ -266,4 +268,11 @@ WINMEM_API BOOL WINAPI SetProcessWorkingSetSizeEx(HANDLE process, SIZE_T min, SI
 WINMEM_API BOOL WINAPI SetProcessWorkingSetSize(HANDLE process, SIZE_T min, SIZE_T max)
 {
     return SetProcessWorkingSetSizeEx(process, min, max, 0);
+}
+
+/* psapi.h's QueryWorkingSetEx (a macro for this name, as with PSAPI_VERSION 2). */
+WINMEM_API BOOL WINAPI K32QueryWorkingSetEx(HANDLE process, PVOID pv, DWORD cb)
+{
+    return wm_win32_status(
+        NtQueryVirtualMemory(process, NULL, MemoryWorkingSetExInformation, pv, cb, NULL));
 }
