@@ -70,6 +70,32 @@ WINBASEAPI BOOL WINAPI FlushViewOfFile(LPCVOID lpBaseAddress, SIZE_T dwNumberOfB
 #endif
 WINBASEAPI BOOL WINAPI VirtualUnlock(LPVOID lpAddress, SIZE_T dwSize);
 
+/* QueryVirtualMemoryInformation: one allocation as a whole (VirtualQuery describes runs of
+ * pages with the same state instead). */
+typedef enum WIN32_MEMORY_INFORMATION_CLASS { MemoryRegionInfo } WIN32_MEMORY_INFORMATION_CLASS;
+typedef struct WIN32_MEMORY_REGION_INFORMATION {
+    PVOID AllocationBase;
+    ULONG AllocationProtect;
+    union {
+        ULONG Flags;
+        struct {
+            ULONG Private : 1;
+            ULONG MappedDataFile : 1;
+            ULONG MappedImage : 1;
+            ULONG MappedPageFile : 1;
+            ULONG MappedPhysical : 1;
+            ULONG DirectMapped : 1;
+            ULONG Reserved : 26;
+        };
+    };
+    SIZE_T RegionSize;
+    SIZE_T CommitSize;
+} WIN32_MEMORY_REGION_INFORMATION;
+WINBASEAPI BOOL WINAPI QueryVirtualMemoryInformation(
+    HANDLE Process, const VOID *VirtualAddress,
+    WIN32_MEMORY_INFORMATION_CLASS MemoryInformationClass, PVOID MemoryInformation,
+    SIZE_T MemoryInformationSize, PSIZE_T ReturnSize);
+
 /* Working-set sizes (flags: QUOTA_LIMITS_HARDWS_*, winnt.h). */
 WINBASEAPI BOOL WINAPI GetProcessWorkingSetSize(HANDLE hProcess, PSIZE_T lpMinimumWorkingSetSize,
                                                 PSIZE_T lpMaximumWorkingSetSize);

@@ -117,6 +117,8 @@ NTSTATUS wm_status_working_set(HANDLE process, size_t *min, size_t *max, ULONG *
 NTSTATUS wm_status_set_working_set(HANDLE process, size_t min, size_t max, ULONG flags);
 /* wsinfo.c: NtQueryVirtualMemory(MemoryWorkingSetExInformation) on the caller's array. */
 NTSTATUS wm_query_working_set_ex(PVOID info, SIZE_T len, PSIZE_T ret_len);
+/* NtQueryVirtualMemory(MemoryRegionInformation): the allocation holding addr as a whole. */
+NTSTATUS wm_query_region_info(uintptr_t addr, PVOID info, SIZE_T len, PSIZE_T ret_len);
 
 /* ---- fault.c ------------------------------------------------------------------------------ */
 

@@ -193,6 +193,8 @@ WINMEM_API NTSTATUS NTAPI NtQueryVirtualMemory(HANDLE process, PVOID base,
         return st;
     if (info_class == MemoryWorkingSetExInformation)
         return wm_query_working_set_ex(info, len, ret_len); /* base is not used */
+    if (info_class == MemoryRegionInformation)
+        return wm_query_region_info((uintptr_t)base, info, len, ret_len);
     if (info_class != MemoryBasicInformation)
         return STATUS_INVALID_INFO_CLASS;
     if (len < sizeof(mbi))

@@ -120,3 +120,104 @@ NTSTATUS wm_query_working_set_ex(PVOID info, SIZE_T len, PSIZE_T ret_len)
     }
     return st;
 }
+
+/* ---- MemoryRegionInformation: one allocation as a whole ------------------------------------ */
+
+/* The NT layout (MEMORY_REGION_INFORMATION); the first 32 bytes are the Win32 one
+ * (WIN32_MEMORY_REGION_INFORMATION), which is the least a caller may pass. */
+struct region_info {
+    PVOID AllocationBase;
+    ULONG AllocationProtect;
+    ULONG RegionType;
+    SIZE_T RegionSize;
+    SIZE_T CommitSize;
+    ULONG_PTR PartitionId;
+    ULONG_PTR NodePreference;
+};
+#define REGION_INFO_MIN 32
+#define RT_PRIVATE 0x1u
+#define RT_MAPPED_DATA_FILE 0x2u
+#define RT_MAPPED_IMAGE 0x4u
+#define RT_MAPPED_PAGE_FILE 0x8u
+
+struct commit_count {
+    bool view;
+    size_t bytes;
+};
+
+static int count_run(void *ctx, const struct wm_region *r, size_t off, size_t len,
+                     const struct wm_run *run)
+{
+    struct commit_count *c = ctx;
+    (void)r, (void)off;
+    /* Private memory is charged for what is committed; a view only for its pages that are
+     * (or may become) private copies. */
+    if (run->state == WM_STATE_COMMITTED &&
+        (!c->view || (run->flags & WM_RUN_COPIED) || wm_prot_is_cow(run->prot)))
+        c->bytes += len;
+    return 0;
+}
+
+static NTSTATUS region_info_locked(uintptr_t page, struct region_info *ri)
+{
+    const struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, page);
+    memset(ri, 0, sizeof *ri);
+    if (r) {
+        struct commit_count c = { .view = (r->flags & WM_REGION_VIEW) != 0 };
+        wm_region_walk(r, 0, r->size, count_run, &c);
+        ri->AllocationBase = (PVOID)r->base;
+        ri->AllocationProtect = r->alloc_prot;
+        if (!c.view)
+            ri->RegionType = RT_PRIVATE;
+        else
+            ri->RegionType = (((const struct wm_section *)r->object)->attrs & SEC_FILE)
+                                 ? RT_MAPPED_DATA_FILE
+                                 : RT_MAPPED_PAGE_FILE;
+        ri->RegionSize = r->size;
+        ri->CommitSize = c.bytes;
+        return STATUS_SUCCESS;
+    }
+    /* Memory winmem did not allocate: its allocation as VirtualQuery groups it. */
+    MEMORY_BASIC_INFORMATION m;
+    NTSTATUS st = wm_query_locked(page, &m);
+    if (st)
+        return st;
+    if (m.State == MEM_FREE)
+        return STATUS_INVALID_ADDRESS;
+    uintptr_t base = (uintptr_t)m.AllocationBase, a = base;
+    ri->AllocationBase = m.AllocationBase;
+    ri->AllocationProtect = m.AllocationProtect;
+    ri->RegionType = m.Type == MEM_IMAGE    ? RT_MAPPED_IMAGE
+                     : m.Type == MEM_MAPPED ? RT_MAPPED_DATA_FILE
+                                            : RT_PRIVATE;
+    while (a <= WM_MAX_ADDRESS && wm_query_locked(a, &m) == STATUS_SUCCESS && m.State != MEM_FREE &&
+           (uintptr_t)m.AllocationBase == base) {
+        if (m.State == MEM_COMMIT && (m.Type == MEM_PRIVATE || wm_prot_is_cow(m.Protect)))
+            ri->CommitSize += m.RegionSize;
+        ri->RegionSize += m.RegionSize;
+        a += m.RegionSize;
+    }
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS wm_query_region_info(uintptr_t addr, PVOID info, SIZE_T len, PSIZE_T ret_len)
+{
+    struct region_info ri;
+
+    if (len < REGION_INFO_MIN)
+        return STATUS_INFO_LENGTH_MISMATCH;
+    if (!info)
+        return STATUS_ACCESS_VIOLATION;
+    if (addr > WM_MAX_ADDRESS)
+        return STATUS_INVALID_PARAMETER;
+    wm_vmstate_init();
+    wm_vmstate_rdlock();
+    NTSTATUS st = region_info_locked(addr & ~(uintptr_t)(wm_vm.page - 1), &ri);
+    wm_vmstate_rdunlock();
+    if (st)
+        return st;
+    SIZE_T n = len < sizeof ri ? len : sizeof ri;
+    if (wm_os_copy(info, &ri, n) || (ret_len && wm_os_copy(ret_len, &n, sizeof n)))
+        return STATUS_ACCESS_VIOLATION;
+    return STATUS_SUCCESS;
+}

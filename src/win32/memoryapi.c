@@ -276,3 +276,13 @@ WINMEM_API BOOL WINAPI K32QueryWorkingSetEx(HANDLE process, PVOID pv, DWORD cb)
     return wm_win32_status(
         NtQueryVirtualMemory(process, NULL, MemoryWorkingSetExInformation, pv, cb, NULL));
 }
+
+WINMEM_API BOOL WINAPI QueryVirtualMemoryInformation(HANDLE process, const VOID *addr,
+                                                     WIN32_MEMORY_INFORMATION_CLASS cls, PVOID info,
+                                                     SIZE_T size, PSIZE_T ret)
+{
+    if (cls != MemoryRegionInfo)
+        return wm_win32_error(ERROR_INVALID_PARAMETER);
+    return wm_win32_status(
+        NtQueryVirtualMemory(process, (PVOID)addr, MemoryRegionInformation, info, size, ret));
+}
