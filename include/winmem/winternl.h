@@ -89,6 +89,26 @@ NTSYSAPI NTSTATUS NTAPI NtMapViewOfSection(HANDLE SectionHandle, HANDLE ProcessH
                                            ULONG AllocationType, ULONG Win32Protect);
 NTSYSAPI NTSTATUS NTAPI NtUnmapViewOfSection(HANDLE ProcessHandle, PVOID BaseAddress);
 
+typedef enum _SECTION_INFORMATION_CLASS {
+    SectionBasicInformation = 0,
+    SectionImageInformation = 1,
+} SECTION_INFORMATION_CLASS;
+typedef struct _SECTION_BASIC_INFORMATION {
+    PVOID BaseAddress;          /* NULL: 64-bit Windows has no based sections */
+    ULONG AllocationAttributes; /* SEC_COMMIT / SEC_RESERVE / SEC_FILE, with SEC_NOCACHE ... */
+    LARGE_INTEGER MaximumSize;  /* page-rounded for the paging file, exact for a file */
+} SECTION_BASIC_INFORMATION, *PSECTION_BASIC_INFORMATION;
+/* Needs SECTION_QUERY; SectionImageInformation: STATUS_SECTION_NOT_IMAGE (no image sections). */
+NTSYSAPI NTSTATUS NTAPI NtQuerySection(HANDLE SectionHandle,
+                                       SECTION_INFORMATION_CLASS SectionInformationClass,
+                                       PVOID SectionInformation, SIZE_T SectionInformationLength,
+                                       PSIZE_T ReturnLength);
+/* STATUS_SUCCESS when both addresses lie in the same view (or the first in an executable
+ * image and the second in any mapping of that file); STATUS_NOT_SAME_DEVICE for other views;
+ * STATUS_CONFLICTING_ADDRESSES for private memory; STATUS_INVALID_ADDRESS for free memory. */
+NTSYSAPI NTSTATUS NTAPI NtAreMappedFilesTheSame(PVOID File1MappedAsAnImage,
+                                                PVOID File2MappedAsFile);
+
 /* ---- files (the calls sections and the Win32 file API need) ---------------------------- */
 
 typedef struct _IO_STATUS_BLOCK {
