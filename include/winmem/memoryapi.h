@@ -70,6 +70,25 @@ WINBASEAPI BOOL WINAPI FlushViewOfFile(LPCVOID lpBaseAddress, SIZE_T dwNumberOfB
 #endif
 WINBASEAPI BOOL WINAPI VirtualUnlock(LPVOID lpAddress, SIZE_T dwSize);
 
+/* Copies from and to this process's memory (the process handle must be the current
+ * process); a partial copy fails with ERROR_PARTIAL_COPY and reports the bytes copied. */
+WINBASEAPI BOOL WINAPI ReadProcessMemory(HANDLE hProcess, LPCVOID lpBaseAddress, LPVOID lpBuffer,
+                                         SIZE_T nSize, SIZE_T *lpNumberOfBytesRead);
+WINBASEAPI BOOL WINAPI WriteProcessMemory(HANDLE hProcess, LPVOID lpBaseAddress, LPCVOID lpBuffer,
+                                          SIZE_T nSize, SIZE_T *lpNumberOfBytesWritten);
+
+typedef struct _WIN32_MEMORY_RANGE_ENTRY {
+    PVOID VirtualAddress;
+    SIZE_T NumberOfBytes;
+} WIN32_MEMORY_RANGE_ENTRY, *PWIN32_MEMORY_RANGE_ENTRY;
+/* A hint: read these ranges in ahead of use.  Flags must be 0. */
+WINBASEAPI BOOL WINAPI PrefetchVirtualMemory(HANDLE hProcess, ULONG_PTR NumberOfEntries,
+                                             PWIN32_MEMORY_RANGE_ENTRY VirtualAddresses,
+                                             ULONG Flags);
+/* The contents of these committed pages are no longer needed (they may read as anything after);
+ * returns ERROR_SUCCESS or an error code. */
+WINBASEAPI DWORD WINAPI DiscardVirtualMemory(PVOID VirtualAddress, SIZE_T Size);
+
 /* QueryVirtualMemoryInformation: one allocation as a whole (VirtualQuery describes runs of
  * pages with the same state instead). */
 typedef enum WIN32_MEMORY_INFORMATION_CLASS { MemoryRegionInfo } WIN32_MEMORY_INFORMATION_CLASS;

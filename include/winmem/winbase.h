@@ -28,6 +28,21 @@ WINMEM_EXTERN_C_BEGIN
 WINBASEAPI BOOL WINAPI AddSecureMemoryCacheCallback(PSECURE_MEMORY_CACHE_CALLBACK pfnCallBack);
 WINBASEAPI BOOL WINAPI RemoveSecureMemoryCacheCallback(PSECURE_MEMORY_CACHE_CALLBACK pfnCallBack);
 
+/* Probes: TRUE when some byte of the range cannot be read (written) now.  A guard page in the
+ * range loses its guard and makes the range bad, as on Windows. */
+WINBASEAPI BOOL WINAPI IsBadReadPtr(const VOID *lp, UINT_PTR ucb);
+WINBASEAPI BOOL WINAPI IsBadWritePtr(LPVOID lp, UINT_PTR ucb);
+WINBASEAPI BOOL WINAPI IsBadHugeReadPtr(const VOID *lp, UINT_PTR ucb);
+WINBASEAPI BOOL WINAPI IsBadHugeWritePtr(LPVOID lp, UINT_PTR ucb);
+WINBASEAPI BOOL WINAPI IsBadCodePtr(FARPROC lpfn);
+WINBASEAPI BOOL WINAPI IsBadStringPtrA(LPCSTR lpsz, UINT_PTR ucchMax);
+WINBASEAPI BOOL WINAPI IsBadStringPtrW(LPCWSTR lpsz, UINT_PTR ucchMax);
+#ifdef UNICODE
+#define IsBadStringPtr IsBadStringPtrW
+#else
+#define IsBadStringPtr IsBadStringPtrA
+#endif
+
 /* LocalAlloc / LocalReAlloc flags and what LocalFlags reports. */
 #define LMEM_FIXED 0x0000
 #define LMEM_MOVEABLE 0x0002

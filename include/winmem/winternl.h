@@ -51,6 +51,15 @@ typedef enum _SECTION_INHERIT { ViewShare = 1, ViewUnmap = 2 } SECTION_INHERIT;
 NTSYSAPI NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress,
                                                 ULONG_PTR ZeroBits, PSIZE_T RegionSize,
                                                 ULONG AllocationType, ULONG Protect);
+/* Copies between this process's memory and a buffer: STATUS_PARTIAL_COPY (with the count of
+ * bytes copied) when the process's side becomes unreadable / unwritable part way. */
+NTSYSAPI NTSTATUS NTAPI NtReadVirtualMemory(HANDLE ProcessHandle, PVOID BaseAddress, PVOID Buffer,
+                                            SIZE_T NumberOfBytesToRead, PSIZE_T NumberOfBytesRead);
+NTSYSAPI NTSTATUS NTAPI NtWriteVirtualMemory(HANDLE ProcessHandle, PVOID BaseAddress, PVOID Buffer,
+                                             SIZE_T NumberOfBytesToWrite,
+                                             PSIZE_T NumberOfBytesWritten);
+NTSYSAPI NTSTATUS NTAPI NtFlushInstructionCache(HANDLE ProcessHandle, PVOID BaseAddress,
+                                                SIZE_T Length);
 NTSYSAPI NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress,
                                             PSIZE_T RegionSize, ULONG FreeType);
 NTSYSAPI NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress,

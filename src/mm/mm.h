@@ -120,6 +120,17 @@ NTSTATUS wm_query_working_set_ex(PVOID info, SIZE_T len, PSIZE_T ret_len);
 /* NtQueryVirtualMemory(MemoryRegionInformation): the allocation holding addr as a whole. */
 NTSTATUS wm_query_region_info(uintptr_t addr, PVOID info, SIZE_T len, PSIZE_T ret_len);
 
+/* ---- probe.c: probing and copying untrusted addresses ------------------------------------- */
+
+/* Whether n bytes at p can be read (and written back, write): one byte per page and the last,
+ * as Windows probes.  A guard page met loses its guard and counts as bad. */
+bool wm_probe_range(const void *p, size_t n, bool write);
+/* Whether a string of at most max_chars characters (1 or 2 bytes each) up to its terminator
+ * can be read. */
+bool wm_probe_string(const void *p, size_t max_chars, size_t char_size);
+/* PrefetchVirtualMemory: WIN32_MEMORY_RANGE_ENTRY ranges read in ahead of use. */
+NTSTATUS wm_prefetch(HANDLE process, const void *ranges, size_t count);
+
 /* ---- fault.c ------------------------------------------------------------------------------ */
 
 enum wm_fault {

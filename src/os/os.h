@@ -65,6 +65,8 @@ int wm_os_unmap(uintptr_t addr, size_t len);
 int wm_os_protect(uintptr_t addr, size_t len, unsigned acc);
 /* Drop the pages of [addr, addr+len) and make it inaccessible, in one step (decommit). */
 int wm_os_decommit(uintptr_t addr, size_t len);
+/* Read [addr, addr+len) in ahead of use (a hint; PrefetchVirtualMemory). */
+int wm_os_willneed(uintptr_t addr, size_t len);
 /* Let the kernel reclaim the pages lazily; they keep their data until it does (MEM_RESET). */
 int wm_os_reset(uintptr_t addr, size_t len);
 /* True when every page of [addr, addr+len) is still resident (MEM_RESET_UNDO). */

@@ -132,6 +132,7 @@ static const struct status_map table[] = {
     { STATUS_COMMITMENT_LIMIT, ERROR_COMMITMENT_LIMIT },
     { STATUS_SECTION_NOT_IMAGE, ERROR_INVALID_PARAMETER },
     { STATUS_NOT_SAME_DEVICE, ERROR_NOT_SAME_DEVICE },
+    { STATUS_PARTIAL_COPY, ERROR_PARTIAL_COPY },
     /* Not a memory status on Windows: it belongs to the network redirector. */
     { STATUS_INVALID_ADDRESS, ERROR_UNEXP_NET_ERR },
     { STATUS_UNABLE_TO_DECOMMIT_VM, ERROR_INVALID_ADDRESS },
