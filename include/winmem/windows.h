@@ -5,6 +5,7 @@
 #ifndef WINMEM_WINDOWS_H
 #define WINMEM_WINDOWS_H
 
+#include "winapifamily.h"
 #include "windef.h"
 #include "winnt.h"
 #include "winerror.h"
