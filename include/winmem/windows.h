@@ -10,5 +10,8 @@
 #include "winnt.h"
 #include "winerror.h"
 #include "winbase.h"
+#include "fibersapi.h"
+#include "profileapi.h"
+#include "synchapi.h"
 
 #endif

@@ -212,4 +212,19 @@ int wm_maps_file_mapped(const struct wm_os_stat *st, bool *mapped);
 int wm_maps_next(struct wm_maps *m, struct wm_maps_entry *e);
 void wm_maps_close(struct wm_maps *m);
 
+/* ---- thread.c: time, sleeping, the calling thread ---------------------------------------- */
+
+/* Nanoseconds since boot, counting time suspended (CLOCK_BOOTTIME). */
+uint64_t wm_os_boot_ns(void);
+/* Sleep at least ns nanoseconds (signals do not cut it short). */
+void wm_os_sleep_ns(uint64_t ns);
+void wm_os_sleep_forever(void);
+void wm_os_yield(void);
+unsigned wm_os_thread_id(void);
+/* The processor the thread runs on now (0 when the kernel will not say). */
+int wm_os_cpu_number(void);
+/* Call fn(ctx) when the calling thread exits (ctx NULL: not).  Every call passes the same fn.
+ * Not run for a thread that ends the process with exit(). */
+int wm_os_thread_exit_hook(void (*fn)(void *ctx), void *ctx);
+
 #endif
