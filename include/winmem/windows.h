@@ -11,6 +11,7 @@
 #include "winerror.h"
 #include "winbase.h"
 #include "fibersapi.h"
+#include "libloaderapi.h"
 #include "profileapi.h"
 #include "synchapi.h"
 

@@ -227,4 +227,9 @@ int wm_os_cpu_number(void);
  * Not run for a thread that ends the process with exit(). */
 int wm_os_thread_exit_hook(void (*fn)(void *ctx), void *ctx);
 
+/* ---- image.c ----------------------------------------------------------------------------- */
+
+/* Where the executable's image starts (its lowest loaded segment); 0 if unknown. */
+uintptr_t wm_os_image_base(void);
+
 #endif

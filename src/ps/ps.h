@@ -1,6 +1,7 @@
 /*
  * ps.h - cross-file functions of the process/thread layer (src/ps/): the calling thread's
- * identity, time and scheduling (sched.c), and thread- and fiber-local storage slots (tls.c).
+ * identity, time and scheduling (sched.c), thread- and fiber-local storage slots (tls.c), and
+ * the executable's image base (peb.c).
  * No thread is ever created here: these serve threads the program made itself.
  *
  * Layer rules, stated once: Linux is reached only through os/; failures are NTSTATUS.
@@ -48,5 +49,10 @@ NTSTATUS wm_tls_free(bool fls, uint32_t index);
 NTSTATUS wm_tls_get(bool fls, uint32_t index, void **value);
 /* The same checks; STATUS_NO_MEMORY when the thread's slot table could not be made. */
 NTSTATUS wm_tls_set(bool fls, uint32_t index, void *value);
+
+/* ---- peb.c ---------------------------------------------------------------------------- */
+
+/* Where the executable is mapped (GetModuleHandle(NULL)); NULL if unknown. */
+void *wm_peb_image_base(void);
 
 #endif
