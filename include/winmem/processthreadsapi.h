@@ -23,6 +23,12 @@ WINBASEAPI LPVOID WINAPI TlsGetValue(DWORD dwTlsIndex);
 WINBASEAPI BOOL WINAPI TlsSetValue(DWORD dwTlsIndex, LPVOID lpTlsValue);
 WINBASEAPI BOOL WINAPI TlsFree(DWORD dwTlsIndex);
 
+/* The process's token (securitybaseapi.h adjusts it); a thread has none of its own. */
+WINBASEAPI BOOL WINAPI OpenProcessToken(HANDLE ProcessHandle, DWORD DesiredAccess,
+                                        PHANDLE TokenHandle);
+WINBASEAPI BOOL WINAPI OpenThreadToken(HANDLE ThreadHandle, DWORD DesiredAccess, BOOL OpenAsSelf,
+                                       PHANDLE TokenHandle);
+
 WINMEM_EXTERN_C_END
 
 #endif

@@ -13,6 +13,7 @@
 #include "fibersapi.h"
 #include "libloaderapi.h"
 #include "profileapi.h"
+#include "securitybaseapi.h"
 #include "synchapi.h"
 
 #endif
