@@ -234,6 +234,17 @@ WINMEM_API NTSTATUS NTAPI NtCreateFile(PHANDLE handle, ACCESS_MASK access, POBJE
     return STATUS_SUCCESS;
 }
 
+NTSTATUS wm_file_delete(const OBJECT_ATTRIBUTES *oa)
+{
+    char path[PATH_MAX_BYTES];
+    NTSTATUS st = path_of(oa, path, sizeof(path));
+
+    if (st != STATUS_SUCCESS)
+        return st;
+    int rc = wm_os_unlink(path);
+    return rc ? open_status(rc, path) : STATUS_SUCCESS;
+}
+
 /* Where a read or write goes: the file position (-1), or an offset. */
 static NTSTATUS offset_of(const LARGE_INTEGER *off, int64_t *out)
 {

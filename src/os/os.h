@@ -118,6 +118,8 @@ bool wm_os_path_exists(const char *path);
 /* Whether fd was opened for reading / writing (-EBADF when it is no descriptor). */
 int wm_os_fd_mode(int fd, bool *rd, bool *wr);
 int wm_os_close(int fd);
+/* Remove a name (not a directory: -EISDIR). */
+int wm_os_unlink(const char *path);
 int wm_os_dup(int fd);
 int wm_os_file_size(int fd, uint64_t *size);
 int wm_os_truncate(int fd, uint64_t size);
