@@ -194,22 +194,27 @@ NTSTATUS wm_tls_set(bool fls, uint32_t index, void *value)
         atomic_store_explicit(&v->tls[index], value, memory_order_relaxed);
         return STATUS_SUCCESS;
     }
-    if (index >= v->nfls) {
+    /* Under the lock, checked again: a value stored into an index FlsFree has just freed
+     * would never see its callback. */
+    pthread_mutex_lock(&list_lock);
+    if (!atomic_load(&fls_used[index])) {
+        st = STATUS_INVALID_PARAMETER;
+    } else if (index >= v->nfls) {
         size_t n = index < 64 ? 64 : (size_t)index * 2;
         if (n > WM_FLS_SLOTS)
             n = WM_FLS_SLOTS;
-        pthread_mutex_lock(&list_lock); /* FlsFree may be walking this array */
         _Atomic(void *) *grown = realloc(v->fls, n * sizeof(*grown));
         if (grown) {
             for (size_t i = v->nfls; i < n; i++)
                 atomic_init(&grown[i], NULL);
             v->fls = grown;
             v->nfls = n;
+        } else {
+            st = STATUS_NO_MEMORY;
         }
-        pthread_mutex_unlock(&list_lock);
-        if (!grown)
-            return STATUS_NO_MEMORY;
     }
-    atomic_store_explicit(&v->fls[index], value, memory_order_relaxed);
-    return STATUS_SUCCESS;
+    if (st == STATUS_SUCCESS)
+        atomic_store_explicit(&v->fls[index], value, memory_order_relaxed);
+    pthread_mutex_unlock(&list_lock);
+    return st;
 }
