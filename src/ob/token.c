@@ -28,6 +28,22 @@ static pthread_mutex_t token_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool enabled[LAST_PRIVILEGE + 1] = { [SE_CHANGE_NOTIFY_PRIVILEGE] = true };
 static bool removed[LAST_PRIVILEGE + 1];
 
+/* fork(): token_lock is a leaf, taken last (mm/vmstate.c explains the order). */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&token_lock);
+}
+
+static void fork_release(void)
+{
+    pthread_mutex_unlock(&token_lock);
+}
+
+__attribute__((constructor(101))) static void register_fork(void)
+{
+    pthread_atfork(fork_prepare, fork_release, fork_release);
+}
+
 static bool held_locked(ULONG p)
 {
     if (p < FIRST_PRIVILEGE || p > LAST_PRIVILEGE || removed[p])

@@ -42,7 +42,8 @@ uint32_t wm_sched_processor(void);
  * when the slot is freed. */
 NTSTATUS wm_tls_alloc(bool fls, void (*callback)(void *), uint32_t *index);
 /* Free the index: every thread's value in it becomes NULL (for fls, after the callback ran
- * for each non-NULL one).  STATUS_INVALID_PARAMETER when it is not allocated. */
+ * for each non-NULL one).  STATUS_INVALID_PARAMETER when it is not allocated; for fls,
+ * STATUS_NO_MEMORY (nothing freed) when there is no room to collect the values. */
 NTSTATUS wm_tls_free(bool fls, uint32_t index);
 /* The calling thread's value; STATUS_INVALID_PARAMETER for an index out of range (fls: or
  * not allocated). */

@@ -95,6 +95,48 @@ static NTSTATUS my_values(struct values **out)
     return STATUS_SUCCESS;
 }
 
+static size_t count_threads_locked(void)
+{
+    size_t n = 0;
+    for (struct values *v = threads; v; v = v->next)
+        n++;
+    return n;
+}
+
+/* fork(): the lock is a leaf, so it is taken last (registered at the callback lists'
+ * priority; mm/vmstate.c explains the order).  The child has one thread: the others' tables
+ * are dropped without their callbacks, since those threads never exit there. */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&list_lock);
+}
+
+static void fork_parent(void)
+{
+    pthread_mutex_unlock(&list_lock);
+}
+
+static void fork_child(void)
+{
+    struct values *v = threads, *next;
+    for (; v; v = next) {
+        next = v->next;
+        if (v != self) {
+            free(v->fls);
+            free(v);
+        }
+    }
+    threads = self;
+    if (self)
+        self->prev = self->next = NULL;
+    pthread_mutex_unlock(&list_lock);
+}
+
+__attribute__((constructor(101))) static void register_fork(void)
+{
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
 NTSTATUS wm_tls_alloc(bool fls, void (*callback)(void *), uint32_t *index)
 {
     NTSTATUS st = STATUS_NO_MORE_ENTRIES;
@@ -121,11 +163,25 @@ NTSTATUS wm_tls_free(bool fls, uint32_t index)
 {
     void (*cb)(void *) = NULL;
     void **values = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0, cap = 0, nthreads;
 
     pthread_mutex_lock(&list_lock);
+    /* Room for every thread's value, allocated with the lock dropped (list_lock is a leaf:
+     * nothing, malloc included, runs under it); if threads came meanwhile, again. */
+    while (fls && (nthreads = count_threads_locked()) > cap) {
+        pthread_mutex_unlock(&list_lock);
+        void **grown = realloc(values, nthreads * sizeof(*values));
+        if (!grown) {
+            free(values);
+            return STATUS_NO_MEMORY;
+        }
+        values = grown;
+        cap = nthreads;
+        pthread_mutex_lock(&list_lock);
+    }
     if (!in_range(fls, index) || !(fls ? atomic_load(&fls_used[index]) : tls_used[index])) {
         pthread_mutex_unlock(&list_lock);
+        free(values);
         return STATUS_INVALID_PARAMETER;
     }
     if (fls) {
@@ -137,24 +193,10 @@ NTSTATUS wm_tls_free(bool fls, uint32_t index)
     }
     for (struct values *v = threads; v; v = v->next) {
         void *value;
-        if (!fls) {
+        if (!fls)
             atomic_store(&v->tls[index], NULL);
-            continue;
-        }
-        if (index >= v->nfls || !(value = atomic_exchange(&v->fls[index], NULL)) || !cb)
-            continue;
-        if (n == cap) {
-            /* Out of memory here would lose a callback: fall back to calling it under the
-             * lock (it must then not call Fls*, which no callback that frees memory does). */
-            void **grown = realloc(values, (cap ? cap * 2 : 16) * sizeof(*values));
-            if (!grown) {
-                cb(value);
-                continue;
-            }
-            values = grown;
-            cap = cap ? cap * 2 : 16;
-        }
-        values[n++] = value;
+        else if (index < v->nfls && (value = atomic_exchange(&v->fls[index], NULL)) && cb)
+            values[n++] = value;
     }
     pthread_mutex_unlock(&list_lock);
     /* The callbacks run on the freeing thread, with no lock held, as FlsFree runs them. */
