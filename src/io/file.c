@@ -278,7 +278,8 @@ WINMEM_API NTSTATUS NTAPI NtReadFile(HANDLE h, HANDLE event, PVOID apc, PVOID ap
     (void)event, (void)apc, (void)apc_context, (void)key;
     if ((st = file_of(h, &f, &access)))
         return st;
-    if (probe(iosb, sizeof(*iosb)))
+    /* No buffer: refused before anything is read, even at the end of the file. */
+    if (probe(iosb, sizeof(*iosb)) || (!buf && len))
         st = STATUS_ACCESS_VIOLATION;
     else if (!(access & FILE_READ_DATA))
         st = STATUS_ACCESS_DENIED;
@@ -313,6 +314,8 @@ WINMEM_API NTSTATUS NTAPI NtWriteFile(HANDLE h, HANDLE event, PVOID apc, PVOID a
         st = STATUS_ACCESS_VIOLATION;
     } else if (!(access & (FILE_WRITE_DATA | FILE_APPEND_DATA))) {
         st = STATUS_ACCESS_DENIED;
+    } else if (!buf && len) {
+        st = STATUS_INVALID_USER_BUFFER; /* what Windows says of a NULL buffer */
     } else if (off_ptr && off_ptr->u.LowPart == 0xffffffffu && off_ptr->u.HighPart == -1) {
         /* FILE_WRITE_TO_END_OF_FILE */
         int rc = wm_os_file_stat(f->fd, &sz);

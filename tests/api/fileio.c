@@ -141,6 +141,9 @@ static void test_read_write(void)
     memset(&ov, 0, sizeof(ov));
     CHECK(ReadFile(h, buf, 11, &done, &ov));
     CHECK(memcmp(buf, "HELLO world", 11) == 0);
+    /* No buffer (here at the end of the file, where nothing would be read). */
+    CHECK_FAILS(ReadFile(h, NULL, 5, &done, NULL), ERROR_NOACCESS);
+    CHECK_FAILS(WriteFile(h, NULL, 5, &done, NULL), ERROR_INVALID_USER_BUFFER);
     CHECK(CloseHandle(h));
 
     /* Access rights and handles. */
