@@ -4,7 +4,10 @@
 #   WINBASEAPI declarations -> kernel32.dll's and kernelbase.dll's table
 # ntddk.h (kernel-mode calls no user-mode DLL exports) and io.h (the C runtime's) are left out.
 # Every listed function is referenced by address, so a declaration with no definition fails
-# the link.  Run as: cmake -DHEADERS=<dir> -DOUT=<file.c> -P exports.cmake
+# the link: a WINBASEAPI / NTSYSAPI declaration needs a definition on every platform (#if
+# around a declaration is not seen here).  A function exported some other way (WINMEM_API
+# alone) is not listed; the exports_resolve test (tests/exports/) reports it.
+# Run as: cmake -DHEADERS=<dir> -DOUT=<file.c> -P exports.cmake
 cmake_minimum_required(VERSION 3.16)
 file(GLOB headers ${HEADERS}/*.h)
 set(ntdll_fns "")
