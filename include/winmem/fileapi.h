@@ -1,6 +1,7 @@
 /*
- * fileapi.h - the minimal file calls a program needs to back a file mapping with a real file.
- * Paths are UTF-8 for the A calls and UTF-16 (char16_t) for the W calls; both are Linux paths.
+ * fileapi.h - the minimal file calls a program needs to back a file mapping with a real file,
+ * read and write it, and make and remove temporary files.  Paths are UTF-8 for the A calls
+ * and UTF-16 (char16_t) for the W calls; both are Linux paths ('/' separates directories).
  */
 #ifndef WINMEM_FILEAPI_H
 #define WINMEM_FILEAPI_H
@@ -32,11 +33,30 @@ WINBASEAPI BOOL WINAPI SetFilePointerEx(HANDLE hFile, LARGE_INTEGER liDistanceTo
                                         PLARGE_INTEGER lpNewFilePointer, DWORD dwMoveMethod);
 WINBASEAPI BOOL WINAPI SetEndOfFile(HANDLE hFile);
 WINBASEAPI BOOL WINAPI FlushFileBuffers(HANDLE hFile);
+WINBASEAPI BOOL WINAPI ReadFile(HANDLE hFile, LPVOID lpBuffer, DWORD nNumberOfBytesToRead,
+                                LPDWORD lpNumberOfBytesRead, LPOVERLAPPED lpOverlapped);
+WINBASEAPI BOOL WINAPI WriteFile(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOfBytesToWrite,
+                                 LPDWORD lpNumberOfBytesWritten, LPOVERLAPPED lpOverlapped);
+WINBASEAPI BOOL WINAPI DeleteFileA(LPCSTR lpFileName);
+WINBASEAPI BOOL WINAPI DeleteFileW(LPCWSTR lpFileName);
+/* The directory for temporary files, ending in '/': $TMP, $TEMP, $TMPDIR, else /tmp/. */
+WINBASEAPI DWORD WINAPI GetTempPathA(DWORD nBufferLength, LPSTR lpBuffer);
+WINBASEAPI DWORD WINAPI GetTempPathW(DWORD nBufferLength, LPWSTR lpBuffer);
+WINBASEAPI UINT WINAPI GetTempFileNameA(LPCSTR lpPathName, LPCSTR lpPrefixString, UINT uUnique,
+                                        LPSTR lpTempFileName);
+WINBASEAPI UINT WINAPI GetTempFileNameW(LPCWSTR lpPathName, LPCWSTR lpPrefixString, UINT uUnique,
+                                        LPWSTR lpTempFileName);
 
 #ifdef UNICODE
 #define CreateFile CreateFileW
+#define DeleteFile DeleteFileW
+#define GetTempPath GetTempPathW
+#define GetTempFileName GetTempFileNameW
 #else
 #define CreateFile CreateFileA
+#define DeleteFile DeleteFileA
+#define GetTempPath GetTempPathA
+#define GetTempFileName GetTempFileNameA
 #endif
 
 WINMEM_EXTERN_C_END

@@ -42,6 +42,9 @@ typedef struct _SYSTEM_INFO {
 WINBASEAPI VOID WINAPI GetSystemInfo(LPSYSTEM_INFO lpSystemInfo);
 WINBASEAPI VOID WINAPI GetNativeSystemInfo(LPSYSTEM_INFO lpSystemInfo);
 WINBASEAPI SIZE_T WINAPI GetLargePageMinimum(VOID);
+/* Milliseconds since boot (GetTickCount wraps after 49.7 days, as on Windows). */
+WINBASEAPI DWORD WINAPI GetTickCount(VOID);
+WINBASEAPI ULONGLONG WINAPI GetTickCount64(VOID);
 
 /* GlobalMemoryStatusEx: physical memory (the process's cgroup limit applied), the commit
  * limit, and the user address space.  Set dwLength to sizeof(MEMORYSTATUSEX) first. */

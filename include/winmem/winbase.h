@@ -9,6 +9,7 @@
 #include "fileapi.h"
 #include "handleapi.h"
 #include "heapapi.h"
+#include "libloaderapi.h"
 #include "memoryapi.h"
 #include "processthreadsapi.h"
 #include "sysinfoapi.h"

@@ -66,7 +66,6 @@ typedef const void *LPCVOID, *PCVOID;
 typedef void *HANDLE, **PHANDLE, **LPHANDLE;
 typedef HANDLE HMODULE, HINSTANCE;
 typedef HANDLE HGLOBAL, HLOCAL;         /* LocalAlloc / GlobalAlloc handles */
-typedef INT_PTR(WINAPI *FARPROC)(void); /* a function address (GetProcAddress, IsBadCodePtr) */
 #ifdef __cplusplus
 typedef char16_t WCHAR;
 #else

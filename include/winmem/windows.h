@@ -5,9 +5,15 @@
 #ifndef WINMEM_WINDOWS_H
 #define WINMEM_WINDOWS_H
 
+#include "winapifamily.h"
 #include "windef.h"
 #include "winnt.h"
 #include "winerror.h"
 #include "winbase.h"
+#include "fibersapi.h"
+#include "libloaderapi.h"
+#include "profileapi.h"
+#include "securitybaseapi.h"
+#include "synchapi.h"
 
 #endif

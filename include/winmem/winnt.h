@@ -7,6 +7,7 @@
 #define WINMEM_WINNT_H
 
 #include "windef.h"
+#include "winnt_inline.h"
 
 /* Memory protection constants: one base protection ... */
 #define PAGE_NOACCESS 0x01

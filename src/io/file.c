@@ -234,6 +234,17 @@ WINMEM_API NTSTATUS NTAPI NtCreateFile(PHANDLE handle, ACCESS_MASK access, POBJE
     return STATUS_SUCCESS;
 }
 
+NTSTATUS wm_file_delete(const OBJECT_ATTRIBUTES *oa)
+{
+    char path[PATH_MAX_BYTES];
+    NTSTATUS st = path_of(oa, path, sizeof(path));
+
+    if (st != STATUS_SUCCESS)
+        return st;
+    int rc = wm_os_unlink(path);
+    return rc ? open_status(rc, path) : STATUS_SUCCESS;
+}
+
 /* Where a read or write goes: the file position (-1), or an offset. */
 static NTSTATUS offset_of(const LARGE_INTEGER *off, int64_t *out)
 {
@@ -267,7 +278,8 @@ WINMEM_API NTSTATUS NTAPI NtReadFile(HANDLE h, HANDLE event, PVOID apc, PVOID ap
     (void)event, (void)apc, (void)apc_context, (void)key;
     if ((st = file_of(h, &f, &access)))
         return st;
-    if (probe(iosb, sizeof(*iosb)))
+    /* No buffer: refused before anything is read, even at the end of the file. */
+    if (probe(iosb, sizeof(*iosb)) || (!buf && len))
         st = STATUS_ACCESS_VIOLATION;
     else if (!(access & FILE_READ_DATA))
         st = STATUS_ACCESS_DENIED;
@@ -302,6 +314,8 @@ WINMEM_API NTSTATUS NTAPI NtWriteFile(HANDLE h, HANDLE event, PVOID apc, PVOID a
         st = STATUS_ACCESS_VIOLATION;
     } else if (!(access & (FILE_WRITE_DATA | FILE_APPEND_DATA))) {
         st = STATUS_ACCESS_DENIED;
+    } else if (!buf && len) {
+        st = STATUS_INVALID_USER_BUFFER; /* what Windows says of a NULL buffer */
     } else if (off_ptr && off_ptr->u.LowPart == 0xffffffffu && off_ptr->u.HighPart == -1) {
         /* FILE_WRITE_TO_END_OF_FILE */
         int rc = wm_os_file_stat(f->fd, &sz);

@@ -28,5 +28,8 @@ struct wm_file {
 NTSTATUS wm_file_handle_for_fd(int fd, HANDLE *out);
 /* A new descriptor for the file behind h (a duplicate: the caller owns it). */
 NTSTATUS wm_file_fd_of_handle(HANDLE h, int *out);
+/* Remove the file oa names (NtDeleteFile): STATUS_OBJECT_NAME_NOT_FOUND or _PATH_NOT_FOUND
+ * when it or a directory on the way is missing, STATUS_FILE_IS_A_DIRECTORY for a directory. */
+NTSTATUS wm_file_delete(const OBJECT_ATTRIBUTES *oa);
 
 #endif

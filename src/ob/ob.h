@@ -1,6 +1,7 @@
 /*
  * ob.h - cross-file functions of the object layer (src/ob/): reference-counted objects behind
- * handles (handle.c) and the named-object namespace named sections live in (namespace.c).
+ * handles (handle.c), the named-object namespace named sections live in (namespace.c), and
+ * the process token (token.c).
  *
  * Layer rules, stated once: every function returns NTSTATUS (or nothing); Linux is reached
  * only through os/; names arrive as Windows object names (UNICODE_STRING) and are turned into
@@ -15,10 +16,17 @@
 
 #include "os/os.h"
 #include "rtl/rtl.h"
+#include "securitybaseapi.h"
 
 /* ---- handle.c: objects behind handles ------------------------------------------------------ */
 
-enum { WM_OBJ_FILE = 1, WM_OBJ_SECTION = 2, WM_OBJ_PROCESS = 3, WM_OBJ_THREAD = 4 };
+enum {
+    WM_OBJ_FILE = 1,
+    WM_OBJ_SECTION = 2,
+    WM_OBJ_PROCESS = 3,
+    WM_OBJ_THREAD = 4,
+    WM_OBJ_TOKEN = 5,
+};
 
 struct wm_object {
     atomic_int refs; /* handles + views + calls in progress */
@@ -74,5 +82,14 @@ NTSTATUS wm_namespace_open(const char *full, struct wm_namespace_object *o);
 /* This process's last handle to the object is gone: remove the name if no other process
  * holds it.  fd stays open (views may still map it). */
 void wm_namespace_release(int fd, const char *full);
+
+/* ---- token.c: the process token -------------------------------------------------------- */
+
+/* A new handle to the process token (process: this process); generic rights mapped. */
+NTSTATUS wm_token_open(HANDLE process, ACCESS_MASK access, HANDLE *out);
+/* NtAdjustPrivilegesToken: STATUS_NOT_ALL_ASSIGNED (success) when a privilege asked for is not
+ * held; *ret_len is always the size PreviousState needs. */
+NTSTATUS wm_token_adjust(HANDLE token, bool disable_all, const TOKEN_PRIVILEGES *new_state,
+                         ULONG len, TOKEN_PRIVILEGES *prev, ULONG *ret_len);
 
 #endif

@@ -91,6 +91,11 @@ int wm_os_shm_unlink(const char *name)
     return ret(shm_unlink(name));
 }
 
+int wm_os_unlink(const char *path)
+{
+    return ret(unlink(path));
+}
+
 int wm_os_file_open(const char *path, unsigned how)
 {
     bool rd = how & WM_OPEN_READ, wr = how & (WM_OPEN_WRITE | WM_OPEN_APPEND);

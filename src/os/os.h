@@ -120,6 +120,8 @@ bool wm_os_path_exists(const char *path);
 /* Whether fd was opened for reading / writing (-EBADF when it is no descriptor). */
 int wm_os_fd_mode(int fd, bool *rd, bool *wr);
 int wm_os_close(int fd);
+/* Remove a name (not a directory: -EISDIR). */
+int wm_os_unlink(const char *path);
 int wm_os_dup(int fd);
 int wm_os_file_size(int fd, uint64_t *size);
 int wm_os_truncate(int fd, uint64_t size);
@@ -243,5 +245,25 @@ int wm_maps_file_mapped(const struct wm_os_stat *st, bool *mapped);
 /* 1 with *e filled, 0 at the end, negative errno on error. */
 int wm_maps_next(struct wm_maps *m, struct wm_maps_entry *e);
 void wm_maps_close(struct wm_maps *m);
+
+/* ---- thread.c: time, sleeping, the calling thread ---------------------------------------- */
+
+/* Nanoseconds since boot, counting time suspended (CLOCK_BOOTTIME). */
+uint64_t wm_os_boot_ns(void);
+/* Sleep at least ns nanoseconds (signals do not cut it short). */
+void wm_os_sleep_ns(uint64_t ns);
+void wm_os_sleep_forever(void);
+void wm_os_yield(void);
+unsigned wm_os_thread_id(void);
+/* The processor the thread runs on now (0 when the kernel will not say). */
+int wm_os_cpu_number(void);
+/* Call fn(ctx) when the calling thread exits (ctx NULL: not).  Every call passes the same fn.
+ * Not run for a thread that ends the process with exit(). */
+int wm_os_thread_exit_hook(void (*fn)(void *ctx), void *ctx);
+
+/* ---- image.c ----------------------------------------------------------------------------- */
+
+/* Where the executable's image starts (its lowest loaded segment); 0 if unknown. */
+uintptr_t wm_os_image_base(void);
 
 #endif

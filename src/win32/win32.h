@@ -18,4 +18,13 @@ BOOL wm_win32_status(NTSTATUS status);
  * ERROR_FILE_EXISTS); returns FALSE unless err is ERROR_SUCCESS. */
 BOOL wm_win32_error(DWORD err);
 
+/* The exported functions by name, generated from the public headers (cmake/exports.cmake):
+ * ntdll's are the NTSYSAPI declarations, kernel32's (and kernelbase's) the WINBASEAPI ones. */
+struct wm_export {
+    const char *name;
+    void (*fn)(void);
+};
+extern const struct wm_export wm_exports_ntdll[], wm_exports_kernel32[];
+extern const size_t wm_exports_ntdll_count, wm_exports_kernel32_count;
+
 #endif

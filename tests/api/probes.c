@@ -54,7 +54,7 @@ static void test_bad_ptr(void)
     CHECK_EQ(stackvar, 1);
     CHECK(IsBadCodePtr(NULL));
     CHECK(IsBadCodePtr((FARPROC)(ULONG_PTR)0xdeadbeef));
-    CHECK(!IsBadCodePtr((FARPROC)(void *)test_bad_ptr));
+    CHECK(!IsBadCodePtr((FARPROC)(void (*)(void))test_bad_ptr));
     CHECK(!IsBadHugeReadPtr(&stackvar, 1));
     CHECK(IsBadHugeWritePtr(bad, 1));
 
