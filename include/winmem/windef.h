@@ -65,7 +65,7 @@ typedef void *PVOID, *LPVOID;
 typedef const void *LPCVOID, *PCVOID;
 typedef void *HANDLE, **PHANDLE, **LPHANDLE;
 typedef HANDLE HMODULE, HINSTANCE;
-typedef HANDLE HGLOBAL, HLOCAL;         /* LocalAlloc / GlobalAlloc handles */
+typedef HANDLE HGLOBAL, HLOCAL; /* LocalAlloc / GlobalAlloc handles */
 #ifdef __cplusplus
 typedef char16_t WCHAR;
 #else
