@@ -396,7 +396,7 @@ static void mt_rows(void)
 
     if (wanted("churn")) {
         churn_reset();
-        measure("churn", run_churn, scaled(8000), 1);
+        measure("churn", run_churn, scaled(6000), 1);
         churn_reset();
     }
     for (int i = 0; i < mt_ncounts; i++) {
@@ -405,23 +405,23 @@ static void mt_rows(void)
             mt_page[k] = resident_64k("mmap for a multithreaded row");
         snprintf(name, sizeof(name), "alloc_free_64k_%dt", t);
         if (wanted_in("mt", name))
-            measure_mt(name, t, mt_alloc_free, scaled(8000));
+            measure_mt(name, t, mt_alloc_free, scaled(6000));
         snprintf(name, sizeof(name), "protect_1page_%dt", t);
         if (wanted_in("mt", name))
-            measure_mt(name, t, mt_protect, scaled(20000));
+            measure_mt(name, t, mt_protect, scaled(10000));
         snprintf(name, sizeof(name), "guard_fault_%dt", t);
         if (wanted_in("mt", name)) {
             fault_handler_set(&old);
-            measure_mt(name, t, mt_guard_fault, scaled(4000));
+            measure_mt(name, t, mt_guard_fault, scaled(3000));
             sigaction(SIGSEGV, &old, NULL);
         }
         snprintf(name, sizeof(name), "map_view_64k_%dt", t);
         if (wanted_in("mt", name))
-            measure_mt(name, t, mt_map_view, scaled(3000));
+            measure_mt(name, t, mt_map_view, scaled(2000));
         snprintf(name, sizeof(name), "churn_%dt", t);
         if (wanted_in("mt", name)) {
             churn_reset();
-            measure_mt(name, t, mt_churn, scaled(8000));
+            measure_mt(name, t, mt_churn, scaled(6000));
             churn_reset();
         }
         for (int k = 0; k < t; k++)
@@ -499,10 +499,10 @@ static void scale_rows(long e_count)
         for (int f = 0; f < 4; f++)
             snprintf(name[f], sizeof(name[f]), "%s_%s", fam[f], scale_level_name[l]);
         if (wanted_in("scale", name[0]))
-            measure(name[0], run_alloc_free, scaled(8000), 1);
+            measure(name[0], run_alloc_free, scaled(6000), 1);
         if (wanted_in("scale", name[1])) {
             protect_page = resident_64k("mmap for protect_1page");
-            measure(name[1], run_protect, scaled(16000), 1);
+            measure(name[1], run_protect, scaled(10000), 1);
             munmap(protect_page, 64 * KIB);
         }
         const char *q[2] = { name[2], "query_1m" };
@@ -512,10 +512,10 @@ static void scale_rows(long e_count)
             qsort(bases, (size_t)nlive, sizeof(*bases), cmp_uintptr);
             nbases = nlive;
             pick_lookups();
-            measure_rows(wanted_in("scale", name[2]) ? q : q + 1, nq, run_query, scaled(150000), 1);
+            measure_rows(wanted_in("scale", name[2]) ? q : q + 1, nq, run_query, scaled(100000), 1);
         }
         if (wanted_in("scale", name[3]))
-            fault_row(name[3], run_guard_fault, 0, scaled(4000));
+            fault_row(name[3], run_guard_fault, 0, scaled(3000));
     }
     /* The reservations stay: the process ends next. */
 }
@@ -778,8 +778,9 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     if (wanted("alloc_free_64k")) {
-        measure("alloc_free_64k", run_alloc_free, scaled(16000), 1);
-        measure("alloc_free_64k_plain", run_alloc_free_plain, scaled(16000), 1);
+        measure("alloc_free_64k", run_alloc_free, scaled(10000), 1);
+        if (!only) /* for reference, once: run.sh asks for it in its first round only */
+            measure("alloc_free_64k_plain", run_alloc_free_plain, scaled(10000), 1);
     }
     if (wanted("reserve_commit16_release"))
         measure("reserve_commit16_release", run_reserve_commit, scaled(1600), 1);
@@ -788,19 +789,19 @@ int main(int argc, char **argv)
         if (protect_page == MAP_FAILED)
             die("mmap for protect_1page");
         memset(protect_page, 1, 64 * KIB);
-        measure("protect_1page", run_protect, scaled(40000), 1);
+        measure("protect_1page", run_protect, scaled(16000), 1);
         munmap(protect_page, 64 * KIB);
     }
     if (wanted("map_view_64k"))
-        measure("map_view_64k", run_map_view, scaled(6000), 1);
+        measure("map_view_64k", run_map_view, scaled(3000), 1);
     if (wanted("guard_fault"))
-        fault_row("guard_fault", run_guard_fault, 0, scaled(8000));
+        fault_row("guard_fault", run_guard_fault, 0, scaled(5000));
     if (wanted("av_fixup"))
-        fault_row("av_fixup", run_av_fixup, 1, scaled(8000));
+        fault_row("av_fixup", run_av_fixup, 1, scaled(5000));
     if (wanted("alloc_free_cb0") || wanted("alloc_free_cb1") || wanted("alloc_free_cb16")) {
         static const char *const cb_names[] = { "alloc_free_cb0", "alloc_free_cb1",
                                                 "alloc_free_cb16" };
-        measure_rows(cb_names, 3, run_alloc_free, scaled(16000), 1);
+        measure_rows(cb_names, 3, run_alloc_free, scaled(10000), 1);
     }
     if (wanted("refused_free"))
         measure("refused_free", run_alloc_free, scaled(8000), 1);
@@ -812,7 +813,7 @@ int main(int argc, char **argv)
         if (mlock(lock_buf, 64 * KIB) || munlock(lock_buf, 64 * KIB))
             printf("note secure_unsecure mlock of 64 KiB refused (RLIMIT_MEMLOCK?): no floor\n");
         else
-            measure("secure_unsecure", run_lock_unlock, scaled(40000), 1);
+            measure("secure_unsecure", run_lock_unlock, scaled(4000), 1);
         munmap(lock_buf, 64 * KIB);
     }
     if (wanted("query_20k") || (mt_ncounts && wanted_in("mt", "query_20k_2t")) ||

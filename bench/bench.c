@@ -660,7 +660,7 @@ static void mt_rows(void)
 
     if (wanted("churn")) {
         churn_reset();
-        measure("churn", run_churn, scaled(8000), 1);
+        measure("churn", run_churn, scaled(6000), 1);
         churn_reset();
     }
     for (int i = 0; i < mt_ncounts; i++) {
@@ -669,10 +669,10 @@ static void mt_rows(void)
             mt_page[k] = resident_64k("VirtualAlloc for a multithreaded row");
         snprintf(name, sizeof(name), "alloc_free_64k_%dt", t);
         if (wanted_in("mt", name))
-            measure_mt(name, t, mt_alloc_free, scaled(8000));
+            measure_mt(name, t, mt_alloc_free, scaled(6000));
         snprintf(name, sizeof(name), "protect_1page_%dt", t);
         if (wanted_in("mt", name))
-            measure_mt(name, t, mt_protect, scaled(20000));
+            measure_mt(name, t, mt_protect, scaled(10000));
         snprintf(name, sizeof(name), "guard_fault_%dt", t);
         if (wanted_in("mt", name)) {
             for (int k = 0; k < t; k++) {
@@ -684,7 +684,7 @@ static void mt_rows(void)
             PVOID h = AddVectoredExceptionHandler(1, fault_handler);
             if (!h)
                 die("AddVectoredExceptionHandler");
-            measure_mt(name, t, mt_guard_fault, scaled(4000));
+            measure_mt(name, t, mt_guard_fault, scaled(3000));
             RemoveVectoredExceptionHandler(h);
             for (int k = 0; k < t; k++)
                 fault_slots[1 + k].page = NULL;
@@ -694,13 +694,13 @@ static void mt_rows(void)
 #ifdef _WIN32
             measure_mt(name, t, mt_map_view, scaled(200)); /* Wine: see map_view_64k */
 #else
-            measure_mt(name, t, mt_map_view, scaled(3000));
+            measure_mt(name, t, mt_map_view, scaled(2000));
 #endif
         }
         snprintf(name, sizeof(name), "churn_%dt", t);
         if (wanted_in("mt", name)) {
             churn_reset();
-            measure_mt(name, t, mt_churn, scaled(8000));
+            measure_mt(name, t, mt_churn, scaled(6000));
             churn_reset();
         }
         for (int k = 0; k < t; k++)
@@ -767,20 +767,20 @@ static void scale_rows(long e_count, double e_budget)
         for (int f = 0; f < 4; f++)
             snprintf(name[f], sizeof(name[f]), "%s_%s", fam[f], scale_level_name[l]);
         if (!full && wanted_in("scale", name[0]))
-            measure(name[0], run_alloc_free, scaled(8000), 1);
+            measure(name[0], run_alloc_free, scaled(6000), 1);
         if (!full && wanted_in("scale", name[1])) {
             protect_page = resident_64k("VirtualAlloc for protect_1page");
-            measure(name[1], run_protect, scaled(16000), 1);
+            measure(name[1], run_protect, scaled(10000), 1);
             VirtualFree(protect_page, 0, MEM_RELEASE);
         }
         const char *q[2] = { name[2], "query_1m" };
         int nq = wanted_in("scale", name[2]) + (l == 2 && wanted("query_1m"));
         if (nq) {
             pick_lookups();
-            measure_rows(wanted_in("scale", name[2]) ? q : q + 1, nq, run_query, scaled(150000), 1);
+            measure_rows(wanted_in("scale", name[2]) ? q : q + 1, nq, run_query, scaled(100000), 1);
         }
         if (!full && wanted_in("scale", name[3]))
-            fault_row(name[3], run_guard_fault, EXCEPTION_READ_FAULT, 0, scaled(4000));
+            fault_row(name[3], run_guard_fault, EXCEPTION_READ_FAULT, 0, scaled(3000));
     }
 }
 
@@ -917,13 +917,13 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     if (wanted("alloc_free_64k"))
-        measure("alloc_free_64k", run_alloc_free, scaled(16000), 1);
+        measure("alloc_free_64k", run_alloc_free, scaled(10000), 1);
     if (wanted("reserve_commit16_release"))
         measure("reserve_commit16_release", run_reserve_commit, scaled(1600), 1);
     if (wanted("protect_1page")) {
         /* resident, so each change rewrites a PTE */
         protect_page = resident_64k("VirtualAlloc for protect_1page");
-        measure("protect_1page", run_protect, scaled(40000), 1);
+        measure("protect_1page", run_protect, scaled(16000), 1);
         VirtualFree(protect_page, 0, MEM_RELEASE);
     }
     if (wanted("map_view_64k")) {
@@ -932,16 +932,16 @@ int main(int argc, char **argv)
          * keep its run short; the row is still ns per operation. */
         measure("map_view_64k", run_map_view, scaled(400), 1);
 #else
-        measure("map_view_64k", run_map_view, scaled(6000), 1);
+        measure("map_view_64k", run_map_view, scaled(3000), 1);
 #endif
     }
     if (wanted("guard_fault"))
-        fault_row("guard_fault", run_guard_fault, EXCEPTION_READ_FAULT, 0, scaled(8000));
+        fault_row("guard_fault", run_guard_fault, EXCEPTION_READ_FAULT, 0, scaled(5000));
     if (wanted("av_fixup"))
-        fault_row("av_fixup", run_av_fixup, EXCEPTION_WRITE_FAULT, 1, scaled(8000));
+        fault_row("av_fixup", run_av_fixup, EXCEPTION_WRITE_FAULT, 1, scaled(5000));
 #ifndef _WIN32
     if (wanted("alloc_free_cb0") || wanted("alloc_free_cb1") || wanted("alloc_free_cb16"))
-        alloc_free_cb_rows(scaled(16000));
+        alloc_free_cb_rows(scaled(10000));
     if (wanted("refused_free"))
         refused_free_row(scaled(8000));
     if (wanted("secure_unsecure"))
