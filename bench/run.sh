@@ -486,11 +486,11 @@ function rt(a, b) { return (a == "" || b == "" || b == 0) ? "n/a" : sprintf("%.2
 END {
     n = split(checked " " lookups, rows, " "); nc = split(checked, cl, " ")
     for (i = 1; i <= nc; i++) ischecked[cl[i]] = 1
-    line = "+--------------------------+----------+----------+--------+----------+----------+--------+----------+----------+--------+"
+    line = "+----------------------------+----------+----------+--------+----------+----------+--------+----------+----------+--------+"
     print "two consecutive full runs: each figure the best of its run'"'"'s rounds (ns per op);"
     printf "agree = the larger over the smaller, minus 1; target <= %s%% on every system-call row\n", agree
     print line
-    printf "| %-24s | %8s | %8s | %6s | %8s | %8s | %6s | %8s | %8s | %6s |\n", "row", "bare 1", "bare 2", "agree", \
+    printf "| %-26s | %8s | %8s | %6s | %8s | %8s | %6s | %8s | %8s | %6s |\n", "row", "bare 1", "bare 2", "agree", \
         "winmem 1", "winmem 2", "agree", "w/b 1", "w/b 2", "agree"
     print line
     bad = 0
@@ -507,7 +507,7 @@ END {
             msg = sprintf("RUNS DISAGREE: row %s by %s (bare %s, winmem %s)", r, pct(worse(ab, aw)), pct(ab), pct(aw))
             badmsg = badmsg msg "\n"; print msg > bad_file
         }
-        printf "| %-24s | %8s | %8s | %6s | %8s | %8s | %6s | %8s | %8s | %6s |\n", r flag, f1(ns["bare1", r]), \
+        printf "| %-26s | %8s | %8s | %6s | %8s | %8s | %6s | %8s | %8s | %6s |\n", r flag, f1(ns["bare1", r]), \
             f1(ns["bare2", r]), pct(ab), f1(ns["winmem1", r]), f1(ns["winmem2", r]), pct(aw), rt(ns["winmem1", r], ns["bare1", r]), \
             rt(ns["winmem2", r], ns["bare2", r]), pct(ar)
     }
@@ -515,6 +515,14 @@ END {
     printf "system-call rows whose two runs agree within %s%%: %s\n", agree, bad ? "NO" : "all"
     if (bad) printf "%s", badmsg
 }' "$1/bare.txt" "$1/winmem.txt" "$2/bare.txt" "$2/winmem.txt" | tee "$build/compare.txt"
+}
+
+# One loud line on stderr, the rows and their figures from the list in $2 (each "...: row X
+# spread|by Y ...").
+loud() {
+    echo "run.sh: $1: $(wc -l <"$2") system-call rows:" \
+        "$(awk '{ for (i = 1; i < NF; i++) if ($i == "row") printf "%s%s %s", n++ ? ", " : "", $(i + 1), $(i + 3) }' "$2")" \
+        "(exit status 4; see the table)" >&2
 }
 
 status=0
@@ -530,21 +538,20 @@ if [ "$twice" = 1 ]; then
     compare "$build/run1" "$build/run2"
     for k in 1 2; do
         if [ -s "$build/run$k/untrusted" ]; then
-            sed "s/^/run $k: /" "$build/run$k/untrusted" >&2
+            loud "run $k: NOT TRUSTWORTHY" "$build/run$k/untrusted"
             status=4
         fi
     done
     if [ -s "$build/disagree" ]; then
-        cat "$build/disagree" >&2
+        loud "RUNS DISAGREE" "$build/disagree"
         status=4
     fi
 else
     run_all "$build"
     table "$build"
     if [ -s "$build/untrusted" ]; then
-        cat "$build/untrusted" >&2
+        loud "NOT TRUSTWORTHY" "$build/untrusted"
         status=4
     fi
 fi
-[ "$status" = 0 ] || echo "run.sh: NOT TRUSTWORTHY (see above); exit status $status" >&2
 exit "$status"
