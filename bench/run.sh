@@ -354,13 +354,17 @@ END {
     if (wine_why != "") print "wine column n/a: " wine_why
     print "threads: ns per operation per thread (the common interval, first start to last finish, over one"
     print "  thread'"'"'s operations; 1 thread'"'"'s figure = perfect scaling). Serialisation, per-thread cost on"
-    printf "  2 threads / on 1 thread (1.00x: none; 2.00x: fully serialised):"
+    printf "  N threads / on 1 thread (1.00x: none; N.00x: fully serialised):\n"
     split("alloc_free_64k protect_1page query_20k guard_fault map_view_64k churn", fam, " ")
-    for (f = 1; f <= 6; f++) {
-        printf "%s %s bare %s winmem %s", (f > 1 ? ";" : ""), fam[f], ratio(ns["bare", fam[f] "_2t"], ns["bare", fam[f]]), \
-            ratio(ns["winmem", fam[f] "_2t"], ns["winmem", fam[f]])
+    for (t = 2; t <= 4; t += 2) {
+        if (t == 4 && !have("alloc_free_64k_4t") && !have("churn_4t")) continue
+        printf "  %d threads:", t
+        for (f = 1; f <= 6; f++) {
+            printf "%s %s bare %s winmem %s", (f > 1 ? ";" : ""), fam[f], ratio(ns["bare", fam[f] "_" t "t"], ns["bare", fam[f]]), \
+                ratio(ns["winmem", fam[f] "_" t "t"], ns["winmem", fam[f]])
+        }
+        printf "\n"
     }
-    printf "\n"
     print "secured-memory rows (winmem only; Wine 8.0 has no user-mode secured memory, so n/a):"
     print "  alloc_free_cb0/1/16: bare is the mmap+munmap floor; cb1 and cb16 are compared with cb0,"
     print "    measured in the same process in interleaved batches (\"x cb0\": best / best of cb0)"
