@@ -132,6 +132,10 @@ done
 # not system calls: the 1M lookups move by 2x from run to run, bench/README.md).
 lookups="query_20k query_20k_2t query_20k_4t query_1m query_n10 query_n10k query_n1m"
 round_rows=$(tr ' ' ',' <<<"$checked $lookups")
+user_only="" # --only among the programs' options: it wins over the rounds' own
+for ((i = 0; i + 1 < ${#bench_args[@]}; i++)); do
+    [ "${bench_args[i]}" != --only ] || user_only=${bench_args[i + 1]}
+done
 
 # Shared by the table, the settling check and the comparison of two runs.  Files are read
 # with a "round N" line before each program run; per (variant, row) the best of each round is
@@ -177,7 +181,7 @@ END {
 
 # ---- run, one after another (2 cores: running them side by side would skew all three) ----
 run_all() { # $1: output directory
-    local out=$1 round=0 only=() left
+    local out=$1 round=0 only=() left prog
     mkdir -p "$out"
     out_bare=$out/bare.txt out_winmem=$out/winmem.txt out_wine=$out/wine.txt
     : >"$out_bare"; : >"$out_winmem"; : >"$out_wine"
@@ -199,14 +203,18 @@ run_all() { # $1: output directory
         round=$((round + 1))
         echo "round $round" >>"$out_bare"
         echo "round $round" >>"$out_winmem"
-        echo "round $round: bench_bare ..." >&2
-        "$build/native/bench/bench_bare" "${only[@]}" "${bench_args[@]}" >>"$out_bare"
-        echo "round $round: bench_winmem ..." >&2
-        "$build/native/bench/bench_winmem" "${only[@]}" "${bench_args[@]}" >>"$out_winmem"
-        if [ "$round" = 1 ]; then # write watches again on winmem's fallback path
+        # Which goes first alternates, so a host slowing down or speeding up over a round
+        # does not favour one side.
+        for prog in $( ((round % 2)) && echo bare winmem || echo winmem bare); do
+            echo "round $round: bench_$prog ..." >&2
+            "$build/native/bench/bench_$prog" "${only[@]}" "${bench_args[@]}" >>"$out/$prog.txt"
+        done
+        # Write watches again on winmem's fallback path (unless the rows asked for after --
+        # have none of them: the run would measure them a second time instead).
+        if [ "$round" = 1 ] && { [ -z "$user_only" ] || [[ $user_only == *ww_* ]]; }; then
             echo "round $round: bench_winmem, write-watch fallback ..." >&2
-            WINMEM_WRITE_WATCH=fallback "$build/native/bench/bench_winmem" \
-                --only ww_first_write,ww_scan_256m,ww_scan_4g "${bench_args[@]}" >>"$out_winmem"
+            WINMEM_WRITE_WATCH=fallback "$build/native/bench/bench_winmem" "${bench_args[@]}" \
+                --only ww_first_write,ww_scan_256m,ww_scan_4g >>"$out_winmem"
         fi
     done
     # Wine afterwards, --rounds rounds under one persistent server: otherwise every launch
@@ -524,7 +532,9 @@ END {
 # One loud line on stderr, the rows and their figures from the list in $2 (each "...: row X
 # spread|by Y ...").
 loud() {
-    echo "run.sh: $1: $(wc -l <"$2") system-call rows:" \
+    local n
+    n=$(wc -l <"$2")
+    echo "run.sh: $1: $n system-call row$([ "$n" = 1 ] || echo s):" \
         "$(awk '{ for (i = 1; i < NF; i++) if ($i == "row") printf "%s%s %s", n++ ? ", " : "", $(i + 1), $(i + 3) }' "$2")" \
         "(exit status 4; see the table)" >&2
 }
