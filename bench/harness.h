@@ -307,7 +307,7 @@ static int wanted_in(const char *group, const char *name)
 
 /* ---- rpmalloc-like churn: spans of 64 KiB-2 MiB made, partly decommitted and recommitted,
  * released, picked by a per-thread xorshift so both programs do the same operations.  The
- * calls are the caller's (CHURN_* below, defined by bench.c and bare.c). ---- */
+ * calls are each program's own (churn_make ... churn_recommit below). ---- */
 #define CHURN_SLOTS 16
 
 struct churn {
