@@ -95,11 +95,26 @@ static void run_reserve_commit(long n)
 
 static char *protect_page;
 
-static void run_protect(long n)
+static void protect_loop(char *p, long n)
 {
     for (long i = 0; i < n; i++)
-        if (mprotect(protect_page, page, (i & 1) ? PROT_READ | PROT_WRITE : PROT_READ))
+        if (mprotect(p, page, (i & 1) ? PROT_READ | PROT_WRITE : PROT_READ))
             die("mprotect(1 page)");
+}
+
+static void run_protect(long n)
+{
+    protect_loop(protect_page, n);
+}
+
+/* A resident read-write 64 KiB mapping (the protect and fault rows' pages). */
+static char *resident_64k(const char *what)
+{
+    char *p = mmap(NULL, 64 * KIB, PROT_READ | PROT_WRITE, map_flags, -1, 0);
+    if (p == MAP_FAILED)
+        die(what);
+    memset(p, 7, 64 * KIB);
+    return p;
 }
 
 /* map_view_64k: a 64 KiB memfd (the pagefile-backed section), sized, mapped shared,
@@ -129,10 +144,10 @@ static void run_map_view(long n)
  * PROT_NONE, touched, and the SIGSEGV handler (SA_SIGINFO) makes it read-write and returns,
  * which retries the access.  The handler checks what it gets, as bench.c's does, and ends
  * the program loudly on anything unexpected. */
-static char *fault_page;
-static volatile sig_atomic_t fault_expected; /* 0: no fault expected right now */
-static volatile int fault_write;             /* the access is a write (checked on x86-64) */
-static volatile long fault_hits;
+static _Thread_local char *fault_page;                     /* per thread, as bench.c's */
+static _Thread_local volatile sig_atomic_t fault_expected; /* 0: no fault expected right now */
+static _Thread_local volatile int fault_write; /* the access is a write (checked on x86-64) */
+static _Thread_local volatile long fault_hits;
 
 static void fault_fail(const char *what, const siginfo_t *si)
 {
@@ -193,20 +208,24 @@ static void run_av_fixup(long n)
     }
 }
 
-static void fault_row(const char *name, void (*fn)(long), int write_access, long iters)
+static void fault_handler_set(struct sigaction *old)
 {
-    struct sigaction sa, old;
+    struct sigaction sa;
 
-    fault_page = mmap(NULL, 64 * KIB, PROT_READ | PROT_WRITE, map_flags, -1, 0);
-    if (fault_page == MAP_FAILED)
-        die("mmap for a fault row");
-    memset(fault_page, 7, 64 * KIB);
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = on_segv;
     sa.sa_flags = SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGSEGV, &sa, &old))
+    if (sigaction(SIGSEGV, &sa, old))
         die("sigaction(SIGSEGV)");
+}
+
+static void fault_row(const char *name, void (*fn)(long), int write_access, long iters)
+{
+    struct sigaction old;
+
+    fault_page = resident_64k("mmap for a fault row");
+    fault_handler_set(&old);
     fault_write = write_access;
     fault_hits = 0;
     measure(name, fn, iters, 1);
@@ -251,11 +270,11 @@ static void make_bases(long n)
     nbases = n;
 }
 
-static void run_query(long n)
+static void query_loop(long from, long n)
 {
     size_t acc = 0;
 
-    for (long i = 0; i < n; i++) {
+    for (long i = from; i < from + n; i++) {
         uintptr_t a = lookup_addr[i & (LOOKUPS - 1)];
         long lo = 0, hi = nbases; /* last base <= a is in [lo, hi) */
         while (hi - lo > 1) {
@@ -273,17 +292,232 @@ static void run_query(long n)
     sink += acc;
 }
 
-static void query_row(const char *name, long want, long iters)
+static void run_query(long n)
 {
-    make_bases(want);
-    printf("info %s_reservations %ld\n", name, nbases);
+    query_loop(0, n);
+}
+
+static void pick_lookups(void)
+{
     size_t pages = 64 * KIB / page;
     for (long i = 0; i < LOOKUPS; i++)
         lookup_addr[i] = bases[rng() % (unsigned long long)nbases] + (rng() % pages) * page;
-    measure(name, run_query, iters, 1);
+}
+
+/* ---- the multithreaded rows (harness.h: measure_mt) ---- */
+
+static char *mt_page[MT_MAX]; /* each thread's own resident 64 KiB */
+static int mt_count[2], mt_ncounts;
+
+static void mt_alloc_free(int tid, long n)
+{
+    (void)tid;
+    run_alloc_free(n);
+}
+
+static void mt_protect(int tid, long n)
+{
+    protect_loop(mt_page[tid], n);
+}
+
+static void mt_query(int tid, long n)
+{
+    query_loop((long)tid * (LOOKUPS / MT_MAX), n);
+}
+
+static void mt_guard_fault(int tid, long n)
+{
+    fault_page = mt_page[tid];
+    fault_write = 0;
+    run_guard_fault(n);
+}
+
+static void mt_map_view(int tid, long n)
+{
+    (void)tid;
+    run_map_view(n);
+}
+
+/* rpmalloc-like churn (harness.h: churn_run), as rpmalloc's Linux path would make the calls,
+ * with Windows' meaning: a decommitted page reads zero when committed again and faults until
+ * then.  The least calls that give it: one mmap(MAP_FIXED, PROT_NONE) over the pages
+ * (dropping them), one mprotect to commit them again. */
+static struct churn churn_state[MT_MAX];
+
+static char *churn_make(size_t size)
+{
+    char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, map_flags, -1, 0);
+    if (p == MAP_FAILED)
+        die("churn: mmap");
+    return p;
+}
+
+static void churn_release(char *span, size_t size)
+{
+    if (munmap(span, size))
+        die("churn: munmap");
+}
+
+static void churn_decommit(char *at, size_t len)
+{
+    if (mmap(at, len, PROT_NONE, map_flags | MAP_FIXED, -1, 0) == MAP_FAILED)
+        die("churn: mmap(MAP_FIXED, PROT_NONE)");
+}
+
+static void churn_recommit(char *at, size_t len)
+{
+    if (mprotect(at, len, PROT_READ | PROT_WRITE))
+        die("churn: mprotect(PROT_READ | PROT_WRITE)");
+}
+
+static void mt_churn(int tid, long n)
+{
+    churn_run(&churn_state[tid], n, page);
+}
+
+static void run_churn(long n)
+{
+    churn_run(&churn_state[0], n, page);
+}
+
+static void churn_reset(void)
+{
+    for (int k = 0; k < MT_MAX; k++) {
+        churn_drain(&churn_state[k]);
+        memset(&churn_state[k], 0, sizeof(churn_state[k]));
+        churn_state[k].seed = 0x9e3779b97f4a7c15ULL * (unsigned long long)(k + 1);
+    }
+}
+
+static void mt_rows(void)
+{
+    char name[64];
+    struct sigaction old;
+
+    if (wanted("churn")) {
+        churn_reset();
+        measure("churn", run_churn, scaled(6000), 1);
+        churn_reset();
+    }
+    for (int i = 0; i < mt_ncounts; i++) {
+        int t = mt_count[i];
+        for (int k = 0; k < t; k++)
+            mt_page[k] = resident_64k("mmap for a multithreaded row");
+        snprintf(name, sizeof(name), "alloc_free_64k_%dt", t);
+        if (wanted_in("mt", name))
+            measure_mt(name, t, mt_alloc_free, scaled(6000));
+        snprintf(name, sizeof(name), "protect_1page_%dt", t);
+        if (wanted_in("mt", name))
+            measure_mt(name, t, mt_protect, scaled(10000));
+        snprintf(name, sizeof(name), "guard_fault_%dt", t);
+        if (wanted_in("mt", name)) {
+            fault_handler_set(&old);
+            measure_mt(name, t, mt_guard_fault, scaled(3000));
+            sigaction(SIGSEGV, &old, NULL);
+        }
+        snprintf(name, sizeof(name), "map_view_64k_%dt", t);
+        if (wanted_in("mt", name))
+            measure_mt(name, t, mt_map_view, scaled(2000));
+        snprintf(name, sizeof(name), "churn_%dt", t);
+        if (wanted_in("mt", name)) {
+            churn_reset();
+            measure_mt(name, t, mt_churn, scaled(6000));
+            churn_reset();
+        }
+        for (int k = 0; k < t; k++)
+            munmap(mt_page[k], 64 * KIB);
+    }
+}
+
+static void query_row(const char *name, long want, long iters)
+{
+    char mt_name[64];
+
+    make_bases(want);
+    printf("info %s_reservations %ld\n", name, nbases);
+    pick_lookups();
+    if (wanted(name))
+        measure(name, run_query, iters, 1);
+    for (int i = 0; i < mt_ncounts; i++) {
+        snprintf(mt_name, sizeof(mt_name), "%s_%dt", name, mt_count[i]);
+        if (wanted_in("mt", mt_name))
+            measure_mt(mt_name, mt_count[i], mt_query, iters);
+    }
     free(bases);
     bases = NULL;
     nbases = 0;
+}
+
+/* ---- cost at scale: as bench.c's scale_rows, with real reservations (mmap PROT_NONE 64 KiB,
+ * MAP_NORESERVE, as winmem makes them) so the kernel holds as many; the lookups search a
+ * sorted copy of their bases. ---- */
+static int cmp_uintptr(const void *a, const void *b)
+{
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void scale_rows(long e_count)
+{
+    static const char *const fam[4] = { "alloc_free_64k", "protect_1page", "query", "guard_fault" };
+    long level[3] = { 10, 10000, e_count };
+    char name[4][64];
+    int last = wanted("query_1m") ? 2 : -1;
+
+    for (int l = 0; l < 3; l++)
+        for (int f = 0; f < 4; f++) {
+            snprintf(name[f], sizeof(name[f]), "%s_%s", fam[f], scale_level_name[l]);
+            if (wanted_in("scale", name[f]) && l > last)
+                last = l;
+        }
+    if (last == 2 && e_count <= level[1]) {
+        printf("note query_1m and the n1m rows skipped (--e-count %ld)\n", e_count);
+        last = 1;
+    }
+    if (last < 0)
+        return;
+    uintptr_t *live = malloc((size_t)level[last] * sizeof(*live));
+    bases = malloc((size_t)level[last] * sizeof(*bases));
+    if (!live || !bases)
+        die("malloc");
+    long nlive = 0;
+    for (int l = 0; l <= last; l++) {
+        while (nlive < level[l]) {
+            void *p = mmap(NULL, 64 * KIB, PROT_NONE, map_flags, -1, 0);
+            if (p == MAP_FAILED) {
+                printf("note scale mmap refused reservation %ld; continuing with %ld\n", nlive + 1,
+                       nlive);
+                break;
+            }
+            live[nlive++] = (uintptr_t)p;
+        }
+        printf("info scale_%s_reservations %ld\n", scale_level_name[l], nlive);
+        if (l == 2)
+            printf("info query_1m_reservations %ld\n", nlive);
+        if (nlive == 0)
+            return;
+        for (int f = 0; f < 4; f++)
+            snprintf(name[f], sizeof(name[f]), "%s_%s", fam[f], scale_level_name[l]);
+        if (wanted_in("scale", name[0]))
+            measure(name[0], run_alloc_free, scaled(6000), 1);
+        if (wanted_in("scale", name[1])) {
+            protect_page = resident_64k("mmap for protect_1page");
+            measure(name[1], run_protect, scaled(10000), 1);
+            munmap(protect_page, 64 * KIB);
+        }
+        const char *q[2] = { name[2], "query_1m" };
+        int nq = wanted_in("scale", name[2]) + (l == 2 && wanted("query_1m"));
+        if (nq) {
+            memcpy(bases, live, (size_t)nlive * sizeof(*bases));
+            qsort(bases, (size_t)nlive, sizeof(*bases), cmp_uintptr);
+            nbases = nlive;
+            pick_lookups();
+            measure_rows(wanted_in("scale", name[2]) ? q : q + 1, nq, run_query, scaled(100000), 1);
+        }
+        if (wanted_in("scale", name[3]))
+            fault_row(name[3], run_guard_fault, 0, scaled(3000));
+    }
+    /* The reservations stay: the process ends next. */
 }
 
 /* ---- write watches ---- */
@@ -536,12 +770,17 @@ int main(int argc, char **argv)
         return 2;
     page = (size_t)sysconf(_SC_PAGESIZE);
     printf("info build bare\n");
-    printf("info page %zu granularity %zu reps %d scale %g\n", page, page, reps, scale);
+    int cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    printf("info page %zu granularity %zu reps %d scale %g cpus %d\n", page, page, reps, scale,
+           cpus);
+    if (!only || wanted("mt") || strstr(only, "_2t") || strstr(only, "_4t"))
+        mt_ncounts = mt_counts(cpus, mt_count);
     fflush(stdout);
 
     if (wanted("alloc_free_64k")) {
-        measure("alloc_free_64k", run_alloc_free, scaled(16000), 1);
-        measure("alloc_free_64k_plain", run_alloc_free_plain, scaled(16000), 1);
+        measure("alloc_free_64k", run_alloc_free, scaled(10000), 1);
+        if (!only) /* for reference, once: run.sh asks for it in its first round only */
+            measure("alloc_free_64k_plain", run_alloc_free_plain, scaled(10000), 1);
     }
     if (wanted("reserve_commit16_release"))
         measure("reserve_commit16_release", run_reserve_commit, scaled(1600), 1);
@@ -550,19 +789,19 @@ int main(int argc, char **argv)
         if (protect_page == MAP_FAILED)
             die("mmap for protect_1page");
         memset(protect_page, 1, 64 * KIB);
-        measure("protect_1page", run_protect, scaled(40000), 1);
+        measure("protect_1page", run_protect, scaled(16000), 1);
         munmap(protect_page, 64 * KIB);
     }
     if (wanted("map_view_64k"))
-        measure("map_view_64k", run_map_view, scaled(6000), 1);
+        measure("map_view_64k", run_map_view, scaled(3000), 1);
     if (wanted("guard_fault"))
-        fault_row("guard_fault", run_guard_fault, 0, scaled(8000));
+        fault_row("guard_fault", run_guard_fault, 0, scaled(5000));
     if (wanted("av_fixup"))
-        fault_row("av_fixup", run_av_fixup, 1, scaled(8000));
+        fault_row("av_fixup", run_av_fixup, 1, scaled(5000));
     if (wanted("alloc_free_cb0") || wanted("alloc_free_cb1") || wanted("alloc_free_cb16")) {
         static const char *const cb_names[] = { "alloc_free_cb0", "alloc_free_cb1",
                                                 "alloc_free_cb16" };
-        measure_rows(cb_names, 3, run_alloc_free, scaled(16000), 1);
+        measure_rows(cb_names, 3, run_alloc_free, scaled(10000), 1);
     }
     if (wanted("refused_free"))
         measure("refused_free", run_alloc_free, scaled(8000), 1);
@@ -574,16 +813,17 @@ int main(int argc, char **argv)
         if (mlock(lock_buf, 64 * KIB) || munlock(lock_buf, 64 * KIB))
             printf("note secure_unsecure mlock of 64 KiB refused (RLIMIT_MEMLOCK?): no floor\n");
         else
-            measure("secure_unsecure", run_lock_unlock, scaled(40000), 1);
+            measure("secure_unsecure", run_lock_unlock, scaled(4000), 1);
         munmap(lock_buf, 64 * KIB);
     }
-    if (wanted("query_20k"))
+    if (wanted("query_20k") || (mt_ncounts && wanted_in("mt", "query_20k_2t")) ||
+        (mt_ncounts > 1 && wanted("query_20k_4t")))
         query_row("query_20k", 20000, scaled(200000));
-    if (wanted("query_1m") && e_count > 0)
-        query_row("query_1m", e_count, scaled(150000));
+    mt_rows();
     heap_rows();
     ww_rows(0);
     ww_rows(1);
+    scale_rows(e_count);
     printf("info sink %zu\n", sink & 1);
     return 0;
 }

@@ -173,6 +173,209 @@ static void measure_scan(const char *name, void (*prepare)(void), long (*scan)(v
     fflush(stdout);
 }
 
+/* ---- the multithreaded rows: N threads started together, timed over their common interval ----
+ * Each rep creates the threads (outside the timing), lets them all reach a start line, then
+ * releases them at once; the row is the wall time from the first thread's start to the last
+ * one's finish divided by the operations ONE thread did: ns per operation per thread, so a
+ * call that scales perfectly shows its one-thread cost and one that serialises on N threads
+ * shows N times that.  Native builds (bench_winmem, bench_bare) use pthreads; the mingw-w64
+ * build of bench.c uses CreateThread/WaitForSingleObject (winmem has no threads API). */
+#define MT_MAX 4
+
+#ifdef _WIN32
+#define MT_RET DWORD WINAPI
+typedef HANDLE mt_thread_t;
+static int mt_start(mt_thread_t *t, DWORD(WINAPI *fn)(void *), void *arg)
+{
+    *t = CreateThread(NULL, 0, fn, arg, 0, NULL);
+    return *t ? 0 : -1;
+}
+static void mt_join(mt_thread_t t)
+{
+    WaitForSingleObject(t, INFINITE);
+    CloseHandle(t);
+}
+static void mt_yield(void)
+{
+    SwitchToThread();
+}
+#else
+#include <pthread.h>
+#include <sched.h>
+#define MT_RET void *
+typedef pthread_t mt_thread_t;
+static int mt_start(mt_thread_t *t, void *(*fn)(void *), void *arg)
+{
+    return pthread_create(t, NULL, fn, arg);
+}
+static void mt_join(mt_thread_t t)
+{
+    pthread_join(t, NULL);
+}
+static void mt_yield(void)
+{
+    sched_yield();
+}
+#endif
+
+static struct {
+    void (*fn)(int tid, long n);
+    long n;
+    int ready, go; /* __atomic only */
+    long long t0[MT_MAX], t1[MT_MAX];
+} mt;
+
+static MT_RET mt_worker(void *arg)
+{
+    int tid = (int)(size_t)arg;
+
+    __atomic_add_fetch(&mt.ready, 1, __ATOMIC_ACQ_REL);
+    /* Yield rather than spin: on 2 CPUs the main thread needs one to say go. */
+    while (!__atomic_load_n(&mt.go, __ATOMIC_ACQUIRE))
+        mt_yield();
+    mt.t0[tid] = ticks();
+    mt.fn(tid, mt.n);
+    mt.t1[tid] = ticks();
+    return 0;
+}
+
+/* fn(tid, n) on nthreads threads at once; the common interval in ns. */
+static double mt_run(int nthreads, void (*fn)(int, long), long n)
+{
+    mt_thread_t th[MT_MAX];
+
+    mt.fn = fn;
+    mt.n = n;
+    __atomic_store_n(&mt.ready, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&mt.go, 0, __ATOMIC_RELEASE);
+    for (int i = 0; i < nthreads; i++)
+        if (mt_start(&th[i], mt_worker, (void *)(size_t)i)) {
+            printf("error creating thread %d of %d\n", i + 1, nthreads);
+            fflush(stdout);
+            exit(1);
+        }
+    while (__atomic_load_n(&mt.ready, __ATOMIC_ACQUIRE) < nthreads)
+        mt_yield();
+    __atomic_store_n(&mt.go, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < nthreads; i++)
+        mt_join(th[i]);
+    long long first = mt.t0[0], last = mt.t1[0];
+    for (int i = 1; i < nthreads; i++) {
+        if (mt.t0[i] < first)
+            first = mt.t0[i];
+        if (mt.t1[i] > last)
+            last = mt.t1[i];
+    }
+    return ticks_to_ns(last - first);
+}
+
+/* As measure(), each thread doing iters operations: the best ns per operation per thread. */
+static void measure_mt(const char *name, int nthreads, void (*fn)(int, long), long iters)
+{
+    double ns[MAX_REPS];
+
+    mt_run(nthreads, fn, iters / 10 > 2 ? (iters / 10) & ~1L : 2);
+    for (int r = 0; r < reps; r++)
+        ns[r] = mt_run(nthreads, fn, iters) / (double)iters;
+    qsort(ns, (size_t)reps, sizeof(ns[0]), cmp_double);
+    printf("row %s %.1f\n", name, ns[0]);
+    printf("spread %s %.1f %.1f %.1f\n", name, ns[0], ns[reps / 2], ns[reps - 1]);
+    fflush(stdout);
+}
+
+/* The thread counts of the multithreaded rows: 2, and 4 where there are 4 CPUs (a row on more
+ * threads than CPUs would time the scheduler).  Prints the note for a skipped count. */
+static int mt_counts(int cpus, int *counts)
+{
+    int n = 0;
+
+    for (int t = 2; t <= MT_MAX; t *= 2) {
+        if (t <= cpus)
+            counts[n++] = t;
+        else
+            printf("note mt_%dt rows on %d threads skipped: %d CPU%s online\n", t, t, cpus,
+                   cpus == 1 ? "" : "s");
+    }
+    return n;
+}
+
+/* An option-group name (as --only takes) or the row's own. */
+static int wanted_in(const char *group, const char *name)
+{
+    return wanted(group) || wanted(name);
+}
+
+/* ---- rpmalloc-like churn: spans of 64 KiB-2 MiB made, partly decommitted and recommitted,
+ * released, picked by a per-thread xorshift so both programs do the same operations.  The
+ * calls are each program's own (churn_make ... churn_recommit below). ---- */
+#define CHURN_SLOTS 16
+
+struct churn {
+    char *span[CHURN_SLOTS];
+    size_t size[CHURN_SLOTS];
+    unsigned long long seed;
+    long made, released, recommitted;
+};
+
+/* The calls, defined by each program: reserve + commit a span, release it, decommit pages
+ * of it and commit them again. */
+static char *churn_make(size_t size);
+static void churn_release(char *span, size_t size);
+static void churn_decommit(char *at, size_t len);
+static void churn_recommit(char *at, size_t len);
+
+/* n steps.  Each picks a slot; an empty one gets a new span (its first page written); a live
+ * one is released (1 in 2) or has 1-16 of its pages decommitted, recommitted and the first
+ * of them written.  Steady state: two thirds of the slots live, a third of the steps of each
+ * kind. */
+static void churn_run(struct churn *c, long n, size_t page)
+{
+    for (long i = 0; i < n; i++) {
+        unsigned long long r = c->seed;
+        r ^= r >> 12;
+        r ^= r << 25;
+        r ^= r >> 27;
+        c->seed = r;
+        r *= 0x2545f4914f6cdd1dULL;
+        unsigned k = (unsigned)(r % CHURN_SLOTS);
+        char *s = c->span[k];
+        if (!s) {
+            size_t size = 64 * KIB << ((r >> 8) % 6);
+            s = churn_make(size);
+            s[0] = 1;
+            c->span[k] = s;
+            c->size[k] = size;
+            c->made++;
+        } else if ((r >> 16) & 1) {
+            churn_release(s, c->size[k]);
+            c->span[k] = NULL;
+            c->released++;
+        } else {
+            size_t pages = c->size[k] / page;
+            size_t len = 1 + (size_t)((r >> 20) % (pages < 16 ? pages : 16));
+            size_t at = (size_t)((r >> 32) % (pages - len + 1));
+            churn_decommit(s + at * page, len * page);
+            churn_recommit(s + at * page, len * page);
+            s[at * page] = 1;
+            c->recommitted++;
+        }
+    }
+}
+
+/* Release what a churn row left live. */
+static void churn_drain(struct churn *c)
+{
+    for (int k = 0; k < CHURN_SLOTS; k++)
+        if (c->span[k]) {
+            churn_release(c->span[k], c->size[k]);
+            c->span[k] = NULL;
+        }
+}
+
+/* The scale rows' levels: alloc/free, protect, query and fault measured with this many live
+ * 64 KiB reservations (the last is --e-count, 1,000,000 by default). */
+static const char *const scale_level_name[3] = { "n10", "n10k", "n1m" };
+
 /* The scan rows' shapes: 256 MiB with 1 page in 7 written, and the same number of written
  * pages spread over 4 GiB (the cost should follow the pages written, not the size). */
 #define WW_SMALL (256 * MIB)
