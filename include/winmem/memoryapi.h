@@ -70,6 +70,24 @@ WINBASEAPI BOOL WINAPI FlushViewOfFile(LPCVOID lpBaseAddress, SIZE_T dwNumberOfB
 #endif
 WINBASEAPI BOOL WINAPI VirtualUnlock(LPVOID lpAddress, SIZE_T dwSize);
 
+/* NUMA: the same as the calls without "Numa", with a preferred node for the pages
+ * (NUMA_NO_PREFERRED_NODE, or a node up to GetNumaHighestNodeNumber's). */
+WINBASEAPI LPVOID WINAPI VirtualAllocExNuma(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize,
+                                            DWORD flAllocationType, DWORD flProtect,
+                                            DWORD nndPreferred);
+WINBASEAPI LPVOID WINAPI MapViewOfFileExNuma(HANDLE hFileMappingObject, DWORD dwDesiredAccess,
+                                             DWORD dwFileOffsetHigh, DWORD dwFileOffsetLow,
+                                             SIZE_T dwNumberOfBytesToMap, LPVOID lpBaseAddress,
+                                             DWORD nndPreferred);
+WINBASEAPI HANDLE WINAPI CreateFileMappingNumaA(HANDLE hFile, LPSECURITY_ATTRIBUTES lpAttributes,
+                                                DWORD flProtect, DWORD dwMaximumSizeHigh,
+                                                DWORD dwMaximumSizeLow, LPCSTR lpName,
+                                                DWORD nndPreferred);
+WINBASEAPI HANDLE WINAPI CreateFileMappingNumaW(HANDLE hFile, LPSECURITY_ATTRIBUTES lpAttributes,
+                                                DWORD flProtect, DWORD dwMaximumSizeHigh,
+                                                DWORD dwMaximumSizeLow, LPCWSTR lpName,
+                                                DWORD nndPreferred);
+
 /* Copies from and to this process's memory (the process handle must be the current
  * process); a partial copy fails with ERROR_PARTIAL_COPY and reports the bytes copied. */
 WINBASEAPI BOOL WINAPI ReadProcessMemory(HANDLE hProcess, LPCVOID lpBaseAddress, LPVOID lpBuffer,

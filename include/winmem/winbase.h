@@ -29,6 +29,15 @@ WINMEM_EXTERN_C_BEGIN
 WINBASEAPI BOOL WINAPI AddSecureMemoryCacheCallback(PSECURE_MEMORY_CACHE_CALLBACK pfnCallBack);
 WINBASEAPI BOOL WINAPI RemoveSecureMemoryCacheCallback(PSECURE_MEMORY_CACHE_CALLBACK pfnCallBack);
 
+/* NUMA nodes (systemtopologyapi.h / winbase.h in the SDK). */
+WINBASEAPI BOOL WINAPI GetNumaHighestNodeNumber(PULONG HighestNodeNumber);
+WINBASEAPI BOOL WINAPI GetNumaNodeProcessorMaskEx(USHORT Node, PGROUP_AFFINITY ProcessorMask);
+WINBASEAPI BOOL WINAPI GetNumaNodeProcessorMask(UCHAR Node, PULONGLONG ProcessorMask);
+WINBASEAPI BOOL WINAPI GetNumaAvailableMemoryNodeEx(USHORT Node, PULONGLONG AvailableBytes);
+WINBASEAPI BOOL WINAPI GetNumaAvailableMemoryNode(UCHAR Node, PULONGLONG AvailableBytes);
+WINBASEAPI BOOL WINAPI GetNumaProcessorNodeEx(PPROCESSOR_NUMBER Processor, PUSHORT NodeNumber);
+WINBASEAPI BOOL WINAPI GetNumaProcessorNode(UCHAR Processor, PUCHAR NodeNumber);
+
 /* Probes: TRUE when some byte of the range cannot be read (written) now.  A guard page in the
  * range loses its guard and makes the range bad, as on Windows. */
 WINBASEAPI BOOL WINAPI IsBadReadPtr(const VOID *lp, UINT_PTR ucb);

@@ -377,4 +377,18 @@ typedef struct _MEMORY_BASIC_INFORMATION {
 #define QUOTA_LIMITS_HARDWS_MAX_ENABLE 0x00000004
 #define QUOTA_LIMITS_HARDWS_MAX_DISABLE 0x00000008
 
+/* NUMA and processor groups. */
+#define NUMA_NO_PREFERRED_NODE ((DWORD)-1)
+typedef ULONG_PTR KAFFINITY;
+typedef struct _GROUP_AFFINITY {
+    KAFFINITY Mask;
+    WORD Group;
+    WORD Reserved[3];
+} GROUP_AFFINITY, *PGROUP_AFFINITY;
+typedef struct _PROCESSOR_NUMBER {
+    WORD Group;
+    BYTE Number;
+    BYTE Reserved;
+} PROCESSOR_NUMBER, *PPROCESSOR_NUMBER;
+
 #endif

@@ -131,6 +131,18 @@ bool wm_probe_string(const void *p, size_t max_chars, size_t char_size);
 /* PrefetchVirtualMemory: WIN32_MEMORY_RANGE_ENTRY ranges read in ahead of use. */
 NTSTATUS wm_prefetch(HANDLE process, const void *ranges, size_t count);
 
+/* ---- numa.c: nodes and a preferred node for pages ------------------------------------------ */
+
+NTSTATUS wm_numa_highest(ULONG *node);
+/* STATUS_INVALID_PARAMETER for a node the machine does not have (NUMA_NO_PREFERRED_NODE is
+ * fine). */
+NTSTATUS wm_numa_check_node(ULONG node);
+NTSTATUS wm_numa_node_processors(ULONG node, uint64_t *mask, USHORT *group);
+NTSTATUS wm_numa_node_free(ULONG node, uint64_t *bytes);
+NTSTATUS wm_numa_processor_node(ULONG cpu, ULONG *node);
+/* Prefer node for the pages of the range (nothing on a one-node machine). */
+void wm_numa_prefer(uintptr_t addr, size_t size, ULONG node);
+
 /* ---- fault.c ------------------------------------------------------------------------------ */
 
 enum wm_fault {

@@ -222,6 +222,14 @@ uint64_t wm_os_installed_memory(const char *root);
  * further than the hard limit; never lowering it). */
 int wm_os_memlock_limit(uint64_t *soft, uint64_t *hard);
 int wm_os_memlock_raise(uint64_t want);
+/* NUMA from sysfs (one node 0 with every processor when the kernel shows none).  The
+ * processors of a node are given for the group (64 processors each) of its first one. */
+int wm_os_numa_highest(const char *root, unsigned *node);
+int wm_os_numa_cpus(const char *root, unsigned node, uint64_t *mask, unsigned *group);
+int wm_os_numa_free(const char *root, unsigned node, uint64_t *bytes);
+int wm_os_numa_cpu_node(const char *root, unsigned cpu, unsigned *node);
+/* Prefer node for the pages of [addr, addr+len) (mbind MPOL_PREFERRED). */
+int wm_os_mbind_preferred(uintptr_t addr, size_t len, unsigned node);
 /* The kernel's page map of this process: one entry per page.  Open per use (fork()). */
 struct wm_os_pageinfo {
     bool present, swapped;

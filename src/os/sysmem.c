@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define NONE UINT64_MAX
@@ -286,4 +287,157 @@ int wm_os_pagemap_read(int fd, uint64_t page_index, struct wm_os_pageinfo *out)
     out->shared = (e >> 61) & 1;
     out->exclusive = (e >> 56) & 1;
     return 0;
+}
+
+/* ---- NUMA: nodes, their processors and free memory (sysfs), and placing pages (mbind) ------ */
+
+/* Parse a sysfs list ("0-3,8,10-11"): calls fn for every number; stops early when it returns
+ * nonzero (that value is returned). */
+static int each_in_list(const char *s, int (*fn)(void *ctx, unsigned n), void *ctx)
+{
+    while (*s >= '0' && *s <= '9') {
+        uint64_t a = parse_u64(s, 10), b = a;
+        while (*s >= '0' && *s <= '9')
+            s++;
+        if (*s == '-') {
+            s++;
+            b = parse_u64(s, 10);
+            while (*s >= '0' && *s <= '9')
+                s++;
+        }
+        if (a == NONE || b == NONE || b < a || b > 65535)
+            return -EINVAL;
+        for (uint64_t i = a; i <= b; i++) {
+            int rc = fn(ctx, (unsigned)i);
+            if (rc)
+                return rc;
+        }
+        if (*s != ',')
+            break;
+        s++;
+    }
+    return 0;
+}
+
+static int note_max(void *ctx, unsigned n)
+{
+    unsigned *max = ctx;
+    if (n > *max)
+        *max = n;
+    return 0;
+}
+
+int wm_os_numa_highest(const char *root, unsigned *node)
+{
+    char buf[256];
+    *node = 0;
+    /* No NUMA in the kernel: one node, 0, as Windows reports a machine without NUMA. */
+    if (read_text(root, "/sys/devices/system/node/online", buf, sizeof buf) <= 0)
+        return 0;
+    return each_in_list(buf, note_max, node);
+}
+
+struct cpu_mask {
+    uint64_t mask;
+    unsigned group; /* of the first processor; processors of other groups are left out */
+    bool any;
+};
+
+static int add_cpu(void *ctx, unsigned cpu)
+{
+    struct cpu_mask *m = ctx;
+    if (!m->any) {
+        m->group = cpu / 64;
+        m->any = true;
+    }
+    if (cpu / 64 == m->group)
+        m->mask |= (uint64_t)1 << (cpu % 64);
+    return 0;
+}
+
+int wm_os_numa_cpus(const char *root, unsigned node, uint64_t *mask, unsigned *group)
+{
+    char path[96], buf[1024];
+    struct cpu_mask m = { 0 };
+    unsigned highest;
+
+    wm_os_numa_highest(root, &highest);
+    if (node > highest)
+        return -ENOENT;
+    snprintf(path, sizeof path, "/sys/devices/system/node/node%u/cpulist", node);
+    if (read_text(root, path, buf, sizeof buf) < 0) {
+        if (node)
+            return -ENOENT;
+        /* No sysfs nodes: node 0 has every processor. */
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        snprintf(buf, sizeof buf, "0-%ld", n > 0 ? n - 1 : 0);
+    }
+    int rc = each_in_list(buf, add_cpu, &m);
+    *mask = m.mask;
+    *group = m.group;
+    return rc;
+}
+
+int wm_os_numa_free(const char *root, unsigned node, uint64_t *bytes)
+{
+    char path[96], buf[2048];
+    snprintf(path, sizeof path, "/sys/devices/system/node/node%u/meminfo", node);
+    if (read_text(root, path, buf, sizeof buf) <= 0)
+        return -ENOENT;
+    /* "Node 0 MemFree:   7031216 kB" */
+    const char *p = strstr(buf, "MemFree:");
+    if (!p)
+        return -EIO;
+    p += 8;
+    while (*p == ' ')
+        p++;
+    uint64_t kb = parse_u64(p, 10);
+    if (kb == NONE)
+        return -EIO;
+    *bytes = kb * 1024;
+    return 0;
+}
+
+struct find_cpu {
+    unsigned cpu;
+};
+
+static int is_cpu(void *ctx, unsigned n)
+{
+    return ((struct find_cpu *)ctx)->cpu == n ? 1 : 0;
+}
+
+int wm_os_numa_cpu_node(const char *root, unsigned cpu, unsigned *node)
+{
+    unsigned highest;
+    wm_os_numa_highest(root, &highest);
+    for (unsigned n = 0; n <= highest; n++) {
+        char path[96], buf[1024];
+        snprintf(path, sizeof path, "/sys/devices/system/node/node%u/cpulist", n);
+        if (read_text(root, path, buf, sizeof buf) < 0)
+            continue;
+        struct find_cpu f = { cpu };
+        if (each_in_list(buf, is_cpu, &f) == 1) {
+            *node = n;
+            return 0;
+        }
+    }
+    /* Without node directories every processor is node 0's. */
+    long n = sysconf(_SC_NPROCESSORS_CONF);
+    if (highest == 0 && n > 0 && cpu < (unsigned long)n) {
+        *node = 0;
+        return 0;
+    }
+    return -ENOENT;
+}
+
+int wm_os_mbind_preferred(uintptr_t addr, size_t len, unsigned node)
+{
+    unsigned long mask[16] = { 0 };
+    if (node >= sizeof mask * 8)
+        return -EINVAL;
+    mask[node / (8 * sizeof mask[0])] |= 1ul << (node % (8 * sizeof mask[0]));
+    /* MPOL_PREFERRED (1): pages come from the node while it has memory, elsewhere after. */
+    long rc = syscall(SYS_mbind, addr, len, 1, mask, sizeof mask * 8, 0);
+    return rc ? -errno : 0;
 }

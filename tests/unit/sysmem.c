@@ -149,6 +149,32 @@ int main(void)
     put("/sys/devices/system/memory/auto_online_blocks", "online\n");
     CHECK_EQ(wm_os_installed_memory(root), 3 * 128 * MIB);
 
+    /* NUMA: two nodes; node 1's processors start in group 0 and run into group 1. */
+    put("/sys/devices/system/node/online", "0-1\n");
+    put("/sys/devices/system/node/node0/cpulist", "0-1,4\n");
+    put("/sys/devices/system/node/node1/cpulist", "2-3,64-65\n");
+    put("/sys/devices/system/node/node1/meminfo", "Node 1 MemTotal:  1000 kB\n"
+                                                  "Node 1 MemFree:    250 kB\n");
+    unsigned highest = 9, group = 9, node = 9;
+    uint64_t mask = 0, freeb = 0;
+    CHECK_EQ(wm_os_numa_highest(root, &highest), 0);
+    CHECK_EQ(highest, 1);
+    CHECK_EQ(wm_os_numa_cpus(root, 0, &mask, &group), 0);
+    CHECK_EQ(mask, 0x13);
+    CHECK_EQ(group, 0);
+    CHECK_EQ(wm_os_numa_cpus(root, 1, &mask, &group), 0);
+    CHECK_EQ(mask, 0xc);
+    CHECK_EQ(group, 0);
+    CHECK(wm_os_numa_cpus(root, 2, &mask, &group) < 0);
+    CHECK_EQ(wm_os_numa_cpu_node(root, 4, &node), 0);
+    CHECK_EQ(node, 0);
+    CHECK_EQ(wm_os_numa_cpu_node(root, 65, &node), 0);
+    CHECK_EQ(node, 1);
+    CHECK(wm_os_numa_cpu_node(root, 9, &node) < 0);
+    CHECK_EQ(wm_os_numa_free(root, 1, &freeb), 0);
+    CHECK_EQ(freeb, 250 * 1024);
+    CHECK(wm_os_numa_free(root, 0, &freeb) < 0);
+
     /* No meminfo: an error, not made-up figures. */
     fresh_root("empty");
     char path[512];
@@ -157,6 +183,11 @@ int main(void)
     struct wm_os_memstat m;
     CHECK(wm_os_memstat(root, &m) < 0);
     CHECK_EQ(wm_os_installed_memory(root), 0);
+    /* No NUMA in sysfs: one node 0. */
+    CHECK_EQ(wm_os_numa_highest(root, &highest), 0);
+    CHECK_EQ(highest, 0);
+    CHECK_EQ(wm_os_numa_cpus(root, 0, &mask, &group), 0);
+    CHECK(mask != 0);
 
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
