@@ -17,7 +17,7 @@ int main(void)
     REQUIRE(r != NULL);
     CHECK_EQ(r->size, tib);
     CHECK_EQ(r->nruns, 1);
-    CHECK(r->runs == r->inline_runs); /* no allocation beyond the region itself */
+    CHECK(r->runs == r->inline_run); /* no allocation beyond the region itself */
 
     /* 1000 pages committed 1 GiB apart (256 MiB under TSan): 2001 runs, whatever the
      * reservation's size. */
