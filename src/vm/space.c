@@ -260,6 +260,12 @@ static int index_insert(struct wm_space *s, struct wm_region *r)
         new_leaf_with(s, (size_t)li + 1, fresh, r, spare);
         return 0;
     }
+    if (split && r->base < l->base[0]) {
+        /* Below every region, where top-down placement (the kernel's, when it chooses) puts
+         * each new one: the same, at the front. */
+        new_leaf_with(s, 0, fresh, r, spare);
+        return 0;
+    }
     if (split) {
         /* Move the upper half to the new leaf, then insert into whichever half fits. */
         uint32_t half = LEAF_CAP / 2;

@@ -32,15 +32,15 @@ void *wm_arena_alloc(size_t n);
 void wm_arena_free(void *p, size_t n);
 /* Where new chunks come from (NULL: malloc). */
 void wm_arena_set_source(void *(*chunk_source)(size_t));
-/* How a freed block of more than a quarter chunk (the index's top array, the base hash, a
- * long run array: blocks that come straight from the source) lets its pages go: called
+/* How a freed block of 64 KiB or more (the index's top array, the base hash, a long run
+ * array or write-watch bitmap) lets its pages go: called
  * with the block, it keeps the first word (the free list's link) and the mapping, so readers
  * still read mapped (now zero) bytes, but a table that was outgrown stops costing RAM.
  * NULL: kept resident. */
 void wm_arena_set_discard(void (*discard)(void *block, size_t n));
-/* Roughly what the arena keeps resident: every byte ever carved from a chunk (a freed block
- * stays on its free list) and the big blocks in use (freed ones are discarded).  The
- * bookkeeping test divides its growth by the regions added. */
+/* Roughly what the arena keeps resident: every byte carved from a chunk or taken from the
+ * source, less the freed blocks the discard let go (a smaller freed block stays resident on
+ * its free list).  The bookkeeping test divides its growth by the regions added. */
 size_t wm_arena_footprint(void);
 /* With checks on (check.h), every arena call asks held() that its caller serialises (mm/
  * installs "this thread holds the VM write lock"); NULL: not asked. */
