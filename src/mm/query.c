@@ -132,7 +132,7 @@ static NTSTATUS query_foreign_locked(uintptr_t page, MEMORY_BASIC_INFORMATION *m
 static int query_lockfree(uintptr_t page, uint32_t seq, MEMORY_BASIC_INFORMATION *m)
 {
     /* Most queries name an address in a region's first 64 KiB: one hash probe finds it.
-     * Otherwise the sorted index, whose entry often holds the whole answer. */
+     * Otherwise the sorted index, whose lookup reads a one-run region's whole answer. */
     const struct wm_region *r = wm_space_find_base_lockfree(
         &wm_vm.space, page & ~(WM_GRANULARITY - 1), wm_vmstate_seq_valid, &seq);
     struct wm_run_read rd;

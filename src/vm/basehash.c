@@ -9,7 +9,7 @@
  * A slot is one word: the region pointer (arena blocks of 64 bytes are 64-byte aligned) with
  * six bits of its key in the low bits.  The key itself is the region's base, read from the
  * region only when the tag matches, so a probe past a neighbour's slot costs no cache miss,
- * and a million regions cost 8 to 16 MB of slots (a quarter to half of them in use).
+ * and a million regions cost 16 to 32 MB of slots (a quarter to half of them in use).
  */
 #include "vm.h"
 

@@ -132,7 +132,7 @@ struct wm_region_ext {
 };
 
 /* One cache line: a lock-free query of a one-run region reads nothing else, and a million
- * reservations cost 64 MB here (the index and the base hash add about 35 bytes each). */
+ * reservations cost 64 MB here (the index entry and the hash slots add 32 to 48 bytes each). */
 struct wm_region {
     uintptr_t base;
     size_t size;         /* page multiple */
