@@ -258,8 +258,13 @@ const char *wm_region_check(const struct wm_region *r, size_t page_size)
         return "region base or size not page aligned";
     if (r->base + r->size < r->base)
         return "region wraps";
-    if (r->nruns == 0 || r->nruns > r->cap || r->runs[0].off != 0)
+    if (r->nruns == 0 || r->nruns > r->cap || r->runs[0].off != 0 ||
+        (r->runs == r->inline_run && r->cap != 1))
         return "bad run array";
+    if ((r->flags & WM_REGION_VIEW) && (!r->ext || !r->ext->object))
+        return "view without its section";
+    if ((r->flags & WM_REGION_WATCHED) && (!r->ext || !r->ext->dirty))
+        return "watched region without its bitmap";
     for (uint32_t i = 0; i < r->nruns; i++) {
         const struct wm_run *run = &r->runs[i];
         if (run->off % page_size || run->off >= r->size)

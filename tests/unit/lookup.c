@@ -65,6 +65,16 @@ static void test_ext(void)
     CHECK(r->ext->dirty != NULL);
     CHECK_EQ(r->ext->dirty_words, 1);
     CHECK(r->ext->object == &obj);
+    CHECK(wm_region_check(r, PG) == NULL);
+    /* The checker knows a view's and a watched region's flags need their extension. */
+    r->ext->object = NULL;
+    CHECK(wm_region_check(r, PG) != NULL);
+    r->ext->object = &obj;
+    uint64_t *dirty = r->ext->dirty;
+    r->ext->dirty = NULL;
+    CHECK(wm_region_check(r, PG) != NULL);
+    r->ext->dirty = dirty;
+    CHECK(wm_region_check(r, PG) == NULL);
     wm_region_free(r);
 }
 
