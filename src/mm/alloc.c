@@ -106,7 +106,7 @@ static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
          * committed by its file (ERROR_ACCESS_DENIED); one of the paging file takes the
          * commit as a protection change within the view's access class (copy-on-write
          * counting as read), so PAGE_WRITECOPY in a read-write view is fine. */
-        struct wm_section *s = r->object;
+        struct wm_section *s = r->ext->object;
         unsigned want = wm_prot_class(prot), have = wm_prot_class(r->alloc_prot);
         if (s->attrs & SEC_FILE)
             return STATUS_ALREADY_COMMITTED;

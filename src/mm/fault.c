@@ -26,7 +26,7 @@ static int prot_lockfree(uintptr_t addr, uint32_t *prot)
         if (mine && sum.state != WM_SUMMARY_MANY) {
             p = sum.state == WM_STATE_COMMITTED ? sum.prot : 0;
         } else if (mine) {
-            if (!wm_region_read_lockfree(r, addr, &rd))
+            if (!wm_region_read_lockfree(r, addr, &rd, wm_vmstate_seq_valid, &seq))
                 continue;
             p = rd.state == WM_STATE_COMMITTED ? rd.prot : 0;
         }
@@ -55,9 +55,9 @@ static bool cow_upgrade_locked(struct wm_region *r, uintptr_t page, uint32_t pro
     } else {
         /* A page of a shared view made copy-on-write by VirtualProtect: map that page
          * privately from the same offset (same contents now), then the write copies it. */
-        const struct wm_section *s = r->object;
+        const struct wm_section *s = r->ext->object;
         rc = wm_os_map_file(page, wm_vm.page, acc, s->fd,
-                            s->data_off + r->offset + (page - r->base), false, true);
+                            s->data_off + r->ext->offset + (page - r->base), false, true);
     }
     if (rc)
         return false;

@@ -23,7 +23,7 @@ static void from_region(const struct wm_region *r, uintptr_t page, MEMORY_BASIC_
     m->RegionSize = wm_region_extent(r, off);
     m->State = run->state == WM_STATE_COMMITTED ? MEM_COMMIT : MEM_RESERVE;
     m->Protect = run->prot;
-    m->Type = r->type;
+    m->Type = wm_region_type(r);
 }
 
 /* Entries of one allocation: contiguous, and the same file or the same kind of anonymous
@@ -132,7 +132,7 @@ static NTSTATUS query_foreign_locked(uintptr_t page, MEMORY_BASIC_INFORMATION *m
 static int query_lockfree(uintptr_t page, uint32_t seq, MEMORY_BASIC_INFORMATION *m)
 {
     /* Most queries name an address in a region's first 64 KiB: one hash probe finds it.
-     * Otherwise the sorted index, whose entry often holds the whole answer. */
+     * Otherwise the sorted index, whose lookup reads a one-run region's whole answer. */
     const struct wm_region *r = wm_space_find_base_lockfree(
         &wm_vm.space, page & ~(WM_GRANULARITY - 1), wm_vmstate_seq_valid, &seq);
     struct wm_run_read rd;
@@ -153,7 +153,7 @@ static int query_lockfree(uintptr_t page, uint32_t seq, MEMORY_BASIC_INFORMATION
             return 1;
         }
     }
-    if (!wm_region_read_lockfree(r, page, &rd))
+    if (!wm_region_read_lockfree(r, page, &rd, wm_vmstate_seq_valid, &seq))
         /* Inconsistent while a writer ran, or past the end of a small region. */
         return wm_vmstate_read_valid(seq) ? 0 : -1;
     memset(m, 0, sizeof(*m));

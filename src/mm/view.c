@@ -101,31 +101,31 @@ static int each_piece(struct wm_section *s, const struct wm_region *asker, uint6
 {
     for (struct wm_region *v = wm_space_next(&wm_vm.space, 0); v;
          v = wm_space_next(&wm_vm.space, v->base)) {
-        if (v->object != s || v == asker)
+        if (!(v->flags & WM_REGION_VIEW) || v->ext->object != s || v == asker)
             continue;
-        uint64_t lo = soff > v->offset ? soff : v->offset;
-        uint64_t hi = soff + len < v->offset + v->size ? soff + len : v->offset + v->size;
+        uint64_t lo = soff > v->ext->offset ? soff : v->ext->offset;
+        uint64_t hi = soff + len < v->ext->offset + v->size ? soff + len : v->ext->offset + v->size;
         if (lo >= hi)
             continue;
         if (p->op == PIECE_RESERVE) {
             uint32_t n;
-            n = wm_region_count_runs(v, lo - v->offset, hi - lo);
+            n = wm_region_count_runs(v, lo - v->ext->offset, hi - lo);
             if (wm_region_reserve_runs_n(v, 2 * n + 2))
                 return -1;
             continue;
         }
         for (uint64_t pos = lo; pos < hi;) {
-            size_t voff = pos - v->offset;
+            size_t voff = pos - v->ext->offset;
             uint32_t i = wm_region_run_index(v, voff);
             size_t end = wm_region_run_end(v, i);
-            if (end > hi - v->offset)
-                end = hi - v->offset;
+            if (end > hi - v->ext->offset)
+                end = hi - v->ext->offset;
             if (v->runs[i].state == WM_STATE_RESERVED) {
                 int rc = do_piece(p, v, voff, end - voff);
                 if (rc)
                     return rc;
             }
-            pos = v->offset + end;
+            pos = v->ext->offset + end;
         }
     }
     return 0;
@@ -194,8 +194,8 @@ static void restore_asker(struct wm_region *r, size_t off, size_t len, uint32_t 
 NTSTATUS wm_view_commit_locked(struct wm_region *asker, size_t off, size_t len, uint32_t prot)
 {
     WM_ASSERT(wm_vmstate_write_held());
-    struct wm_section *s = asker->object;
-    uint64_t soff = asker->offset + off;
+    struct wm_section *s = asker->ext->object;
+    uint64_t soff = asker->ext->offset + off;
     struct pieces p = { PIECE_RESERVE, 0, 0, 0 };
     uint32_t n;
     n = wm_region_count_runs(asker, off, len);
@@ -281,7 +281,7 @@ static NTSTATUS map_view_locked(struct wm_section *s, struct wm_region *r, uintp
     WM_ASSERT(wm_vmstate_write_held());
     bool cow = r->flags & WM_REGION_VIEW_PRIVATE;
     unsigned acc = wm_prot_access(r->alloc_prot);
-    uint64_t at = s->data_off + r->offset;
+    uint64_t at = s->data_off + r->ext->offset;
     uintptr_t base = want;
     NTSTATUS st;
 
@@ -298,7 +298,7 @@ static NTSTATUS map_view_locked(struct wm_section *s, struct wm_region *r, uintp
         return st;
     r->base = base;
     if (s->commit)
-        st = mirror_commit_locked(s, r, r->offset);
+        st = mirror_commit_locked(s, r, r->ext->offset);
     if (!st && wm_space_insert(&wm_vm.space, r))
         st = STATUS_NO_MEMORY;
     if (st) {
@@ -345,12 +345,10 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
     wm_vmstate_wrlock();
     struct wm_region *r =
         wm_region_new(0, size, view_prot, MEM_MAPPED, WM_STATE_COMMITTED, view_prot);
-    if (!r) {
+    if (!r || wm_region_view(r, s, offset, cow)) {
+        wm_region_free(r);
         st = STATUS_NO_MEMORY;
     } else {
-        r->object = s;
-        r->offset = offset;
-        r->flags |= WM_REGION_VIEW | (cow ? WM_REGION_VIEW_PRIVATE : 0);
         if ((st = map_view_locked(s, r, want, limit, type & MEM_TOP_DOWN)))
             wm_region_free(r); /* before unlocking, like every arena call */
         else
@@ -390,7 +388,7 @@ static NTSTATUS unmap_once(HANDLE process, PVOID addr)
         goto out_unlock;
     wm_space_remove(&wm_vm.space, r);
     wm_place_freed_locked(r->base);
-    s = r->object;
+    s = r->ext->object;
     wm_region_free(r);
 out_unlock:
     wm_vmstate_wrunlock();

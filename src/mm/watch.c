@@ -55,7 +55,7 @@ static void bits_change(struct wm_region *r, size_t i, size_t j, bool set)
     while (i < j) {
         size_t w = i / 64, lo = i % 64, n = j - i < 64 - lo ? j - i : 64 - lo;
         uint64_t mask = (n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << lo;
-        r->dirty[w] = set ? r->dirty[w] | mask : r->dirty[w] & ~mask;
+        r->ext->dirty[w] = set ? r->ext->dirty[w] | mask : r->ext->dirty[w] & ~mask;
         i += n;
     }
 }
@@ -69,7 +69,7 @@ static void bit_set(struct wm_region *r, size_t i)
 static size_t bit_find(const struct wm_region *r, size_t i, size_t n, bool want)
 {
     while (i < n) {
-        uint64_t w = r->dirty[i / 64];
+        uint64_t w = r->ext->dirty[i / 64];
         if (!want)
             w = ~w;
         w >>= i % 64;
@@ -141,7 +141,7 @@ enum wm_fault wm_watch_fault_locked(struct wm_region *r, uintptr_t page, uint32_
 {
     WM_ASSERT(wm_vmstate_write_held());
     size_t i = page_index(r, page);
-    bool was = (r->dirty[i / 64] >> (i % 64)) & 1;
+    bool was = (r->ext->dirty[i / 64] >> (i % 64)) & 1;
 
     if (wm_os_protect(page, wm_vm.page, wm_prot_access(prot)))
         return WM_FAULT_VIOLATION;

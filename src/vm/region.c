@@ -12,17 +12,18 @@
 struct wm_region *wm_region_new(uintptr_t base, size_t size, uint32_t alloc_prot, uint32_t type,
                                 uint32_t state, uint32_t prot)
 {
+    WM_ASSERT((type & 0xffffu) == 0 && type >> 16 <= 0xffffu);
     struct wm_region *r = wm_arena_alloc(sizeof(*r));
 
     if (!r)
         return NULL;
     memset(r, 0, sizeof(*r));
-    r->cap = sizeof(r->inline_runs) / sizeof(r->inline_runs[0]);
-    r->runs = r->inline_runs;
+    r->cap = 1;
+    r->runs = r->inline_run;
     r->base = base;
     r->size = size;
     r->alloc_prot = alloc_prot;
-    r->type = type;
+    r->type_code = (uint16_t)(type >> 16);
     r->nruns = 1;
     r->runs[0] = (struct wm_run){ .off = 0, .state = state, .prot = prot, .flags = 0 };
     return r;
@@ -31,25 +32,52 @@ struct wm_region *wm_region_new(uintptr_t base, size_t size, uint32_t alloc_prot
 void wm_region_free(struct wm_region *r)
 {
     if (r) {
-        if (r->runs != r->inline_runs)
+        if (r->runs != r->inline_run)
             wm_arena_free(r->runs, r->cap * sizeof(*r->runs));
-        if (r->dirty)
-            wm_arena_free(r->dirty, r->dirty_words * sizeof(*r->dirty));
+        if (r->ext) {
+            if (r->ext->dirty)
+                wm_arena_free(r->ext->dirty, r->ext->dirty_words * sizeof(*r->ext->dirty));
+            wm_arena_free(r->ext, sizeof(*r->ext));
+        }
         wm_arena_free(r, sizeof(*r));
     }
+}
+
+/* r's extension, allocated (zeroed) on first use; NULL when out of memory. */
+static struct wm_region_ext *ext_of(struct wm_region *r)
+{
+    if (!r->ext) {
+        r->ext = wm_arena_alloc(sizeof(*r->ext));
+        if (r->ext)
+            memset(r->ext, 0, sizeof(*r->ext));
+    }
+    return r->ext;
 }
 
 int wm_region_watch(struct wm_region *r, size_t page_size)
 {
     size_t words = (r->size / page_size + 63) / 64;
-    uint64_t *bits = wm_arena_alloc(words * sizeof(*bits));
+    struct wm_region_ext *x = ext_of(r);
+    uint64_t *bits = x ? wm_arena_alloc(words * sizeof(*bits)) : NULL;
 
     if (!bits)
-        return -1;
+        return -1; /* an extension just made stays: it is freed with the region */
     memset(bits, 0, words * sizeof(*bits));
-    r->dirty = bits;
-    r->dirty_words = words;
+    x->dirty = bits;
+    x->dirty_words = words;
     r->flags |= WM_REGION_WATCHED;
+    return 0;
+}
+
+int wm_region_view(struct wm_region *r, void *object, uint64_t offset, bool private_view)
+{
+    struct wm_region_ext *x = ext_of(r);
+
+    if (!x)
+        return -1;
+    x->object = object;
+    x->offset = offset;
+    r->flags |= WM_REGION_VIEW | (private_view ? WM_REGION_VIEW_PRIVATE : 0);
     return 0;
 }
 
@@ -89,11 +117,11 @@ int wm_region_reserve_runs_n(struct wm_region *r, uint32_t n)
     if (!runs)
         return -1;
     memcpy(runs, old, r->nruns * sizeof(*runs));
-    /* A lock-free reader loads cap before runs: publish the bigger array before its size,
-     * so any cap it sees fits the array it then reads. */
+    /* A lock-free reader validates cap and runs together before it reads the array; the
+     * bigger array goes first all the same, so no cap ever exceeds the array beside it. */
     __atomic_store_n(&r->runs, runs, __ATOMIC_RELEASE);
     __atomic_store_n(&r->cap, cap, __ATOMIC_RELEASE);
-    if (old != r->inline_runs)
+    if (old != r->inline_run)
         wm_arena_free(old, old_cap * sizeof(*old));
     return 0;
 }
@@ -230,8 +258,13 @@ const char *wm_region_check(const struct wm_region *r, size_t page_size)
         return "region base or size not page aligned";
     if (r->base + r->size < r->base)
         return "region wraps";
-    if (r->nruns == 0 || r->nruns > r->cap || r->runs[0].off != 0)
+    if (r->nruns == 0 || r->nruns > r->cap || r->runs[0].off != 0 ||
+        (r->runs == r->inline_run && r->cap != 1))
         return "bad run array";
+    if ((r->flags & WM_REGION_VIEW) && (!r->ext || !r->ext->object))
+        return "view without its section";
+    if ((r->flags & WM_REGION_WATCHED) && (!r->ext || !r->ext->dirty))
+        return "watched region without its bitmap";
     for (uint32_t i = 0; i < r->nruns; i++) {
         const struct wm_run *run = &r->runs[i];
         if (run->off % page_size || run->off >= r->size)
@@ -254,7 +287,8 @@ uint32_t wm_region_count_runs(const struct wm_region *r, size_t off, size_t len)
     return last - first + 1;
 }
 
-bool wm_region_read_lockfree(const struct wm_region *r, uintptr_t addr, struct wm_run_read *out)
+bool wm_region_read_lockfree(const struct wm_region *r, uintptr_t addr, struct wm_run_read *out,
+                             bool (*valid)(void *ctx), void *ctx)
 {
     uint32_t cap = __atomic_load_n(&r->cap, __ATOMIC_ACQUIRE);
     const struct wm_run *runs = __atomic_load_n(&r->runs, __ATOMIC_ACQUIRE);
@@ -263,6 +297,10 @@ bool wm_region_read_lockfree(const struct wm_region *r, uintptr_t addr, struct w
     out->base = WM_LOAD(r->base);
     out->size = WM_LOAD(r->size);
     if (n == 0 || n > cap || addr < out->base || addr - out->base >= out->size)
+        return false;
+    /* The inline run is inside r; any other array is followed only once cap and runs are
+     * known to be a pair a writer left, so every index below stays inside that array. */
+    if (runs == r->inline_run ? n > 1 : !valid(ctx))
         return false;
     size_t off = addr - out->base;
     uint32_t lo = 0, hi = n;
@@ -282,6 +320,6 @@ bool wm_region_read_lockfree(const struct wm_region *r, uintptr_t addr, struct w
         j++;
     out->end = j + 1 < n ? WM_LOAD(runs[j + 1].off) : out->size;
     out->alloc_prot = WM_LOAD(r->alloc_prot);
-    out->type = WM_LOAD(r->type);
+    out->type = (uint32_t)WM_LOAD(r->type_code) << 16;
     return true;
 }

@@ -14,19 +14,16 @@
 #include <string.h>
 
 /* A leaf fills one 8 KiB arena block (the arena rounds every size up to a power of two):
- * 170 entries of 48 bytes, where 128 entries left 2 KiB of the block unused. */
+ * 511 entries of 16 bytes, a key and a region pointer.  Nothing else is copied from the
+ * region (a lookup that finds it reads its one cache line), so an entry costs 16 bytes. */
 #define LEAF_BYTES 8192u
-#define LEAF_CAP                                  \
-    ((uint32_t)((LEAF_BYTES - sizeof(uint64_t)) / \
-                (sizeof(uintptr_t) + sizeof(struct wm_region *) + sizeof(struct wm_summary))))
+#define LEAF_CAP \
+    ((uint32_t)((LEAF_BYTES - sizeof(uint64_t)) / (sizeof(uintptr_t) + sizeof(struct wm_region *))))
 
 struct wm_leaf {
     uint32_t n;
     uintptr_t base[LEAF_CAP];
     struct wm_region *reg[LEAF_CAP];
-    /* What VirtualQuery needs of each region, kept beside the key so a lock-free query of a
-     * one-run region never touches the region itself (one cache miss fewer). */
-    struct wm_summary sum[LEAF_CAP];
 };
 
 _Static_assert(sizeof(struct wm_leaf) <= LEAF_BYTES, "a leaf fills one arena block");
@@ -53,16 +50,6 @@ static struct wm_top *top_new(size_t cap)
 static void top_free(struct wm_top *t)
 {
     wm_arena_free(t, sizeof(*t) + t->cap * (sizeof(uintptr_t) + sizeof(void *)));
-}
-
-static void summarize(struct wm_summary *s, const struct wm_region *r)
-{
-    s->base = r->base;
-    s->size = r->size;
-    s->alloc_prot = r->alloc_prot;
-    s->type = r->type;
-    s->state = r->nruns == 1 ? r->runs[0].state : WM_SUMMARY_MANY;
-    s->prot = r->runs[0].prot;
 }
 
 /* ---- lookups: read-only, bounded, safe against a concurrent writer ------------------------ */
@@ -160,14 +147,22 @@ struct wm_region *wm_space_find_lockfree(const struct wm_space *s, uintptr_t add
     if (e < 0)
         return NULL;
     struct wm_region *r = LOAD(l->reg[e]);
-    sum->base = LOAD(l->sum[e].base);
-    sum->size = LOAD(l->sum[e].size);
-    sum->alloc_prot = LOAD(l->sum[e].alloc_prot);
-    sum->type = LOAD(l->sum[e].type);
-    sum->state = LOAD(l->sum[e].state);
-    sum->prot = LOAD(l->sum[e].prot);
     if (!valid(ctx))
         return NULL;
+    /* r was a region when the sequence was last seen unchanged, and region memory stays
+     * mapped: its fields can be read (the caller's sequence check decides if they count). */
+    sum->base = LOAD(r->base);
+    sum->size = LOAD(r->size);
+    sum->alloc_prot = LOAD(r->alloc_prot);
+    sum->type = (uint32_t)LOAD(r->type_code) << 16;
+    /* The one inline run is inside r: read without following a pointer. */
+    if (LOAD(r->nruns) == 1 && LOAD(r->runs) == r->inline_run) {
+        sum->state = LOAD(r->inline_run[0].state);
+        sum->prot = LOAD(r->inline_run[0].prot);
+    } else {
+        sum->state = WM_SUMMARY_MANY;
+        sum->prot = 0;
+    }
     return addr - sum->base < sum->size ? r : NULL;
 }
 
@@ -217,7 +212,6 @@ static void new_leaf_with(struct wm_space *s, size_t i, struct wm_leaf *fresh, s
 {
     fresh->base[0] = r->base;
     fresh->reg[0] = r;
-    summarize(&fresh->sum[0], r);
     fresh->n = 1;
     top_insert(s, i, fresh, &spare);
     s->count++;
@@ -266,12 +260,17 @@ static int index_insert(struct wm_space *s, struct wm_region *r)
         new_leaf_with(s, (size_t)li + 1, fresh, r, spare);
         return 0;
     }
+    if (split && r->base < l->base[0]) {
+        /* Below every region, where top-down placement (the kernel's, when it chooses) puts
+         * each new one: the same, at the front. */
+        new_leaf_with(s, 0, fresh, r, spare);
+        return 0;
+    }
     if (split) {
         /* Move the upper half to the new leaf, then insert into whichever half fits. */
         uint32_t half = LEAF_CAP / 2;
         memcpy(fresh->base, &l->base[half], (LEAF_CAP - half) * sizeof(*l->base));
         memcpy(fresh->reg, &l->reg[half], (LEAF_CAP - half) * sizeof(*l->reg));
-        memcpy(fresh->sum, &l->sum[half], (LEAF_CAP - half) * sizeof(*l->sum));
         fresh->n = LEAF_CAP - half;
         l->n = half;
         top_insert(s, (size_t)li + 1, fresh, &spare);
@@ -284,10 +283,8 @@ static int index_insert(struct wm_space *s, struct wm_region *r)
     long e = entry_at(l, r->base) + 1;
     memmove(&l->base[e + 1], &l->base[e], (l->n - (uint32_t)e) * sizeof(*l->base));
     memmove(&l->reg[e + 1], &l->reg[e], (l->n - (uint32_t)e) * sizeof(*l->reg));
-    memmove(&l->sum[e + 1], &l->sum[e], (l->n - (uint32_t)e) * sizeof(*l->sum));
     l->base[e] = r->base;
     l->reg[e] = r;
-    summarize(&l->sum[e], r);
     l->n++;
     if (e == 0)
         t->first[li] = r->base;
@@ -313,7 +310,6 @@ static void index_remove(struct wm_space *s, struct wm_region *r)
 
     memmove(&l->base[e], &l->base[e + 1], (l->n - (uint32_t)e - 1) * sizeof(*l->base));
     memmove(&l->reg[e], &l->reg[e + 1], (l->n - (uint32_t)e - 1) * sizeof(*l->reg));
-    memmove(&l->sum[e], &l->sum[e + 1], (l->n - (uint32_t)e - 1) * sizeof(*l->sum));
     l->n--;
     s->count--;
     if (l->n == 0) {
@@ -328,7 +324,6 @@ static void index_remove(struct wm_space *s, struct wm_region *r)
         if (l->n + nx->n <= LEAF_CAP / 2) {
             memcpy(&l->base[l->n], nx->base, nx->n * sizeof(*l->base));
             memcpy(&l->reg[l->n], nx->reg, nx->n * sizeof(*l->reg));
-            memcpy(&l->sum[l->n], nx->sum, nx->n * sizeof(*l->sum));
             l->n += nx->n;
             top_remove(t, (size_t)li + 1);
             wm_arena_free(nx, sizeof(*nx));
@@ -361,10 +356,8 @@ struct wm_region *wm_space_find_base_lockfree(const struct wm_space *s, uintptr_
 
 void wm_space_refresh(struct wm_space *s, const struct wm_region *r)
 {
-    struct wm_top *t = s->top;
-    struct wm_leaf *l = t->leaf[leaf_at(t, r->base)];
-
-    summarize(&l->sum[entry_at(l, r->base)], r);
+    WM_ASSERT(wm_space_prev(s, r->base) == r);
+    (void)s, (void)r;
 }
 
 static bool always(void *ctx)
@@ -389,10 +382,6 @@ const char *wm_space_check(const struct wm_space *s, size_t page_size)
             const struct wm_region *r = l->reg[e];
             if (r->base != l->base[e])
                 return "index key differs from region base";
-            struct wm_summary want;
-            summarize(&want, r);
-            if (memcmp(&want, &l->sum[e], sizeof(want)) != 0)
-                return "index summary stale (a change without wm_space_refresh)";
             if (r->base < last_end)
                 return "regions overlap or are out of order";
             const char *err = wm_region_check(r, page_size);

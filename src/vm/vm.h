@@ -6,7 +6,9 @@
  * Layer rules, stated once: nothing in src/vm/ makes a system call, takes a lock or touches
  * signals (a failed assertion, check.h, is the one way out through os/).  Callers serialise
  * mutations (mm/ holds the VM lock for writing); the lookups marked _sigsafe only read and may
- * run in the fault handler while no writer is active.  Memory for the model comes from the
+ * run in the fault handler while no writer is active; those marked _lockfree run against a
+ * writer and ask a valid(ctx) callback (the VM sequence check) before following any pointer
+ * they read.  Memory for the model comes from the
  * arena (arena.c: malloc until mm/ installs its mmap source), and only the functions that
  * say so can fail.
  */
@@ -30,12 +32,16 @@ void *wm_arena_alloc(size_t n);
 void wm_arena_free(void *p, size_t n);
 /* Where new chunks come from (NULL: malloc). */
 void wm_arena_set_source(void *(*chunk_source)(size_t));
-/* How a freed block of more than a quarter chunk (the index's top array, the base hash, a
- * long run array: blocks that come straight from the source) lets its pages go: called
+/* How a freed block of 64 KiB or more (the index's top array, the base hash, a long run
+ * array or write-watch bitmap) lets its pages go: called
  * with the block, it keeps the first word (the free list's link) and the mapping, so readers
  * still read mapped (now zero) bytes, but a table that was outgrown stops costing RAM.
  * NULL: kept resident. */
 void wm_arena_set_discard(void (*discard)(void *block, size_t n));
+/* Roughly what the arena keeps resident: every byte carved from a chunk or taken from the
+ * source, less the freed blocks the discard let go (a smaller freed block stays resident on
+ * its free list).  The bookkeeping test divides its growth by the regions added. */
+size_t wm_arena_footprint(void);
 /* With checks on (check.h), every arena call asks held() that its caller serialises (mm/
  * installs "this thread holds the VM write lock"); NULL: not asked. */
 void wm_arena_set_serial_check(bool (*held)(void));
@@ -107,31 +113,47 @@ struct wm_run {
 /* Region flags. */
 enum {
     WM_REGION_LARGE = 1u,        /* backed by large pages */
-    WM_REGION_VIEW = 2u,         /* a view of a section (object, offset say which) */
+    WM_REGION_VIEW = 2u,         /* a view of a section (ext->object, ext->offset say which) */
     WM_REGION_VIEW_PRIVATE = 4u, /* a copy-on-write view, mapped MAP_PRIVATE */
-    WM_REGION_WATCHED = 8u,      /* MEM_WRITE_WATCH: `dirty` holds its written pages */
+    WM_REGION_WATCHED = 8u,      /* MEM_WRITE_WATCH: ext->dirty holds its written pages */
 };
 
-struct wm_region {
-    uintptr_t base;
-    size_t size;         /* page multiple */
-    uint32_t alloc_prot; /* AllocationProtect */
-    uint32_t type;       /* MEM_PRIVATE / MEM_MAPPED / MEM_IMAGE */
-    uint32_t flags;      /* WM_REGION_* */
-    void *object;        /* a view's section (mm/section.c), holding a reference */
-    uint64_t offset;     /* a view's offset into its section */
-    uint32_t nruns, cap;
-    struct wm_run *runs; /* sorted by off, runs[0].off == 0, neighbours differ */
+/* What only views and watched regions need, allocated when a region becomes one, so the
+ * million plain reservations a program may hold do not carry it. */
+struct wm_region_ext {
+    void *object;    /* a view's section (mm/section.c), holding a reference */
+    uint64_t offset; /* a view's offset into its section */
     /* A watched region's pages written since their last reset, one bit per page (bit i of
      * word i / 64 is page i), kept apart from the runs: a bit is set from the fault handler
      * with no allocation, it survives decommit and protection changes as Windows' does, and
      * 4 GiB watched costs 128 KiB.  NULL when not watched. */
     uint64_t *dirty;
     size_t dirty_words;
-    /* Most reservations never have more than three runs (reserved, committed, reserved):
-     * they live here, so a region is one allocation. */
-    struct wm_run inline_runs[3];
 };
+
+/* One cache line: a lock-free query of a one-run region reads nothing else, and a million
+ * reservations cost 64 MB here (the index entry and the hash slots add 32 to 48 bytes each). */
+struct wm_region {
+    uintptr_t base;
+    size_t size;         /* page multiple */
+    struct wm_run *runs; /* sorted by off, runs[0].off == 0, neighbours differ */
+    uint32_t nruns, cap;
+    uint32_t alloc_prot;       /* AllocationProtect */
+    uint16_t type_code;        /* MEM_PRIVATE / MEM_MAPPED / MEM_IMAGE >> 16: wm_region_type() */
+    uint16_t flags;            /* WM_REGION_* */
+    struct wm_region_ext *ext; /* NULL unless a view or watched */
+    /* A fresh reservation has one run: it lives here, so a region is one allocation until
+     * its pages start to differ. */
+    struct wm_run inline_run[1];
+};
+
+_Static_assert(sizeof(struct wm_region) == 64, "a region is one 64-byte arena block");
+
+/* The region's MEM_PRIVATE / MEM_MAPPED / MEM_IMAGE (0 for a section's commit record). */
+static inline uint32_t wm_region_type(const struct wm_region *r)
+{
+    return (uint32_t)r->type_code << 16;
+}
 
 /* A new region whose pages all have `state`/`prot`; NULL when out of memory. */
 struct wm_region *wm_region_new(uintptr_t base, size_t size, uint32_t alloc_prot, uint32_t type,
@@ -139,6 +161,9 @@ struct wm_region *wm_region_new(uintptr_t base, size_t size, uint32_t alloc_prot
 void wm_region_free(struct wm_region *r);
 /* Make r a watched region (WM_REGION_WATCHED) with every page clean; -1 when out of memory. */
 int wm_region_watch(struct wm_region *r, size_t page_size);
+/* Make r a view of object at offset (WM_REGION_VIEW, and WM_REGION_VIEW_PRIVATE when
+ * private); -1 when out of memory. */
+int wm_region_view(struct wm_region *r, void *object, uint64_t offset, bool private_view);
 /* Index of the run holding byte offset off (off < r->size). */
 uint32_t wm_region_run_index(const struct wm_region *r, size_t off);
 /* End offset of run i. */
@@ -182,17 +207,20 @@ struct wm_run_read {
     uint32_t state, prot; /* of the run holding the address */
     size_t end;           /* offset where the pages sharing that state and protection end */
 };
-/* Read the run holding addr without the lock: every field with an atomic load, the run
- * capacity before the run array (a writer publishes a grown array before its capacity), so a
- * racing writer can make the answer wrong but never the read unsafe; the caller checks the VM
- * sequence afterwards.  false: the region looked inconsistent or addr is past its end. */
-bool wm_region_read_lockfree(const struct wm_region *r, uintptr_t addr, struct wm_run_read *out);
+/* Read the run holding addr without the lock: every field with an atomic load, and valid(ctx)
+ * asked before the run array read from r is followed (r itself must be a region pointer the
+ * caller validated), so a racing writer can make the answer wrong but never the read unsafe;
+ * the caller checks the VM sequence afterwards.  false: the region looked inconsistent, addr
+ * is past its end, or valid(ctx) said no. */
+bool wm_region_read_lockfree(const struct wm_region *r, uintptr_t addr, struct wm_run_read *out,
+                             bool (*valid)(void *ctx), void *ctx);
 
 /* ---- space.c: the ordered index of regions --------------------------------------------- */
 
 struct wm_top;
 
-/* A region as VirtualQuery sees it when it has a single run (state WM_SUMMARY_MANY: more). */
+/* A region as VirtualQuery sees it when its one run is inline (state WM_SUMMARY_MANY: the
+ * runs must be read, wm_region_read_lockfree). */
 #define WM_SUMMARY_MANY 0xffffffffu
 struct wm_summary {
     uintptr_t base;
@@ -217,7 +245,8 @@ struct wm_region *wm_space_find_sigsafe(const struct wm_space *s, uintptr_t addr
 struct wm_region *wm_space_find_lockfree(const struct wm_space *s, uintptr_t addr,
                                          bool (*valid)(void *ctx), void *ctx,
                                          struct wm_summary *sum);
-/* After any change to r's runs: bring its summary in the index up to date. */
+/* After any change to r's runs.  The index keeps nothing derived from them (a lookup reads
+ * the region), so this only checks, when checks are on, that r is still indexed at its base. */
 void wm_space_refresh(struct wm_space *s, const struct wm_region *r);
 /* The region with the lowest base > addr, or NULL.  Reads only. */
 struct wm_region *wm_space_next(const struct wm_space *s, uintptr_t addr);

@@ -254,6 +254,17 @@ static void test_arena_discard(void)
     CHECK(discarded == NULL);
     CHECK(wm_arena_alloc(4096) == s);
     wm_arena_free(s, 4096);
+    /* From 64 KiB on, a block carved from a chunk lets its pages go too (an outgrown hash
+     * table of 8,192 slots), and the footprint no longer counts it. */
+    size_t before = wm_arena_footprint();
+    void *m = wm_arena_alloc(64u << 10);
+    REQUIRE_VOID(m);
+    CHECK(wm_arena_footprint() - before >= 64u << 10);
+    wm_arena_free(m, 64u << 10);
+    CHECK(discarded == m);
+    CHECK_EQ(discarded_len, 64u << 10);
+    CHECK(wm_arena_footprint() - before < 64u << 10);
+    discarded = NULL;
     wm_arena_set_discard(NULL);
     wm_arena_free(b, big);
     CHECK(discarded == NULL);
