@@ -95,7 +95,7 @@ static void what_is_mapped(uintptr_t addr, struct mapped *m)
         m->alloc = r->base;
         if (r->flags & WM_REGION_VIEW) {
             m->kind = M_VIEW;
-            file_id_of_section(r->object, m);
+            file_id_of_section(r->ext->object, m);
         } else {
             m->kind = M_PRIVATE;
         }

@@ -170,7 +170,7 @@ static NTSTATUS region_info_locked(uintptr_t page, struct region_info *ri)
         if (!c.view)
             ri->RegionType = RT_PRIVATE;
         else
-            ri->RegionType = (((const struct wm_section *)r->object)->attrs & SEC_FILE)
+            ri->RegionType = (((const struct wm_section *)r->ext->object)->attrs & SEC_FILE)
                                  ? RT_MAPPED_DATA_FILE
                                  : RT_MAPPED_PAGE_FILE;
         ri->RegionSize = r->size;
