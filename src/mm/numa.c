@@ -23,7 +23,7 @@ NTSTATUS wm_numa_highest(ULONG *node)
 
 NTSTATUS wm_numa_check_node(ULONG node)
 {
-    ULONG highest;
+    ULONG highest = 0;
     NTSTATUS st;
     if (node == NUMA_NO_PREFERRED_NODE)
         return STATUS_SUCCESS;
@@ -68,7 +68,7 @@ NTSTATUS wm_numa_processor_node(ULONG cpu, ULONG *node)
 
 void wm_numa_prefer(uintptr_t addr, size_t size, ULONG node)
 {
-    ULONG highest;
+    ULONG highest = 0;
     if (node == NUMA_NO_PREFERRED_NODE || !size || wm_numa_highest(&highest) || highest == 0)
         return;
     /* A hint, as on Windows: a kernel that refuses it leaves the default placement. */
