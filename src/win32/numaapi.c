@@ -21,8 +21,8 @@ WINMEM_API BOOL WINAPI GetNumaHighestNodeNumber(PULONG highest)
 
 WINMEM_API BOOL WINAPI GetNumaNodeProcessorMaskEx(USHORT node, PGROUP_AFFINITY mask)
 {
-    uint64_t m;
-    USHORT group;
+    uint64_t m = 0;
+    USHORT group = 0;
     if (!mask)
         return wm_win32_error(ERROR_INVALID_PARAMETER);
     NTSTATUS st = wm_numa_node_processors(node, &m, &group);
@@ -37,7 +37,7 @@ WINMEM_API BOOL WINAPI GetNumaNodeProcessorMaskEx(USHORT node, PGROUP_AFFINITY m
 /* The old form: the mask of group 0 only (a node elsewhere reports no processors). */
 WINMEM_API BOOL WINAPI GetNumaNodeProcessorMask(UCHAR node, PULONGLONG mask)
 {
-    GROUP_AFFINITY ga;
+    GROUP_AFFINITY ga = { 0 };
     if (!mask)
         return wm_win32_error(ERROR_INVALID_PARAMETER);
     if (!GetNumaNodeProcessorMaskEx(node, &ga))
