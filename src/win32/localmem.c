@@ -46,7 +46,9 @@ static struct mem_entry *free_head; /* freed entries, linked through flags */
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* fork: the child must not inherit the lock held by another thread.  It is never held while
- * another lock is taken, so its place in the fork order does not matter. */
+ * another lock is taken, but fork holds every lock at once, so it has its place in the order
+ * mm/vmstate.c describes: registered at priority 103, after the memory manager's handler and
+ * before the heaps' (default priority), so fork takes it after the heap locks. */
 static void fork_prepare(void)
 {
     pthread_mutex_lock(&table_lock);
@@ -57,7 +59,7 @@ static void fork_release(void)
     pthread_mutex_unlock(&table_lock);
 }
 
-__attribute__((constructor)) static void localmem_register_fork(void)
+__attribute__((constructor(103))) static void localmem_register_fork(void)
 {
     pthread_atfork(fork_prepare, fork_release, fork_release);
 }
