@@ -107,6 +107,18 @@ WINBASEAPI BOOL WINAPI PrefetchVirtualMemory(HANDLE hProcess, ULONG_PTR NumberOf
  * returns ERROR_SUCCESS or an error code. */
 WINBASEAPI DWORD WINAPI DiscardVirtualMemory(PVOID VirtualAddress, SIZE_T Size);
 
+/* Offered memory is inaccessible and may be discarded until reclaimed; ReclaimVirtualMemory
+ * returns ERROR_BUSY when some of it was (the contents must then be rewritten). */
+typedef enum OFFER_PRIORITY {
+    VmOfferPriorityVeryLow = 1,
+    VmOfferPriorityLow,
+    VmOfferPriorityBelowNormal,
+    VmOfferPriorityNormal
+} OFFER_PRIORITY;
+WINBASEAPI DWORD WINAPI OfferVirtualMemory(PVOID VirtualAddress, SIZE_T Size,
+                                           OFFER_PRIORITY Priority);
+WINBASEAPI DWORD WINAPI ReclaimVirtualMemory(const void *VirtualAddress, SIZE_T Size);
+
 /* QueryVirtualMemoryInformation: one allocation as a whole (VirtualQuery describes runs of
  * pages with the same state instead). */
 typedef enum WIN32_MEMORY_INFORMATION_CLASS { MemoryRegionInfo } WIN32_MEMORY_INFORMATION_CLASS;

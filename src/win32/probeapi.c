@@ -7,6 +7,9 @@
  */
 #include "win32.h"
 
+#include <pthread.h>
+#include <stdlib.h>
+
 #include "except/except.h"
 #include "mm/mm.h"
 
@@ -149,5 +152,163 @@ WINMEM_API DWORD WINAPI DiscardVirtualMemory(PVOID addr, SIZE_T size)
     SIZE_T s = size;
     /* MEM_RESET: the kernel may drop the pages, which then read as zero. */
     NTSTATUS st = NtAllocateVirtualMemory(NtCurrentProcess(), &a, 0, &s, MEM_RESET, PAGE_NOACCESS);
+    return RtlNtStatusToDosError(st);
+}
+
+/* ---- OfferVirtualMemory / ReclaimVirtualMemory -------------------------------------------- */
+
+/* An offered range: inaccessible until reclaimed, its pages free for the kernel to drop
+ * (MEM_RESET underneath), and the protections it had, to put back.  Kept in a short list: a
+ * program offers whole buffers it will reclaim, not millions of ranges. */
+struct offered {
+    struct offered *next;
+    uintptr_t addr;
+    size_t size;
+    size_t n;
+    struct {
+        size_t len;
+        DWORD prot;
+    } runs[];
+};
+
+static struct offered *offers;
+static pthread_mutex_t offers_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* fork: offers_lock is held around Virtual* calls (it nests outside the VM lock), so fork takes
+ * it before the memory manager's lock: registered at priority 104, after mm/vmstate.c's. */
+static void offers_prepare(void)
+{
+    pthread_mutex_lock(&offers_lock);
+}
+
+static void offers_release(void)
+{
+    pthread_mutex_unlock(&offers_lock);
+}
+
+__attribute__((constructor(104))) static void offers_register_fork(void)
+{
+    pthread_atfork(offers_prepare, offers_release, offers_release);
+}
+
+static DWORD page_size(void)
+{
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    return si.dwPageSize;
+}
+
+/* The committed protections of [addr, addr+size), run by run; NULL (with the error) when a
+ * page is not committed private memory. */
+static struct offered *record(uintptr_t addr, size_t size, DWORD *err)
+{
+    size_t cap = 8;
+    struct offered *o = malloc(sizeof *o + cap * sizeof o->runs[0]);
+    if (!o) {
+        *err = ERROR_NOT_ENOUGH_MEMORY;
+        return NULL;
+    }
+    o->addr = addr;
+    o->size = size;
+    o->n = 0;
+    for (uintptr_t a = addr; a < addr + size;) {
+        MEMORY_BASIC_INFORMATION mbi;
+        if (!VirtualQuery((LPCVOID)a, &mbi, sizeof mbi) || mbi.State != MEM_COMMIT ||
+            mbi.Type != MEM_PRIVATE || (mbi.Protect & 0xff) == PAGE_NOACCESS ||
+            (mbi.Protect & PAGE_GUARD)) {
+            free(o);
+            *err = ERROR_INVALID_PARAMETER;
+            return NULL;
+        }
+        size_t len = (uintptr_t)mbi.BaseAddress + mbi.RegionSize - a;
+        if (len > addr + size - a)
+            len = addr + size - a;
+        if (o->n == cap) {
+            cap *= 2;
+            struct offered *g = realloc(o, sizeof *o + cap * sizeof o->runs[0]);
+            if (!g) {
+                free(o);
+                *err = ERROR_NOT_ENOUGH_MEMORY;
+                return NULL;
+            }
+            o = g;
+        }
+        o->runs[o->n].len = len;
+        o->runs[o->n].prot = mbi.Protect;
+        o->n++;
+        a += len;
+    }
+    return o;
+}
+
+/* Put the recorded protections back (best effort: they were the range's a moment ago). */
+static void restore(const struct offered *o)
+{
+    uintptr_t a = o->addr;
+    for (size_t i = 0; i < o->n; i++) {
+        DWORD old;
+        VirtualProtect((LPVOID)a, o->runs[i].len, o->runs[i].prot, &old);
+        a += o->runs[i].len;
+    }
+}
+
+WINMEM_API DWORD WINAPI OfferVirtualMemory(PVOID addr, SIZE_T size, OFFER_PRIORITY priority)
+{
+    DWORD page = page_size(), err = ERROR_SUCCESS, old;
+    uintptr_t a = (uintptr_t)addr;
+
+    if (!addr || !size || (a | size) & (page - 1) || a + size < a)
+        return ERROR_INVALID_PARAMETER;
+    if (priority < VmOfferPriorityVeryLow || priority > VmOfferPriorityNormal)
+        return ERROR_INVALID_PARAMETER;
+    pthread_mutex_lock(&offers_lock);
+    for (struct offered *o = offers; o; o = o->next)
+        if (a < o->addr + o->size && o->addr < a + size)
+            err = ERROR_INVALID_PARAMETER; /* offered already */
+    struct offered *o = err ? NULL : record(a, size, &err);
+    if (o) {
+        /* Locked pages lose their lock, as Microsoft documents. */
+        VirtualUnlock(addr, size);
+        PVOID ra = addr;
+        SIZE_T rs = size;
+        NTSTATUS st =
+            NtAllocateVirtualMemory(NtCurrentProcess(), &ra, 0, &rs, MEM_RESET, PAGE_NOACCESS);
+        if (st || !VirtualProtect(addr, size, PAGE_NOACCESS, &old)) {
+            err = st ? RtlNtStatusToDosError(st) : GetLastError();
+            restore(o);
+            free(o);
+        } else {
+            o->next = offers;
+            offers = o;
+        }
+    }
+    pthread_mutex_unlock(&offers_lock);
+    return err;
+}
+
+WINMEM_API DWORD WINAPI ReclaimVirtualMemory(const void *addr, SIZE_T size)
+{
+    uintptr_t a = (uintptr_t)addr;
+    struct offered **pp, *o = NULL;
+
+    pthread_mutex_lock(&offers_lock);
+    for (pp = &offers; *pp; pp = &(*pp)->next)
+        if ((*pp)->addr == a && (*pp)->size == size) {
+            o = *pp;
+            *pp = o->next;
+            break;
+        }
+    pthread_mutex_unlock(&offers_lock);
+    if (!o)
+        return ERROR_INVALID_PARAMETER; /* not a range offered as such */
+    restore(o);
+    free(o);
+    /* MEM_RESET_UNDO: the contents are kept if the kernel did not drop a page meanwhile. */
+    PVOID ra = (PVOID)addr;
+    SIZE_T rs = size;
+    NTSTATUS st =
+        NtAllocateVirtualMemory(NtCurrentProcess(), &ra, 0, &rs, MEM_RESET_UNDO, PAGE_NOACCESS);
+    if (st == STATUS_CONFLICTING_ADDRESSES)
+        return ERROR_BUSY; /* some pages were discarded: the contents must be rewritten */
     return RtlNtStatusToDosError(st);
 }

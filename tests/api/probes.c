@@ -14,6 +14,10 @@ typedef struct {
     SIZE_T NumberOfBytes;
 } range_entry;
 typedef BOOL(WINAPI *prefetch_fn)(HANDLE, ULONG_PTR, range_entry *, ULONG);
+typedef DWORD(WINAPI *offer_fn)(PVOID, SIZE_T, int);
+typedef DWORD(WINAPI *reclaim_fn)(const void *, SIZE_T);
+static offer_fn pOffer;
+static reclaim_fn pReclaim;
 typedef DWORD(WINAPI *discard_fn)(PVOID, SIZE_T);
 static prefetch_fn pPrefetch;
 static discard_fn pDiscard;
@@ -21,6 +25,8 @@ static discard_fn pDiscard;
 typedef WIN32_MEMORY_RANGE_ENTRY range_entry;
 #define pPrefetch PrefetchVirtualMemory
 #define pDiscard DiscardVirtualMemory
+#define pOffer OfferVirtualMemory
+#define pReclaim ReclaimVirtualMemory
 #endif
 
 static SIZE_T page;
@@ -193,6 +199,35 @@ static void test_prefetch_discard(void)
     CHECK(VirtualFree(p, 0, MEM_RELEASE));
 }
 
+static void test_offer(void)
+{
+    char *p = VirtualAlloc(NULL, 4 * page, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    REQUIRE_VOID(p);
+    DWORD old;
+    CHECK(VirtualProtect(p + page, page, PAGE_READONLY, &old));
+    p[0] = 5;
+    /* Bad arguments: unaligned, a priority out of range, memory not committed. */
+    CHECK_EQ(pOffer(p + 1, page, 1), ERROR_INVALID_PARAMETER);
+    CHECK_EQ(pOffer(p, page + 1, 1), ERROR_INVALID_PARAMETER);
+    CHECK_EQ(pOffer(p, page, 0), ERROR_INVALID_PARAMETER);
+    CHECK_EQ(pOffer(p, page, 5), ERROR_INVALID_PARAMETER);
+    CHECK_EQ(at_protect(p), PAGE_READWRITE);
+
+    CHECK_EQ(pOffer(p, 4 * page, 1), ERROR_SUCCESS);
+    /* Offered: inaccessible until reclaimed. */
+    CHECK(IsBadReadPtr(p, 1));
+    DWORD r = pReclaim(p, 4 * page);
+    CHECK(r == ERROR_SUCCESS || r == ERROR_BUSY);
+    /* Accessible again with the protections it had; the contents survive unless discarded. */
+    CHECK(!IsBadWritePtr(p, 1));
+    CHECK(IsBadWritePtr(p + page, 1));
+    CHECK(!IsBadReadPtr(p + page, 1));
+    CHECK_EQ(at_protect(p + page), PAGE_READONLY);
+    if (r == ERROR_SUCCESS)
+        CHECK_EQ(p[0], 5);
+    CHECK(VirtualFree(p, 0, MEM_RELEASE));
+}
+
 int main(void)
 {
     at_init();
@@ -203,6 +238,8 @@ int main(void)
     HMODULE k = GetModuleHandleA("kernel32.dll");
     pPrefetch = (prefetch_fn)(void *)GetProcAddress(k, "PrefetchVirtualMemory");
     pDiscard = (discard_fn)(void *)GetProcAddress(k, "DiscardVirtualMemory");
+    pOffer = (offer_fn)(void *)GetProcAddress(k, "OfferVirtualMemory");
+    pReclaim = (reclaim_fn)(void *)GetProcAddress(k, "ReclaimVirtualMemory");
 #endif
     test_bad_ptr();
     test_bad_string();
@@ -211,5 +248,9 @@ int main(void)
     if (pPrefetch && pDiscard)
 #endif
         test_prefetch_discard();
+#ifdef _WIN32
+    if (pOffer && pReclaim)
+#endif
+        test_offer();
     return wmt_report();
 }
