@@ -86,23 +86,39 @@ static bool executable(uint32_t prot)
     return (wm_prot_class(prot) & WM_ACC_X) != 0;
 }
 
-void wm_cfg_commit_locked(uintptr_t start, size_t len, uint32_t prot)
+/* Pages of the region at start become executable with all their targets valid or invalid. */
+static void decide_locked(uintptr_t start, size_t len, bool invalid)
 {
-    if (!executable(prot))
-        return;
-    bool invalid = prot & PAGE_TARGETS_INVALID;
+    struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, start);
     _Atomic uint64_t *b = bits_get(invalid);
+
+    if (r)
+        r->flags |= WM_REGION_CFG;
     if (b)
         fill_locked(b, start, len, invalid);
 }
 
+void wm_cfg_commit_locked(uintptr_t start, size_t len, uint32_t prot)
+{
+    if (executable(prot))
+        decide_locked(start, len, prot & PAGE_TARGETS_INVALID);
+}
+
 void wm_cfg_protect_locked(uintptr_t start, size_t len, uint32_t prot)
 {
-    if (!executable(prot) || (prot & PAGE_TARGETS_NO_UPDATE))
+    if (!executable(prot))
         return;
-    _Atomic uint64_t *b = bits_get(false);
-    if (b)
-        fill_locked(b, start, len, false);
+    if (!(prot & PAGE_TARGETS_NO_UPDATE)) {
+        decide_locked(start, len, false);
+        return;
+    }
+    /* Windows' bits of memory that was never executable say "invalid", and NO_UPDATE keeps
+     * them: so a fresh read-write allocation flipped to execute with NO_UPDATE has no valid
+     * target.  Only whole regions are told apart (the model keeps nothing per page): pages
+     * never executable in a region where others were keep their bits, which say valid. */
+    struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, start);
+    if (r && !(r->flags & WM_REGION_CFG))
+        decide_locked(start, len, true);
 }
 
 void wm_cfg_release_locked(uintptr_t start, size_t len)

@@ -96,6 +96,29 @@ static void protect_readwrite(void)
     check(p, "passed\n");
 }
 
+/* Never executable: Windows' bits say invalid, and NO_UPDATE keeps them. */
+static void fresh_no_update(void)
+{
+    unsigned char *p = exec_region(PAGE_READWRITE);
+    DWORD old;
+    if (!VirtualProtect(p, REGION, PAGE_EXECUTE_READ | PAGE_TARGETS_NO_UPDATE, &old))
+        _exit(125);
+    check(p + 0x200, "passed\n");
+}
+
+/* The W^X flip of a JIT: executable (valid), writable, executable again with NO_UPDATE. */
+static void flip_no_update(void)
+{
+    unsigned char *p = exec_region(PAGE_EXECUTE_READ);
+    DWORD old;
+    mark(p, 0x300, 0);
+    if (!VirtualProtect(p, REGION, PAGE_READWRITE, &old) ||
+        !VirtualProtect(p, REGION, PAGE_EXECUTE_READ | PAGE_TARGETS_NO_UPDATE, &old))
+        _exit(125);
+    check(p + 0x200, "kept valid: passed\n");
+    check(p + 0x300, "kept invalid: passed\n");
+}
+
 static void commit_invalid(void)
 {
     unsigned char *p = VirtualAlloc(NULL, REGION, MEM_RESERVE, PAGE_EXECUTE_READWRITE);
@@ -187,6 +210,8 @@ static const struct fcase cases[] = {
     { "protect_no_update", protect_no_update, 1, NULL },
     { "protect_updates", protect_updates, 1, "protected page passed\n" },
     { "protect_readwrite", protect_readwrite, 1, NULL },
+    { "fresh_no_update", fresh_no_update, 1, NULL },
+    { "flip_no_update", flip_no_update, 1, "kept valid: passed\n" },
     { "commit_invalid", commit_invalid, 1, "committed valid: passed\n" },
     { "released", released, 0, "released: passed\n" },
     { "not_tracked", not_tracked, 0, "NULL\n" },
@@ -219,7 +244,8 @@ int main(void)
             CHECK(!strstr(c.err, "\npassed\n") && strncmp(c.err, "passed\n", 7) != 0);
             CHECK(!strstr(c.err, "handler ran") && !strstr(c.err, "filter ran"));
             CHECK(!strstr(c.err, "neighbour passed") && !strstr(c.err, "marked invalid: passed") &&
-                  !strstr(c.err, "next page passed") && !strstr(c.err, "committed invalid"));
+                  !strstr(c.err, "next page passed") && !strstr(c.err, "committed invalid") &&
+                  !strstr(c.err, "kept invalid"));
         }
     }
     return wmt_report();
