@@ -20,9 +20,10 @@ static int bitmap_maps, zeroed;
 
 static void *counting_mmap(void *a, size_t l, int p, int f, int fd, off_t o)
 {
-    if (l >= BIG_MAP)
+    void *r = wm_os_sys_default.mmap(a, l, p, f, fd, o);
+    if (l >= BIG_MAP && r != MAP_FAILED)
         bitmap_maps++;
-    return wm_os_sys_default.mmap(a, l, p, f, fd, o);
+    return r;
 }
 
 static int counting_madvise(void *a, size_t l, int advice)
@@ -56,6 +57,12 @@ static void test_lazy(void)
     p = VirtualAlloc(NULL, 0x10000, MEM_COMMIT | MEM_RESERVE,
                      PAGE_EXECUTE_READ | PAGE_TARGETS_INVALID);
     REQUIRE_VOID(p);
+    if (!wm_cfg_enabled()) {
+        /* ThreadSanitizer's layout may leave no hole of 1 TiB: CFG is off then. */
+        CHECK_EQ(bitmap_maps, 0);
+        CHECK(valid(p));
+        return;
+    }
     CHECK_EQ(bitmap_maps, 1);
     CHECK(!valid(p) && !valid(p + 0xfff0) && !valid(p + 7));
     CHECK(valid(p + 0x10000) && valid(p - 1));
@@ -143,7 +150,7 @@ int main(void)
     wm_os_sys.mmap = counting_mmap;
     wm_os_sys.madvise = counting_madvise;
     test_lazy();
-    if (bitmap_maps != 1 || !wm_cfg_enabled()) {
+    if (!wm_cfg_enabled()) {
         printf("no room for the call-target bitmap here: the rest is skipped\n");
         return wmt_report();
     }
