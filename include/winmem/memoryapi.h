@@ -155,6 +155,11 @@ WINBASEAPI BOOL WINAPI SetProcessWorkingSetSize(HANDLE hProcess, SIZE_T dwMinimu
 WINBASEAPI BOOL WINAPI SetProcessWorkingSetSizeEx(HANDLE hProcess, SIZE_T dwMinimumWorkingSetSize,
                                                   SIZE_T dwMaximumWorkingSetSize, DWORD Flags);
 
+/* Control Flow Guard call targets in executable memory (one bit per 16 bytes, see docs/cfg.md). */
+WINBASEAPI BOOL WINAPI SetProcessValidCallTargets(HANDLE hProcess, PVOID VirtualAddress,
+                                                  SIZE_T RegionSize, ULONG NumberOfOffsets,
+                                                  PCFG_CALL_TARGET_INFO OffsetInformation);
+
 WINMEM_EXTERN_C_END
 
 #endif

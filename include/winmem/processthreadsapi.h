@@ -7,6 +7,7 @@
 #define WINMEM_PROCESSTHREADSAPI_H
 
 #include "windef.h"
+#include "winnt.h"
 
 WINMEM_EXTERN_C_BEGIN
 
@@ -31,6 +32,11 @@ WINBASEAPI BOOL WINAPI OpenThreadToken(HANDLE ThreadHandle, DWORD DesiredAccess,
 
 /* Makes code written to memory visible to instruction fetches (nothing to do on x86-64). */
 WINBASEAPI BOOL WINAPI FlushInstructionCache(HANDLE hProcess, LPCVOID lpBaseAddress, SIZE_T dwSize);
+
+/* Only ProcessControlFlowGuardPolicy is answered (docs/cfg.md). */
+WINBASEAPI BOOL WINAPI GetProcessMitigationPolicy(HANDLE hProcess,
+                                                  PROCESS_MITIGATION_POLICY MitigationPolicy,
+                                                  PVOID lpBuffer, SIZE_T dwLength);
 
 WINMEM_EXTERN_C_END
 

@@ -390,5 +390,56 @@ typedef struct _PROCESSOR_NUMBER {
     BYTE Number;
     BYTE Reserved;
 } PROCESSOR_NUMBER, *PPROCESSOR_NUMBER;
+/* Control Flow Guard: SetProcessValidCallTargets entries (memoryapi.h). */
+#define CFG_CALL_TARGET_VALID 0x00000001
+#define CFG_CALL_TARGET_PROCESSED 0x00000002
+#define CFG_CALL_TARGET_CONVERT_EXPORT_SUPPRESSED_TO_VALID 0x00000004
+#define CFG_CALL_TARGET_VALID_XFG 0x00000008
+#define CFG_CALL_TARGET_CONVERT_XFG_TO_CFG 0x00000010
+typedef struct _CFG_CALL_TARGET_INFO {
+    ULONG_PTR Offset;
+    ULONG_PTR Flags;
+} CFG_CALL_TARGET_INFO, *PCFG_CALL_TARGET_INFO;
+
+/* __fastfail codes: ExceptionInformation[0] of a STATUS_STACK_BUFFER_OVERRUN fast fail. */
+#define FAST_FAIL_GUARD_ICALL_CHECK_FAILURE 10
+
+/* GetProcessMitigationPolicy (processthreadsapi.h). */
+typedef enum _PROCESS_MITIGATION_POLICY {
+    ProcessDEPPolicy,
+    ProcessASLRPolicy,
+    ProcessDynamicCodePolicy,
+    ProcessStrictHandleCheckPolicy,
+    ProcessSystemCallDisablePolicy,
+    ProcessMitigationOptionsMask,
+    ProcessExtensionPointDisablePolicy,
+    ProcessControlFlowGuardPolicy,
+    ProcessSignaturePolicy,
+    ProcessFontDisablePolicy,
+    ProcessImageLoadPolicy,
+    ProcessSystemCallFilterPolicy,
+    ProcessPayloadRestrictionPolicy,
+    ProcessChildProcessPolicy,
+    ProcessSideChannelIsolationPolicy,
+    ProcessUserShadowStackPolicy,
+    ProcessRedirectionTrustPolicy,
+    ProcessUserPointerAuthPolicy,
+    ProcessSEHOPPolicy,
+    MaxProcessMitigationPolicy
+} PROCESS_MITIGATION_POLICY,
+    *PPROCESS_MITIGATION_POLICY;
+typedef struct _PROCESS_MITIGATION_CONTROL_FLOW_GUARD_POLICY {
+    union {
+        DWORD Flags;
+        struct {
+            DWORD EnableControlFlowGuard : 1;
+            DWORD EnableExportSuppression : 1;
+            DWORD StrictMode : 1;
+            DWORD EnableXfg : 1;
+            DWORD EnableXfgAuditMode : 1;
+            DWORD ReservedFlags : 27;
+        };
+    };
+} PROCESS_MITIGATION_CONTROL_FLOW_GUARD_POLICY, *PPROCESS_MITIGATION_CONTROL_FLOW_GUARD_POLICY;
 
 #endif

@@ -289,6 +289,8 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
         done_base = start;
         done_size = end - start;
     }
+    if (st == STATUS_SUCCESS && (type & MEM_COMMIT))
+        wm_cfg_commit_locked(done_base, done_size, prot);
     wm_vmstate_wrunlock();
 
     if (st == STATUS_SUCCESS)

@@ -76,6 +76,7 @@ static NTSTATUS free_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULO
         }
         wm_space_remove(&wm_vm.space, r);
         wm_place_freed_locked(r->base);
+        wm_cfg_release_locked(r->base, r->size);
         wm_region_free(r);
     } else {
         if (wm_region_reserve_runs(r)) {

@@ -264,6 +264,26 @@ void wm_secure_clear_refusal(void);
 /* Size of the allocation holding addr (0 if none): the range a release of size 0 attempts. */
 size_t wm_secure_allocation_size(uintptr_t addr);
 
+/* ---- cfg.c: Control Flow Guard call targets ------------------------------------------------ */
+
+/* CFG is on for the process: its call-target bitmap exists or could be reserved now. */
+bool wm_cfg_enabled(void);
+/* Pages [start, start+len) were just committed (or mapped) with prot: executable ones get all
+ * their targets valid, or all invalid with PAGE_TARGETS_INVALID.  Caller holds the write lock. */
+void wm_cfg_commit_locked(uintptr_t start, size_t len, uint32_t prot);
+/* Pages [start, start+len) were just protected with prot (as asked, flags included): made
+ * executable, their targets become valid, unless PAGE_TARGETS_NO_UPDATE.  Write lock held. */
+void wm_cfg_protect_locked(uintptr_t start, size_t len, uint32_t prot);
+/* [start, start+len) was released or unmapped: whatever is mapped there next starts valid. */
+void wm_cfg_release_locked(uintptr_t start, size_t len);
+/* False when target lies in memory winmem marked as not a valid call target.  No lock, no
+ * allocation: async-signal-safe. */
+bool wm_cfg_valid_sigsafe(uintptr_t target);
+/* SetProcessValidCallTargets: entries processed get CFG_CALL_TARGET_PROCESSED; on a bad entry
+ * the ones before it stay applied. */
+NTSTATUS wm_cfg_set_targets(HANDLE process, PVOID address, SIZE_T size, ULONG count,
+                            PCFG_CALL_TARGET_INFO info);
+
 /* ---- query.c ----------------------------------------------------------------------------- */
 
 /* Fill *mbi for addr (<= WM_MAX_ADDRESS) from the model, or from /proc/self/maps for memory

@@ -142,6 +142,7 @@ static NTSTATUS protect_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, 
     uintptr_t addr;
     size_t size;
     ULONG probe;
+    ULONG asked = new_prot; /* with PAGE_TARGETS_NO_UPDATE, which is not a protection */
 
     if (st)
         return st;
@@ -209,6 +210,8 @@ static NTSTATUS protect_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, 
     wm_space_refresh(&wm_vm.space, r);
     wm_watch_arm_locked(r, off, len);
 out_unlock:
+    if (st == STATUS_SUCCESS)
+        wm_cfg_protect_locked(start, len, asked);
     wm_vmstate_wrunlock();
     /* Windows reports PAGE_NOACCESS as the old protection even when it refuses.  When the
      * change just made old_ptr's own page read-only, the write fails and is ignored: the

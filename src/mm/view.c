@@ -353,6 +353,8 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
             wm_region_free(r); /* before unlocking, like every arena call */
         else
             want = r->base; /* read now: once unlocked, another thread may unmap it */
+        if (!st)
+            wm_cfg_commit_locked(want, size, view_prot);
     }
     wm_vmstate_wrunlock();
     if (st)
@@ -388,6 +390,7 @@ static NTSTATUS unmap_once(HANDLE process, PVOID addr)
         goto out_unlock;
     wm_space_remove(&wm_vm.space, r);
     wm_place_freed_locked(r->base);
+    wm_cfg_release_locked(r->base, r->size);
     s = r->ext->object;
     wm_region_free(r);
 out_unlock:

@@ -219,6 +219,11 @@ int wm_os_decommit(uintptr_t addr, size_t len)
     return p == MAP_FAILED ? fail() : 0;
 }
 
+int wm_os_zero(uintptr_t addr, size_t len)
+{
+    return wm_os_sys.madvise((void *)addr, len, MADV_DONTNEED) == 0 ? 0 : fail();
+}
+
 int wm_os_willneed(uintptr_t addr, size_t len)
 {
     return wm_os_sys.madvise((void *)addr, len, MADV_WILLNEED) == 0 ? 0 : fail();

@@ -65,6 +65,8 @@ int wm_os_unmap(uintptr_t addr, size_t len);
 int wm_os_protect(uintptr_t addr, size_t len, unsigned acc);
 /* Drop the pages of [addr, addr+len) and make it inaccessible, in one step (decommit). */
 int wm_os_decommit(uintptr_t addr, size_t len);
+/* Drop the pages of [addr, addr+len), which stays mapped as it was: it reads as zeros again. */
+int wm_os_zero(uintptr_t addr, size_t len);
 /* Read [addr, addr+len) in ahead of use (a hint; PrefetchVirtualMemory). */
 int wm_os_willneed(uintptr_t addr, size_t len);
 /* Let the kernel reclaim the pages lazily; they keep their data until it does (MEM_RESET). */

@@ -116,6 +116,9 @@ enum {
     WM_REGION_VIEW = 2u,         /* a view of a section (ext->object, ext->offset say which) */
     WM_REGION_VIEW_PRIVATE = 4u, /* a copy-on-write view, mapped MAP_PRIVATE */
     WM_REGION_WATCHED = 8u,      /* MEM_WRITE_WATCH: ext->dirty holds its written pages */
+    /* Some page has been executable, so its call targets were decided (mm/cfg.c); until then
+     * a page made executable with PAGE_TARGETS_NO_UPDATE has none valid. */
+    WM_REGION_CFG = 0x8000u,
 };
 
 /* What only views and watched regions need, allocated when a region becomes one, so the
