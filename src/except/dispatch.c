@@ -125,6 +125,10 @@ static const char *code_name(DWORD code)
         return "EXCEPTION_SINGLE_STEP";
     case EXCEPTION_NONCONTINUABLE_EXCEPTION:
         return "EXCEPTION_NONCONTINUABLE_EXCEPTION";
+    case 0xC0000409u: /* STATUS_STACK_BUFFER_OVERRUN: a fast fail */
+        return "STATUS_STACK_BUFFER_OVERRUN";
+    case 0xC0000374u: /* STATUS_HEAP_CORRUPTION */
+        return "STATUS_HEAP_CORRUPTION";
     default:
         if (code >= EXCEPTION_FLT_DENORMAL_OPERAND && code <= EXCEPTION_FLT_UNDERFLOW)
             return "EXCEPTION_FLT_*";
