@@ -251,7 +251,7 @@ static __attribute__((noinline)) void handle_signal(int sig, siginfo_t *si, ucon
     EXCEPTION_RECORD rec;
     CONTEXT ctx;
 
-    memset(&rec, 0, sizeof(rec));
+    memset(&rec, 0, wm_opaque_size(sizeof(rec)));
     wm_context_from_ucontext(&ctx, uc);
     rec.ExceptionAddress = (PVOID)wm_context_pc(&ctx);
 
