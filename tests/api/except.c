@@ -310,6 +310,7 @@ static int load_with_fp(const void *p, unsigned long long xmm0[2], unsigned *mxc
 {
     int r;
     unsigned saved, now;
+    /* r is early-clobbered: the compiler must not keep an output's address in rax. */
     __asm__ volatile(
         "stmxcsr %[saved]\n\t"
         "pxor %%xmm0, %%xmm0\n\t"
@@ -319,7 +320,7 @@ static int load_with_fp(const void *p, unsigned long long xmm0[2], unsigned *mxc
         "movq %%xmm0, %[hi]\n\t"
         "stmxcsr %[now]\n\t"
         "ldmxcsr %[saved]"
-        : "=a"(r), [lo] "=m"(xmm0[0]), [hi] "=m"(xmm0[1]), [saved] "=m"(saved), [now] "=m"(now)
+        : "=&a"(r), [lo] "=m"(xmm0[0]), [hi] "=m"(xmm0[1]), [saved] "=m"(saved), [now] "=m"(now)
         : [p] "D"(p)
         : "xmm0", "memory");
     *mxcsr = now;

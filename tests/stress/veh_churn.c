@@ -22,7 +22,7 @@
 #define CODE 0xE0570001u
 
 static unsigned rounds = 200000;
-static atomic_int stop, last_calls, doubled, wrong_thread;
+static atomic_int stop, last_calls, doubled, wrong_thread, churn_failed;
 static _Thread_local unsigned ran;     /* churned handlers run in this dispatch (bit k) */
 static _Thread_local int raising = -1; /* this thread's raiser number */
 
@@ -45,7 +45,8 @@ static LONG ran_k(EXCEPTION_POINTERS *ep, unsigned k)
         return ran_k(ep, k);                                \
     }
 CHURNED_FN(0)
-CHURNED_FN(1) CHURNED_FN(2) CHURNED_FN(3) CHURNED_FN(4) CHURNED_FN(5) CHURNED_FN(6) CHURNED_FN(7)
+CHURNED_FN(1)
+CHURNED_FN(2) CHURNED_FN(3) CHURNED_FN(4) CHURNED_FN(5) CHURNED_FN(6) CHURNED_FN(7)
     /* clang-format on */
 
     static PVECTORED_EXCEPTION_HANDLER const churned[CHURNED] = {
@@ -80,16 +81,16 @@ static void *churner(void *arg)
         seed = seed * 1103515245u + 12345u;
         unsigned k = c + CHURNERS * ((seed >> 16) % (CHURNED / CHURNERS));
         if (h[k]) {
-            CHECK_EQ(RemoveVectoredExceptionHandler(h[k]), 1);
+            if (RemoveVectoredExceptionHandler(h[k]) != 1)
+                atomic_fetch_add(&churn_failed, 1);
             h[k] = NULL;
-        } else {
-            h[k] = AddVectoredExceptionHandler(1, churned[k]);
-            CHECK(h[k] != NULL);
+        } else if (!(h[k] = AddVectoredExceptionHandler(1, churned[k]))) {
+            atomic_fetch_add(&churn_failed, 1);
         }
     }
     for (unsigned k = 0; k < CHURNED; k++)
-        if (h[k])
-            CHECK_EQ(RemoveVectoredExceptionHandler(h[k]), 1);
+        if (h[k] && RemoveVectoredExceptionHandler(h[k]) != 1)
+            atomic_fetch_add(&churn_failed, 1);
     return NULL;
 }
 
@@ -115,6 +116,7 @@ int main(void)
     CHECK_EQ(atomic_load(&last_calls), (int)(rounds * RAISERS));
     CHECK_EQ(atomic_load(&doubled), 0);
     CHECK_EQ(atomic_load(&wrong_thread), 0);
+    CHECK_EQ(atomic_load(&churn_failed), 0); /* an Add or Remove failed */
     /* Only the last handler is left: one more exception reaches it alone. */
     ran = 0;
     raising = 0;
