@@ -14,6 +14,10 @@
  *           PAGE_READWRITE and continues.  bare: the same as for guard, with a write.
  *   av_raw  winmem's exception path with the handler fixing the page by mprotect instead of
  *           VirtualProtect: av minus av_raw is what VirtualProtect adds to the fix.
+ *   altstack not winmem: the bare guard round trip again with SA_ONSTACK, on the alternate
+ *           signal stack winmem gave the thread, in the winmem column: what delivering the
+ *           signal on an alternate stack (which winmem needs to report stack overflows)
+ *           costs the kernel.
  *
  * Both sides run in this one process, taking turns round by round (the bare round installs
  * its own SIGSEGV handler and puts winmem's back afterwards), so a machine whose load
@@ -103,13 +107,13 @@ static double touch_all(char *mem, int write)
     return t / (double)npages;
 }
 
-static double bare_round(int write)
+static double bare_round(int write, int onstack)
 {
     struct sigaction sa, saved;
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = on_segv;
-    sa.sa_flags = SA_SIGINFO;
+    sa.sa_flags = SA_SIGINFO | (onstack ? SA_ONSTACK : 0);
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGSEGV, &sa, &saved))
         die("sigaction");
@@ -143,8 +147,8 @@ static int cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    static const char *const names[] = { "guard", "av", "av_raw" };
-    static double wm[3][MAX_ROUNDS], bare[3][MAX_ROUNDS], ratio[3][MAX_ROUNDS];
+    static const char *const names[] = { "guard", "av", "av_raw", "altstack" };
+    static double wm[4][MAX_ROUNDS], bare[4][MAX_ROUNDS], ratio[4][MAX_ROUNDS];
     int rounds = argc > 1 ? atoi(argv[1]) : 15;
     npages = argc > 2 ? atol(argv[2]) : 20000;
     if (rounds < 1 || rounds > MAX_ROUNDS || npages < 1)
@@ -162,8 +166,9 @@ int main(int argc, char **argv)
         die("AddVectoredExceptionHandler");
 
     for (int r = -1; r < rounds; r++) { /* round -1 warms up */
-        for (int k = 0; k < 3; k++) {
-            double b = bare_round(k != 0), w = wm_round(k);
+        for (int k = 0; k < 4; k++) {
+            double b = bare_round(k == 1 || k == 2, 0);
+            double w = k == 3 ? bare_round(0, 1) : wm_round(k);
             if (r >= 0) {
                 bare[k][r] = b;
                 wm[k][r] = w;
@@ -173,7 +178,7 @@ int main(int argc, char **argv)
     }
     printf("%-8s %10s %10s %7s   %s\n", "fault", "bare ns", "winmem ns", "ratio",
            "per-round ratios min / median / max");
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) {
         qsort(bare[k], (size_t)rounds, sizeof(double), cmp);
         qsort(wm[k], (size_t)rounds, sizeof(double), cmp);
         qsort(ratio[k], (size_t)rounds, sizeof(double), cmp);
