@@ -112,7 +112,10 @@ static LONG CALLBACK mem_handler(EXCEPTION_POINTERS *ep)
         if (edit_fp) {
             ep->ContextRecord->Xmm0.Low = 0x1122334455667788ull;
             ep->ContextRecord->Xmm0.High = (LONGLONG)0x99aabbccddeeff00ull;
-            ep->ContextRecord->MxCsr |= 0x6000; /* round toward zero */
+            /* Round toward zero.  MXCSR is in the CONTEXT twice; Wine takes FltSave's copy,
+             * so a handler sets both. */
+            ep->ContextRecord->MxCsr |= 0x6000;
+            ep->ContextRecord->FltSave.MxCsr |= 0x6000;
         }
         return EXCEPTION_CONTINUE_EXECUTION;
     }
