@@ -38,20 +38,17 @@ static LONG ran_k(EXCEPTION_POINTERS *ep, unsigned k)
     return EXCEPTION_CONTINUE_SEARCH;
 }
 
-/* clang-format off: it cannot settle on a layout for a row of macro calls */
-#define CHURNED_FN(k)                                       \
-    static LONG CALLBACK churned##k(EXCEPTION_POINTERS *ep) \
-    {                                                       \
-        return ran_k(ep, k);                                \
-    }
-CHURNED_FN(0)
-CHURNED_FN(1)
-CHURNED_FN(2) CHURNED_FN(3) CHURNED_FN(4) CHURNED_FN(5) CHURNED_FN(6) CHURNED_FN(7)
-    /* clang-format on */
+/* Eight distinct handlers, as eight independent components would register. */
+/* clang-format off */
+#define CHURNED_FN(k) \
+    static LONG CALLBACK churned##k(EXCEPTION_POINTERS *ep) { return ran_k(ep, k); }
+CHURNED_FN(0) CHURNED_FN(1) CHURNED_FN(2) CHURNED_FN(3)
+CHURNED_FN(4) CHURNED_FN(5) CHURNED_FN(6) CHURNED_FN(7)
 
-    static PVECTORED_EXCEPTION_HANDLER const churned[CHURNED] = {
-        churned0, churned1, churned2, churned3, churned4, churned5, churned6, churned7,
-    };
+static PVECTORED_EXCEPTION_HANDLER const churned[CHURNED] = {
+    churned0, churned1, churned2, churned3, churned4, churned5, churned6, churned7,
+};
+/* clang-format on */
 
 static LONG CALLBACK last(EXCEPTION_POINTERS *ep)
 {
