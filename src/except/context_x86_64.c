@@ -17,7 +17,7 @@ void wm_context_from_ucontext(CONTEXT *c, const ucontext_t *uc)
 {
     const greg_t *g = uc->uc_mcontext.gregs;
 
-    memset(c, 0, sizeof(*c));
+    memset(c, 0, wm_opaque_size(sizeof(*c)));
     c->ContextFlags = CONTEXT_FULL | CONTEXT_SEGMENTS;
     c->Rax = (DWORD64)g[REG_RAX];
     c->Rcx = (DWORD64)g[REG_RCX];
@@ -43,7 +43,7 @@ void wm_context_from_ucontext(CONTEXT *c, const ucontext_t *uc)
     c->SegDs = c->SegEs = c->SegSs = USER_DS;
     if (uc->uc_mcontext.fpregs) {
         /* The kernel's fxsave image has XMM_SAVE_AREA32's layout exactly. */
-        memcpy(&c->FltSave, uc->uc_mcontext.fpregs, sizeof(c->FltSave));
+        memcpy(&c->FltSave, uc->uc_mcontext.fpregs, wm_opaque_size(sizeof(c->FltSave)));
         c->MxCsr = c->FltSave.MxCsr;
     }
 }
@@ -72,9 +72,9 @@ void wm_context_to_ucontext(ucontext_t *uc, const CONTEXT *c)
     /* Only the flags user code may change (CF PF AF ZF SF TF DF OF). */
     g[REG_EFL] = (g[REG_EFL] & ~(greg_t)0xdd5) | (greg_t)(c->EFlags & 0xdd5);
     if (uc->uc_mcontext.fpregs) {
-        XMM_SAVE_AREA32 flt = c->FltSave;
-        flt.MxCsr = c->MxCsr;
-        memcpy(uc->uc_mcontext.fpregs, &flt, sizeof(flt));
+        XMM_SAVE_AREA32 *f = (XMM_SAVE_AREA32 *)uc->uc_mcontext.fpregs;
+        memcpy(f, &c->FltSave, wm_opaque_size(sizeof(*f)));
+        f->MxCsr = c->MxCsr;
     }
 }
 

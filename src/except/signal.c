@@ -6,8 +6,8 @@
  * installed before winmem (ASan, a JVM, a debugger's helper), and only then ends the process.
  *
  * Why the handler is async-signal-safe: it uses stack buffers, atomics, raw system calls
- * (mprotect, futex, write, getrlimit) and the model's lock-free reads; the VM lock it may
- * take is a futex lock that no thread holds while touching caller memory, so the faulting
+ * (mprotect, futex, write, getrlimit), memset/memcpy and the model's lock-free reads; the VM lock
+ * it may take is a futex lock that no thread holds while touching caller memory, so the faulting
  * thread never waits on itself.
  *
  * The handler runs on a per-thread alternate stack, so a stack overflow can still be
@@ -183,16 +183,17 @@ static DWORD signal_code(int sig, const siginfo_t *si)
 }
 
 /* Room left below sp on the alternate stack the handler runs on; SIZE_MAX when it runs on
- * the thread's ordinary stack.  Async-signal-safe: TLS reads, at most one system call. */
-static size_t stack_room_sigsafe(uintptr_t sp)
+ * the thread's ordinary stack.  No system call: the kernel records the thread's alternate
+ * stack in the signal frame (uc_stack), which covers the threads winmem never set up (they
+ * never called it) and stacks swapped in after it did, at no cost per fault. */
+static size_t stack_room_sigsafe(uintptr_t sp, const ucontext_t *uc)
 {
-    struct wm_os_altstack now;
-
     if (sp > alt_known.lo && sp <= alt_known.hi)
         return sp - alt_known.lo;
-    if (wm_os_altstack_query(&now) != 0 || !now.active)
+    uintptr_t lo = (uintptr_t)uc->uc_stack.ss_sp, hi = lo + uc->uc_stack.ss_size;
+    if ((uc->uc_stack.ss_flags & SS_DISABLE) || sp <= lo || sp > hi)
         return SIZE_MAX;
-    return sp > now.lo ? sp - now.lo : 0;
+    return sp - lo;
 }
 
 bool wm_signal_same_stack_sigsafe(uintptr_t a, uintptr_t b)
@@ -251,7 +252,7 @@ static __attribute__((noinline)) void handle_signal(int sig, siginfo_t *si, ucon
     EXCEPTION_RECORD rec;
     CONTEXT ctx;
 
-    memset(&rec, 0, sizeof(rec));
+    memset(&rec, 0, wm_opaque_size(sizeof(rec)));
     wm_context_from_ucontext(&ctx, uc);
     rec.ExceptionAddress = (PVOID)wm_context_pc(&ctx);
 
@@ -319,7 +320,7 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
         if (wm_vmstate_held_sigsafe())
             die_now(sig, si, ucv, "inside winmem, which holds its lock");
         /* This level's frames and handlers, the next nested signal frame, and the report. */
-        if (stack_room_sigsafe(sp) < level_size() + wm_os_signal_frame_size() + REPORT_RESERVE)
+        if (stack_room_sigsafe(sp, ucv) < level_size() + wm_os_signal_frame_size() + REPORT_RESERVE)
             die_now(sig, si, ucv, "no stack left for its exception handlers");
         handle_signal(sig, si, ucv);
     }

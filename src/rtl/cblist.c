@@ -1,7 +1,8 @@
 /*
  * cblist.c - a list of callbacks that threads add to and remove from while others call them,
- * possibly from a signal handler: the vectored exception and continue handlers
- * (except/handlers.c) and the secure memory cache callbacks (secure.c).
+ * possibly from a signal handler: the secure memory cache callbacks (secure.c).  (The
+ * vectored handler lists, walked on every exception, have a cheaper walk of their own in
+ * except/handlers.c.)
  *
  * Callers walk the list one entry at a time: each step takes a short spinlock, holds the next
  * entry (a reference count) and lets go of the previous one, so a call runs with no lock held

@@ -33,6 +33,7 @@ static BYTE *watch_lo, *watch_hi;
 static DWORD fix_prot; /* an access violation is fixed with this protection; 0: not handled */
 static int guard_bump; /* on a guard exception, add 0x100 to the int at the address */
 static int skip_load;  /* x86-64: skip a 2-byte `movl (%rdi), %eax` and set Rax */
+static int edit_fp;    /* with skip_load: also set Xmm0 and MxCsr's rounding bits */
 static BOOL fix_ok;
 
 /* The handler runs in the middle of an access, as a signal handler does on Linux: keep the
@@ -108,6 +109,14 @@ static LONG CALLBACK mem_handler(EXCEPTION_POINTERS *ep)
     if (skip_load && ip[0] == 0x8b && ip[1] == 0x07) {
         ep->ContextRecord->Rip += 2;
         ep->ContextRecord->Rax = 0x1234;
+        if (edit_fp) {
+            ep->ContextRecord->Xmm0.Low = 0x1122334455667788ull;
+            ep->ContextRecord->Xmm0.High = (LONGLONG)0x99aabbccddeeff00ull;
+            /* Round toward zero.  MXCSR is in the CONTEXT twice; Wine takes FltSave's copy,
+             * so a handler sets both. */
+            ep->ContextRecord->MxCsr |= 0x6000;
+            ep->ContextRecord->FltSave.MxCsr |= 0x6000;
+        }
         return EXCEPTION_CONTINUE_EXECUTION;
     }
 #endif
@@ -137,6 +146,7 @@ static BYTE *watched_page(DWORD prot, int value)
     fix_prot = 0;
     guard_bump = 0;
     skip_load = 0;
+    edit_fp = 0;
     fix_ok = FALSE;
     return p;
 }
@@ -296,6 +306,29 @@ static int load_with_asm(const void *p)
     __asm__ volatile("movl (%1), %0" : "=a"(r) : "D"(p) : "memory");
     return r;
 }
+
+/* The same load with xmm0 cleared before it; after it, xmm0 and MXCSR as the code resumed
+ * with them (MXCSR restored to `mxcsr` afterwards). */
+static int load_with_fp(const void *p, unsigned long long xmm0[2], unsigned *mxcsr)
+{
+    int r;
+    unsigned saved, now;
+    /* r is early-clobbered: the compiler must not keep an output's address in rax. */
+    __asm__ volatile(
+        "stmxcsr %[saved]\n\t"
+        "pxor %%xmm0, %%xmm0\n\t"
+        "movl (%[p]), %%eax\n\t" /* 8b 07 */
+        "movq %%xmm0, %[lo]\n\t"
+        "movhlps %%xmm0, %%xmm0\n\t"
+        "movq %%xmm0, %[hi]\n\t"
+        "stmxcsr %[now]\n\t"
+        "ldmxcsr %[saved]"
+        : "=&a"(r), [lo] "=m"(xmm0[0]), [hi] "=m"(xmm0[1]), [saved] "=m"(saved), [now] "=m"(now)
+        : [p] "D"(p)
+        : "xmm0", "memory");
+    *mxcsr = now;
+    return r;
+}
 #endif
 
 /* A handler that edits the CONTEXT: skip the faulting instruction and set a register. */
@@ -319,6 +352,36 @@ static void test_context_edit(void)
     CHECK_EQ(((const BYTE *)seen[0].addr)[1], 0x07);
     CHECK(!fix_ok); /* the page was never touched: the instruction was skipped */
     CHECK_EQ(at_protect(p), PAGE_NOACCESS);
+
+    VirtualFree(p, 0, MEM_RELEASE);
+    CHECK(RemoveVectoredExceptionHandler(h));
+#endif
+}
+
+/* A handler's edits to the floating-point state in the CONTEXT (an XMM register, MXCSR) are
+ * what the code resumes with, as its edits to the integer registers are. */
+static void test_context_edit_fp(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    PVOID h = AddVectoredExceptionHandler(1, mem_handler);
+    REQUIRE_VOID(h != NULL);
+    BYTE *p = watched_page(PAGE_NOACCESS, 0x99);
+    REQUIRE_VOID(p != NULL);
+    skip_load = 1;
+    edit_fp = 1;
+    fix_prot = PAGE_READONLY; /* only if the instruction is not the expected one */
+
+    unsigned long long xmm0[2] = { 0, 0 };
+    unsigned mxcsr = 0;
+    FENCE();
+    int r = load_with_fp(p + 16, xmm0, &mxcsr);
+    FENCE();
+    CHECK_EQ(r, 0x1234);
+    CHECK_EQ(nseen, 1);
+    CHECK_EQ(xmm0[0], 0x1122334455667788ull);
+    CHECK_EQ(xmm0[1], 0x99aabbccddeeff00ull);
+    CHECK_EQ(mxcsr & 0x6000, 0x6000);
+    CHECK(!fix_ok);
 
     VirtualFree(p, 0, MEM_RELEASE);
     CHECK(RemoveVectoredExceptionHandler(h));
@@ -452,6 +515,7 @@ int main(void)
     test_violations();
     test_execute();
     test_context_edit();
+    test_context_edit_fp();
     test_guard_two_threads();
     return wmt_report();
 }
