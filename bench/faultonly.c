@@ -24,7 +24,7 @@
  * changes during the run slows both alike.  Each figure is the best round; the ratio
  * column is best winmem / best bare, and the range is over the rounds' own ratios.
  *
- * Build (not wired into bench/CMakeLists.txt):
+ * Built as bench_faultonly (bench/CMakeLists.txt); bench/run.sh runs it after its table.  By hand:
  *   cc -O2 -I include/winmem bench/faultonly.c -L build -lwinmem -Wl,-rpath,$PWD/build
  * Run: ./a.out [rounds=15] [pages=20000]
  */

@@ -25,6 +25,7 @@
 #                    then both figures of every round row and their agreement; exit status 4
 #                    when a system-call row's figures differ by more than --agree PCT
 #                    (default 5) or either run is not trustworthy
+#   --no-faultonly   skip bench_faultonly (the faults timed alone, run after the table)
 #   BENCH-OPTIONS    passed to all three programs, e.g. -- --scale 0.5 --reps 5
 #
 # Environment: WINE (default /usr/lib/wine/wine64), MINGW_CC (x86_64-w64-mingw32-gcc).
@@ -41,6 +42,7 @@ settle=2
 max_spread=5
 twice=0
 agree=5
+faultonly=1
 bench_args=()
 
 while [ $# -gt 0 ]; do
@@ -54,8 +56,9 @@ while [ $# -gt 0 ]; do
     --max-spread) max_spread=$2; shift ;;
     --twice) twice=1 ;;
     --agree) agree=$2; shift ;;
+    --no-faultonly) faultonly=0 ;;
     --) shift; bench_args=("$@"); break ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -86,7 +89,7 @@ echo "building (Release) in $build ..." >&2
 cmake -S "$repo" -B "$build/native" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DWINMEM_BUILD_TESTS=OFF -DWINMEM_BUILD_EXAMPLES=OFF -DWINMEM_BUILD_BENCH=ON >>"$log" 2>&1 ||
     { cat "$log" >&2; exit 1; }
-ninja -C "$build/native" bench_winmem bench_bare >>"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+ninja -C "$build/native" bench_winmem bench_bare bench_faultonly >>"$log" 2>&1 || { cat "$log" >&2; exit 1; }
 
 mingw_cc=${MINGW_CC:-x86_64-w64-mingw32-gcc}
 wine=${WINE:-/usr/lib/wine/wine64}
@@ -567,5 +570,12 @@ else
         loud "NOT TRUSTWORTHY" "$build/untrusted"
         status=4
     fi
+fi
+# The exception path alone (faultonly.c): the faults timed without the VirtualProtect that
+# arms them, bare and winmem taking turns in one process; targets <= 1.10x.
+if [ "$faultonly" = 1 ]; then
+    echo
+    echo "faults alone (bench_faultonly: best of rounds, ratio winmem/bare, target <= 1.10x):"
+    "$build/native/bench/bench_faultonly" 9 20000 | tee "$build/faultonly.txt"
 fi
 exit "$status"
