@@ -88,6 +88,34 @@ WINBASEAPI HANDLE WINAPI CreateFileMappingNumaW(HANDLE hFile, LPSECURITY_ATTRIBU
                                                 DWORD dwMaximumSizeLow, LPCWSTR lpName,
                                                 DWORD nndPreferred);
 
+/* VirtualAlloc with extended parameters (MEM_ADDRESS_REQUIREMENTS: allocate within an address
+ * range or with a larger alignment; a NUMA node).  The FromApp forms refuse
+ * PAGE_EXECUTE_READWRITE and PAGE_EXECUTE_WRITECOPY, as for a Store app. */
+WINBASEAPI PVOID WINAPI VirtualAlloc2(HANDLE Process, PVOID BaseAddress, SIZE_T Size,
+                                      ULONG AllocationType, ULONG PageProtection,
+                                      MEM_EXTENDED_PARAMETER *ExtendedParameters,
+                                      ULONG ParameterCount);
+WINBASEAPI PVOID WINAPI VirtualAlloc2FromApp(HANDLE Process, PVOID BaseAddress, SIZE_T Size,
+                                             ULONG AllocationType, ULONG PageProtection,
+                                             MEM_EXTENDED_PARAMETER *ExtendedParameters,
+                                             ULONG ParameterCount);
+WINBASEAPI PVOID WINAPI VirtualAllocFromApp(PVOID BaseAddress, SIZE_T Size, ULONG AllocationType,
+                                            ULONG Protection);
+WINBASEAPI BOOL WINAPI VirtualProtectFromApp(PVOID Address, SIZE_T Size, ULONG NewProtection,
+                                             PULONG OldProtection);
+WINBASEAPI PVOID WINAPI MapViewOfFile3(HANDLE FileMapping, HANDLE Process, PVOID BaseAddress,
+                                       ULONG64 Offset, SIZE_T ViewSize, ULONG AllocationType,
+                                       ULONG PageProtection,
+                                       MEM_EXTENDED_PARAMETER *ExtendedParameters,
+                                       ULONG ParameterCount);
+WINBASEAPI PVOID WINAPI MapViewOfFile3FromApp(HANDLE FileMapping, HANDLE Process, PVOID BaseAddress,
+                                              ULONG64 Offset, SIZE_T ViewSize, ULONG AllocationType,
+                                              ULONG PageProtection,
+                                              MEM_EXTENDED_PARAMETER *ExtendedParameters,
+                                              ULONG ParameterCount);
+WINBASEAPI BOOL WINAPI UnmapViewOfFile2(HANDLE Process, PVOID BaseAddress, ULONG UnmapFlags);
+WINBASEAPI BOOL WINAPI UnmapViewOfFileEx(PVOID BaseAddress, ULONG UnmapFlags);
+
 /* Copies from and to this process's memory (the process handle must be the current
  * process); a partial copy fails with ERROR_PARTIAL_COPY and reports the bytes copied. */
 WINBASEAPI BOOL WINAPI ReadProcessMemory(HANDLE hProcess, LPCVOID lpBaseAddress, LPVOID lpBuffer,

@@ -97,6 +97,21 @@ NTSYSAPI NTSTATUS NTAPI NtMapViewOfSection(HANDLE SectionHandle, HANDLE ProcessH
                                            PSIZE_T ViewSize, SECTION_INHERIT InheritDisposition,
                                            ULONG AllocationType, ULONG Win32Protect);
 NTSYSAPI NTSTATUS NTAPI NtUnmapViewOfSection(HANDLE ProcessHandle, PVOID BaseAddress);
+/* The ...Ex forms take MEM_EXTENDED_PARAMETERs: address requirements (the address is chosen
+ * to meet them; then no address may be given), a NUMA node.  Placeholders are not supported. */
+NTSYSAPI NTSTATUS NTAPI NtAllocateVirtualMemoryEx(HANDLE ProcessHandle, PVOID *BaseAddress,
+                                                  PSIZE_T RegionSize, ULONG AllocationType,
+                                                  ULONG PageProtection,
+                                                  PMEM_EXTENDED_PARAMETER ExtendedParameters,
+                                                  ULONG ExtendedParameterCount);
+NTSYSAPI NTSTATUS NTAPI NtMapViewOfSectionEx(HANDLE SectionHandle, HANDLE ProcessHandle,
+                                             PVOID *BaseAddress, PLARGE_INTEGER SectionOffset,
+                                             PSIZE_T ViewSize, ULONG AllocationType,
+                                             ULONG PageProtection,
+                                             PMEM_EXTENDED_PARAMETER ExtendedParameters,
+                                             ULONG ExtendedParameterCount);
+NTSYSAPI NTSTATUS NTAPI NtUnmapViewOfSectionEx(HANDLE ProcessHandle, PVOID BaseAddress,
+                                               ULONG Flags);
 
 typedef enum _SECTION_INFORMATION_CLASS {
     SectionBasicInformation = 0,

@@ -1,0 +1,295 @@
+/*
+ * allocex.c - NtAllocateVirtualMemoryEx and NtMapViewOfSectionEx (VirtualAlloc2,
+ * MapViewOfFile3 and their FromApp forms): the extended parameters, checked as Windows checks
+ * them, and the address requirements (lowest starting address, highest ending address,
+ * alignment) met by choosing the address first and then reserving or mapping exactly there.
+ *
+ * The address is found in the kernel's list of mappings (which holds winmem's own), bottom-up
+ * from the lowest address allowed, or top-down under MEM_TOP_DOWN.  Another thread may take
+ * the range between the look and the claim; the fixed-address call then reports the conflict
+ * and the search runs again, a few times.  Reading the list costs tens of microseconds, paid
+ * only by calls that give requirements: an allocation "near" an address is a JIT's or a
+ * hooking library's rare request, not an allocator's hot path.
+ *
+ * Placeholders (MEM_RESERVE_PLACEHOLDER, MEM_REPLACE_PLACEHOLDER) are not implemented: such a
+ * request fails with STATUS_NOT_SUPPORTED and changes nothing.
+ */
+#include "mm.h"
+
+#include <string.h>
+
+#define FLOOR ((uintptr_t)1 << 32) /* where system-chosen addresses start (place.c) */
+#define TRIES 8
+
+struct ext_params {
+    bool has_req;
+    MEM_ADDRESS_REQUIREMENTS req;
+    bool has_node;
+    ULONG node;
+    bool has_attrs;
+};
+
+/* Copy and check the caller's parameters. */
+static NTSTATUS read_params(const MEM_EXTENDED_PARAMETER *params, ULONG count,
+                            struct ext_params *out)
+{
+    memset(out, 0, sizeof *out);
+    for (ULONG i = 0; i < count; i++) {
+        MEM_EXTENDED_PARAMETER p;
+        if (wm_os_copy(&p, params + i, sizeof p))
+            return STATUS_ACCESS_VIOLATION;
+        switch (p.Type) {
+        case MemExtendedParameterAddressRequirements:
+            if (out->has_req)
+                return STATUS_INVALID_PARAMETER;
+            out->has_req = true;
+            if (p.Pointer && wm_os_copy(&out->req, p.Pointer, sizeof out->req))
+                return STATUS_ACCESS_VIOLATION;
+            break;
+        case MemExtendedParameterNumaNode:
+            if (out->has_node)
+                return STATUS_INVALID_PARAMETER;
+            out->has_node = true;
+            out->node = p.ULong;
+            if (wm_numa_check_node(p.ULong))
+                return STATUS_INVALID_PARAMETER;
+            break;
+        case MemExtendedParameterAttributeFlags:
+            /* No attribute (large or huge pages, EC code) is supported through here. */
+            if (out->has_attrs || p.ULong64)
+                return STATUS_INVALID_PARAMETER;
+            out->has_attrs = true;
+            break;
+        case MemExtendedParameterPartitionHandle:
+        case MemExtendedParameterUserPhysicalHandle:
+        case MemExtendedParameterImageMachine:
+            return STATUS_NOT_SUPPORTED;
+        default:
+            return STATUS_INVALID_PARAMETER; /* MemExtendedParameterInvalidType, Max and above */
+        }
+    }
+    return STATUS_SUCCESS;
+}
+
+/* The requirements' own rules; *low / *high / *align are what the search uses. */
+static NTSTATUS check_requirements(const MEM_ADDRESS_REQUIREMENTS *r, uintptr_t *low,
+                                   uintptr_t *high, size_t *align)
+{
+    uintptr_t lo = (uintptr_t)r->LowestStartingAddress, hi = (uintptr_t)r->HighestEndingAddress;
+    size_t al = r->Alignment;
+
+    if (al && ((al & (al - 1)) || al < WM_GRANULARITY))
+        return STATUS_INVALID_PARAMETER;
+    if (hi && (((hi + 1) & (wm_vm.page - 1)) || hi > WM_MAX_ADDRESS))
+        return STATUS_INVALID_PARAMETER;
+    if ((lo & (WM_GRANULARITY - 1)) || lo > WM_MAX_ADDRESS)
+        return STATUS_INVALID_PARAMETER;
+    if (hi && lo > hi)
+        return STATUS_INVALID_PARAMETER;
+    *low = lo;
+    *high = hi ? hi : WM_MAX_ADDRESS;
+    *align = al ? al : WM_GRANULARITY;
+    return STATUS_SUCCESS;
+}
+
+static bool requirements_given(const struct ext_params *p)
+{
+    return p->has_req &&
+           (p->req.LowestStartingAddress || p->req.HighestEndingAddress || p->req.Alignment);
+}
+
+static uintptr_t align_up(uintptr_t a, size_t align)
+{
+    return (a + align - 1) & ~(uintptr_t)(align - 1);
+}
+
+/* A free range of len bytes, aligned, within [low, high]: the lowest (or, top_down, the
+ * highest) between the kernel's mappings.  0 when there is none. */
+static NTSTATUS find_range(uintptr_t low, uintptr_t high, size_t align, size_t len, bool top_down,
+                           uintptr_t *out)
+{
+    /* With no lowest address, start where system-chosen addresses start unless the highest
+     * address asked for lies below that. */
+    uintptr_t start = low ? low : (high < FLOOR + len ? WM_MIN_ADDRESS : FLOOR);
+    if (start < WM_MIN_ADDRESS)
+        start = WM_MIN_ADDRESS;
+    struct wm_maps m;
+    struct wm_maps_entry e;
+    int rc = wm_maps_open(&m);
+    if (rc)
+        return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
+    uintptr_t gap = 0, found = 0;
+    for (;;) {
+        rc = wm_maps_next(&m, &e);
+        if (rc < 0)
+            break;
+        uintptr_t gap_end = rc == 1 ? e.start : WM_MAX_ADDRESS + 1;
+        uintptr_t lo = gap > start ? gap : start, hi = gap_end < high + 1 ? gap_end : high + 1;
+        if (hi > lo && hi - lo >= len) {
+            if (top_down) {
+                uintptr_t cand = (hi - len) & ~(uintptr_t)(align - 1);
+                if (cand >= lo)
+                    found = cand;
+            } else {
+                uintptr_t cand = align_up(lo, align);
+                if (cand >= lo && cand <= hi - len) {
+                    found = cand;
+                    break;
+                }
+            }
+        }
+        if (rc != 1 || e.start > high)
+            break;
+        if (e.end > gap)
+            gap = e.end;
+    }
+    wm_maps_close(&m);
+    if (rc < 0)
+        return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
+    if (!found)
+        return STATUS_NO_MEMORY;
+    *out = found;
+    return STATUS_SUCCESS;
+}
+
+WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base_ptr,
+                                                    PSIZE_T size_ptr, ULONG type, ULONG prot,
+                                                    PMEM_EXTENDED_PARAMETER params, ULONG count)
+{
+    struct ext_params p;
+    uintptr_t addr, low, high;
+    size_t size, align;
+    NTSTATUS st = wm_vmstate_check_process(process);
+
+    if (st)
+        return st;
+    if (type & (MEM_RESERVE_PLACEHOLDER | MEM_REPLACE_PLACEHOLDER))
+        return STATUS_NOT_SUPPORTED;
+    if ((st = wm_vmstate_args_in(base_ptr, size_ptr, &addr, &size)))
+        return st;
+    if (count && !params)
+        return STATUS_INVALID_PARAMETER;
+    if ((st = read_params(params, count, &p)))
+        return st;
+    wm_vmstate_init();
+
+    if (requirements_given(&p)) {
+        if ((st = check_requirements(&p.req, &low, &high, &align)))
+            return st;
+        /* Requirements choose an address: none may be given, and only a reservation has one
+         * to choose. */
+        if (addr || !(type & MEM_RESERVE))
+            return STATUS_INVALID_PARAMETER;
+        uintptr_t start, end;
+        if (!size || !wm_vmstate_page_range(0, size, &start, &end))
+            return STATUS_INVALID_PARAMETER;
+        size_t len = align_up(end, WM_GRANULARITY);
+        if (len < end)
+            return STATUS_NO_MEMORY;
+        for (int tries = 0;; tries++) {
+            uintptr_t at;
+            if ((st = find_range(low, high, align, len, type & MEM_TOP_DOWN, &at)))
+                return st;
+            PVOID b = (PVOID)at;
+            SIZE_T s = size;
+            st = NtAllocateVirtualMemory(process, &b, 0, &s, type & ~(ULONG)MEM_TOP_DOWN, prot);
+            if (st == STATUS_CONFLICTING_ADDRESSES && tries < TRIES)
+                continue; /* taken since the look: look again */
+            if (st)
+                return st;
+            if (p.has_node && (type & MEM_COMMIT))
+                wm_numa_prefer((uintptr_t)b, s, p.node);
+            wm_vmstate_args_out(base_ptr, size_ptr, (uintptr_t)b, s);
+            return STATUS_SUCCESS;
+        }
+    }
+
+    PVOID b = (PVOID)addr;
+    SIZE_T s = size;
+    if ((st = NtAllocateVirtualMemory(process, &b, 0, &s, type, prot)))
+        return st;
+    if (p.has_node && (type & MEM_COMMIT))
+        wm_numa_prefer((uintptr_t)b, s, p.node);
+    wm_vmstate_args_out(base_ptr, size_ptr, (uintptr_t)b, s);
+    return STATUS_SUCCESS;
+}
+
+WINMEM_API NTSTATUS NTAPI NtMapViewOfSectionEx(HANDLE section, HANDLE process, PVOID *base_ptr,
+                                               PLARGE_INTEGER offset, PSIZE_T size_ptr, ULONG type,
+                                               ULONG prot, PMEM_EXTENDED_PARAMETER params,
+                                               ULONG count)
+{
+    struct ext_params p;
+    uintptr_t addr, low, high;
+    size_t size, align;
+    NTSTATUS st = wm_vmstate_check_process(process);
+
+    if (st)
+        return st;
+    if (type & MEM_REPLACE_PLACEHOLDER)
+        return STATUS_NOT_SUPPORTED;
+    if ((st = wm_vmstate_args_in(base_ptr, size_ptr, &addr, &size)))
+        return st;
+    if (count && !params)
+        return STATUS_INVALID_PARAMETER;
+    if ((st = read_params(params, count, &p)))
+        return st;
+    if (p.has_attrs)
+        return STATUS_INVALID_PARAMETER;
+    wm_vmstate_init();
+
+    if (!requirements_given(&p)) {
+        PVOID b = (PVOID)addr;
+        SIZE_T s = size;
+        st = NtMapViewOfSection(section, process, &b, 0, 0, offset, &s, ViewUnmap, type, prot);
+        if (st == STATUS_SUCCESS) {
+            if (p.has_node)
+                wm_numa_prefer((uintptr_t)b, s, p.node);
+            wm_vmstate_args_out(base_ptr, size_ptr, (uintptr_t)b, s);
+        }
+        return st;
+    }
+    if ((st = check_requirements(&p.req, &low, &high, &align)))
+        return st;
+    if (addr)
+        return STATUS_INVALID_PARAMETER;
+    /* The view's size: as asked, or the section's from the offset on when 0 (found by a
+     * first mapping attempt would change the address space, so ask the section). */
+    SIZE_T len = size;
+    if (!len) {
+        SECTION_BASIC_INFORMATION sbi;
+        if ((st = NtQuerySection(section, SectionBasicInformation, &sbi, sizeof sbi, NULL)))
+            return st == STATUS_ACCESS_DENIED ? STATUS_ACCESS_DENIED : st;
+        uint64_t off = offset ? (uint64_t)offset->QuadPart : 0;
+        if ((uint64_t)sbi.MaximumSize.QuadPart <= off)
+            return STATUS_INVALID_VIEW_SIZE;
+        len = (SIZE_T)((uint64_t)sbi.MaximumSize.QuadPart - off);
+    }
+    size_t span = align_up(align_up(len, wm_vm.page), WM_GRANULARITY);
+    for (int tries = 0;; tries++) {
+        uintptr_t at;
+        if ((st = find_range(low, high, align, span, type & MEM_TOP_DOWN, &at)))
+            return st;
+        PVOID b = (PVOID)at;
+        SIZE_T s = size;
+        st = NtMapViewOfSection(section, process, &b, 0, 0, offset, &s, ViewUnmap,
+                                type & ~(ULONG)MEM_TOP_DOWN, prot);
+        if (st == STATUS_CONFLICTING_ADDRESSES && tries < TRIES)
+            continue;
+        if (st)
+            return st;
+        if (p.has_node)
+            wm_numa_prefer((uintptr_t)b, s, p.node);
+        wm_vmstate_args_out(base_ptr, size_ptr, (uintptr_t)b, s);
+        return STATUS_SUCCESS;
+    }
+}
+
+WINMEM_API NTSTATUS NTAPI NtUnmapViewOfSectionEx(HANDLE process, PVOID addr, ULONG flags)
+{
+    if (flags & MEM_PRESERVE_PLACEHOLDER)
+        return STATUS_NOT_SUPPORTED;
+    if (flags & ~(ULONG)MEM_UNMAP_WITH_TRANSIENT_BOOST)
+        return STATUS_INVALID_PARAMETER;
+    return NtUnmapViewOfSection(process, addr);
+}
