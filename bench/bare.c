@@ -7,6 +7,10 @@
  *   protect_1page             mprotect of one resident page, alternating R / RW
  *   map_view_64k              memfd_create + ftruncate 64 KiB + mmap MAP_SHARED + write one
  *                             byte + munmap + close (the floor of a pagefile-backed mapping)
+ *   alloc2_near               mmap 64 KiB read-write with an address hint in the window + munmap
+ *                             (the kernel takes the hint when it is free, as it is here)
+ *   isbadreadptr              process_vm_readv of one byte of this process: the only probe of
+ *                             an address Linux has that cannot crash
  *   guard_fault               mprotect PROT_NONE, read; the SIGSEGV handler mprotects RW back
  *   av_fixup                  the same with a write (the floor of both fault rows)
  *   alloc_free_cb0/1/16       the floor of bench.c's callback rows: alloc_free_64k again,
@@ -37,6 +41,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -77,6 +82,32 @@ static void run_alloc_free_plain(long n)
     map_flags = MAP_PRIVATE | MAP_ANONYMOUS;
     run_alloc_free(n);
     map_flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+}
+
+static char *near_hint;
+
+static void run_alloc2_near(long n)
+{
+    for (long i = 0; i < n; i++) {
+        void *p = mmap(near_hint, 64 * KIB, PROT_READ | PROT_WRITE, map_flags, -1, 0);
+        if (p == MAP_FAILED)
+            die("mmap(64 KiB, hint)");
+        if (munmap(p, 64 * KIB))
+            die("munmap");
+    }
+}
+
+static char *probe_page;
+
+static void run_isbadreadptr(long n)
+{
+    pid_t self = getpid();
+    char c;
+    for (long i = 0; i < n; i++) {
+        struct iovec local = { &c, 1 }, remote = { probe_page, 1 };
+        if (process_vm_readv(self, &local, 1, &remote, 1, 0) != 1)
+            die("process_vm_readv");
+    }
 }
 
 static void run_reserve_commit(long n)
@@ -794,6 +825,22 @@ int main(int argc, char **argv)
     }
     if (wanted("map_view_64k"))
         measure("map_view_64k", run_map_view, scaled(3000), 1);
+    if (wanted("alloc2_near")) {
+        void *anchor = mmap(NULL, 64 * KIB, PROT_NONE, map_flags, -1, 0);
+        if (anchor == MAP_FAILED)
+            die("mmap for alloc2_near");
+        near_hint = (char *)anchor + 64 * KIB;
+        measure("alloc2_near", run_alloc2_near, scaled(2000), 1);
+        munmap(anchor, 64 * KIB);
+    }
+    if (wanted("isbadreadptr")) {
+        probe_page = mmap(NULL, 64 * KIB, PROT_READ | PROT_WRITE, map_flags, -1, 0);
+        if (probe_page == MAP_FAILED)
+            die("mmap for isbadreadptr");
+        memset(probe_page, 1, 64 * KIB);
+        measure("isbadreadptr", run_isbadreadptr, scaled(200000), 1);
+        munmap(probe_page, 64 * KIB);
+    }
     if (wanted("guard_fault"))
         fault_row("guard_fault", run_guard_fault, 0, scaled(5000));
     if (wanted("av_fixup"))

@@ -57,6 +57,41 @@ static void run_alloc_free(long n)
     }
 }
 
+/* ---- alloc2_near: VirtualAlloc2 with address requirements ("allocate near", as a JIT asks
+ * for memory within rel32 reach of its code), 64 KiB reserved and committed, then freed ---- */
+
+#ifndef _WIN32
+static char *near_lo;
+
+static void run_alloc2_near(long n)
+{
+    MEM_ADDRESS_REQUIREMENTS a = { near_lo, near_lo + 0x7fffffff, 0 };
+    MEM_EXTENDED_PARAMETER ext;
+    memset(&ext, 0, sizeof ext);
+    ext.Type = MemExtendedParameterAddressRequirements;
+    ext.Pointer = &a;
+    for (long i = 0; i < n; i++) {
+        void *p = VirtualAlloc2(NULL, NULL, 64 * KIB, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE,
+                                &ext, 1);
+        if (!p)
+            die("VirtualAlloc2(address requirements)");
+        if (!VirtualFree(p, 0, MEM_RELEASE))
+            die("VirtualFree(MEM_RELEASE)");
+    }
+}
+#endif
+
+/* ---- isbadreadptr: IsBadReadPtr of one readable page (a probe under the fault machinery) ---- */
+
+static char *probe_page;
+
+static void run_isbadreadptr(long n)
+{
+    for (long i = 0; i < n; i++)
+        if (IsBadReadPtr(probe_page, 4096))
+            die("IsBadReadPtr of a readable page");
+}
+
 /* ---- b: reserve 1 MiB, commit 16 x 64 KiB, release ---- */
 
 static void run_reserve_commit(long n)
@@ -934,6 +969,26 @@ int main(int argc, char **argv)
 #else
         measure("map_view_64k", run_map_view, scaled(3000), 1);
 #endif
+    }
+#ifndef _WIN32
+    if (wanted("alloc2_near")) {
+        /* near a reservation placed the usual way, so the window is the program's own area */
+        void *anchor = VirtualAlloc(NULL, 64 * KIB, MEM_RESERVE, PAGE_NOACCESS);
+        if (!anchor)
+            die("VirtualAlloc for alloc2_near");
+        near_lo = (char *)anchor + 64 * KIB;
+        measure("alloc2_near", run_alloc2_near, scaled(2000), 1);
+        VirtualFree(anchor, 0, MEM_RELEASE);
+    }
+#else
+    if (wanted("alloc2_near"))
+        printf("note alloc2_near skipped in the win32 build: Wine 8.0 ignores "
+               "LowestStartingAddress\n");
+#endif
+    if (wanted("isbadreadptr")) {
+        probe_page = resident_64k("VirtualAlloc for isbadreadptr");
+        measure("isbadreadptr", run_isbadreadptr, scaled(200000), 1);
+        VirtualFree(probe_page, 0, MEM_RELEASE);
     }
     if (wanted("guard_fault"))
         fault_row("guard_fault", run_guard_fault, EXCEPTION_READ_FAULT, 0, scaled(5000));

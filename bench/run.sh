@@ -273,7 +273,7 @@ END {
     nc = split(checked, cl, " "); for (i = 1; i <= nc; i++) ischecked[cl[i]] = 1
     # "-" draws a rule.  The 4-thread rows only where they ran.
     list = "alloc_free_64k reserve_commit16_release protect_1page guard_fault av_fixup " \
-        "map_view_64k query_20k query_1m - alloc_free_64k_2t protect_1page_2t query_20k_2t " \
+        "map_view_64k query_20k query_1m alloc2_near isbadreadptr - alloc_free_64k_2t protect_1page_2t query_20k_2t " \
         "guard_fault_2t map_view_64k_2t churn churn_2t"
     if (have("alloc_free_64k_4t") || have("churn_4t"))
         list = list " alloc_free_64k_4t protect_1page_4t query_20k_4t guard_fault_4t map_view_64k_4t churn_4t"
@@ -289,6 +289,8 @@ END {
     label["map_view_64k"] = "CreateFileMapping+MapViewOfFile+Unmap 64 KiB"
     label["query_20k"] = "VirtualQuery, 20k reservations"
     label["query_1m"] = "VirtualQuery, 1M reservations"
+    label["alloc2_near"] = "VirtualAlloc2 within 2 GiB + VirtualFree 64 KiB"
+    label["isbadreadptr"] = "IsBadReadPtr of a page (bare: process_vm_readv)"
     label["churn"] = "rpmalloc-like span churn, 1 thread"
     for (t = 2; t <= 4; t += 2) {
         label["alloc_free_64k_" t "t"] = "VirtualAlloc+VirtualFree 64 KiB, " t " threads"

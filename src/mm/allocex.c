@@ -152,6 +152,32 @@ static NTSTATUS find_range(uintptr_t low, uintptr_t high, size_t align, size_t l
     return STATUS_SUCCESS;
 }
 
+/* The first aligned range in [low, high] that no region of winmem's covers, from the model
+ * alone: usually free in the kernel too, so one fixed-address claim settles it without reading
+ * the kernel's list.  0 when the model has no room there. */
+static uintptr_t model_candidate(uintptr_t low, uintptr_t high, size_t align, size_t len)
+{
+    uintptr_t start = low ? low : (high < FLOOR + len ? WM_MIN_ADDRESS : FLOOR);
+    uintptr_t a = align_up(start < WM_MIN_ADDRESS ? WM_MIN_ADDRESS : start, align), found = 0;
+
+    wm_vmstate_rdlock();
+    for (int steps = 0; steps < 64 && a >= start && a <= high && high - a >= len - 1; steps++) {
+        const struct wm_region *r = wm_space_prev(&wm_vm.space, a);
+        if (r && a - r->base < r->size) {
+            a = align_up(r->base + r->size, align);
+            continue;
+        }
+        r = wm_space_next(&wm_vm.space, a);
+        if (!r || r->base - a >= len) {
+            found = a;
+            break;
+        }
+        a = align_up(r->base + r->size, align);
+    }
+    wm_vmstate_rdunlock();
+    return found;
+}
+
 WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base_ptr,
                                                     PSIZE_T size_ptr, ULONG type, ULONG prot,
                                                     PMEM_EXTENDED_PARAMETER params, ULONG count)
@@ -186,13 +212,20 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base_
         size_t len = align_up(end, WM_GRANULARITY);
         if (len < end)
             return STATUS_NO_MEMORY;
+        uintptr_t guess = (type & MEM_TOP_DOWN) ? 0 : model_candidate(low, high, align, len);
         for (int tries = 0;; tries++) {
-            uintptr_t at;
-            if ((st = find_range(low, high, align, len, type & MEM_TOP_DOWN, &at)))
+            uintptr_t at = guess;
+            bool guessed = at != 0;
+            guess = 0; /* after a first refusal, the kernel's list decides */
+            if (!at && (st = find_range(low, high, align, len, type & MEM_TOP_DOWN, &at)))
                 return st;
             PVOID b = (PVOID)at;
             SIZE_T s = size;
             st = NtAllocateVirtualMemory(process, &b, 0, &s, type & ~(ULONG)MEM_TOP_DOWN, prot);
+            /* The model's guess met memory winmem does not own, or an address the kernel will
+             * not give (a sanitizer's ranges): the kernel's list decides. */
+            if (st && guessed)
+                continue;
             if (st == STATUS_CONFLICTING_ADDRESSES && tries < TRIES)
                 continue; /* taken since the look: look again */
             if (st)
