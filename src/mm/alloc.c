@@ -25,48 +25,111 @@ static int claim_private(void *ctx, uintptr_t addr, size_t len, bool over)
     return wm_os_map(&addr, len, acc, true);
 }
 
-/* MEM_RESERVE (with or without MEM_COMMIT): a new region. */
-static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG prot, uintptr_t limit,
-                               uintptr_t *base_out, size_t *size_out)
+/* The range a reservation of size bytes at addr (0: the system chooses) covers: the start
+ * rounded down to the granularity, the end up to a page. */
+static NTSTATUS reserve_range(uintptr_t addr, size_t size, uintptr_t *start, uintptr_t *end)
+{
+    if (addr) {
+        *start = addr & ~(WM_GRANULARITY - 1);
+        if (!wm_vmstate_page_range(addr, size, &addr, end) || *end - 1 > WM_MAX_ADDRESS)
+            return STATUS_INVALID_PARAMETER_2;
+    } else if (!wm_vmstate_page_range(0, size, start, end) || *end > WM_MAX_ADDRESS) {
+        return STATUS_NO_MEMORY;
+    }
+    return STATUS_SUCCESS;
+}
+
+static struct wm_region *reserve_region(uintptr_t start, size_t size, ULONG type, ULONG prot)
+{
+    bool commit = type & MEM_COMMIT;
+
+    /* CFG flags are accepted but are not part of the recorded protection. */
+    prot &= ~(ULONG)PAGE_TARGETS_INVALID;
+    return wm_region_new(start, size, prot, MEM_PRIVATE,
+                         commit ? WM_STATE_COMMITTED : WM_STATE_RESERVED, commit ? prot : 0);
+}
+
+/* A plain reservation (no large pages, write watch or top-down) with the mmap made outside the
+ * lock: the range is claimed (wm_vmstate_busy_add_locked), mapped with the lock dropped, and
+ * the region inserted once the mapping exists, so other threads' calls and queries go on
+ * meanwhile.  Lock held on entry and on return.  *declined: the model alone cannot place it
+ * (or the kernel refused the address it chose); nothing changed, and the caller places it
+ * under the lock. */
+static NTSTATUS reserve_unlocked_map(uintptr_t start, size_t size, bool fixed, ULONG type,
+                                     ULONG prot, uintptr_t limit, uintptr_t *base_out,
+                                     bool *declined, uintptr_t *refused)
+{
+    WM_ASSERT(wm_vmstate_write_held());
+    unsigned acc = (type & MEM_COMMIT) ? wm_prot_access(prot) : 0;
+    struct wm_busy claim;
+    struct wm_region *r;
+
+    *declined = false;
+    if (fixed && wm_space_overlaps(&wm_vm.space, start, size))
+        return STATUS_CONFLICTING_ADDRESSES;
+    if (!fixed && !wm_place_pick_locked(size, limit, &start)) {
+        *declined = true;
+        return STATUS_SUCCESS;
+    }
+    if (!(r = reserve_region(start, size, type, prot))) {
+        if (!fixed)
+            wm_place_freed_locked(start);
+        return STATUS_NO_MEMORY;
+    }
+    wm_vmstate_busy_add_locked(&claim, start, start + size);
+    wm_vmstate_wrunlock();
+    uintptr_t at = start;
+    int rc = wm_os_map(&at, size, acc, true);
+    wm_vmstate_wrlock();
+    wm_vmstate_busy_settle_locked(&claim);
+    if (rc == 0 && wm_space_insert(&wm_vm.space, r) == 0) {
+        *base_out = start;
+        return STATUS_SUCCESS;
+    }
+    if (rc == 0) {
+        wm_os_unmap(start, size);
+        rc = -ENOMEM;
+    }
+    wm_region_free(r);
+    if (!fixed) {
+        wm_place_freed_locked(start);
+        /* Memory winmem does not own is there: wm_place_locked finds where it ends. */
+        *declined = wm_place_refused(rc);
+        *refused = start;
+    }
+    return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
+}
+
+/* MEM_RESERVE (with or without MEM_COMMIT): a new region at start (from reserve_range; fixed:
+ * the caller named the address), mapped with the lock held.  Caller holds the write lock and,
+ * unless fixed, has quiesced. */
+static NTSTATUS reserve_locked(uintptr_t start, size_t size, bool fixed, ULONG type, ULONG prot,
+                               uintptr_t limit, uintptr_t refused, uintptr_t *base_out)
 {
     WM_ASSERT(wm_vmstate_write_held());
     bool commit = type & MEM_COMMIT;
     unsigned acc = commit ? wm_prot_access(prot) : 0;
     size_t large = (type & MEM_LARGE_PAGES) ? wm_os_large_page_size() : 0;
-    uintptr_t start, end;
     NTSTATUS st;
     int rc;
 
-    if (addr) {
-        start = addr & ~(WM_GRANULARITY - 1);
-        if (!wm_vmstate_page_range(addr, size, &addr, &end) || end - 1 > WM_MAX_ADDRESS)
-            return STATUS_INVALID_PARAMETER_2;
-        if (wm_space_overlaps(&wm_vm.space, start, end - start))
-            return STATUS_CONFLICTING_ADDRESSES;
-    } else {
-        if (!wm_vmstate_page_range(0, size, &start, &end) || end > WM_MAX_ADDRESS)
-            return STATUS_NO_MEMORY;
-    }
-    size = end - start;
-
-    /* CFG flags are accepted but are not part of the recorded protection. */
-    prot &= ~(ULONG)PAGE_TARGETS_INVALID;
-    struct wm_region *r =
-        wm_region_new(start, size, prot, MEM_PRIVATE,
-                      commit ? WM_STATE_COMMITTED : WM_STATE_RESERVED, commit ? prot : 0);
+    if (fixed && wm_space_overlaps(&wm_vm.space, start, size))
+        return STATUS_CONFLICTING_ADDRESSES;
+    struct wm_region *r = reserve_region(start, size, type, prot);
     if (!r)
         return STATUS_NO_MEMORY;
     if (large) {
         r->flags |= WM_REGION_LARGE;
-        if (!addr)
+        if (!fixed)
             start = 0;
         rc = wm_os_map_large(&start, size, acc, large);
         st = wm_status_from_errno(rc, WM_ERRNO_LARGE_PAGES);
-    } else if (addr) {
+    } else if (fixed) {
         rc = wm_os_map(&start, size, acc, true);
         st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);
     } else {
-        st = wm_place_locked(size, limit, type & MEM_TOP_DOWN, claim_private, &acc, &start);
+        st =
+            wm_place_locked(size, limit, type & MEM_TOP_DOWN, refused, claim_private, &acc, &start);
     }
     if (st) {
         wm_region_free(r);
@@ -86,8 +149,39 @@ static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG pr
         return STATUS_NO_MEMORY;
     }
     *base_out = start;
-    *size_out = size;
     return STATUS_SUCCESS;
+}
+
+/* MEM_RESERVE: takes and drops the VM lock itself. */
+static NTSTATUS reserve(uintptr_t addr, size_t size, ULONG type, ULONG prot, uintptr_t limit,
+                        uintptr_t *base_out, size_t *size_out)
+{
+    uintptr_t start, end, refused = 0;
+    NTSTATUS st = reserve_range(addr, size, &start, &end);
+    bool declined = true;
+
+    if (st)
+        return st;
+    size = end - start;
+    if (addr)
+        wm_vmstate_wrlock_range(start, end);
+    else
+        wm_vmstate_wrlock();
+    if (!(type & (MEM_LARGE_PAGES | MEM_WRITE_WATCH | MEM_TOP_DOWN)) &&
+        wm_vmstate_busy_allowed_locked())
+        st = reserve_unlocked_map(start, size, addr != 0, type, prot, limit, base_out, &declined,
+                                  &refused);
+    if (declined) {
+        /* The kernel's choice or its map of mappings may name a range another thread has
+         * unmapped but not yet removed from the model: let every claim settle first. */
+        if (!addr)
+            wm_vmstate_quiesce_locked();
+        st = reserve_locked(start, size, addr != 0, type, prot, limit, refused, base_out);
+    }
+    wm_vmstate_wrunlock();
+    if (st == STATUS_SUCCESS)
+        *size_out = size;
+    return st;
 }
 
 /* MEM_COMMIT inside an existing reservation. */
@@ -270,26 +364,23 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
 
     size_t done_size = 0;
     uintptr_t done_base = 0;
-    wm_vmstate_wrlock();
-    if (type & (MEM_RESET | MEM_RESET_UNDO)) {
-        if (!wm_vmstate_page_range(addr, size, &start, &end) || end - 1 > WM_MAX_ADDRESS) {
-            st = STATUS_INVALID_PARAMETER_2;
-        } else {
-            st = reset_locked(start, end, type & MEM_RESET_UNDO);
-            done_base = start;
-            done_size = end - start;
-        }
-    } else if ((type & MEM_RESERVE) || !addr) {
+    if ((type & MEM_RESERVE) || (!addr && !(type & (MEM_RESET | MEM_RESET_UNDO)))) {
         /* A commit with no address reserves as well. */
-        st = reserve_locked(addr, size, type | MEM_RESERVE, prot, limit, &done_base, &done_size);
+        st = reserve(addr, size, type | MEM_RESERVE, prot, limit, &done_base, &done_size);
     } else if (!wm_vmstate_page_range(addr, size, &start, &end) || end - 1 > WM_MAX_ADDRESS) {
         st = STATUS_INVALID_PARAMETER_2;
     } else {
-        st = commit_locked(start, end, prot);
+        /* A range another thread is creating or releasing is waited for, so the call sees
+         * what that call did, not the middle of it. */
+        wm_vmstate_wrlock_range(start, end);
+        if (type & (MEM_RESET | MEM_RESET_UNDO))
+            st = reset_locked(start, end, type & MEM_RESET_UNDO);
+        else
+            st = commit_locked(start, end, prot);
+        wm_vmstate_wrunlock();
         done_base = start;
         done_size = end - start;
     }
-    wm_vmstate_wrunlock();
 
     if (st == STATUS_SUCCESS)
         wm_vmstate_args_out(base_ptr, size_ptr, done_base, done_size);

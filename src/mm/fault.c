@@ -90,6 +90,10 @@ enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc)
     uintptr_t page = addr & ~(uintptr_t)(wm_vm.page - 1);
     wm_vmstate_wrlock();
     struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, page);
+    /* A region being released may be unmapped already, and its range reused by anyone: it is
+     * not changed (no waiting either: this may be the releasing thread's own signal). */
+    if (r && wm_vmstate_busy_any_locked(page, page + 1))
+        r = NULL;
     if (r) {
         const struct wm_run *run = &r->runs[wm_region_run_index(r, page - r->base)];
         prot = run->state == WM_STATE_COMMITTED ? run->prot : 0;

@@ -159,7 +159,7 @@ static NTSTATUS protect_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, 
     if (end == start)
         end = start + wm_vm.page; /* a zero size still names the page holding addr */
 
-    wm_vmstate_wrlock();
+    wm_vmstate_wrlock_range(start, end);
     r = wm_space_find_sigsafe(&wm_vm.space, start);
     /* Copy-on-write exists only in views: anywhere else it is an invalid protection, whatever
      * else is wrong with the range. */

@@ -12,6 +12,8 @@
 
 #include "ntddk.h"
 
+#include <errno.h>
+
 struct mirror {
     struct wm_region *view;
     uint64_t offset; /* the view's offset in the section */
@@ -272,9 +274,48 @@ static NTSTATUS check_view(const struct wm_section *s, ACCESS_MASK access, ULONG
     return STATUS_SUCCESS;
 }
 
+/* The view's mmap made outside the lock, as alloc.c's plain reservations: its range claimed,
+ * mapped with the lock dropped, and the region inserted once the mapping exists.  Lock held
+ * on entry and on return.  *declined: the model alone cannot place it (or the kernel refused
+ * the address chosen); nothing changed. */
+static NTSTATUS map_view_unlocked_map(struct wm_section *s, struct wm_region *r, uintptr_t want,
+                                      uintptr_t limit, bool *declined, uintptr_t *refused)
+{
+    WM_ASSERT(wm_vmstate_write_held());
+    bool cow = r->flags & WM_REGION_VIEW_PRIVATE;
+    uintptr_t base = want;
+    struct wm_busy claim;
+
+    *declined = false;
+    if (!want && !wm_place_pick_locked(r->size, limit, &base)) {
+        *declined = true;
+        return STATUS_SUCCESS;
+    }
+    wm_vmstate_busy_add_locked(&claim, base, base + r->size);
+    wm_vmstate_wrunlock();
+    int rc = wm_os_map_file(base, r->size, wm_prot_access(r->alloc_prot), s->fd,
+                            s->data_off + r->offset, !cow, false);
+    wm_vmstate_wrlock();
+    wm_vmstate_busy_settle_locked(&claim);
+    if (rc == 0) {
+        r->base = base;
+        if (wm_space_insert(&wm_vm.space, r) == 0)
+            return STATUS_SUCCESS;
+        wm_os_unmap(base, r->size);
+        rc = -ENOMEM;
+    }
+    if (!want) {
+        wm_place_freed_locked(base);
+        /* Memory winmem does not own is there: wm_place_locked finds where it ends. */
+        *declined = wm_place_refused(rc);
+        *refused = base;
+    }
+    return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
+}
+
 /* Map the view r describes (size, protection, section, offset) at want, or where placement
  * puts it, and enter it in the model.  On failure nothing is mapped or entered.  Caller
- * holds the write lock. */
+ * holds the write lock (dropped meanwhile when the mmap is made outside it). */
 static NTSTATUS map_view_locked(struct wm_section *s, struct wm_region *r, uintptr_t want,
                                 uintptr_t limit, bool top_down)
 {
@@ -287,12 +328,25 @@ static NTSTATUS map_view_locked(struct wm_section *s, struct wm_region *r, uintp
 
     if (want && wm_space_overlaps(&wm_vm.space, want, r->size))
         return STATUS_CONFLICTING_ADDRESSES;
+    /* A view of a SEC_RESERVE section mirrors the section's commits, which other views'
+     * commits change: it is mapped under the lock. */
+    uintptr_t refused = 0;
+    if (!s->commit && !top_down && wm_vmstate_busy_allowed_locked()) {
+        bool declined;
+        st = map_view_unlocked_map(s, r, want, limit, &declined, &refused);
+        if (!declined)
+            return st;
+    }
+    /* The kernel's choice or its map of mappings may name a range another thread has
+     * unmapped but not yet removed from the model: let every claim settle first. */
+    if (!want)
+        wm_vmstate_quiesce_locked();
     if (want) {
         st = wm_status_from_errno(wm_os_map_file(want, r->size, acc, s->fd, at, !cow, false),
                                   WM_ERRNO_MEMORY);
     } else {
         struct view_claim vc = { acc, s->fd, at, !cow };
-        st = wm_place_locked(r->size, limit, top_down, claim_view, &vc, &base);
+        st = wm_place_locked(r->size, limit, top_down, refused, claim_view, &vc, &base);
     }
     if (st)
         return st;
@@ -342,7 +396,10 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
         view_prot |= (s->attrs & SEC_NOCACHE ? PAGE_NOCACHE : 0) |
                      (s->attrs & SEC_WRITECOMBINE ? PAGE_WRITECOMBINE : 0);
     /* The model's memory (vm/arena.c) is the VM lock's: take it before the region exists. */
-    wm_vmstate_wrlock();
+    if (want)
+        wm_vmstate_wrlock_range(want, want + size < want ? UINTPTR_MAX : want + size);
+    else
+        wm_vmstate_wrlock();
     struct wm_region *r =
         wm_region_new(0, size, view_prot, MEM_MAPPED, WM_STATE_COMMITTED, view_prot);
     if (!r) {
@@ -376,7 +433,8 @@ static NTSTATUS unmap_once(HANDLE process, PVOID addr)
         return st;
     wm_secure_clear_refusal();
     wm_vmstate_init();
-    wm_vmstate_wrlock();
+    /* An unmap racing another unmap of the same view waits for it, then finds it gone. */
+    wm_vmstate_wrlock_range((uintptr_t)addr, (uintptr_t)addr + 1);
     struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, (uintptr_t)addr);
     if (!r || !(r->flags & WM_REGION_VIEW)) {
         st = STATUS_NOT_MAPPED_VIEW;
@@ -385,11 +443,9 @@ static NTSTATUS unmap_once(HANDLE process, PVOID addr)
     st = wm_secure_check_free_locked(r->base, r->base + r->size);
     if (st)
         goto out_unlock;
-    st = wm_status_from_errno(wm_os_unmap(r->base, r->size), WM_ERRNO_MEMORY);
+    st = wm_status_from_errno(wm_release_locked(r), WM_ERRNO_MEMORY);
     if (st)
         goto out_unlock;
-    wm_space_remove(&wm_vm.space, r);
-    wm_place_freed_locked(r->base);
     s = r->object;
     wm_region_free(r);
 out_unlock:
@@ -422,7 +478,8 @@ NTSTATUS wm_view_flush(uintptr_t addr, size_t size)
     NTSTATUS st = STATUS_SUCCESS;
 
     wm_vmstate_init();
-    wm_vmstate_rdlock();
+    /* Not while the view is being unmapped: msync could reach whatever is mapped there next. */
+    wm_vmstate_rdlock_range(addr, addr + 1);
     const struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, addr);
     if (!r || !(r->flags & WM_REGION_VIEW)) {
         st = STATUS_NOT_MAPPED_VIEW;
@@ -442,7 +499,7 @@ void *wm_view_bounds(uintptr_t addr, size_t *size)
 {
     void *base = NULL;
 
-    wm_vmstate_rdlock();
+    wm_vmstate_rdlock_range(addr, addr + 1);
     const struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, addr);
     if (r && (r->flags & WM_REGION_VIEW)) {
         base = (void *)r->base;
