@@ -219,7 +219,9 @@ static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
     if (wm_region_reserve_runs(r))
         return STATUS_NO_MEMORY;
     prot = wm_prot_effective(r->alloc_prot, prot);
+    wm_vmstate_model_stable_locked();
     int rc = wm_os_protect(start, end - start, wm_prot_access(prot));
+    wm_vmstate_model_changing_locked();
     if (rc)
         return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
     /* Committed pages keep their data (committing twice is not an error); all of them take

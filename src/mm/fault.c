@@ -79,8 +79,14 @@ enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc)
     bool watch_write = (acc & WM_ACC_W) && WM_LOAD(wm_watch_mode) == WM_WATCH_FALLBACK;
     if (mine == 1 && !(prot & PAGE_GUARD) && !(wm_prot_is_cow(prot) && (acc & WM_ACC_W))) {
         bool allowed = prot && (wm_prot_access(prot) & acc) == acc;
-        if (!allowed || !watch_write)
-            return allowed ? WM_FAULT_RETRY : WM_FAULT_VIOLATION;
+        /* Allowed by the model, refused by the kernel: a change that got there first (retry),
+         * unless a writer is in the middle of its system call (the model says what was before
+         * it: a guard page being set must raise its exception, not a violation after the
+         * retries run out), which the lock waits for. */
+        if (!allowed)
+            return WM_FAULT_VIOLATION;
+        if (!watch_write && !wm_vmstate_writer_active_sigsafe())
+            return WM_FAULT_RETRY;
     }
 
     /* A guard page (or an undecided read): consume the guard under the write lock.  Two

@@ -117,7 +117,9 @@ static NTSTATUS free_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULO
         }
         /* Windows goes on reporting written pages after they are decommitted. */
         wm_watch_harvest_locked(r, start - r->base, end - start);
+        wm_vmstate_model_stable_locked();
         rc = wm_os_decommit(start, end - start);
+        wm_vmstate_model_changing_locked();
         if (rc) {
             st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);
             goto out_unlock;

@@ -79,6 +79,17 @@ bool wm_vmstate_write_held(void);
  * stale bytes at worst.  Async-signal-safe. */
 uint32_t wm_vmstate_read_begin(void);
 bool wm_vmstate_read_valid(uint32_t seq);
+/* A writer about to make a system call that changes nothing in the model (the region it works
+ * on reserved room for its update first) lets lock-free readers read meanwhile: stable makes
+ * the sequence even until changing makes it odd again (wrlock starts odd, wrunlock ends
+ * even).  Readers then answer from the model as it was before the call; a fault the kernel's
+ * new protection caused reads as allowed, so the fault path asks
+ * wm_vmstate_writer_active_sigsafe and decides such a fault under the lock.  Caller holds the
+ * write lock. */
+void wm_vmstate_model_stable_locked(void);
+void wm_vmstate_model_changing_locked(void);
+/* True while some thread holds the VM lock for writing.  Async-signal-safe. */
+bool wm_vmstate_writer_active_sigsafe(void);
 /* The same as a callback for the index's lock-free lookups: seq points at the ticket. */
 bool wm_vmstate_seq_valid(void *seq);
 /* Busy ranges: a reserve, release, map or unmap claims its range under the write lock, makes

@@ -198,7 +198,9 @@ static NTSTATUS protect_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, 
         st = STATUS_NO_MEMORY;
         goto out_unlock;
     }
+    wm_vmstate_model_stable_locked();
     rc = wm_os_protect(start, len, wm_prot_access(new_prot));
+    wm_vmstate_model_changing_locked();
     if (rc) {
         roll_back_locked(r, off, len, new_prot);
         st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);

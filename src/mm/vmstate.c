@@ -20,7 +20,9 @@ struct wm_vmstate wm_vm;
 #define PENDING 0x40000000u
 static _Atomic uint32_t lock_word;
 static _Atomic uint32_t lock_waiters; /* threads asleep (or about to sleep) on lock_word */
-/* Odd while a writer is changing the model: lock-free readers retry when it moved. */
+/* Odd while a writer may be changing the model: lock-free readers retry when it moved.  A
+ * writer holds it odd from wrlock to wrunlock, except across a system call that changes no
+ * model byte (wm_vmstate_model_stable_locked), so readers need not wait for the kernel. */
 static _Atomic uint32_t model_seq;
 /* How many holds of the VM lock (read or write) this thread has: a fault on a thread that
  * holds it is winmem's own bug, which the fault path must report rather than wait on. */
@@ -123,10 +125,32 @@ void wm_vmstate_wrlock(void)
         wait_for_change(w | PENDING);
         w = atomic_load_explicit(&lock_word, memory_order_relaxed);
     }
-    uint32_t s = atomic_load_explicit(&model_seq, memory_order_relaxed);
-    atomic_store_explicit(&model_seq, s + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
     writing = true;
+    wm_vmstate_model_changing_locked();
+}
+
+void wm_vmstate_model_changing_locked(void)
+{
+    WM_ASSERT(writing);
+    uint32_t s = atomic_load_explicit(&model_seq, memory_order_relaxed);
+    if (s & 1)
+        return;
+    atomic_store_explicit(&model_seq, s + 1, memory_order_relaxed);
+    /* The odd count is seen before any model byte written after it. */
+    atomic_thread_fence(memory_order_release);
+}
+
+void wm_vmstate_model_stable_locked(void)
+{
+    WM_ASSERT(writing);
+    uint32_t s = atomic_load_explicit(&model_seq, memory_order_relaxed);
+    if (s & 1)
+        atomic_store_explicit(&model_seq, s + 1, memory_order_release);
+}
+
+bool wm_vmstate_writer_active_sigsafe(void)
+{
+    return atomic_load_explicit(&lock_word, memory_order_relaxed) & WRITER;
 }
 
 /* Expensive checks: the whole model's invariants after a change, every time while it is
@@ -144,10 +168,9 @@ void wm_vmstate_wrunlock(void)
 {
     WM_ASSERT(writing);
     check_model_locked();
+    wm_vmstate_model_stable_locked();
     writing = false;
     held--;
-    uint32_t s = atomic_load_explicit(&model_seq, memory_order_relaxed);
-    atomic_store_explicit(&model_seq, s + 1, memory_order_release);
     atomic_store_explicit(&lock_word, 0, memory_order_release);
     if (atomic_load(&lock_waiters))
         futex_wake_all(&lock_word);

@@ -13,6 +13,9 @@
  * - A thread reading an allocation that another thread keeps releasing and reserving again at
  *   the same address: its faults are access violations at that address (the handler puts the
  *   allocation back), never anything else.
+ * - A thread reading a page that another keeps making a guard page and plain again: every
+ *   exception it takes is a guard-page one (the model says readable while the kernel already
+ *   has the guard's no-access: that fault must wait for the change, not run out of retries).
  * Fixed iteration counts (WINMEM_STRESS_ITERATIONS scales them).
  */
 #define _POSIX_C_SOURCE 200809L /* pthread barriers */
@@ -285,6 +288,57 @@ static void faults_during_churn(void)
     VirtualFree(guard_base, 0, MEM_RELEASE);
 }
 
+/* ---- a guard page set while another thread reads the page -------------------------------- */
+
+static _Atomic int guard_hits, guard_wrong;
+static char *volatile flip_page;
+
+static LONG CALLBACK flip_handler(EXCEPTION_POINTERS *e)
+{
+    const EXCEPTION_RECORD *r = e->ExceptionRecord;
+    uintptr_t a = r->NumberParameters >= 2 ? (uintptr_t)r->ExceptionInformation[1] : 0;
+
+    if (a - (uintptr_t)flip_page >= 4096)
+        return EXCEPTION_CONTINUE_SEARCH;
+    if (r->ExceptionCode == STATUS_GUARD_PAGE_VIOLATION)
+        guard_hits++;
+    else
+        guard_wrong++; /* the page is always readable or a guard page, never inaccessible */
+    return EXCEPTION_CONTINUE_EXECUTION;
+}
+
+static void *flip_reader(void *arg)
+{
+    (void)arg;
+    while (!phase)
+        (void)*(volatile char *)flip_page;
+    return NULL;
+}
+
+static void guard_set_during_reads(void)
+{
+    pthread_t t;
+    flip_page = VirtualAlloc(NULL, 4096, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    REQUIRE_VOID(flip_page);
+    PVOID h = AddVectoredExceptionHandler(1, flip_handler);
+    guard_hits = guard_wrong = bad = 0;
+    phase = 0;
+    pthread_create(&t, NULL, flip_reader, NULL);
+    for (unsigned i = 0; i < 4 * iterations; i++) {
+        DWORD old;
+        if (!VirtualProtect(flip_page, 4096, i % 2 ? PAGE_READWRITE : PAGE_READWRITE | PAGE_GUARD,
+                            &old))
+            bad++;
+    }
+    phase = 1;
+    pthread_join(t, NULL);
+    RemoveVectoredExceptionHandler(h);
+    CHECK_EQ(guard_wrong, 0);
+    CHECK_EQ(bad, 0);
+    CHECK(guard_hits <= (int)(2 * iterations));
+    VirtualFree(flip_page, 0, MEM_RELEASE);
+}
+
 int main(void)
 {
     const char *n = getenv("WINMEM_STRESS_ITERATIONS");
@@ -296,5 +350,6 @@ int main(void)
     double_unmap();
     query_during_churn();
     faults_during_churn();
+    guard_set_during_reads();
     return wmt_report();
 }
