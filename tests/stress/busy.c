@@ -16,6 +16,8 @@
  * - A thread reading a page that another keeps making a guard page and plain again: every
  *   exception it takes is a guard-page one (the model says readable while the kernel already
  *   has the guard's no-access: that fault must wait for the change, not run out of retries).
+ * - fork() while two threads reserve and release: the child finds every reservation the model
+ *   reports really mapped, and can reserve and release itself.
  * Fixed iteration counts (WINMEM_STRESS_ITERATIONS scales them).
  */
 #define _POSIX_C_SOURCE 200809L /* pthread barriers */
@@ -23,6 +25,8 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,6 +343,66 @@ static void guard_set_during_reads(void)
     VirtualFree(flip_page, 0, MEM_RELEASE);
 }
 
+/* ---- fork while other threads reserve and release ----------------------------------------- */
+
+static void *churner(void *arg)
+{
+    (void)arg;
+    while (!phase) {
+        char *p = VirtualAlloc(NULL, GRAN, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+        if (!p || !VirtualFree(p, 0, MEM_RELEASE))
+            bad++;
+    }
+    return NULL;
+}
+
+/* In the child: the model and the kernel agree (every reservation the walk finds is really
+ * mapped as it says), and reserving and releasing still work. */
+static int child_checks(void)
+{
+    MEMORY_BASIC_INFORMATION m;
+    for (char *a = (char *)0x100000000; VirtualQuery(a, &m, sizeof(m)) && a < (char *)(1ull << 46);
+         a = (char *)m.BaseAddress + m.RegionSize) {
+        if (m.State == MEM_COMMIT && m.Protect == PAGE_READWRITE && m.Type == MEM_PRIVATE &&
+            m.AllocationProtect == PAGE_READWRITE && m.RegionSize == GRAN)
+            *(volatile char *)m.BaseAddress = 1; /* a churner's: must be mapped */
+        if (m.State == MEM_FREE && m.RegionSize > (1ull << 40))
+            break;
+    }
+    for (int i = 0; i < 100; i++) {
+        char *p = VirtualAlloc(NULL, GRAN, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+        if (!p || !VirtualFree(p, 0, MEM_RELEASE))
+            return 1;
+    }
+    return 0;
+}
+
+static void fork_during_churn(void)
+{
+    pthread_t t[2];
+    bad = 0;
+    phase = 0;
+    for (int k = 0; k < 2; k++)
+        pthread_create(&t[k], NULL, churner, NULL);
+    int children_ok = 0, forks = WMT_TSAN ? 10 : 50;
+    for (int i = 0; i < forks; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            alarm(30); /* a claim the child waits for forever is a failure, not a hang */
+            _exit(child_checks());
+        }
+        int status = -1;
+        if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+            WEXITSTATUS(status) == 0)
+            children_ok++;
+    }
+    phase = 1;
+    for (int k = 0; k < 2; k++)
+        pthread_join(t[k], NULL);
+    CHECK_EQ(children_ok, forks);
+    CHECK_EQ(bad, 0);
+}
+
 int main(void)
 {
     const char *n = getenv("WINMEM_STRESS_ITERATIONS");
@@ -351,5 +415,6 @@ int main(void)
     query_during_churn();
     faults_during_churn();
     guard_set_during_reads();
+    fork_during_churn();
     return wmt_report();
 }
