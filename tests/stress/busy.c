@@ -160,7 +160,7 @@ static bool is_free(const MEMORY_BASIC_INFORMATION *m, uintptr_t p)
 static void *querier(void *arg)
 {
     (void)arg;
-    while (!phase) {
+    do {
         uintptr_t p = target;
         MEMORY_BASIC_INFORMATION m;
         if (!VirtualQuery((void *)p, &m, sizeof(m))) {
@@ -181,7 +181,7 @@ static void *querier(void *arg)
         } else if (GetLastError() != ERROR_INVALID_ADDRESS) {
             bad++;
         }
-    }
+    } while (!phase);
     return NULL;
 }
 
