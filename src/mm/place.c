@@ -23,6 +23,13 @@
  * range is.  An address refused though nothing is mapped there (ThreadSanitizer's mmap accepts
  * fixed addresses only in its application ranges) becomes wm_vm.place_wall: from there up the
  * kernel chooses.  No state is kept per page or per hole.
+ *
+ * A plain reservation or view maps outside the VM lock (mm.h, busy ranges): it asks
+ * wm_place_pick_locked for the model's choice alone, claims that range, and maps it with the
+ * lock dropped.  Every search steps over claimed ranges as over regions.  Only when the model
+ * cannot say (the first placement, the wall, a ZeroBits limit below the floor) or the kernel
+ * refused the choice does the caller come back to wm_place_locked, with every claim settled
+ * first, since the kernel's map shows a range being released as free before its region is gone.
  */
 #include "mm.h"
 
