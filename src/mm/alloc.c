@@ -76,7 +76,7 @@ static NTSTATUS reserve_unlocked_map(uintptr_t start, size_t size, bool fixed, U
             wm_place_freed_locked(start);
         return STATUS_NO_MEMORY;
     }
-    wm_vmstate_busy_add_locked(&claim, start, start + size);
+    wm_vmstate_busy_add_locked(&claim, start, start + size, true);
     wm_vmstate_wrunlock();
     uintptr_t at = start;
     int rc = wm_os_map(&at, size, acc, true);

@@ -52,7 +52,7 @@ int wm_release_locked(struct wm_region *r)
         /* Claimed, the region stays in the index while the lock is dropped: queries read it
          * as it was, placement does not reuse its range, and any other call on it waits.  A
          * failed munmap then leaves it exactly as it was. */
-        wm_vmstate_busy_add_locked(&claim, base, base + size);
+        wm_vmstate_busy_add_locked(&claim, base, base + size, false);
         wm_vmstate_wrunlock();
         rc = wm_os_unmap(base, size);
         wm_vmstate_wrlock();

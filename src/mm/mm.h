@@ -102,13 +102,15 @@ bool wm_vmstate_seq_valid(void *seq);
 struct wm_busy {
     uintptr_t start, end;
     const void *owner; /* the claiming thread, which never waits for its own claim */
+    bool creating;     /* a new region, not in the index yet (else one being released) */
     struct wm_busy *next;
 };
 /* False while a thread waits for every claim to settle (wm_vmstate_quiesce_locked): the
  * caller then keeps the lock across its system call instead of claiming. */
 bool wm_vmstate_busy_allowed_locked(void);
-/* Claim [start, end) with b, which lives until it is settled; caller holds the write lock. */
-void wm_vmstate_busy_add_locked(struct wm_busy *b, uintptr_t start, uintptr_t end);
+/* Claim [start, end) with b, which lives until it is settled, for a region being created or
+ * released.  Caller holds the write lock. */
+void wm_vmstate_busy_add_locked(struct wm_busy *b, uintptr_t start, uintptr_t end, bool creating);
 /* The claim is over (the region is published, gone, or back as it was); wakes waiters.
  * Caller holds the write lock. */
 void wm_vmstate_busy_settle_locked(struct wm_busy *b);
@@ -122,6 +124,9 @@ void wm_vmstate_busy_clip_locked(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
  * does, the lock is dropped until it settles. */
 void wm_vmstate_wrlock_range(uintptr_t start, uintptr_t end);
 void wm_vmstate_rdlock_range(uintptr_t start, uintptr_t end);
+/* The read lock with no range being created overlapping [start, end): for a query, which
+ * reads a region being released as it was, from the index. */
+void wm_vmstate_rdlock_created(uintptr_t start, uintptr_t end);
 /* With the write lock held, wait (the lock dropped meanwhile) until no other thread holds a
  * claim, holding new claims back: for placements that let the kernel or /proc/self/maps choose
  * an address (a range whose munmap is done but whose region is not yet removed looks free

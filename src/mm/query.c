@@ -218,8 +218,8 @@ WINMEM_API NTSTATUS NTAPI NtQueryVirtualMemory(HANDLE process, PVOID base,
         }
     }
     /* A range another thread is creating is neither free nor the new allocation yet: wait
-     * for it (one being released reads as it was, lock-free or not). */
-    wm_vmstate_rdlock_range(page, page + 1);
+     * for it (one being released reads as it was, from the index, lock-free or not). */
+    wm_vmstate_rdlock_created(page, page + 1);
     st = wm_query_locked((uintptr_t)base, &mbi);
     wm_vmstate_rdunlock();
 out:

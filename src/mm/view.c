@@ -291,7 +291,7 @@ static NTSTATUS map_view_unlocked_map(struct wm_section *s, struct wm_region *r,
         *declined = true;
         return STATUS_SUCCESS;
     }
-    wm_vmstate_busy_add_locked(&claim, base, base + r->size);
+    wm_vmstate_busy_add_locked(&claim, base, base + r->size, true);
     wm_vmstate_wrunlock();
     int rc = wm_os_map_file(base, r->size, wm_prot_access(r->alloc_prot), s->fd,
                             s->data_off + r->offset, !cow, false);

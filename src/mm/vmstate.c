@@ -215,11 +215,12 @@ bool wm_vmstate_busy_allowed_locked(void)
     return quiet_wanted == 0;
 }
 
-void wm_vmstate_busy_add_locked(struct wm_busy *b, uintptr_t start, uintptr_t end)
+void wm_vmstate_busy_add_locked(struct wm_busy *b, uintptr_t start, uintptr_t end, bool creating)
 {
     WM_ASSERT(writing);
     b->start = start;
     b->end = end;
+    b->creating = creating;
     b->owner = &self_tag;
     b->next = busy_head;
     busy_head = b;
@@ -237,15 +238,22 @@ void wm_vmstate_busy_settle_locked(struct wm_busy *b)
         futex_wake_all(&settle_seq);
 }
 
-/* Another thread's claim overlapping [start, end), or NULL.  A thread never waits for its own
- * (a signal handler interrupting its own reserve or release). */
+/* Another thread's claim overlapping [start, end) (only one creating a region, if
+ * creating_only), or NULL.  A thread never waits for its own (a signal handler interrupting its
+ * own reserve or release). */
+static const struct wm_busy *find_other(uintptr_t start, uintptr_t end, bool creating_only)
+{
+    for (const struct wm_busy *b = busy_head; b; b = b->next)
+        if (b->start < end && start < b->end && b->owner != &self_tag &&
+            (b->creating || !creating_only))
+            return b;
+    return NULL;
+}
+
 const struct wm_busy *wm_vmstate_busy_find_locked(uintptr_t start, uintptr_t end)
 {
     WM_ASSERT(held);
-    for (const struct wm_busy *b = busy_head; b; b = b->next)
-        if (b->start < end && start < b->end && b->owner != &self_tag)
-            return b;
-    return NULL;
+    return find_other(start, end, false);
 }
 
 bool wm_vmstate_busy_any_locked(uintptr_t start, uintptr_t end)
@@ -296,14 +304,21 @@ static void wait_settle(bool write)
 void wm_vmstate_wrlock_range(uintptr_t start, uintptr_t end)
 {
     wm_vmstate_wrlock();
-    while (busy_head && wm_vmstate_busy_find_locked(start, end))
+    while (busy_head && find_other(start, end, false))
         wait_settle(true);
 }
 
 void wm_vmstate_rdlock_range(uintptr_t start, uintptr_t end)
 {
     wm_vmstate_rdlock();
-    while (busy_head && wm_vmstate_busy_find_locked(start, end))
+    while (busy_head && find_other(start, end, false))
+        wait_settle(false);
+}
+
+void wm_vmstate_rdlock_created(uintptr_t start, uintptr_t end)
+{
+    wm_vmstate_rdlock();
+    while (busy_head && find_other(start, end, true))
         wait_settle(false);
 }
 
