@@ -49,116 +49,52 @@ static struct wm_region *reserve_region(uintptr_t start, size_t size, ULONG type
                          commit ? WM_STATE_COMMITTED : WM_STATE_RESERVED, commit ? prot : 0);
 }
 
-/* A plain reservation (no large pages, write watch or top-down) with the mmap made outside the
- * lock: the range is claimed (wm_vmstate_busy_add_locked), mapped with the lock dropped, and
- * the region inserted once the mapping exists, so other threads' calls and queries go on
- * meanwhile.  Lock held on entry and on return.  *declined: the model alone cannot place it
- * (or the kernel refused the address it chose); nothing changed, and the caller places it
- * under the lock. */
-static NTSTATUS reserve_unlocked_map(uintptr_t start, size_t size, bool fixed, ULONG type,
-                                     ULONG prot, uintptr_t limit, uintptr_t *base_out,
-                                     bool *declined, uintptr_t *refused)
+/* Map the new region r (r->base: the address the caller named, 0: the system chooses) with the
+ * lock held, and insert it; on failure nothing is mapped or inserted.  Caller holds the write
+ * lock and, unless it named the address, has quiesced. */
+static NTSTATUS reserve_locked(struct wm_region *r, ULONG type, uintptr_t limit, uintptr_t refused)
 {
     WM_ASSERT(wm_vmstate_write_held());
-    unsigned acc = (type & MEM_COMMIT) ? wm_prot_access(prot) : 0;
-    struct wm_busy claim;
-    struct wm_region *r;
-
-    *declined = false;
-    if (fixed && wm_space_overlaps(&wm_vm.space, start, size))
-        return STATUS_CONFLICTING_ADDRESSES;
-    if (!fixed && !wm_place_pick_locked(size, limit, &start)) {
-        *declined = true;
-        return STATUS_SUCCESS;
-    }
-    if (!(r = reserve_region(start, size, type, prot))) {
-        if (!fixed)
-            wm_place_freed_locked(start);
-        return STATUS_NO_MEMORY;
-    }
-    wm_vmstate_busy_add_locked(&claim, start, start + size, true);
-    wm_vmstate_wrunlock();
-    uintptr_t at = start;
-    int rc = wm_os_map(&at, size, acc, true);
-    wm_vmstate_wrlock();
-    wm_vmstate_busy_settle_locked(&claim);
-    if (rc == 0 && wm_space_insert(&wm_vm.space, r) == 0) {
-        *base_out = start;
-        return STATUS_SUCCESS;
-    }
-    if (rc == 0) {
-        wm_os_unmap(start, size);
-        rc = -ENOMEM;
-    }
-    wm_region_free(r);
-    if (!fixed) {
-        wm_place_freed_locked(start);
-        /* Memory winmem does not own is there: wm_place_locked finds where it ends. */
-        *declined = wm_place_refused(rc);
-        *refused = start;
-    }
-    return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
-}
-
-/* MEM_RESERVE (with or without MEM_COMMIT): a new region at start (from reserve_range; fixed:
- * the caller named the address), mapped with the lock held.  Caller holds the write lock and,
- * unless fixed, has quiesced. */
-static NTSTATUS reserve_locked(uintptr_t start, size_t size, bool fixed, ULONG type, ULONG prot,
-                               uintptr_t limit, uintptr_t refused, uintptr_t *base_out)
-{
-    WM_ASSERT(wm_vmstate_write_held());
-    bool commit = type & MEM_COMMIT;
-    unsigned acc = commit ? wm_prot_access(prot) : 0;
+    unsigned acc = (type & MEM_COMMIT) ? wm_prot_access(r->alloc_prot) : 0;
     size_t large = (type & MEM_LARGE_PAGES) ? wm_os_large_page_size() : 0;
+    uintptr_t start = r->base;
     NTSTATUS st;
     int rc;
 
-    if (fixed && wm_space_overlaps(&wm_vm.space, start, size))
-        return STATUS_CONFLICTING_ADDRESSES;
-    struct wm_region *r = reserve_region(start, size, type, prot);
-    if (!r)
-        return STATUS_NO_MEMORY;
     if (large) {
         r->flags |= WM_REGION_LARGE;
-        if (!fixed)
-            start = 0;
-        rc = wm_os_map_large(&start, size, acc, large);
+        rc = wm_os_map_large(&start, r->size, acc, large);
         st = wm_status_from_errno(rc, WM_ERRNO_LARGE_PAGES);
-    } else if (fixed) {
-        rc = wm_os_map(&start, size, acc, true);
+    } else if (start) {
+        rc = wm_os_map(&start, r->size, acc, true);
         st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);
     } else {
-        st =
-            wm_place_locked(size, limit, type & MEM_TOP_DOWN, refused, claim_private, &acc, &start);
+        st = wm_place_locked(r->size, limit, type & MEM_TOP_DOWN, refused, claim_private, &acc,
+                             &start);
     }
-    if (st) {
-        wm_region_free(r);
+    if (st)
         return st;
-    }
     r->base = start;
     if ((type & MEM_WRITE_WATCH) && (st = wm_watch_start_locked(r))) {
-        wm_os_unmap(start, size);
+        wm_os_unmap(start, r->size);
         wm_place_freed_locked(start);
-        wm_region_free(r);
         return st;
     }
     if (wm_space_insert(&wm_vm.space, r)) {
-        wm_os_unmap(start, size);
+        wm_os_unmap(start, r->size);
         wm_place_freed_locked(start);
-        wm_region_free(r);
         return STATUS_NO_MEMORY;
     }
-    *base_out = start;
     return STATUS_SUCCESS;
 }
 
-/* MEM_RESERVE: takes and drops the VM lock itself. */
+/* MEM_RESERVE (with or without MEM_COMMIT): a new region.  Takes and drops the VM lock. */
 static NTSTATUS reserve(uintptr_t addr, size_t size, ULONG type, ULONG prot, uintptr_t limit,
                         uintptr_t *base_out, size_t *size_out)
 {
     uintptr_t start, end, refused = 0;
     NTSTATUS st = reserve_range(addr, size, &start, &end);
-    bool declined = true;
+    struct wm_region *r;
 
     if (st)
         return st;
@@ -167,16 +103,30 @@ static NTSTATUS reserve(uintptr_t addr, size_t size, ULONG type, ULONG prot, uin
         wm_vmstate_wrlock_range(start, end);
     else
         wm_vmstate_wrlock();
-    if (!(type & (MEM_LARGE_PAGES | MEM_WRITE_WATCH | MEM_TOP_DOWN)) &&
-        wm_vmstate_busy_allowed_locked())
-        st = reserve_unlocked_map(start, size, addr != 0, type, prot, limit, base_out, &declined,
-                                  &refused);
-    if (declined) {
-        /* The kernel's choice or its map of mappings may name a range another thread has
-         * unmapped but not yet removed from the model: let every claim settle first. */
-        if (!addr)
-            wm_vmstate_quiesce_locked();
-        st = reserve_locked(start, size, addr != 0, type, prot, limit, refused, base_out);
+    if (addr && wm_space_overlaps(&wm_vm.space, start, size)) {
+        st = STATUS_CONFLICTING_ADDRESSES;
+    } else if (!(r = reserve_region(start, size, type, prot))) {
+        st = STATUS_NO_MEMORY;
+    } else {
+        bool declined = true;
+        /* A plain reservation is mapped outside the lock (place.c); large pages, write watches
+         * and top-down are rare enough to keep it. */
+        if (!(type & (MEM_LARGE_PAGES | MEM_WRITE_WATCH | MEM_TOP_DOWN)) &&
+            wm_vmstate_busy_allowed_locked()) {
+            unsigned acc = (type & MEM_COMMIT) ? wm_prot_access(r->alloc_prot) : 0;
+            st = wm_place_outside_locked(r, start, limit, claim_private, &acc, &declined, &refused);
+        }
+        if (declined) {
+            /* The kernel's choice or its map of mappings may name a range another thread has
+             * unmapped but not yet removed from the model: let every claim settle first. */
+            if (!addr)
+                wm_vmstate_quiesce_locked();
+            st = reserve_locked(r, type, limit, refused);
+        }
+        if (st)
+            wm_region_free(r);
+        else
+            *base_out = r->base; /* read now: once unlocked, another thread may release it */
     }
     wm_vmstate_wrunlock();
     if (st == STATUS_SUCCESS)

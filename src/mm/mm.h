@@ -213,17 +213,16 @@ typedef int (*wm_place_claim)(void *ctx, uintptr_t addr, size_t len, bool over);
  * (wm_vmstate_quiesce_locked). */
 NTSTATUS wm_place_locked(size_t len, uintptr_t limit, bool top_down, uintptr_t refused,
                          wm_place_claim claim, void *ctx, uintptr_t *out);
-/* The bottom-up choice from the model alone, for a caller that maps outside the lock: true
- * with *out when the lowest free range of len bytes (below limit, 0: none) is one the model
- * can name; false when only the kernel can say (the first placement, a ZeroBits limit below
- * the floor, the range the kernel refuses fixed addresses in): then wm_place_locked.  The
- * hints move as if *out were taken; if the mmap there fails, wm_place_freed_locked(*out) (and,
- * when wm_place_refused, wm_place_locked with *out as refused).
- * Caller holds the write lock. */
-bool wm_place_pick_locked(size_t len, uintptr_t limit, uintptr_t *out);
-/* True when a claim's mmap at a chosen address failed because of the address (something
- * winmem does not own is there, or the kernel refuses it): another address may work. */
-bool wm_place_refused(int rc);
+/* Place and map the new region r (r->size; want: the address the caller named, 0: the
+ * system chooses, bottom-up from the model alone) with the mmap made outside the lock: the
+ * range is claimed (wm_vmstate_busy_add_locked), claim maps it with the lock dropped, and r is
+ * inserted once the mapping exists, so other threads' calls and queries go on meanwhile.  Lock
+ * held on entry and on return.  *declined: the model alone cannot place it, or the kernel
+ * refused the address chosen (then *refused_at is that address); nothing changed, and the
+ * caller places it with wm_place_locked instead. */
+NTSTATUS wm_place_outside_locked(struct wm_region *r, uintptr_t want, uintptr_t limit,
+                                 wm_place_claim claim, void *ctx, bool *declined,
+                                 uintptr_t *refused_at);
 /* A region at base was unmapped: the next bottom-up search may reuse it. */
 void wm_place_freed_locked(uintptr_t base);
 

@@ -24,12 +24,13 @@
  * fixed addresses only in its application ranges) becomes wm_vm.place_wall: from there up the
  * kernel chooses.  No state is kept per page or per hole.
  *
- * A plain reservation or view maps outside the VM lock (mm.h, busy ranges): it asks
- * wm_place_pick_locked for the model's choice alone, claims that range, and maps it with the
- * lock dropped.  Every search steps over claimed ranges as over regions.  Only when the model
- * cannot say (the first placement, the wall, a ZeroBits limit below the floor) or the kernel
- * refused the choice does the caller come back to wm_place_locked, with every claim settled
- * first, since the kernel's map shows a range being released as free before its region is gone.
+ * A plain reservation or view maps outside the VM lock (mm.h, busy ranges) through
+ * wm_place_outside_locked: the model's choice alone (pick_locked), that range claimed, mapped
+ * with the lock dropped.  Every search steps over claimed ranges as over regions.  Only when
+ * the model cannot say (the first placement, the wall, a ZeroBits limit below the floor) or
+ * the kernel refused the choice does the caller come back to wm_place_locked, with every claim
+ * settled first, since the kernel's map shows a range being released as free before its
+ * region is gone.
  */
 #include "mm.h"
 
@@ -178,7 +179,7 @@ static NTSTATUS skip_mappings(uintptr_t a, size_t len, uintptr_t limit, uintptr_
     return STATUS_SUCCESS;
 }
 
-bool wm_place_refused(int rc)
+static bool address_refused(int rc)
 {
     /* EEXIST: something is mapped there.  EINVAL / EPERM: the address itself is refused, by
      * an interposed mmap (ThreadSanitizer allows fixed mappings only in its application
@@ -236,7 +237,7 @@ static NTSTATUS bottom_up(uintptr_t a, size_t len, uintptr_t limit, bool hinted,
         refused = 0;
         if (rc == 0)
             break;
-        if (!wm_place_refused(rc))
+        if (!address_refused(rc))
             return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
         /* Something winmem does not own is there: the kernel's map says what. */
         uintptr_t next;
@@ -301,7 +302,11 @@ static void note_placed(size_t len, bool sized, uintptr_t a, uintptr_t gap)
     }
 }
 
-bool wm_place_pick_locked(size_t len, uintptr_t limit, uintptr_t *out)
+/* The bottom-up choice from the model alone: true with *out when the lowest free range of len
+ * bytes (below limit) is one the model can name; false when only the kernel can say (the first
+ * placement, a ZeroBits limit below the floor, the range the kernel refuses fixed addresses
+ * in).  The hints move as if *out were taken. */
+static bool pick_locked(size_t len, uintptr_t limit, uintptr_t *out)
 {
     WM_ASSERT(wm_vmstate_write_held());
     uintptr_t gap = UINTPTR_MAX;
@@ -360,4 +365,39 @@ NTSTATUS wm_place_locked(size_t len, uintptr_t limit, bool top_down, uintptr_t r
         st = bottom_up(WM_MIN_ADDRESS, len, limit, false, 0, claim, ctx, out, &gap);
     }
     return st;
+}
+
+NTSTATUS wm_place_outside_locked(struct wm_region *r, uintptr_t want, uintptr_t limit,
+                                 wm_place_claim claim, void *ctx, bool *declined,
+                                 uintptr_t *refused_at)
+{
+    WM_ASSERT(wm_vmstate_write_held());
+    uintptr_t base = want;
+    struct wm_busy busy;
+
+    *declined = false;
+    if (!want && !pick_locked(r->size, limit, &base)) {
+        *declined = true;
+        return STATUS_SUCCESS;
+    }
+    wm_vmstate_busy_add_locked(&busy, base, base + r->size, true);
+    wm_vmstate_wrunlock();
+    int rc = claim(ctx, base, r->size, false);
+    wm_vmstate_wrlock();
+    wm_vmstate_busy_settle_locked(&busy);
+    if (rc == 0) {
+        r->base = base;
+        if (wm_space_insert(&wm_vm.space, r) == 0)
+            return STATUS_SUCCESS;
+        wm_os_unmap(base, r->size);
+        rc = -ENOMEM;
+    }
+    if (!want) {
+        wm_place_freed_locked(base);
+        /* Memory winmem does not own is there: wm_place_locked finds where it ends, starting
+         * from what the kernel's map says about base. */
+        *declined = address_refused(rc);
+        *refused_at = base;
+    }
+    return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
 }

@@ -12,8 +12,6 @@
 
 #include "ntddk.h"
 
-#include <errno.h>
-
 struct mirror {
     struct wm_region *view;
     uint64_t offset; /* the view's offset in the section */
@@ -274,45 +272,6 @@ static NTSTATUS check_view(const struct wm_section *s, ACCESS_MASK access, ULONG
     return STATUS_SUCCESS;
 }
 
-/* The view's mmap made outside the lock, as alloc.c's plain reservations: its range claimed,
- * mapped with the lock dropped, and the region inserted once the mapping exists.  Lock held
- * on entry and on return.  *declined: the model alone cannot place it (or the kernel refused
- * the address chosen); nothing changed. */
-static NTSTATUS map_view_unlocked_map(struct wm_section *s, struct wm_region *r, uintptr_t want,
-                                      uintptr_t limit, bool *declined, uintptr_t *refused)
-{
-    WM_ASSERT(wm_vmstate_write_held());
-    bool cow = r->flags & WM_REGION_VIEW_PRIVATE;
-    uintptr_t base = want;
-    struct wm_busy claim;
-
-    *declined = false;
-    if (!want && !wm_place_pick_locked(r->size, limit, &base)) {
-        *declined = true;
-        return STATUS_SUCCESS;
-    }
-    wm_vmstate_busy_add_locked(&claim, base, base + r->size, true);
-    wm_vmstate_wrunlock();
-    int rc = wm_os_map_file(base, r->size, wm_prot_access(r->alloc_prot), s->fd,
-                            s->data_off + r->offset, !cow, false);
-    wm_vmstate_wrlock();
-    wm_vmstate_busy_settle_locked(&claim);
-    if (rc == 0) {
-        r->base = base;
-        if (wm_space_insert(&wm_vm.space, r) == 0)
-            return STATUS_SUCCESS;
-        wm_os_unmap(base, r->size);
-        rc = -ENOMEM;
-    }
-    if (!want) {
-        wm_place_freed_locked(base);
-        /* Memory winmem does not own is there: wm_place_locked finds where it ends. */
-        *declined = wm_place_refused(rc);
-        *refused = base;
-    }
-    return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
-}
-
 /* Map the view r describes (size, protection, section, offset) at want, or where placement
  * puts it, and enter it in the model.  On failure nothing is mapped or entered.  Caller
  * holds the write lock (dropped meanwhile when the mmap is made outside it). */
@@ -331,9 +290,11 @@ static NTSTATUS map_view_locked(struct wm_section *s, struct wm_region *r, uintp
     /* A view of a SEC_RESERVE section mirrors the section's commits, which other views'
      * commits change: it is mapped under the lock. */
     uintptr_t refused = 0;
+    struct view_claim vc = { acc, s->fd, at, !cow };
     if (!s->commit && !top_down && wm_vmstate_busy_allowed_locked()) {
         bool declined;
-        st = map_view_unlocked_map(s, r, want, limit, &declined, &refused);
+        r->base = want;
+        st = wm_place_outside_locked(r, want, limit, claim_view, &vc, &declined, &refused);
         if (!declined)
             return st;
     }
@@ -345,7 +306,6 @@ static NTSTATUS map_view_locked(struct wm_section *s, struct wm_region *r, uintp
         st = wm_status_from_errno(wm_os_map_file(want, r->size, acc, s->fd, at, !cow, false),
                                   WM_ERRNO_MEMORY);
     } else {
-        struct view_claim vc = { acc, s->fd, at, !cow };
         st = wm_place_locked(r->size, limit, top_down, refused, claim_view, &vc, &base);
     }
     if (st)
