@@ -153,13 +153,18 @@ bool wm_vmstate_writer_active_sigsafe(void)
     return atomic_load_explicit(&lock_word, memory_order_relaxed) & WRITER;
 }
 
+static const char *check_claims_locked(void);
+
 /* Expensive checks: the whole model's invariants after a change, every time while it is
- * small, every 256th time past 20,000 regions so big tests stay linear enough. */
+ * small, every 256th time past 20,000 regions so big tests stay linear enough; and the
+ * claims against it. */
 static void check_model_locked(void)
 {
     if (WM_CHECKS < 2 || (wm_vm.space.count > 20000 && ++changes % 256 != 0))
         return;
     const char *bad = wm_space_check(&wm_vm.space, wm_vm.page ? wm_vm.page : 4096);
+    if (!bad)
+        bad = check_claims_locked();
     if (bad)
         wm_check_fail(__FILE__, __LINE__, bad);
 }
@@ -208,6 +213,25 @@ static _Atomic uint32_t settle_seq;
 static _Atomic uint32_t settle_waiters;
 /* A per-thread address that names the thread as a claim's owner. */
 static __thread char self_tag __attribute__((tls_model("initial-exec")));
+
+/* A range being created overlaps no region (it enters the index only when it settles); one
+ * being released is exactly one region, still in the index; claims do not overlap. */
+static const char *check_claims_locked(void)
+{
+    for (const struct wm_busy *b = busy_head; b; b = b->next) {
+        if (b->start >= b->end)
+            return "empty claim";
+        const struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, b->start);
+        if (b->creating && wm_space_overlaps(&wm_vm.space, b->start, b->end - b->start))
+            return "a range being created overlaps a region";
+        if (!b->creating && (!r || r->base != b->start || r->size != b->end - b->start))
+            return "a range being released is not one region";
+        for (const struct wm_busy *c = b->next; c; c = c->next)
+            if (c->start < b->end && b->start < c->end)
+                return "claims overlap";
+    }
+    return NULL;
+}
 
 bool wm_vmstate_busy_allowed_locked(void)
 {
