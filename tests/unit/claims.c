@@ -10,6 +10,8 @@
  *   ERROR_INVALID_ADDRESS, and a VirtualProtect waits and then fails the same way.
  * - reserve at an address: while its mmap waits, VirtualQuery of that address waits and then
  *   reports the new allocation; a VirtualQuery of other memory is answered at once.
+ * - VirtualProtect: while its mprotect waits (with the lock held), a VirtualQuery of the same
+ *   allocation is answered at once, lock-free, with the protection before the call.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -250,10 +252,56 @@ static void reserve_held_up(void)
     CHECK(VirtualFree(mine, 0, MEM_RELEASE));
 }
 
+static int gated_mprotect(void *a, size_t l, int p)
+{
+    hold(a);
+    return wm_os_sys_default.mprotect(a, l, p);
+}
+
+static void *protect_target(void *arg)
+{
+    DWORD old;
+    (void)arg;
+    protect_ok = VirtualProtect(target, 4096, PAGE_READONLY, &old);
+    protect_done = 1;
+    return NULL;
+}
+
+/* VirtualProtect holds the lock across its mprotect, but the model does not change during it:
+ * a lock-free query of the same allocation is answered meanwhile, with the old protection. */
+static void protect_held_up(void)
+{
+    pthread_t t1, t2;
+
+    target = VirtualAlloc(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    REQUIRE_VOID(target);
+    gate_addr = (uintptr_t)target;
+    gate_entered = gate_open = other_done = protect_done = 0;
+    wm_os_sys.mprotect = gated_mprotect;
+    pthread_create(&t1, NULL, protect_target, NULL);
+    wait_entered();
+    CHECK(wm_vmstate_writer_active_sigsafe());
+    other_target = target;
+    pthread_create(&t2, NULL, query_other, NULL);
+    bool answered = soon(&other_done);
+    CHECK(answered);
+    gate_open = 1;
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    wm_os_sys = wm_os_sys_default;
+    CHECK(protect_ok);
+    if (answered)
+        CHECK(other_mbi.AllocationBase == target && other_mbi.Protect == PAGE_READWRITE);
+    CHECK(VirtualFree(target, 0, MEM_RELEASE));
+}
+
 int main(void)
 {
     release_held_up();
     reserve_held_up();
+    /* Under ThreadSanitizer every query takes the lock (mm.h), so it waits there. */
+    if (!WMT_TSAN)
+        protect_held_up();
     CHECK(wm_space_check(&wm_vm.space, wm_vm.page) == NULL);
     return wmt_report();
 }
