@@ -25,69 +25,113 @@ static int claim_private(void *ctx, uintptr_t addr, size_t len, bool over)
     return wm_os_map(&addr, len, acc, true);
 }
 
-/* MEM_RESERVE (with or without MEM_COMMIT): a new region. */
-static NTSTATUS reserve_locked(uintptr_t addr, size_t size, ULONG type, ULONG prot, uintptr_t limit,
-                               uintptr_t *base_out, size_t *size_out)
+/* The range a reservation of size bytes at addr (0: the system chooses) covers: the start
+ * rounded down to the granularity, the end up to a page. */
+static NTSTATUS reserve_range(uintptr_t addr, size_t size, uintptr_t *start, uintptr_t *end)
 {
-    WM_ASSERT(wm_vmstate_write_held());
-    bool commit = type & MEM_COMMIT;
-    unsigned acc = commit ? wm_prot_access(prot) : 0;
-    size_t large = (type & MEM_LARGE_PAGES) ? wm_os_large_page_size() : 0;
-    uintptr_t start, end;
-    NTSTATUS st;
-    int rc;
-
     if (addr) {
-        start = addr & ~(WM_GRANULARITY - 1);
-        if (!wm_vmstate_page_range(addr, size, &addr, &end) || end - 1 > WM_MAX_ADDRESS)
+        *start = addr & ~(WM_GRANULARITY - 1);
+        if (!wm_vmstate_page_range(addr, size, &addr, end) || *end - 1 > WM_MAX_ADDRESS)
             return STATUS_INVALID_PARAMETER_2;
-        if (wm_space_overlaps(&wm_vm.space, start, end - start))
-            return STATUS_CONFLICTING_ADDRESSES;
-    } else {
-        if (!wm_vmstate_page_range(0, size, &start, &end) || end > WM_MAX_ADDRESS)
-            return STATUS_NO_MEMORY;
+    } else if (!wm_vmstate_page_range(0, size, start, end) || *end > WM_MAX_ADDRESS) {
+        return STATUS_NO_MEMORY;
     }
-    size = end - start;
+    return STATUS_SUCCESS;
+}
+
+static struct wm_region *reserve_region(uintptr_t start, size_t size, ULONG type, ULONG prot)
+{
+    bool commit = type & MEM_COMMIT;
 
     /* CFG flags are accepted but are not part of the recorded protection. */
     prot &= ~(ULONG)PAGE_TARGETS_INVALID;
-    struct wm_region *r =
-        wm_region_new(start, size, prot, MEM_PRIVATE,
-                      commit ? WM_STATE_COMMITTED : WM_STATE_RESERVED, commit ? prot : 0);
-    if (!r)
-        return STATUS_NO_MEMORY;
+    return wm_region_new(start, size, prot, MEM_PRIVATE,
+                         commit ? WM_STATE_COMMITTED : WM_STATE_RESERVED, commit ? prot : 0);
+}
+
+/* Map the new region r (r->base: the address the caller named, 0: the system chooses) with the
+ * lock held, and insert it; on failure nothing is mapped or inserted.  Caller holds the write
+ * lock and, unless it named the address, has quiesced. */
+static NTSTATUS reserve_locked(struct wm_region *r, ULONG type, uintptr_t limit, uintptr_t refused)
+{
+    WM_ASSERT(wm_vmstate_write_held());
+    unsigned acc = (type & MEM_COMMIT) ? wm_prot_access(r->alloc_prot) : 0;
+    size_t large = (type & MEM_LARGE_PAGES) ? wm_os_large_page_size() : 0;
+    uintptr_t start = r->base;
+    NTSTATUS st;
+    int rc;
+
     if (large) {
         r->flags |= WM_REGION_LARGE;
-        if (!addr)
-            start = 0;
-        rc = wm_os_map_large(&start, size, acc, large);
+        rc = wm_os_map_large(&start, r->size, acc, large);
         st = wm_status_from_errno(rc, WM_ERRNO_LARGE_PAGES);
-    } else if (addr) {
-        rc = wm_os_map(&start, size, acc, true);
+    } else if (start) {
+        rc = wm_os_map(&start, r->size, acc, true);
         st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);
     } else {
-        st = wm_place_locked(size, limit, type & MEM_TOP_DOWN, claim_private, &acc, &start);
+        st = wm_place_locked(r->size, limit, type & MEM_TOP_DOWN, refused, claim_private, &acc,
+                             &start);
     }
-    if (st) {
-        wm_region_free(r);
+    if (st)
         return st;
-    }
     r->base = start;
     if ((type & MEM_WRITE_WATCH) && (st = wm_watch_start_locked(r))) {
-        wm_os_unmap(start, size);
+        wm_os_unmap(start, r->size);
         wm_place_freed_locked(start);
-        wm_region_free(r);
         return st;
     }
     if (wm_space_insert(&wm_vm.space, r)) {
-        wm_os_unmap(start, size);
+        wm_os_unmap(start, r->size);
         wm_place_freed_locked(start);
-        wm_region_free(r);
         return STATUS_NO_MEMORY;
     }
-    *base_out = start;
-    *size_out = size;
     return STATUS_SUCCESS;
+}
+
+/* MEM_RESERVE (with or without MEM_COMMIT): a new region.  Takes and drops the VM lock. */
+static NTSTATUS reserve(uintptr_t addr, size_t size, ULONG type, ULONG prot, uintptr_t limit,
+                        uintptr_t *base_out, size_t *size_out)
+{
+    uintptr_t start, end, refused = 0;
+    NTSTATUS st = reserve_range(addr, size, &start, &end);
+    struct wm_region *r;
+
+    if (st)
+        return st;
+    size = end - start;
+    if (addr)
+        wm_vmstate_wrlock_range(start, end);
+    else
+        wm_vmstate_wrlock();
+    if (addr && wm_space_overlaps(&wm_vm.space, start, size)) {
+        st = STATUS_CONFLICTING_ADDRESSES;
+    } else if (!(r = reserve_region(start, size, type, prot))) {
+        st = STATUS_NO_MEMORY;
+    } else {
+        bool declined = true;
+        /* A plain reservation is mapped outside the lock (place.c); large pages, write watches
+         * and top-down are rare enough to keep it. */
+        if (!(type & (MEM_LARGE_PAGES | MEM_WRITE_WATCH | MEM_TOP_DOWN)) &&
+            wm_vmstate_busy_allowed_locked()) {
+            unsigned acc = (type & MEM_COMMIT) ? wm_prot_access(r->alloc_prot) : 0;
+            st = wm_place_outside_locked(r, start, limit, claim_private, &acc, &declined, &refused);
+        }
+        if (declined) {
+            /* The kernel's choice or its map of mappings may name a range another thread has
+             * unmapped but not yet removed from the model: let every claim settle first. */
+            if (!addr)
+                wm_vmstate_quiesce_locked();
+            st = reserve_locked(r, type, limit, refused);
+        }
+        if (st)
+            wm_region_free(r);
+        else
+            *base_out = r->base; /* read now: once unlocked, another thread may release it */
+    }
+    wm_vmstate_wrunlock();
+    if (st == STATUS_SUCCESS)
+        *size_out = size;
+    return st;
 }
 
 /* MEM_COMMIT inside an existing reservation. */
@@ -125,7 +169,9 @@ static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
     if (wm_region_reserve_runs(r))
         return STATUS_NO_MEMORY;
     prot = wm_prot_effective(r->alloc_prot, prot);
+    wm_vmstate_model_stable_locked();
     int rc = wm_os_protect(start, end - start, wm_prot_access(prot));
+    wm_vmstate_model_changing_locked();
     if (rc)
         return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
     /* Committed pages keep their data (committing twice is not an error); all of them take
@@ -270,28 +316,29 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
 
     size_t done_size = 0;
     uintptr_t done_base = 0;
-    wm_vmstate_wrlock();
-    if (type & (MEM_RESET | MEM_RESET_UNDO)) {
-        if (!wm_vmstate_page_range(addr, size, &start, &end) || end - 1 > WM_MAX_ADDRESS) {
-            st = STATUS_INVALID_PARAMETER_2;
-        } else {
-            st = reset_locked(start, end, type & MEM_RESET_UNDO);
-            done_base = start;
-            done_size = end - start;
-        }
-    } else if ((type & MEM_RESERVE) || !addr) {
+    if ((type & MEM_RESERVE) || (!addr && !(type & (MEM_RESET | MEM_RESET_UNDO)))) {
         /* A commit with no address reserves as well. */
-        st = reserve_locked(addr, size, type | MEM_RESERVE, prot, limit, &done_base, &done_size);
+        st = reserve(addr, size, type | MEM_RESERVE, prot, limit, &done_base, &done_size);
+        /* Executable pages committed: their call targets are decided (mm/cfg.c). */
+        if (st == STATUS_SUCCESS && (type & MEM_COMMIT) && (prot & 0xf0)) {
+            wm_vmstate_wrlock();
+            wm_cfg_commit_locked(done_base, done_size, prot);
+            wm_vmstate_wrunlock();
+        }
     } else if (!wm_vmstate_page_range(addr, size, &start, &end) || end - 1 > WM_MAX_ADDRESS) {
         st = STATUS_INVALID_PARAMETER_2;
     } else {
-        st = commit_locked(start, end, prot);
+        /* A range another thread is creating or releasing is waited for, so the call sees
+         * what that call did, not the middle of it. */
+        wm_vmstate_wrlock_range(start, end);
+        if (type & (MEM_RESET | MEM_RESET_UNDO))
+            st = reset_locked(start, end, type & MEM_RESET_UNDO);
+        else if ((st = commit_locked(start, end, prot)) == STATUS_SUCCESS)
+            wm_cfg_commit_locked(start, end - start, prot);
+        wm_vmstate_wrunlock();
         done_base = start;
         done_size = end - start;
     }
-    if (st == STATUS_SUCCESS && (type & MEM_COMMIT))
-        wm_cfg_commit_locked(done_base, done_size, prot);
-    wm_vmstate_wrunlock();
 
     if (st == STATUS_SUCCESS)
         wm_vmstate_args_out(base_ptr, size_ptr, done_base, done_size);

@@ -79,8 +79,14 @@ enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc)
     bool watch_write = (acc & WM_ACC_W) && WM_LOAD(wm_watch_mode) == WM_WATCH_FALLBACK;
     if (mine == 1 && !(prot & PAGE_GUARD) && !(wm_prot_is_cow(prot) && (acc & WM_ACC_W))) {
         bool allowed = prot && (wm_prot_access(prot) & acc) == acc;
-        if (!allowed || !watch_write)
-            return allowed ? WM_FAULT_RETRY : WM_FAULT_VIOLATION;
+        /* Allowed by the model, refused by the kernel: a change that got there first (retry),
+         * unless a writer is in the middle of its system call (the model says what was before
+         * it: a guard page being set must raise its exception, not a violation after the
+         * retries run out), which the lock waits for. */
+        if (!allowed)
+            return WM_FAULT_VIOLATION;
+        if (!watch_write && !wm_vmstate_writer_active_sigsafe())
+            return WM_FAULT_RETRY;
     }
 
     /* A guard page (or an undecided read): consume the guard under the write lock.  Two
@@ -90,6 +96,10 @@ enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc)
     uintptr_t page = addr & ~(uintptr_t)(wm_vm.page - 1);
     wm_vmstate_wrlock();
     struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, page);
+    /* A region being released may be unmapped already, and its range reused by anyone: it is
+     * not changed (no waiting either: this may be the releasing thread's own signal). */
+    if (r && wm_vmstate_busy_any_locked(page, page + 1))
+        r = NULL;
     if (r) {
         const struct wm_run *run = &r->runs[wm_region_run_index(r, page - r->base)];
         prot = run->state == WM_STATE_COMMITTED ? run->prot : 0;

@@ -34,6 +34,38 @@ static NTSTATUS free_range_locked(uintptr_t addr, size_t size, ULONG type, struc
     return STATUS_SUCCESS;
 }
 
+int wm_release_locked(struct wm_region *r)
+{
+    WM_ASSERT(wm_vmstate_write_held());
+    struct wm_busy claim;
+    uintptr_t base = r->base;
+    size_t size = r->size;
+    int rc;
+
+    /* A view of a SEC_RESERVE section is unmapped under the lock: a commit in another view
+     * of the section changes this one's pages too (view.c), which must not happen to a range
+     * that may be unmapped already, nor be missed if the munmap fails. */
+    bool shared_commit = (r->flags & WM_REGION_VIEW) && ((struct wm_section *)r->ext->object)->commit;
+    if (shared_commit || !wm_vmstate_busy_allowed_locked()) {
+        rc = wm_os_unmap(base, size);
+    } else {
+        /* Claimed, the region stays in the index while the lock is dropped: queries read it
+         * as it was, placement does not reuse its range, and any other call on it waits.  A
+         * failed munmap then leaves it exactly as it was. */
+        wm_vmstate_busy_add_locked(&claim, base, base + size, false);
+        wm_vmstate_wrunlock();
+        rc = wm_os_unmap(base, size);
+        wm_vmstate_wrlock();
+        wm_vmstate_busy_settle_locked(&claim);
+    }
+    if (rc == 0) {
+        wm_space_remove(&wm_vm.space, r);
+        wm_place_freed_locked(base);
+        wm_cfg_release_locked(base, size);
+    }
+    return rc;
+}
+
 /* One attempt at NtFreeVirtualMemory. */
 static NTSTATUS free_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULONG type)
 {
@@ -56,7 +88,11 @@ static NTSTATUS free_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULO
     if (addr > WM_MAX_ADDRESS)
         return STATUS_INVALID_PARAMETER_2;
 
-    wm_vmstate_wrlock();
+    /* A free racing another release of the same allocation waits for it, then finds it
+     * gone (STATUS_MEMORY_NOT_ALLOCATED), as if it had come second.  (The range freed must
+     * lie in the allocation holding its first page, so that page is the one to wait on.) */
+    uintptr_t page_addr = addr & ~(uintptr_t)(wm_vm.page - 1);
+    wm_vmstate_wrlock_range(page_addr, page_addr + 1);
     st = free_range_locked(addr, size, type, &r, &start, &end);
     if (st)
         goto out_unlock;
@@ -69,14 +105,11 @@ static NTSTATUS free_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULO
     if (st)
         goto out_unlock;
     if (type == MEM_RELEASE) {
-        rc = wm_os_unmap(start, end - start);
+        rc = wm_release_locked(r);
         if (rc) {
             st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);
             goto out_unlock;
         }
-        wm_space_remove(&wm_vm.space, r);
-        wm_place_freed_locked(r->base);
-        wm_cfg_release_locked(r->base, r->size);
         wm_region_free(r);
     } else {
         if (wm_region_reserve_runs(r)) {
@@ -85,7 +118,9 @@ static NTSTATUS free_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULO
         }
         /* Windows goes on reporting written pages after they are decommitted. */
         wm_watch_harvest_locked(r, start - r->base, end - start);
+        wm_vmstate_model_stable_locked();
         rc = wm_os_decommit(start, end - start);
+        wm_vmstate_model_changing_locked();
         if (rc) {
             st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);
             goto out_unlock;

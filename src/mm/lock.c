@@ -80,7 +80,7 @@ WINMEM_API NTSTATUS NTAPI NtLockVirtualMemory(HANDLE process, PVOID *base_ptr, P
 
     if (st)
         return st;
-    wm_vmstate_wrlock();
+    wm_vmstate_wrlock_range(start, end);
     struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, start);
     if (!r) {
         st = lock_foreign_locked(start, end, true);
@@ -140,7 +140,7 @@ WINMEM_API NTSTATUS NTAPI NtUnlockVirtualMemory(HANDLE process, PVOID *base_ptr,
 
     if (st)
         return st;
-    wm_vmstate_wrlock();
+    wm_vmstate_wrlock_range(start, end);
     struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, start);
     if (!r) {
         st = lock_foreign_locked(start, end, false);

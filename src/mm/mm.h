@@ -79,8 +79,59 @@ bool wm_vmstate_write_held(void);
  * stale bytes at worst.  Async-signal-safe. */
 uint32_t wm_vmstate_read_begin(void);
 bool wm_vmstate_read_valid(uint32_t seq);
+/* A writer about to make a system call that changes nothing in the model (the region it works
+ * on reserved room for its update first) lets lock-free readers read meanwhile: stable makes
+ * the sequence even until changing makes it odd again (wrlock starts odd, wrunlock ends
+ * even).  Readers then answer from the model as it was before the call; a fault the kernel's
+ * new protection caused reads as allowed, so the fault path asks
+ * wm_vmstate_writer_active_sigsafe and decides such a fault under the lock.  Caller holds the
+ * write lock. */
+void wm_vmstate_model_stable_locked(void);
+void wm_vmstate_model_changing_locked(void);
+/* True while some thread holds the VM lock for writing.  Async-signal-safe. */
+bool wm_vmstate_writer_active_sigsafe(void);
 /* The same as a callback for the index's lock-free lookups: seq points at the ticket. */
 bool wm_vmstate_seq_valid(void *seq);
+/* Busy ranges: a reserve, release, map or unmap claims its range under the write lock, makes
+ * its mmap or munmap with the lock dropped, and settles the claim once the model says what
+ * happened, so the kernel's own mmap lock is the only one the system call waits on.  A range
+ * being created is not in the index yet (placement steps over it, as over a region); one being
+ * released is still there and reads as it was until it is gone.  Anything else that would
+ * touch a claimed range waits for it to settle: a call that must see the outcome takes the
+ * lock with the _range variants. */
+struct wm_busy {
+    uintptr_t start, end;
+    const void *owner; /* the claiming thread, which never waits for its own claim */
+    bool creating;     /* a new region, not in the index yet (else one being released) */
+    struct wm_busy *next;
+};
+/* False while a thread waits for every claim to settle (wm_vmstate_quiesce_locked): the
+ * caller then keeps the lock across its system call instead of claiming. */
+bool wm_vmstate_busy_allowed_locked(void);
+/* Claim [start, end) with b, which lives until it is settled, for a region being created or
+ * released.  Caller holds the write lock. */
+void wm_vmstate_busy_add_locked(struct wm_busy *b, uintptr_t start, uintptr_t end, bool creating);
+/* The claim is over (the region is published, gone, or back as it was); wakes waiters.
+ * Caller holds the write lock. */
+void wm_vmstate_busy_settle_locked(struct wm_busy *b);
+/* Another thread's claim overlapping [start, end), or NULL.  Caller holds the lock. */
+const struct wm_busy *wm_vmstate_busy_find_locked(uintptr_t start, uintptr_t end);
+/* The same counting the calling thread's own claims too (true/false). */
+bool wm_vmstate_busy_any_locked(uintptr_t start, uintptr_t end);
+/* Narrow [*lo, *hi), a stretch around addr (which no claim holds), to stop at claims. */
+void wm_vmstate_busy_clip_locked(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
+/* Take the write / read lock with no other thread's claim overlapping [start, end): while one
+ * does, the lock is dropped until it settles. */
+void wm_vmstate_wrlock_range(uintptr_t start, uintptr_t end);
+void wm_vmstate_rdlock_range(uintptr_t start, uintptr_t end);
+/* The read lock with no range being created overlapping [start, end): for a query, which
+ * reads a region being released as it was, from the index. */
+void wm_vmstate_rdlock_created(uintptr_t start, uintptr_t end);
+/* With the write lock held, wait (the lock dropped meanwhile) until no other thread holds a
+ * claim, holding new claims back: for placements that let the kernel or /proc/self/maps choose
+ * an address (a range whose munmap is done but whose region is not yet removed looks free
+ * there), and for fork. */
+void wm_vmstate_quiesce_locked(void);
 /* One-time set-up (page size, fork handlers); cheap after the first call. */
 void wm_vmstate_init(void);
 /* What GetSystemInfo and GetLargePageMinimum report about the machine. */
@@ -142,6 +193,13 @@ NTSTATUS wm_numa_node_free(ULONG node, uint64_t *bytes);
 NTSTATUS wm_numa_processor_node(ULONG cpu, ULONG *node);
 /* Prefer node for the pages of the range (nothing on a one-node machine). */
 void wm_numa_prefer(uintptr_t addr, size_t size, ULONG node);
+/* ---- free.c ------------------------------------------------------------------------------ */
+
+/* Unmap the whole region r and take it out of the index (0), or change nothing (a negative
+ * errno).  The munmap runs with the lock dropped while r's range is claimed (vmstate.c), so
+ * the caller must not rely on anything else it read under the lock; r itself is still the
+ * caller's to free.  Caller holds the write lock. */
+int wm_release_locked(struct wm_region *r);
 
 /* ---- fault.c ------------------------------------------------------------------------------ */
 
@@ -191,9 +249,21 @@ uintptr_t wm_place_zero_bits_limit(ULONG_PTR zero_bits, bool *bad);
 typedef int (*wm_place_claim)(void *ctx, uintptr_t addr, size_t len, bool over);
 /* Choose a 64 KiB aligned address for len bytes ending at or below limit (0: no limit),
  * bottom-up (the lowest free range) or, with top_down, the highest; claim maps it there.
- * Caller holds the write lock. */
-NTSTATUS wm_place_locked(size_t len, uintptr_t limit, bool top_down, wm_place_claim claim,
-                         void *ctx, uintptr_t *out);
+ * refused: an address (0: none) where the caller's mmap was just refused, taken as refused
+ * again without asking.  Caller holds the write lock and has quiesced
+ * (wm_vmstate_quiesce_locked). */
+NTSTATUS wm_place_locked(size_t len, uintptr_t limit, bool top_down, uintptr_t refused,
+                         wm_place_claim claim, void *ctx, uintptr_t *out);
+/* Place and map the new region r (r->size; want: the address the caller named, 0: the
+ * system chooses, bottom-up from the model alone) with the mmap made outside the lock: the
+ * range is claimed (wm_vmstate_busy_add_locked), claim maps it with the lock dropped, and r is
+ * inserted once the mapping exists, so other threads' calls and queries go on meanwhile.  Lock
+ * held on entry and on return.  *declined: the model alone cannot place it, or the kernel
+ * refused the address chosen (then *refused_at is that address); nothing changed, and the
+ * caller places it with wm_place_locked instead. */
+NTSTATUS wm_place_outside_locked(struct wm_region *r, uintptr_t want, uintptr_t limit,
+                                 wm_place_claim claim, void *ctx, bool *declined,
+                                 uintptr_t *refused_at);
 /* A region at base was unmapped: the next bottom-up search may reuse it. */
 void wm_place_freed_locked(uintptr_t base);
 

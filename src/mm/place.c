@@ -23,6 +23,14 @@
  * range is.  An address refused though nothing is mapped there (ThreadSanitizer's mmap accepts
  * fixed addresses only in its application ranges) becomes wm_vm.place_wall: from there up the
  * kernel chooses.  No state is kept per page or per hole.
+ *
+ * A plain reservation or view maps outside the VM lock (mm.h, busy ranges) through
+ * wm_place_outside_locked: the model's choice alone (pick_locked), that range claimed, mapped
+ * with the lock dropped.  Every search steps over claimed ranges as over regions.  Only when
+ * the model cannot say (the first placement, the wall, a ZeroBits limit below the floor) or
+ * the kernel refused the choice does the caller come back to wm_place_locked, with every claim
+ * settled first, since the kernel's map shows a range being released as free before its
+ * region is gone.
  */
 #include "mm.h"
 
@@ -115,7 +123,8 @@ static NTSTATUS top_down_gap(size_t len, uintptr_t limit, uintptr_t *out)
 }
 
 /* The first 64 KiB aligned address at or above a where len bytes are clear of every region
- * winmem holds.  *gap falls to the start of any clear stretch passed over as too small. */
+ * winmem holds and every range another thread is creating (busy, not yet in the index).  *gap
+ * falls to the start of any clear stretch passed over as too small. */
 static uintptr_t skip_regions(uintptr_t a, size_t len, uintptr_t *gap)
 {
     for (;;) {
@@ -126,11 +135,18 @@ static uintptr_t skip_regions(uintptr_t a, size_t len, uintptr_t *gap)
             continue;
         }
         r = wm_space_next(&wm_vm.space, a);
-        if (!r || r->base - a >= len)
+        if (r && r->base - a < len) {
+            if (a < *gap)
+                *gap = a;
+            a = align_up(r->base + r->size);
+            continue;
+        }
+        const struct wm_busy *b = wm_vmstate_busy_find_locked(a, a + len);
+        if (!b)
             return a;
-        if (a < *gap)
+        if (b->start > a && a < *gap)
             *gap = a;
-        a = align_up(r->base + r->size);
+        a = align_up(b->end);
     }
 }
 
@@ -163,7 +179,7 @@ static NTSTATUS skip_mappings(uintptr_t a, size_t len, uintptr_t limit, uintptr_
     return STATUS_SUCCESS;
 }
 
-static bool refused(int rc)
+static bool address_refused(int rc)
 {
     /* EEXIST: something is mapped there.  EINVAL / EPERM: the address itself is refused, by
      * an interposed mmap (ThreadSanitizer allows fixed mappings only in its application
@@ -202,7 +218,7 @@ static NTSTATUS kernel_choice(size_t len, uintptr_t limit, wm_place_claim claim,
 
 /* First fit from a upwards.  *gap: the start of the lowest clear stretch passed over as too
  * small (UINTPTR_MAX: none; 0: the kernel chose the address). */
-static NTSTATUS bottom_up(uintptr_t a, size_t len, uintptr_t limit, bool hinted,
+static NTSTATUS bottom_up(uintptr_t a, size_t len, uintptr_t limit, bool hinted, uintptr_t refused,
                           wm_place_claim claim, void *ctx, uintptr_t *out, uintptr_t *gap)
 {
     int tries = 0;
@@ -216,10 +232,12 @@ static NTSTATUS bottom_up(uintptr_t a, size_t len, uintptr_t limit, bool hinted,
             *gap = 0;
             return kernel_choice(len, limit, claim, ctx, out);
         }
-        int rc = claim(ctx, a, len, false);
+        /* An address the caller's own mmap was refused at is not asked again. */
+        int rc = a == refused ? -EEXIST : claim(ctx, a, len, false);
+        refused = 0;
         if (rc == 0)
             break;
-        if (!refused(rc))
+        if (!address_refused(rc))
             return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
         /* Something winmem does not own is there: the kernel's map says what. */
         uintptr_t next;
@@ -247,36 +265,69 @@ static NTSTATUS bottom_up(uintptr_t a, size_t len, uintptr_t limit, bool hinted,
     return STATUS_SUCCESS;
 }
 
+static void note_placed(size_t len, bool sized, uintptr_t a, uintptr_t gap);
+
 /* Bottom-up from the hints: place_low, or for a request at least place_fit_len long,
  * place_fit_at (every clear stretch below it is shorter), so a large request does not walk
  * past every small hole each time. */
-static NTSTATUS bottom_up_hinted(size_t len, uintptr_t limit, wm_place_claim claim, void *ctx,
-                                 uintptr_t *out)
+static NTSTATUS bottom_up_hinted(size_t len, uintptr_t limit, uintptr_t refused,
+                                 wm_place_claim claim, void *ctx, uintptr_t *out)
 {
     uintptr_t low = wm_vm.place_low, gap;
     bool sized = wm_vm.place_fit_len && len >= wm_vm.place_fit_len && wm_vm.place_fit_at > low;
-    NTSTATUS st =
-        bottom_up(sized ? wm_vm.place_fit_at : low, len, limit, true, claim, ctx, out, &gap);
+    NTSTATUS st = bottom_up(sized ? wm_vm.place_fit_at : low, len, limit, true, refused, claim, ctx,
+                            out, &gap);
 
     if (st || gap == 0)
         return st;
-    if (!sized)
-        wm_vm.place_low = gap < *out ? gap : align_up(*out + len);
-    if (gap < *out && (!wm_vm.place_fit_len || len <= wm_vm.place_fit_len)) {
-        /* Holes were passed over: none below *out holds len bytes.  The smallest such size
-         * is kept, as it serves every larger request too. */
-        wm_vm.place_fit_len = len;
-        wm_vm.place_fit_at = *out;
-    } else if (sized && gap == UINTPTR_MAX) {
-        /* All taken from place_fit_at to the end of this one: the next large request starts
-         * above it, not back over every one placed before. */
-        wm_vm.place_fit_at = align_up(*out + len);
-    }
+    note_placed(len, sized, *out, gap);
     return st;
 }
 
-NTSTATUS wm_place_locked(size_t len, uintptr_t limit, bool top_down, wm_place_claim claim,
-                         void *ctx, uintptr_t *out)
+/* Move the hints past a placement at a (gap: as bottom_up found it; sized: the search began
+ * at place_fit_at). */
+static void note_placed(size_t len, bool sized, uintptr_t a, uintptr_t gap)
+{
+    if (!sized)
+        wm_vm.place_low = gap < a ? gap : align_up(a + len);
+    if (gap < a && (!wm_vm.place_fit_len || len <= wm_vm.place_fit_len)) {
+        /* Holes were passed over: none below a holds len bytes.  The smallest such size
+         * is kept, as it serves every larger request too. */
+        wm_vm.place_fit_len = len;
+        wm_vm.place_fit_at = a;
+    } else if (sized && gap == UINTPTR_MAX) {
+        /* All taken from place_fit_at to the end of this one: the next large request starts
+         * above it, not back over every one placed before. */
+        wm_vm.place_fit_at = align_up(a + len);
+    }
+}
+
+/* The bottom-up choice from the model alone: true with *out when the lowest free range of len
+ * bytes (below limit) is one the model can name; false when only the kernel can say (the first
+ * placement, a ZeroBits limit below the floor, the range the kernel refuses fixed addresses
+ * in).  The hints move as if *out were taken. */
+static bool pick_locked(size_t len, uintptr_t limit, uintptr_t *out)
+{
+    WM_ASSERT(wm_vmstate_write_held());
+    uintptr_t gap = UINTPTR_MAX;
+
+    if (!limit || limit > WM_MAX_ADDRESS)
+        limit = WM_MAX_ADDRESS;
+    /* The first placement holds the floor's anchor page, a system call: wm_place_locked. */
+    if (!wm_vm.place_low || !fits(PLACE_FLOOR, len, limit))
+        return false;
+    bool sized =
+        wm_vm.place_fit_len && len >= wm_vm.place_fit_len && wm_vm.place_fit_at > wm_vm.place_low;
+    uintptr_t a = skip_regions(sized ? wm_vm.place_fit_at : wm_vm.place_low, len, &gap);
+    if (!fits(a, len, limit) || (wm_vm.place_wall && a >= wm_vm.place_wall))
+        return false;
+    note_placed(len, sized, a, gap);
+    *out = a;
+    return true;
+}
+
+NTSTATUS wm_place_locked(size_t len, uintptr_t limit, bool top_down, uintptr_t refused,
+                         wm_place_claim claim, void *ctx, uintptr_t *out)
 {
     WM_ASSERT(wm_vmstate_write_held());
     NTSTATUS st = STATUS_NO_MEMORY;
@@ -306,12 +357,47 @@ NTSTATUS wm_place_locked(size_t len, uintptr_t limit, bool top_down, wm_place_cl
             bool held = wm_os_map(&anchor, wm_vm.page, 0, true) == 0;
             wm_vm.place_low = PLACE_FLOOR + (held ? WM_GRANULARITY : 0);
         }
-        st = bottom_up_hinted(len, limit, claim, ctx, out);
+        st = bottom_up_hinted(len, limit, refused, claim, ctx, out);
     }
     /* A ZeroBits limit with no room above the floor: from the bottom of user space. */
     if (st == STATUS_NO_MEMORY && limit < WM_MAX_ADDRESS) {
         uintptr_t gap;
-        st = bottom_up(WM_MIN_ADDRESS, len, limit, false, claim, ctx, out, &gap);
+        st = bottom_up(WM_MIN_ADDRESS, len, limit, false, 0, claim, ctx, out, &gap);
     }
     return st;
+}
+
+NTSTATUS wm_place_outside_locked(struct wm_region *r, uintptr_t want, uintptr_t limit,
+                                 wm_place_claim claim, void *ctx, bool *declined,
+                                 uintptr_t *refused_at)
+{
+    WM_ASSERT(wm_vmstate_write_held());
+    uintptr_t base = want;
+    struct wm_busy busy;
+
+    *declined = false;
+    if (!want && !pick_locked(r->size, limit, &base)) {
+        *declined = true;
+        return STATUS_SUCCESS;
+    }
+    wm_vmstate_busy_add_locked(&busy, base, base + r->size, true);
+    wm_vmstate_wrunlock();
+    int rc = claim(ctx, base, r->size, false);
+    wm_vmstate_wrlock();
+    wm_vmstate_busy_settle_locked(&busy);
+    if (rc == 0) {
+        r->base = base;
+        if (wm_space_insert(&wm_vm.space, r) == 0)
+            return STATUS_SUCCESS;
+        wm_os_unmap(base, r->size);
+        rc = -ENOMEM;
+    }
+    if (!want) {
+        wm_place_freed_locked(base);
+        /* Memory winmem does not own is there: wm_place_locked finds where it ends, starting
+         * from what the kernel's map says about base. */
+        *declined = address_refused(rc);
+        *refused_at = base;
+    }
+    return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
 }

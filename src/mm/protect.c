@@ -160,7 +160,7 @@ static NTSTATUS protect_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, 
     if (end == start)
         end = start + wm_vm.page; /* a zero size still names the page holding addr */
 
-    wm_vmstate_wrlock();
+    wm_vmstate_wrlock_range(start, end);
     r = wm_space_find_sigsafe(&wm_vm.space, start);
     /* Copy-on-write exists only in views: anywhere else it is an invalid protection, whatever
      * else is wrong with the range. */
@@ -199,7 +199,9 @@ static NTSTATUS protect_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, 
         st = STATUS_NO_MEMORY;
         goto out_unlock;
     }
+    wm_vmstate_model_stable_locked();
     rc = wm_os_protect(start, len, wm_prot_access(new_prot));
+    wm_vmstate_model_changing_locked();
     if (rc) {
         roll_back_locked(r, off, len, new_prot);
         st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);

@@ -58,6 +58,8 @@ static NTSTATUS query_foreign_locked(uintptr_t page, MEMORY_BASIC_INFORMATION *m
     const struct wm_region *next = wm_space_next(&wm_vm.space, page);
     uintptr_t lo = prev ? prev->base + prev->size : 0;
     uintptr_t hi = next ? next->base : WM_MAX_ADDRESS + 1;
+    /* A range being created is the new allocation's, not foreign memory: stop before it. */
+    wm_vmstate_busy_clip_locked(page, &lo, &hi);
     struct wm_maps maps;
     struct wm_maps_entry e;
     struct group g = { 0 };
@@ -219,7 +221,9 @@ WINMEM_API NTSTATUS NTAPI NtQueryVirtualMemory(HANDLE process, PVOID base,
             goto out;
         }
     }
-    wm_vmstate_rdlock();
+    /* A range another thread is creating is neither free nor the new allocation yet: wait
+     * for it (one being released reads as it was, from the index, lock-free or not). */
+    wm_vmstate_rdlock_created(page, page + 1);
     st = wm_query_locked((uintptr_t)base, &mbi);
     wm_vmstate_rdunlock();
 out:

@@ -115,7 +115,8 @@ WINMEM_API HANDLE NTAPI MmSecureVirtualMemory(PVOID address, SIZE_T size, ULONG 
     if (!wm_vmstate_page_range((uintptr_t)address, size, &start, &end) || end - 1 > WM_MAX_ADDRESS)
         return NULL;
 
-    wm_vmstate_wrlock();
+    /* Not a range another thread is creating or releasing: secured, it must stay. */
+    wm_vmstate_wrlock_range(start, end);
     if (probe_locked(start, end, probe)) {
         if (nsecs == capsecs) {
             size_t cap = capsecs ? capsecs * 2 : 16;
@@ -151,7 +152,7 @@ size_t wm_secure_allocation_size(uintptr_t addr)
 {
     size_t size = 0;
 
-    wm_vmstate_rdlock();
+    wm_vmstate_rdlock_range(addr, addr + 1);
     const struct wm_region *r =
         wm_space_find_sigsafe(&wm_vm.space, addr & ~(uintptr_t)(wm_vm.page - 1));
     if (r)

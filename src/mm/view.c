@@ -274,7 +274,7 @@ static NTSTATUS check_view(const struct wm_section *s, ACCESS_MASK access, ULONG
 
 /* Map the view r describes (size, protection, section, offset) at want, or where placement
  * puts it, and enter it in the model.  On failure nothing is mapped or entered.  Caller
- * holds the write lock. */
+ * holds the write lock (dropped meanwhile when the mmap is made outside it). */
 static NTSTATUS map_view_locked(struct wm_section *s, struct wm_region *r, uintptr_t want,
                                 uintptr_t limit, bool top_down)
 {
@@ -287,12 +287,26 @@ static NTSTATUS map_view_locked(struct wm_section *s, struct wm_region *r, uintp
 
     if (want && wm_space_overlaps(&wm_vm.space, want, r->size))
         return STATUS_CONFLICTING_ADDRESSES;
+    /* A view of a SEC_RESERVE section mirrors the section's commits, which other views'
+     * commits change: it is mapped under the lock. */
+    uintptr_t refused = 0;
+    struct view_claim vc = { acc, s->fd, at, !cow };
+    if (!s->commit && !top_down && wm_vmstate_busy_allowed_locked()) {
+        bool declined;
+        r->base = want;
+        st = wm_place_outside_locked(r, want, limit, claim_view, &vc, &declined, &refused);
+        if (!declined)
+            return st;
+    }
+    /* The kernel's choice or its map of mappings may name a range another thread has
+     * unmapped but not yet removed from the model: let every claim settle first. */
+    if (!want)
+        wm_vmstate_quiesce_locked();
     if (want) {
         st = wm_status_from_errno(wm_os_map_file(want, r->size, acc, s->fd, at, !cow, false),
                                   WM_ERRNO_MEMORY);
     } else {
-        struct view_claim vc = { acc, s->fd, at, !cow };
-        st = wm_place_locked(r->size, limit, top_down, claim_view, &vc, &base);
+        st = wm_place_locked(r->size, limit, top_down, refused, claim_view, &vc, &base);
     }
     if (st)
         return st;
@@ -342,7 +356,10 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
         view_prot |= (s->attrs & SEC_NOCACHE ? PAGE_NOCACHE : 0) |
                      (s->attrs & SEC_WRITECOMBINE ? PAGE_WRITECOMBINE : 0);
     /* The model's memory (vm/arena.c) is the VM lock's: take it before the region exists. */
-    wm_vmstate_wrlock();
+    if (want)
+        wm_vmstate_wrlock_range(want, want + size < want ? UINTPTR_MAX : want + size);
+    else
+        wm_vmstate_wrlock();
     struct wm_region *r =
         wm_region_new(0, size, view_prot, MEM_MAPPED, WM_STATE_COMMITTED, view_prot);
     if (!r || wm_region_view(r, s, offset, cow)) {
@@ -376,7 +393,8 @@ static NTSTATUS unmap_once(HANDLE process, PVOID addr)
         return st;
     wm_secure_clear_refusal();
     wm_vmstate_init();
-    wm_vmstate_wrlock();
+    /* An unmap racing another unmap of the same view waits for it, then finds it gone. */
+    wm_vmstate_wrlock_range((uintptr_t)addr, (uintptr_t)addr + 1);
     struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, (uintptr_t)addr);
     if (!r || !(r->flags & WM_REGION_VIEW)) {
         st = STATUS_NOT_MAPPED_VIEW;
@@ -385,12 +403,9 @@ static NTSTATUS unmap_once(HANDLE process, PVOID addr)
     st = wm_secure_check_free_locked(r->base, r->base + r->size);
     if (st)
         goto out_unlock;
-    st = wm_status_from_errno(wm_os_unmap(r->base, r->size), WM_ERRNO_MEMORY);
+    st = wm_status_from_errno(wm_release_locked(r), WM_ERRNO_MEMORY);
     if (st)
         goto out_unlock;
-    wm_space_remove(&wm_vm.space, r);
-    wm_place_freed_locked(r->base);
-    wm_cfg_release_locked(r->base, r->size);
     s = r->ext->object;
     wm_region_free(r);
 out_unlock:
@@ -423,7 +438,8 @@ NTSTATUS wm_view_flush(uintptr_t addr, size_t size)
     NTSTATUS st = STATUS_SUCCESS;
 
     wm_vmstate_init();
-    wm_vmstate_rdlock();
+    /* Not while the view is being unmapped: msync could reach whatever is mapped there next. */
+    wm_vmstate_rdlock_range(addr, addr + 1);
     const struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, addr);
     if (!r || !(r->flags & WM_REGION_VIEW)) {
         st = STATUS_NOT_MAPPED_VIEW;
@@ -443,7 +459,7 @@ void *wm_view_bounds(uintptr_t addr, size_t *size)
 {
     void *base = NULL;
 
-    wm_vmstate_rdlock();
+    wm_vmstate_rdlock_range(addr, addr + 1);
     const struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, addr);
     if (r && (r->flags & WM_REGION_VIEW)) {
         base = (void *)r->base;

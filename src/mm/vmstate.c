@@ -1,6 +1,7 @@
 /*
  * vmstate.c - the process-wide VM state: the reservation index, the VM lock that guards it,
- * one-time initialisation, fork safety and the argument helpers every Nt call shares.
+ * the busy ranges (mutations whose system call runs without the lock), one-time
+ * initialisation, fork safety and the argument helpers every Nt call shares.
  */
 #include "mm.h"
 
@@ -19,7 +20,9 @@ struct wm_vmstate wm_vm;
 #define PENDING 0x40000000u
 static _Atomic uint32_t lock_word;
 static _Atomic uint32_t lock_waiters; /* threads asleep (or about to sleep) on lock_word */
-/* Odd while a writer is changing the model: lock-free readers retry when it moved. */
+/* Odd while a writer may be changing the model: lock-free readers retry when it moved.  A
+ * writer holds it odd from wrlock to wrunlock, except across a system call that changes no
+ * model byte (wm_vmstate_model_stable_locked), so readers need not wait for the kernel. */
 static _Atomic uint32_t model_seq;
 /* How many holds of the VM lock (read or write) this thread has: a fault on a thread that
  * holds it is winmem's own bug, which the fault path must report rather than wait on. */
@@ -39,6 +42,21 @@ bool wm_vmstate_held_sigsafe(void)
     return held != 0;
 }
 
+/* How many times a waiter re-reads a lock word before sleeping on it: a writer's critical
+ * section is model work of well under a microsecond now that the system calls of reserve,
+ * release, map and unmap run outside it, so a short spin usually sees it end and saves the
+ * two context switches of a futex sleep and wake. */
+#define SPINS 200
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /* Async-signal-safe: a raw futex system call. */
 static void futex_wait(_Atomic uint32_t *w, uint32_t val)
 {
@@ -52,6 +70,11 @@ static void futex_wake_all(_Atomic uint32_t *w)
 
 static void wait_for_change(uint32_t seen)
 {
+    for (int i = 0; i < SPINS; i++) {
+        cpu_relax();
+        if (atomic_load_explicit(&lock_word, memory_order_relaxed) != seen)
+            return;
+    }
     atomic_fetch_add(&lock_waiters, 1);
     futex_wait(&lock_word, seen);
     atomic_fetch_sub(&lock_waiters, 1);
@@ -102,19 +125,46 @@ void wm_vmstate_wrlock(void)
         wait_for_change(w | PENDING);
         w = atomic_load_explicit(&lock_word, memory_order_relaxed);
     }
-    uint32_t s = atomic_load_explicit(&model_seq, memory_order_relaxed);
-    atomic_store_explicit(&model_seq, s + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
     writing = true;
+    wm_vmstate_model_changing_locked();
 }
 
+void wm_vmstate_model_changing_locked(void)
+{
+    WM_ASSERT(writing);
+    uint32_t s = atomic_load_explicit(&model_seq, memory_order_relaxed);
+    if (s & 1)
+        return;
+    atomic_store_explicit(&model_seq, s + 1, memory_order_relaxed);
+    /* The odd count is seen before any model byte written after it. */
+    atomic_thread_fence(memory_order_release);
+}
+
+void wm_vmstate_model_stable_locked(void)
+{
+    WM_ASSERT(writing);
+    uint32_t s = atomic_load_explicit(&model_seq, memory_order_relaxed);
+    if (s & 1)
+        atomic_store_explicit(&model_seq, s + 1, memory_order_release);
+}
+
+bool wm_vmstate_writer_active_sigsafe(void)
+{
+    return atomic_load_explicit(&lock_word, memory_order_relaxed) & WRITER;
+}
+
+static const char *check_claims_locked(void);
+
 /* Expensive checks: the whole model's invariants after a change, every time while it is
- * small, every 256th time past 20,000 regions so big tests stay linear enough. */
+ * small, every 256th time past 20,000 regions so big tests stay linear enough; and the
+ * claims against it. */
 static void check_model_locked(void)
 {
     if (WM_CHECKS < 2 || (wm_vm.space.count > 20000 && ++changes % 256 != 0))
         return;
     const char *bad = wm_space_check(&wm_vm.space, wm_vm.page ? wm_vm.page : 4096);
+    if (!bad)
+        bad = check_claims_locked();
     if (bad)
         wm_check_fail(__FILE__, __LINE__, bad);
 }
@@ -123,10 +173,9 @@ void wm_vmstate_wrunlock(void)
 {
     WM_ASSERT(writing);
     check_model_locked();
+    wm_vmstate_model_stable_locked();
     writing = false;
     held--;
-    uint32_t s = atomic_load_explicit(&model_seq, memory_order_relaxed);
-    atomic_store_explicit(&model_seq, s + 1, memory_order_release);
     atomic_store_explicit(&lock_word, 0, memory_order_release);
     if (atomic_load(&lock_waiters))
         futex_wake_all(&lock_word);
@@ -148,6 +197,164 @@ bool wm_vmstate_read_valid(uint32_t seq)
     return !(seq & 1) && atomic_load_explicit(&model_seq, memory_order_relaxed) == seq;
 }
 
+/* ---- busy ranges --------------------------------------------------------------------------
+ *
+ * A reserve, release, map or unmap makes its system call without the VM lock: it claims its
+ * range here under the lock, drops the lock for the mmap or munmap, and takes it again to
+ * publish the region (or drop it) and settle the claim.  The list links nodes that live on
+ * the claiming threads' stacks, so it needs no memory and has no limit; it holds one entry per
+ * thread in the middle of such a call, so walking it is short.  Guarded by the VM lock. */
+static struct wm_busy *busy_head;
+/* Threads waiting for busy_head to be empty (fork, and the placements that let the kernel
+ * choose): while non-zero, new mutations keep the lock across their system call instead. */
+static unsigned quiet_wanted;
+/* Bumped (under the write lock) whenever a claim settles; threads waiting for one sleep on it. */
+static _Atomic uint32_t settle_seq;
+static _Atomic uint32_t settle_waiters;
+/* A per-thread address that names the thread as a claim's owner. */
+static __thread char self_tag __attribute__((tls_model("initial-exec")));
+
+/* A range being created overlaps no region (it enters the index only when it settles); one
+ * being released is exactly one region, still in the index; claims do not overlap. */
+static const char *check_claims_locked(void)
+{
+    for (const struct wm_busy *b = busy_head; b; b = b->next) {
+        if (b->start >= b->end)
+            return "empty claim";
+        const struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, b->start);
+        if (b->creating && wm_space_overlaps(&wm_vm.space, b->start, b->end - b->start))
+            return "a range being created overlaps a region";
+        if (!b->creating && (!r || r->base != b->start || r->size != b->end - b->start))
+            return "a range being released is not one region";
+        for (const struct wm_busy *c = b->next; c; c = c->next)
+            if (c->start < b->end && b->start < c->end)
+                return "claims overlap";
+    }
+    return NULL;
+}
+
+bool wm_vmstate_busy_allowed_locked(void)
+{
+    WM_ASSERT(writing);
+    return quiet_wanted == 0;
+}
+
+void wm_vmstate_busy_add_locked(struct wm_busy *b, uintptr_t start, uintptr_t end, bool creating)
+{
+    WM_ASSERT(writing);
+    b->start = start;
+    b->end = end;
+    b->creating = creating;
+    b->owner = &self_tag;
+    b->next = busy_head;
+    busy_head = b;
+}
+
+void wm_vmstate_busy_settle_locked(struct wm_busy *b)
+{
+    WM_ASSERT(writing);
+    struct wm_busy **pp = &busy_head;
+    while (*pp != b)
+        pp = &(*pp)->next;
+    *pp = b->next;
+    atomic_fetch_add(&settle_seq, 1);
+    if (atomic_load(&settle_waiters))
+        futex_wake_all(&settle_seq);
+}
+
+/* Another thread's claim overlapping [start, end) (only one creating a region, if
+ * creating_only), or NULL.  A thread never waits for its own (a signal handler interrupting its
+ * own reserve or release). */
+static const struct wm_busy *find_other(uintptr_t start, uintptr_t end, bool creating_only)
+{
+    for (const struct wm_busy *b = busy_head; b; b = b->next)
+        if (b->start < end && start < b->end && b->owner != &self_tag &&
+            (b->creating || !creating_only))
+            return b;
+    return NULL;
+}
+
+const struct wm_busy *wm_vmstate_busy_find_locked(uintptr_t start, uintptr_t end)
+{
+    WM_ASSERT(held);
+    return find_other(start, end, false);
+}
+
+bool wm_vmstate_busy_any_locked(uintptr_t start, uintptr_t end)
+{
+    WM_ASSERT(held);
+    for (const struct wm_busy *b = busy_head; b; b = b->next)
+        if (b->start < end && start < b->end)
+            return true;
+    return false;
+}
+
+void wm_vmstate_busy_clip_locked(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+{
+    WM_ASSERT(held);
+    for (const struct wm_busy *b = busy_head; b; b = b->next) {
+        if (b->end <= addr && b->end > *lo)
+            *lo = b->end;
+        if (b->start > addr && b->start < *hi)
+            *hi = b->start;
+    }
+}
+
+/* With the lock held (write or read): drop it, wait until some claim settles, take it again.
+ * seen was read under the lock, before any claim that the caller saw could settle, so the
+ * wake cannot be missed. */
+static void wait_settle(bool write)
+{
+    uint32_t seen = atomic_load(&settle_seq);
+
+    if (write)
+        wm_vmstate_wrunlock();
+    else
+        wm_vmstate_rdunlock();
+    for (int i = 0; i < SPINS && atomic_load_explicit(&settle_seq, memory_order_relaxed) == seen;
+         i++)
+        cpu_relax();
+    if (atomic_load(&settle_seq) == seen) {
+        atomic_fetch_add(&settle_waiters, 1);
+        futex_wait(&settle_seq, seen);
+        atomic_fetch_sub(&settle_waiters, 1);
+    }
+    if (write)
+        wm_vmstate_wrlock();
+    else
+        wm_vmstate_rdlock();
+}
+
+void wm_vmstate_wrlock_range(uintptr_t start, uintptr_t end)
+{
+    wm_vmstate_wrlock();
+    while (busy_head && find_other(start, end, false))
+        wait_settle(true);
+}
+
+void wm_vmstate_rdlock_range(uintptr_t start, uintptr_t end)
+{
+    wm_vmstate_rdlock();
+    while (busy_head && find_other(start, end, false))
+        wait_settle(false);
+}
+
+void wm_vmstate_rdlock_created(uintptr_t start, uintptr_t end)
+{
+    wm_vmstate_rdlock();
+    while (busy_head && find_other(start, end, true))
+        wait_settle(false);
+}
+
+void wm_vmstate_quiesce_locked(void)
+{
+    WM_ASSERT(writing);
+    quiet_wanted++;
+    while (wm_vmstate_busy_find_locked(0, UINTPTR_MAX))
+        wait_settle(true);
+    quiet_wanted--;
+}
+
 /* fork(): the child must not inherit a lock held by a thread that does not exist there,
  * nor an index half-way through an insert, so fork waits for every mutation to finish.  The
  * locks are taken in the one order they nest in (names_lock, then the handle table's, then
@@ -166,6 +373,9 @@ static void atfork_prepare(void)
     wm_section_fork_prepare();
     wm_handle_fork_prepare();
     wm_vmstate_wrlock();
+    /* Nor a range claimed by a thread that the child will not have, in the middle of its
+     * mmap or munmap: wait for every claim to settle (they need only the VM lock for that). */
+    wm_vmstate_quiesce_locked();
 }
 
 static void atfork_release(void)

@@ -296,9 +296,9 @@ static NTSTATUS scan(uintptr_t addr, size_t size, bool reset, PVOID *addresses, 
         size_t want = addresses ? (max - total < BATCH ? max - total : BATCH) : SIZE_MAX;
         size_t n;
         if (excl)
-            wm_vmstate_wrlock();
+            wm_vmstate_wrlock_range(start, end);
         else
-            wm_vmstate_rdlock();
+            wm_vmstate_rdlock_range(start, end);
         struct wm_region *r = watched_locked(start, end);
         /* Released meanwhile: what was returned stands. */
         if (!r) {
