@@ -45,7 +45,8 @@ int wm_release_locked(struct wm_region *r)
     /* A view of a SEC_RESERVE section is unmapped under the lock: a commit in another view
      * of the section changes this one's pages too (view.c), which must not happen to a range
      * that may be unmapped already, nor be missed if the munmap fails. */
-    bool shared_commit = (r->flags & WM_REGION_VIEW) && ((struct wm_section *)r->ext->object)->commit;
+    bool shared_commit =
+        (r->flags & WM_REGION_VIEW) && ((struct wm_section *)r->ext->object)->commit;
     if (shared_commit || !wm_vmstate_busy_allowed_locked()) {
         rc = wm_os_unmap(base, size);
     } else {
