@@ -71,8 +71,8 @@ static void run_alloc2_near(long n)
     ext.Type = MemExtendedParameterAddressRequirements;
     ext.Pointer = &a;
     for (long i = 0; i < n; i++) {
-        void *p = VirtualAlloc2(NULL, NULL, 64 * KIB, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE,
-                                &ext, 1);
+        void *p =
+            VirtualAlloc2(NULL, NULL, 64 * KIB, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE, &ext, 1);
         if (!p)
             die("VirtualAlloc2(address requirements)");
         if (!VirtualFree(p, 0, MEM_RELEASE))
