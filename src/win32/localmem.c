@@ -264,11 +264,11 @@ static SIZE_T mem_size(HLOCAL h)
     pthread_mutex_lock(&table_lock);
     struct mem_entry *e = entry_of_locked(h);
     void *p = e ? e->ptr : NULL;
-    /* The block is probed under the lock, so a LocalFree racing on another thread cannot
-     * hand its memory back between the look-up and the probe. */
+    pthread_mutex_unlock(&table_lock);
+    /* Probed after the table's lock is dropped (the heap's locks are never taken under it):
+     * a block a racing LocalFree gave back is simply no block any more. */
     if (p && !wm_heap_probe(heap(), p, &size))
         size = 0;
-    pthread_mutex_unlock(&table_lock);
     if (!e)
         wm_win32_error(ERROR_INVALID_HANDLE);
     return size;
