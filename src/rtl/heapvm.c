@@ -6,11 +6,48 @@
  */
 #include "heap.h"
 
+#include <string.h>
+
+/* Where the heaps' regions and large blocks go: from 1 TiB up, away from the program's own
+ * VirtualAllocs, which climb from 4 GiB.  Side by side with a heap region of the same
+ * protection, a program's reservation would be merged with it by the kernel and split again
+ * on every protection change and release there (the cost bench/README.md measures); apart,
+ * each keeps its own mapping.  Through the public call (VirtualAlloc2's lowest address), so a
+ * heap is placed by the same rules as any caller; where that address range cannot be had (a
+ * sanitizer's shadow, ThreadSanitizer's fixed ranges), the usual placement serves. */
+#define HEAP_ZONE ((uintptr_t)1 << 40)
+
+/* ThreadSanitizer keeps the memory above 1 TiB for its shadow and ends the process on a fixed
+ * mapping there, rather than refusing it: under it the heaps are placed as anything else. */
+#if defined(__SANITIZE_THREAD__)
+#define HEAP_ZONE_USED 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HEAP_ZONE_USED 0
+#endif
+#endif
+#ifndef HEAP_ZONE_USED
+#define HEAP_ZONE_USED 1
+#endif
+
 NTSTATUS wm_heapvm_reserve(size_t size, ULONG prot, uintptr_t *base)
 {
+    MEM_ADDRESS_REQUIREMENTS req = { (PVOID)HEAP_ZONE, NULL, 0 };
+    MEM_EXTENDED_PARAMETER ext;
     PVOID a = NULL;
     SIZE_T s = size;
-    NTSTATUS st = NtAllocateVirtualMemory(NtCurrentProcess(), &a, 0, &s, MEM_RESERVE, prot);
+
+    memset(&ext, 0, sizeof ext);
+    ext.Type = MemExtendedParameterAddressRequirements;
+    ext.Pointer = &req;
+    NTSTATUS st = HEAP_ZONE_USED ? NtAllocateVirtualMemoryEx(NtCurrentProcess(), &a, &s,
+                                                             MEM_RESERVE, prot, &ext, 1)
+                                 : STATUS_NOT_SUPPORTED;
+    if (!NT_SUCCESS(st)) {
+        a = NULL;
+        s = size;
+        st = NtAllocateVirtualMemory(NtCurrentProcess(), &a, 0, &s, MEM_RESERVE, prot);
+    }
     if (NT_SUCCESS(st))
         *base = (uintptr_t)a;
     return st;
