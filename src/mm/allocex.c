@@ -4,12 +4,13 @@
  * them, and the address requirements (lowest starting address, highest ending address,
  * alignment) met by choosing the address first and then reserving or mapping exactly there.
  *
- * The address is found in the kernel's list of mappings (which holds winmem's own), bottom-up
+ * The address is the model's first free range when the kernel agrees (one fixed-address
+ * claim), else found in the kernel's list of mappings (which holds winmem's own), bottom-up
  * from the lowest address allowed, or top-down under MEM_TOP_DOWN.  Another thread may take
  * the range between the look and the claim; the fixed-address call then reports the conflict
  * and the search runs again, a few times.  Reading the list costs tens of microseconds, paid
- * only by calls that give requirements: an allocation "near" an address is a JIT's or a
- * hooking library's rare request, not an allocator's hot path.
+ * only when the model's range is refused; the claim itself costs what a VirtualAlloc does, so
+ * the heaps (rtl/heapvm.c) can place every region this way.
  *
  * Placeholders (MEM_RESERVE_PLACEHOLDER, MEM_REPLACE_PLACEHOLDER) are not implemented: such a
  * request fails with STATUS_NOT_SUPPORTED and changes nothing.
@@ -178,6 +179,61 @@ static uintptr_t model_candidate(uintptr_t low, uintptr_t high, size_t align, si
     return found;
 }
 
+/* Make the allocation or view at an address that meets the requirements: claim(ctx, at, ...)
+ * reserves or maps exactly at `at`.  The model's first free range is tried first; a refusal
+ * there (memory winmem does not own, or an address the kernel will not give, as under a
+ * sanitizer) hands the choice to the kernel's list, and a range another thread took since the
+ * look is looked for again, a few times. */
+typedef NTSTATUS (*claim_at_fn)(void *ctx, PVOID *base, SIZE_T *size);
+
+static NTSTATUS place_and_claim(uintptr_t low, uintptr_t high, size_t align, size_t len,
+                                bool top_down, claim_at_fn claim, void *ctx, PVOID *base,
+                                SIZE_T *size)
+{
+    SIZE_T asked = *size;
+    uintptr_t guess = top_down ? 0 : model_candidate(low, high, align, len);
+    for (int tries = 0;; tries++) {
+        uintptr_t at = guess;
+        bool guessed = at != 0;
+        NTSTATUS st;
+        guess = 0; /* after a first refusal, the kernel's list decides */
+        if (!at && (st = find_range(low, high, align, len, top_down, &at)))
+            return st;
+        *base = (PVOID)at;
+        *size = asked;
+        st = claim(ctx, base, size);
+        if (st && guessed)
+            continue;
+        if (st == STATUS_CONFLICTING_ADDRESSES && tries < TRIES)
+            continue;
+        return st;
+    }
+}
+
+struct reserve_ctx {
+    HANDLE process;
+    ULONG type, prot;
+};
+
+static NTSTATUS reserve_at(void *ctx, PVOID *base, SIZE_T *size)
+{
+    const struct reserve_ctx *c = ctx;
+    return NtAllocateVirtualMemory(c->process, base, 0, size, c->type, c->prot);
+}
+
+struct view_ctx {
+    HANDLE section, process;
+    PLARGE_INTEGER offset;
+    ULONG type, prot;
+};
+
+static NTSTATUS map_at(void *ctx, PVOID *base, SIZE_T *size)
+{
+    const struct view_ctx *c = ctx;
+    return NtMapViewOfSection(c->section, c->process, base, 0, 0, c->offset, size, ViewUnmap,
+                              c->type, c->prot);
+}
+
 WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base_ptr,
                                                     PSIZE_T size_ptr, ULONG type, ULONG prot,
                                                     PMEM_EXTENDED_PARAMETER params, ULONG count)
@@ -212,29 +268,16 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base_
         size_t len = align_up(end, WM_GRANULARITY);
         if (len < end)
             return STATUS_NO_MEMORY;
-        uintptr_t guess = (type & MEM_TOP_DOWN) ? 0 : model_candidate(low, high, align, len);
-        for (int tries = 0;; tries++) {
-            uintptr_t at = guess;
-            bool guessed = at != 0;
-            guess = 0; /* after a first refusal, the kernel's list decides */
-            if (!at && (st = find_range(low, high, align, len, type & MEM_TOP_DOWN, &at)))
-                return st;
-            PVOID b = (PVOID)at;
-            SIZE_T s = size;
-            st = NtAllocateVirtualMemory(process, &b, 0, &s, type & ~(ULONG)MEM_TOP_DOWN, prot);
-            /* The model's guess met memory winmem does not own, or an address the kernel will
-             * not give (a sanitizer's ranges): the kernel's list decides. */
-            if (st && guessed)
-                continue;
-            if (st == STATUS_CONFLICTING_ADDRESSES && tries < TRIES)
-                continue; /* taken since the look: look again */
-            if (st)
-                return st;
-            if (p.has_node && (type & MEM_COMMIT))
-                wm_numa_prefer((uintptr_t)b, s, p.node);
-            wm_vmstate_args_out(base_ptr, size_ptr, (uintptr_t)b, s);
-            return STATUS_SUCCESS;
-        }
+        struct reserve_ctx c = { process, type & ~(ULONG)MEM_TOP_DOWN, prot };
+        PVOID b;
+        SIZE_T s = size;
+        if ((st = place_and_claim(low, high, align, len, type & MEM_TOP_DOWN, reserve_at, &c, &b,
+                                  &s)))
+            return st;
+        if (p.has_node && (type & MEM_COMMIT))
+            wm_numa_prefer((uintptr_t)b, s, p.node);
+        wm_vmstate_args_out(base_ptr, size_ptr, (uintptr_t)b, s);
+        return STATUS_SUCCESS;
     }
 
     PVOID b = (PVOID)addr;
@@ -286,36 +329,28 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSectionEx(HANDLE section, HANDLE process, P
         return st;
     if (addr)
         return STATUS_INVALID_PARAMETER;
-    /* The view's size: as asked, or the section's from the offset on when 0 (found by a
-     * first mapping attempt would change the address space, so ask the section). */
+    /* The range to find is the view's size: as asked, or when 0 the section's from the offset
+     * on (asked of the section: a trial mapping would change the address space). */
     SIZE_T len = size;
     if (!len) {
         SECTION_BASIC_INFORMATION sbi;
         if ((st = NtQuerySection(section, SectionBasicInformation, &sbi, sizeof sbi, NULL)))
-            return st == STATUS_ACCESS_DENIED ? STATUS_ACCESS_DENIED : st;
+            return st;
         uint64_t off = offset ? (uint64_t)offset->QuadPart : 0;
         if ((uint64_t)sbi.MaximumSize.QuadPart <= off)
             return STATUS_INVALID_VIEW_SIZE;
         len = (SIZE_T)((uint64_t)sbi.MaximumSize.QuadPart - off);
     }
     size_t span = align_up(align_up(len, wm_vm.page), WM_GRANULARITY);
-    for (int tries = 0;; tries++) {
-        uintptr_t at;
-        if ((st = find_range(low, high, align, span, type & MEM_TOP_DOWN, &at)))
-            return st;
-        PVOID b = (PVOID)at;
-        SIZE_T s = size;
-        st = NtMapViewOfSection(section, process, &b, 0, 0, offset, &s, ViewUnmap,
-                                type & ~(ULONG)MEM_TOP_DOWN, prot);
-        if (st == STATUS_CONFLICTING_ADDRESSES && tries < TRIES)
-            continue;
-        if (st)
-            return st;
-        if (p.has_node)
-            wm_numa_prefer((uintptr_t)b, s, p.node);
-        wm_vmstate_args_out(base_ptr, size_ptr, (uintptr_t)b, s);
-        return STATUS_SUCCESS;
-    }
+    struct view_ctx c = { section, process, offset, type & ~(ULONG)MEM_TOP_DOWN, prot };
+    PVOID b;
+    SIZE_T s = size;
+    if ((st = place_and_claim(low, high, align, span, type & MEM_TOP_DOWN, map_at, &c, &b, &s)))
+        return st;
+    if (p.has_node)
+        wm_numa_prefer((uintptr_t)b, s, p.node);
+    wm_vmstate_args_out(base_ptr, size_ptr, (uintptr_t)b, s);
+    return STATUS_SUCCESS;
 }
 
 WINMEM_API NTSTATUS NTAPI NtUnmapViewOfSectionEx(HANDLE process, PVOID addr, ULONG flags)
