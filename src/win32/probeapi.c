@@ -142,11 +142,16 @@ WINMEM_API BOOL WINAPI PrefetchVirtualMemory(HANDLE process, ULONG_PTR entries,
     return wm_win32_status(wm_prefetch(process, ranges, entries));
 }
 
-WINMEM_API DWORD WINAPI DiscardVirtualMemory(PVOID addr, SIZE_T size)
+static DWORD page_size(void)
 {
     SYSTEM_INFO si;
     GetSystemInfo(&si);
-    if (!size || ((UINT_PTR)addr | size) & (si.dwPageSize - 1))
+    return si.dwPageSize;
+}
+
+WINMEM_API DWORD WINAPI DiscardVirtualMemory(PVOID addr, SIZE_T size)
+{
+    if (!size || ((UINT_PTR)addr | size) & (page_size() - 1))
         return ERROR_INVALID_PARAMETER;
     PVOID a = addr;
     SIZE_T s = size;
@@ -189,13 +194,6 @@ static void offers_release(void)
 __attribute__((constructor(104))) static void offers_register_fork(void)
 {
     pthread_atfork(offers_prepare, offers_release, offers_release);
-}
-
-static DWORD page_size(void)
-{
-    SYSTEM_INFO si;
-    GetSystemInfo(&si);
-    return si.dwPageSize;
 }
 
 /* The committed protections of [addr, addr+size), run by run; NULL (with the error) when a
