@@ -13,7 +13,7 @@
 
 #define KNOWN_TYPES                                                                           \
     (MEM_COMMIT | MEM_RESERVE | MEM_RESET | MEM_RESET_UNDO | MEM_TOP_DOWN | MEM_WRITE_WATCH | \
-     MEM_PHYSICAL | MEM_LARGE_PAGES)
+     MEM_PHYSICAL | MEM_LARGE_PAGES | MEM_RESERVE_PLACEHOLDER | MEM_REPLACE_PLACEHOLDER)
 
 /* Placement's claim for a reservation: fresh anonymous memory with the access it needs. */
 static int claim_private(void *ctx, uintptr_t addr, size_t len, bool over)
@@ -45,8 +45,12 @@ static struct wm_region *reserve_region(uintptr_t start, size_t size, ULONG type
 
     /* CFG flags are accepted but are not part of the recorded protection. */
     prot &= ~(ULONG)PAGE_TARGETS_INVALID;
-    return wm_region_new(start, size, prot, MEM_PRIVATE,
-                         commit ? WM_STATE_COMMITTED : WM_STATE_RESERVED, commit ? prot : 0);
+    struct wm_region *r =
+        wm_region_new(start, size, prot, MEM_PRIVATE,
+                      commit ? WM_STATE_COMMITTED : WM_STATE_RESERVED, commit ? prot : 0);
+    if (r && (type & MEM_RESERVE_PLACEHOLDER))
+        r->flags |= WM_REGION_PLACEHOLDER;
+    return r;
 }
 
 /* Map the new region r (r->base: the address the caller named, 0: the system chooses) with the
@@ -143,7 +147,8 @@ static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
     /* Copy-on-write exists only in views (NtAllocateVirtualMemory let it through for them). */
     if ((!r || !(r->flags & WM_REGION_VIEW)) && wm_prot_is_cow(prot))
         return STATUS_INVALID_PAGE_PROTECTION;
-    if (!r || end - r->base > r->size)
+    /* A placeholder is committed only by replacing it. */
+    if (!r || end - r->base > r->size || (r->flags & WM_REGION_PLACEHOLDER))
         return STATUS_CONFLICTING_ADDRESSES;
     if (r->flags & WM_REGION_VIEW) {
         /* Windows decides by the view, whatever the protection: a view of a file is
@@ -181,6 +186,54 @@ static NTSTATUS commit_locked(uintptr_t start, uintptr_t end, ULONG prot)
                   WM_RUN_LOCKED | WM_RUN_COPIED, 0);
     wm_space_refresh(&wm_vm.space, r);
     wm_watch_arm_locked(r, start - r->base, end - start);
+    return STATUS_SUCCESS;
+}
+
+/* MEM_REPLACE_PLACEHOLDER: the placeholder [start, end) becomes a private allocation in
+ * place, reserved or committed with prot (its pages were never accessible, so they read as
+ * zero).  Caller holds the write lock. */
+static NTSTATUS replace_locked(uintptr_t start, uintptr_t end, ULONG type, ULONG prot)
+{
+    WM_ASSERT(wm_vmstate_write_held());
+    struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, start);
+    bool commit = type & MEM_COMMIT;
+
+    /* BaseAddress and size must be exactly the placeholder's. */
+    if (!r || !(r->flags & WM_REGION_PLACEHOLDER) || r->base != start || r->size != end - start)
+        return STATUS_CONFLICTING_ADDRESSES;
+    uint32_t p = prot & ~(uint32_t)PAGE_TARGETS_INVALID;
+    int rc = commit ? wm_os_protect(start, end - start, wm_prot_access(p)) : 0;
+    if (rc)
+        return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
+    wm_region_reset(r, p, MEM_PRIVATE, WM_REGION_REPLACED,
+                    commit ? WM_STATE_COMMITTED : WM_STATE_RESERVED, commit ? p : 0);
+    NTSTATUS st = (type & MEM_WRITE_WATCH) ? wm_watch_start_locked(r) : STATUS_SUCCESS;
+    if (st) {
+        /* Back to the placeholder it was (a fresh mapping: nothing was written). */
+        wm_os_decommit(start, end - start);
+        wm_region_reset(r, PAGE_NOACCESS, MEM_PRIVATE, WM_REGION_PLACEHOLDER, WM_STATE_RESERVED, 0);
+        return st;
+    }
+    if (commit)
+        wm_cfg_commit_locked(start, end - start, prot);
+    return STATUS_SUCCESS;
+}
+
+/* The placeholder rules NtAllocateVirtualMemoryEx checks first. */
+static NTSTATUS check_placeholder_type(uintptr_t addr, ULONG type, ULONG prot)
+{
+    if (type & MEM_RESERVE_PLACEHOLDER) {
+        /* Address space only: nothing else may be asked of it. */
+        if ((type & ~(ULONG)MEM_TOP_DOWN) != (MEM_RESERVE | MEM_RESERVE_PLACEHOLDER) ||
+            prot != PAGE_NOACCESS)
+            return STATUS_INVALID_PARAMETER;
+        return STATUS_SUCCESS;
+    }
+    /* MEM_REPLACE_PLACEHOLDER makes an allocation where the placeholder is: a reservation,
+     * committed or not, at an address, with ordinary pages. */
+    if (!(type & MEM_RESERVE) || !addr ||
+        (type & (MEM_LARGE_PAGES | MEM_PHYSICAL | MEM_TOP_DOWN | MEM_RESET | MEM_RESET_UNDO)))
+        return STATUS_INVALID_PARAMETER;
     return STATUS_SUCCESS;
 }
 
@@ -262,6 +315,12 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
                                                   ULONG_PTR zero_bits, PSIZE_T size_ptr, ULONG type,
                                                   ULONG prot)
 {
+    return wm_allocate(process, base_ptr, zero_bits, size_ptr, type, prot, false);
+}
+
+NTSTATUS wm_allocate(HANDLE process, PVOID *base_ptr, ULONG_PTR zero_bits, PSIZE_T size_ptr,
+                     ULONG type, ULONG prot, bool ex)
+{
     NTSTATUS st = wm_vmstate_check_process(process);
     uintptr_t addr, start, end, limit;
     size_t size;
@@ -279,6 +338,12 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
         return STATUS_INVALID_PARAMETER_3;
     if (type & ~(ULONG)KNOWN_TYPES)
         return STATUS_INVALID_PARAMETER_5;
+    /* Placeholders exist only through the Ex call, and both flags at once mean nothing. */
+    ULONG ph = type & (MEM_RESERVE_PLACEHOLDER | MEM_REPLACE_PLACEHOLDER);
+    if (ph && (!ex || ph == (MEM_RESERVE_PLACEHOLDER | MEM_REPLACE_PLACEHOLDER)))
+        return STATUS_INVALID_PARAMETER;
+    if (ph && (st = check_placeholder_type(addr, type, prot)))
+        return st;
     if (type & (MEM_RESET | MEM_RESET_UNDO)) {
         /* Each stands alone; the protection is ignored but must still be a valid one. */
         if (type != MEM_RESET && type != MEM_RESET_UNDO)
@@ -316,7 +381,17 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
 
     size_t done_size = 0;
     uintptr_t done_base = 0;
-    if ((type & MEM_RESERVE) || (!addr && !(type & (MEM_RESET | MEM_RESET_UNDO)))) {
+    if (type & MEM_REPLACE_PLACEHOLDER) {
+        if (!wm_vmstate_page_range(addr, size, &start, &end) || end - 1 > WM_MAX_ADDRESS) {
+            st = STATUS_CONFLICTING_ADDRESSES;
+        } else {
+            wm_vmstate_wrlock_range(start, end);
+            st = replace_locked(start, end, type, prot);
+            wm_vmstate_wrunlock();
+            done_base = start;
+            done_size = end - start;
+        }
+    } else if ((type & MEM_RESERVE) || (!addr && !(type & (MEM_RESET | MEM_RESET_UNDO)))) {
         /* A commit with no address reserves as well. */
         st = reserve(addr, size, type | MEM_RESERVE, prot, limit, &done_base, &done_size);
         /* Executable pages committed: their call targets are decided (mm/cfg.c). */

@@ -12,8 +12,9 @@
  * only when the model's range is refused; the claim itself costs what a VirtualAlloc does, so
  * the heaps (rtl/heapvm.c) can place every region this way.
  *
- * Placeholders (MEM_RESERVE_PLACEHOLDER, MEM_REPLACE_PLACEHOLDER) are not implemented: such a
- * request fails with STATUS_NOT_SUPPORTED and changes nothing.
+ * Placeholders (MEM_RESERVE_PLACEHOLDER, MEM_REPLACE_PLACEHOLDER) are asked for only through
+ * these calls: they pass the flags on to alloc.c and view.c, which make and replace them
+ * (placeholder.c splits, joins and restores them).
  */
 #include "mm.h"
 
@@ -218,7 +219,7 @@ struct reserve_ctx {
 static NTSTATUS reserve_at(void *ctx, PVOID *base, SIZE_T *size)
 {
     const struct reserve_ctx *c = ctx;
-    return NtAllocateVirtualMemory(c->process, base, 0, size, c->type, c->prot);
+    return wm_allocate(c->process, base, 0, size, c->type, c->prot, true);
 }
 
 struct view_ctx {
@@ -230,8 +231,7 @@ struct view_ctx {
 static NTSTATUS map_at(void *ctx, PVOID *base, SIZE_T *size)
 {
     const struct view_ctx *c = ctx;
-    return NtMapViewOfSection(c->section, c->process, base, 0, 0, c->offset, size, ViewUnmap,
-                              c->type, c->prot);
+    return wm_map_view(c->section, c->process, base, 0, c->offset, size, c->type, c->prot, true);
 }
 
 WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base_ptr,
@@ -245,8 +245,6 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base_
 
     if (st)
         return st;
-    if (type & (MEM_RESERVE_PLACEHOLDER | MEM_REPLACE_PLACEHOLDER))
-        return STATUS_NOT_SUPPORTED;
     if ((st = wm_vmstate_args_in(base_ptr, size_ptr, &addr, &size)))
         return st;
     if (count && !params)
@@ -259,8 +257,8 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base_
         if ((st = check_requirements(&p.req, &low, &high, &align)))
             return st;
         /* Requirements choose an address: none may be given, and only a reservation has one
-         * to choose. */
-        if (addr || !(type & MEM_RESERVE))
+         * to choose (a placeholder being replaced has its own). */
+        if (addr || !(type & MEM_RESERVE) || (type & MEM_REPLACE_PLACEHOLDER))
             return STATUS_INVALID_PARAMETER;
         uintptr_t start, end;
         if (!size || !wm_vmstate_page_range(0, size, &start, &end))
@@ -282,7 +280,7 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base_
 
     PVOID b = (PVOID)addr;
     SIZE_T s = size;
-    if ((st = NtAllocateVirtualMemory(process, &b, 0, &s, type, prot)))
+    if ((st = wm_allocate(process, &b, 0, &s, type, prot, true)))
         return st;
     if (p.has_node && (type & MEM_COMMIT))
         wm_numa_prefer((uintptr_t)b, s, p.node);
@@ -302,8 +300,6 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSectionEx(HANDLE section, HANDLE process, P
 
     if (st)
         return st;
-    if (type & MEM_REPLACE_PLACEHOLDER)
-        return STATUS_NOT_SUPPORTED;
     if ((st = wm_vmstate_args_in(base_ptr, size_ptr, &addr, &size)))
         return st;
     if (count && !params)
@@ -317,7 +313,7 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSectionEx(HANDLE section, HANDLE process, P
     if (!requirements_given(&p)) {
         PVOID b = (PVOID)addr;
         SIZE_T s = size;
-        st = NtMapViewOfSection(section, process, &b, 0, 0, offset, &s, ViewUnmap, type, prot);
+        st = wm_map_view(section, process, &b, 0, offset, &s, type, prot, true);
         if (st == STATUS_SUCCESS) {
             if (p.has_node)
                 wm_numa_prefer((uintptr_t)b, s, p.node);
@@ -327,7 +323,7 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSectionEx(HANDLE section, HANDLE process, P
     }
     if ((st = check_requirements(&p.req, &low, &high, &align)))
         return st;
-    if (addr)
+    if (addr || (type & MEM_REPLACE_PLACEHOLDER))
         return STATUS_INVALID_PARAMETER;
     /* The range to find is the view's size: as asked, or when 0 the section's from the offset
      * on (asked of the section: a trial mapping would change the address space). */
@@ -355,9 +351,9 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSectionEx(HANDLE section, HANDLE process, P
 
 WINMEM_API NTSTATUS NTAPI NtUnmapViewOfSectionEx(HANDLE process, PVOID addr, ULONG flags)
 {
-    if (flags & MEM_PRESERVE_PLACEHOLDER)
-        return STATUS_NOT_SUPPORTED;
-    if (flags & ~(ULONG)MEM_UNMAP_WITH_TRANSIENT_BOOST)
+    if (flags & ~(ULONG)(MEM_UNMAP_WITH_TRANSIENT_BOOST | MEM_PRESERVE_PLACEHOLDER))
         return STATUS_INVALID_PARAMETER;
+    if (flags & MEM_PRESERVE_PLACEHOLDER)
+        return wm_unmap_view_preserve(process, addr);
     return NtUnmapViewOfSection(process, addr);
 }

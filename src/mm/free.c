@@ -3,12 +3,14 @@
  * release a whole reservation.
  *
  * Addresses are page-rounded before the "at base" test, as Windows does, so releasing at
- * base+0xfff with size 0 succeeds.  Decommitting drops a VirtualLock with the pages.
+ * base+0xfff with size 0 succeeds.  Decommitting drops a VirtualLock with the pages.  A
+ * release with a size releases that part of the allocation, and the placeholder operations
+ * (MEM_PRESERVE_PLACEHOLDER, MEM_COALESCE_PLACEHOLDERS) are placeholder.c's.
  */
 #include "mm.h"
 
 /* Find the region and the page range a free request covers; fills *r, *start, *end. */
-static NTSTATUS free_range_locked(uintptr_t addr, size_t size, ULONG type, struct wm_region **rp,
+static NTSTATUS free_range_locked(uintptr_t addr, size_t size, struct wm_region **rp,
                                   uintptr_t *start, uintptr_t *end)
 {
     WM_ASSERT(wm_vmstate_write_held());
@@ -24,10 +26,6 @@ static NTSTATUS free_range_locked(uintptr_t addr, size_t size, ULONG type, struc
         *start = r->base;
         *end = r->base + r->size;
     } else if (!wm_vmstate_page_range(addr, size, start, end) || *end - r->base > r->size) {
-        return STATUS_UNABLE_TO_FREE_VM;
-    } else if (type == MEM_RELEASE && (*start != r->base || *end != r->base + r->size)) {
-        /* Windows' NT layer can release part of a private allocation; winmem releases only
-         * whole ones (docs/compat.md), and VirtualFree never asks for less. */
         return STATUS_UNABLE_TO_FREE_VM;
     }
     *rp = r;
@@ -83,18 +81,35 @@ static NTSTATUS free_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULO
     if ((st = wm_vmstate_args_in(base_ptr, size_ptr, &addr, &size)))
         return st;
     wm_secure_clear_refusal();
-    if (type != MEM_DECOMMIT && type != MEM_RELEASE)
+    ULONG how = type & (MEM_PRESERVE_PLACEHOLDER | MEM_COALESCE_PLACEHOLDERS);
+    if ((type & ~how) != MEM_DECOMMIT && (type & ~how) != MEM_RELEASE)
+        return STATUS_INVALID_PARAMETER_4;
+    /* The placeholder operations are releases, one at a time, of a range given by size. */
+    if (how && ((type & ~how) != MEM_RELEASE ||
+                how == (MEM_PRESERVE_PLACEHOLDER | MEM_COALESCE_PLACEHOLDERS)))
         return STATUS_INVALID_PARAMETER_4;
     wm_vmstate_init();
     if (addr > WM_MAX_ADDRESS)
         return STATUS_INVALID_PARAMETER_2;
+    if (how) {
+        if (!size)
+            return STATUS_INVALID_PARAMETER_3;
+        if (!wm_vmstate_page_range(addr, size, &start, &end))
+            return STATUS_CONFLICTING_ADDRESSES;
+        wm_vmstate_wrlock_range(start, end);
+        st = wm_placeholder_free_locked(start, end, how);
+        wm_vmstate_wrunlock();
+        if (st == STATUS_SUCCESS)
+            wm_vmstate_args_out(base_ptr, size_ptr, start, end - start);
+        return st;
+    }
 
     /* A free racing another release of the same allocation waits for it, then finds it
      * gone (STATUS_MEMORY_NOT_ALLOCATED), as if it had come second.  (The range freed must
      * lie in the allocation holding its first page, so that page is the one to wait on.) */
     uintptr_t page_addr = addr & ~(uintptr_t)(wm_vm.page - 1);
     wm_vmstate_wrlock_range(page_addr, page_addr + 1);
-    st = free_range_locked(addr, size, type, &r, &start, &end);
+    st = free_range_locked(addr, size, &r, &start, &end);
     if (st)
         goto out_unlock;
     if (r->flags & WM_REGION_VIEW) {
@@ -105,7 +120,11 @@ static NTSTATUS free_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULO
     st = wm_secure_check_free_locked(start, end);
     if (st)
         goto out_unlock;
-    if (type == MEM_RELEASE) {
+    if (type == MEM_RELEASE && (start != r->base || end != r->base + r->size)) {
+        /* Part of an allocation: since Windows 10 the rest stays, as allocations of their
+         * own (VirtualFree never asks for this: it releases with size 0). */
+        st = wm_release_part_locked(r, start, end);
+    } else if (type == MEM_RELEASE) {
         rc = wm_release_locked(r);
         if (rc) {
             st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);

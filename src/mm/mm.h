@@ -201,6 +201,26 @@ void wm_numa_prefer(uintptr_t addr, size_t size, ULONG node);
  * caller's to free.  Caller holds the write lock. */
 int wm_release_locked(struct wm_region *r);
 
+/* ---- placeholder.c ------------------------------------------------------------------------- */
+
+/* NtFreeVirtualMemory's MEM_RELEASE of [start, end), part of the private allocation r (not a
+ * view): the pages before and after become allocations of their own.  Nothing changes on
+ * failure.  Caller holds the write lock (kept across the munmap). */
+NTSTATUS wm_release_part_locked(struct wm_region *r, uintptr_t start, uintptr_t end);
+/* MEM_RELEASE with MEM_PRESERVE_PLACEHOLDER or MEM_COALESCE_PLACEHOLDERS (how) of the
+ * page-rounded [start, end).  Caller holds the write lock. */
+NTSTATUS wm_placeholder_free_locked(uintptr_t start, uintptr_t end, ULONG how);
+/* NtAllocateVirtualMemory's body; ex: called by NtAllocateVirtualMemoryEx, which may ask for
+ * placeholders (the plain call may not). */
+NTSTATUS wm_allocate(HANDLE process, PVOID *base_ptr, ULONG_PTR zero_bits, PSIZE_T size_ptr,
+                     ULONG type, ULONG prot, bool ex);
+/* NtMapViewOfSection's body; replace: MEM_REPLACE_PLACEHOLDER (NtMapViewOfSectionEx only). */
+NTSTATUS wm_map_view(HANDLE section, HANDLE process, PVOID *base_ptr, ULONG_PTR zero_bits,
+                     PLARGE_INTEGER offset_ptr, PSIZE_T size_ptr, ULONG type, ULONG prot, bool ex);
+/* NtUnmapViewOfSectionEx with MEM_PRESERVE_PLACEHOLDER: the view, which replaced a
+ * placeholder, becomes that placeholder again. */
+NTSTATUS wm_unmap_view_preserve(HANDLE process, PVOID addr);
+
 /* ---- fault.c ------------------------------------------------------------------------------ */
 
 enum wm_fault {

@@ -138,6 +138,10 @@ static int query_lockfree(uintptr_t page, uint32_t seq, MEMORY_BASIC_INFORMATION
     const struct wm_region *r = wm_space_find_base_lockfree(
         &wm_vm.space, page & ~(WM_GRANULARITY - 1), wm_vmstate_seq_valid, &seq);
     struct wm_run_read rd;
+    /* The region at the granule's start may end before page: a piece of a split placeholder
+     * or of a partly released allocation, with its neighbours starting on later pages. */
+    if (r && page - WM_LOAD(r->base) >= WM_LOAD(r->size))
+        r = NULL;
     if (!r) {
         struct wm_summary sum;
         r = wm_space_find_lockfree(&wm_vm.space, page, wm_vmstate_seq_valid, &seq, &sum);

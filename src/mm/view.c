@@ -243,7 +243,7 @@ static int claim_view(void *ctx, uintptr_t addr, size_t len, bool over)
  * size and *limit the highest address ZeroBits allows (0: none). */
 static NTSTATUS check_view(const struct wm_section *s, ACCESS_MASK access, ULONG_PTR zero_bits,
                            uintptr_t want, uint64_t offset, size_t *size, ULONG prot,
-                           uintptr_t *limit)
+                           uintptr_t *limit, bool replace)
 {
     bool bad_bits;
 
@@ -260,7 +260,10 @@ static NTSTATUS check_view(const struct wm_section *s, ACCESS_MASK access, ULONG
     /* The handle may allow what the section does not (a duplicate with wider rights). */
     if (need & ~s->max)
         return STATUS_SECTION_PROTECTION;
-    if (offset % WM_GRANULARITY || want % WM_GRANULARITY)
+    /* A view replacing a placeholder goes where the placeholder is, which may start on any
+     * page: then the offset too need only be page aligned. */
+    uintptr_t align = replace ? wm_vm.page : WM_GRANULARITY;
+    if (offset % align || want % align)
         return STATUS_MAPPED_ALIGNMENT;
     if (want && (want < WM_MIN_ADDRESS || want > WM_MAX_ADDRESS))
         return STATUS_INVALID_PARAMETER_3;
@@ -275,6 +278,31 @@ static NTSTATUS check_view(const struct wm_section *s, ACCESS_MASK access, ULONG
 /* Map the view r describes (size, protection, section, offset) at want, or where placement
  * puts it, and enter it in the model.  On failure nothing is mapped or entered.  Caller
  * holds the write lock (dropped meanwhile when the mmap is made outside it). */
+/* MEM_REPLACE_PLACEHOLDER: the view r goes exactly over the placeholder at want, mapped over
+ * it and taking its place in the index.  On failure the placeholder is as it was. */
+static NTSTATUS replace_locked(struct wm_section *s, struct wm_region *r, uintptr_t want)
+{
+    struct wm_region *ph = wm_space_find_sigsafe(&wm_vm.space, want);
+    uint64_t at = s->data_off + r->ext->offset;
+    NTSTATUS st;
+
+    if (!ph || !(ph->flags & WM_REGION_PLACEHOLDER) || ph->base != want || ph->size != r->size)
+        return STATUS_CONFLICTING_ADDRESSES;
+    int rc = wm_os_map_file(want, r->size, wm_prot_access(r->alloc_prot), s->fd, at,
+                            !(r->flags & WM_REGION_VIEW_PRIVATE), true);
+    if (rc)
+        return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
+    r->base = want;
+    r->flags |= WM_REGION_REPLACED;
+    if (s->commit && (st = mirror_commit_locked(s, r, r->ext->offset))) {
+        wm_os_decommit(want, r->size); /* the placeholder's fresh PROT_NONE range again */
+        return st;
+    }
+    wm_space_swap(&wm_vm.space, ph, r);
+    wm_region_free(ph);
+    return STATUS_SUCCESS;
+}
+
 static NTSTATUS map_view_locked(struct wm_section *s, struct wm_region *r, uintptr_t want,
                                 uintptr_t limit, bool top_down)
 {
@@ -329,14 +357,25 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
                                              PLARGE_INTEGER offset_ptr, PSIZE_T size_ptr,
                                              SECTION_INHERIT inherit, ULONG type, ULONG prot)
 {
+    (void)commit, (void)inherit;
+    return wm_map_view(section, process, base_ptr, zero_bits, offset_ptr, size_ptr, type, prot,
+                       false);
+}
+
+NTSTATUS wm_map_view(HANDLE section, HANDLE process, PVOID *base_ptr, ULONG_PTR zero_bits,
+                     PLARGE_INTEGER offset_ptr, PSIZE_T size_ptr, ULONG type, ULONG prot, bool ex)
+{
     struct wm_section *s;
     ACCESS_MASK access;
     NTSTATUS st = wm_vmstate_check_process(process);
     uintptr_t limit;
+    bool replace = type & MEM_REPLACE_PLACEHOLDER;
 
-    (void)commit, (void)inherit;
     if (st)
         return st;
+    /* Only the Ex call replaces placeholders, and always at an address. */
+    if (replace && !ex)
+        return STATUS_INVALID_PARAMETER;
     uintptr_t want;
     size_t size;
     LARGE_INTEGER off = { .QuadPart = 0 };
@@ -344,10 +383,12 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
         (offset_ptr && wm_os_copy(&off, offset_ptr, sizeof(off))))
         return STATUS_ACCESS_VIOLATION;
     uint64_t offset = (uint64_t)off.QuadPart;
+    if (replace && !want)
+        return STATUS_INVALID_PARAMETER;
     wm_vmstate_init();
     if ((st = wm_handle_get(section, WM_OBJ_SECTION, (struct wm_object **)&s, &access)))
         return st;
-    if ((st = check_view(s, access, zero_bits, want, offset, &size, prot, &limit)))
+    if ((st = check_view(s, access, zero_bits, want, offset, &size, prot, &limit, replace)))
         goto out;
 
     bool cow = (prot == PAGE_WRITECOPY || prot == PAGE_EXECUTE_WRITECOPY);
@@ -366,7 +407,8 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
         wm_region_free(r);
         st = STATUS_NO_MEMORY;
     } else {
-        if ((st = map_view_locked(s, r, want, limit, type & MEM_TOP_DOWN)))
+        if ((st = replace ? replace_locked(s, r, want)
+                          : map_view_locked(s, r, want, limit, type & MEM_TOP_DOWN)))
             wm_region_free(r); /* before unlocking, like every arena call */
         else
             want = r->base; /* read now: once unlocked, another thread may unmap it */
@@ -383,8 +425,31 @@ out:
     return st;
 }
 
-/* One attempt at NtUnmapViewOfSection. */
-static NTSTATUS unmap_once(HANDLE process, PVOID addr)
+/* MEM_PRESERVE_PLACEHOLDER: the view r, which replaced a placeholder, becomes one again: a
+ * fresh PROT_NONE range mapped over it, and a placeholder region in its place in the index.
+ * On failure r is as it was.  Caller holds the write lock. */
+static NTSTATUS preserve_locked(struct wm_region *r)
+{
+    if (!(r->flags & WM_REGION_REPLACED))
+        return STATUS_CONFLICTING_ADDRESSES;
+    struct wm_region *ph =
+        wm_region_new(r->base, r->size, PAGE_NOACCESS, MEM_PRIVATE, WM_STATE_RESERVED, 0);
+    if (!ph)
+        return STATUS_NO_MEMORY;
+    ph->flags = WM_REGION_PLACEHOLDER;
+    int rc = wm_os_decommit(r->base, r->size);
+    if (rc) {
+        wm_region_free(ph);
+        return wm_status_from_errno(rc, WM_ERRNO_MEMORY);
+    }
+    wm_space_swap(&wm_vm.space, r, ph);
+    wm_cfg_release_locked(r->base, r->size);
+    return STATUS_SUCCESS;
+}
+
+/* One attempt at NtUnmapViewOfSection (preserve: NtUnmapViewOfSectionEx's
+ * MEM_PRESERVE_PLACEHOLDER). */
+static NTSTATUS unmap_once(HANDLE process, PVOID addr, bool preserve)
 {
     NTSTATUS st = wm_vmstate_check_process(process);
     struct wm_section *s = NULL;
@@ -403,7 +468,8 @@ static NTSTATUS unmap_once(HANDLE process, PVOID addr)
     st = wm_secure_check_free_locked(r->base, r->base + r->size);
     if (st)
         goto out_unlock;
-    st = wm_status_from_errno(wm_release_locked(r), WM_ERRNO_MEMORY);
+    st =
+        preserve ? preserve_locked(r) : wm_status_from_errno(wm_release_locked(r), WM_ERRNO_MEMORY);
     if (st)
         goto out_unlock;
     s = r->ext->object;
@@ -418,18 +484,28 @@ out_unlock:
 /* NtUnmapViewOfSection: any address inside a view unmaps the whole view.  A secured view is
  * refused, the secure memory cache callbacks run on the whole view, and the unmap is tried
  * once more (secure.c). */
-WINMEM_API NTSTATUS NTAPI NtUnmapViewOfSection(HANDLE process, PVOID addr)
+static NTSTATUS unmap(HANDLE process, PVOID addr, bool preserve)
 {
-    NTSTATUS st = unmap_once(process, addr);
+    NTSTATUS st = unmap_once(process, addr, preserve);
 
     if (st == STATUS_INVALID_PAGE_PROTECTION) {
         size_t size = 0;
         void *base = wm_view_bounds((uintptr_t)addr, &size);
         if (base && wm_secure_flush_refused(st, (uintptr_t)base, size))
-            st = unmap_once(process, addr);
+            st = unmap_once(process, addr, preserve);
         wm_secure_clear_refusal();
     }
     return st;
+}
+
+WINMEM_API NTSTATUS NTAPI NtUnmapViewOfSection(HANDLE process, PVOID addr)
+{
+    return unmap(process, addr, false);
+}
+
+NTSTATUS wm_unmap_view_preserve(HANDLE process, PVOID addr)
+{
+    return unmap(process, addr, true);
 }
 
 NTSTATUS wm_view_flush(uintptr_t addr, size_t size)

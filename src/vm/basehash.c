@@ -187,6 +187,22 @@ struct wm_region *wm_basehash_find_lockfree(struct wm_htab *const *tp, uintptr_t
     return NULL;
 }
 
+void wm_basehash_swap(struct wm_htab *t, const struct wm_region *old, struct wm_region *r)
+{
+    WM_ASSERT(old->base == r->base && ((uintptr_t)r & TAG_MASK) == 0);
+    size_t i = t ? home(r->base, t->shift) : 0;
+    for (size_t n = 0; t && n < t->slots && n < MAX_PROBE; n++, i = (i + 1) & (t->slots - 1)) {
+        uintptr_t *s = &t->slot[i];
+        if (*s == EMPTY)
+            break;
+        if (live(*s) && region_of(*s) == old) {
+            __atomic_store_n(s, (uintptr_t)r | tag(r->base), __ATOMIC_RELEASE);
+            return;
+        }
+    }
+    WM_ASSERT(!"region to swap not in the base hash");
+}
+
 size_t wm_basehash_count(const struct wm_htab *t)
 {
     return t ? t->used : 0;

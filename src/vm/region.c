@@ -43,6 +43,63 @@ void wm_region_free(struct wm_region *r)
     }
 }
 
+void wm_region_reset(struct wm_region *r, uint32_t alloc_prot, uint32_t type, uint16_t flags,
+                     uint32_t state, uint32_t prot)
+{
+    WM_ASSERT((type & 0xffffu) == 0 && type >> 16 <= 0xffffu);
+    if (r->runs != r->inline_run) {
+        struct wm_run *old = r->runs;
+        uint32_t old_cap = r->cap;
+        /* As in wm_region_reserve_runs: a lock-free reader validates cap and runs together;
+         * the smaller cap goes first so no cap ever exceeds the array beside it. */
+        __atomic_store_n(&r->cap, 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&r->runs, r->inline_run, __ATOMIC_RELEASE);
+        wm_arena_free(old, old_cap * sizeof(*old));
+    }
+    r->inline_run[0] = (struct wm_run){ .off = 0, .state = state, .prot = prot, .flags = 0 };
+    r->nruns = 1;
+    r->alloc_prot = alloc_prot;
+    r->type_code = (uint16_t)(type >> 16);
+    r->flags = flags;
+    if (r->ext) {
+        struct wm_region_ext *x = r->ext;
+        r->ext = NULL;
+        if (x->dirty)
+            wm_arena_free(x->dirty, x->dirty_words * sizeof(*x->dirty));
+        wm_arena_free(x, sizeof(*x));
+    }
+}
+
+struct wm_region *wm_region_slice(const struct wm_region *r, size_t off, size_t len)
+{
+    WM_ASSERT(!r->ext && off + len <= r->size && len > 0);
+    uint32_t first = wm_region_run_index(r, off), last = wm_region_run_index(r, off + len - 1);
+    uint32_t n = last - first + 1;
+    struct wm_region *s = wm_region_new(r->base + off, len, r->alloc_prot, wm_region_type(r),
+                                        r->runs[first].state, r->runs[first].prot);
+
+    if (!s)
+        return NULL;
+    s->flags = r->flags;
+    if (n > 1 && wm_region_reserve_runs_n(s, n - 1)) {
+        wm_region_free(s);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        s->runs[i] = r->runs[first + i];
+        s->runs[i].off = i ? r->runs[first + i].off - off : 0;
+    }
+    s->nruns = n;
+    return s;
+}
+
+void wm_region_truncate(struct wm_region *r, size_t size)
+{
+    WM_ASSERT(size > 0 && size <= r->size);
+    r->nruns = wm_region_run_index(r, size - 1) + 1;
+    r->size = size;
+}
+
 /* r's extension, allocated (zeroed) on first use; NULL when out of memory. */
 static struct wm_region_ext *ext_of(struct wm_region *r)
 {

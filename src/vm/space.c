@@ -348,6 +348,18 @@ void wm_space_remove(struct wm_space *s, struct wm_region *r)
     index_remove(s, r);
 }
 
+void wm_space_swap(struct wm_space *s, struct wm_region *old, struct wm_region *r)
+{
+    struct wm_top *t = s->top;
+    long li = leaf_at(t, old->base);
+    struct wm_leaf *l = t->leaf[li];
+    long e = entry_at(l, old->base);
+
+    WM_ASSERT(e >= 0 && l->reg[e] == old && old->base == r->base);
+    __atomic_store_n(&l->reg[e], r, __ATOMIC_RELEASE);
+    wm_basehash_swap(s->hash, old, r);
+}
+
 struct wm_region *wm_space_find_base_lockfree(const struct wm_space *s, uintptr_t base,
                                               bool (*valid)(void *ctx), void *ctx)
 {

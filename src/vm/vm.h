@@ -116,6 +116,12 @@ enum {
     WM_REGION_VIEW = 2u,         /* a view of a section (ext->object, ext->offset say which) */
     WM_REGION_VIEW_PRIVATE = 4u, /* a copy-on-write view, mapped MAP_PRIVATE */
     WM_REGION_WATCHED = 8u,      /* MEM_WRITE_WATCH: ext->dirty holds its written pages */
+    /* MEM_RESERVE_PLACEHOLDER: reserved address space that can be split, coalesced and replaced
+     * (its one run is reserved; alloc_prot PAGE_NOACCESS; MEM_PRIVATE). */
+    WM_REGION_PLACEHOLDER = 0x10u,
+    /* Made by replacing a placeholder (MEM_REPLACE_PLACEHOLDER): MEM_PRESERVE_PLACEHOLDER turns
+     * it back into one. */
+    WM_REGION_REPLACED = 0x20u,
     /* Some page has been executable, so its call targets were decided (mm/cfg.c); until then
      * a page made executable with PAGE_TARGETS_NO_UPDATE has none valid. */
     WM_REGION_CFG = 0x8000u,
@@ -162,6 +168,18 @@ static inline uint32_t wm_region_type(const struct wm_region *r)
 struct wm_region *wm_region_new(uintptr_t base, size_t size, uint32_t alloc_prot, uint32_t type,
                                 uint32_t state, uint32_t prot);
 void wm_region_free(struct wm_region *r);
+/* Make r a placeholder again, or a plain region: one run (state, prot) over the whole region,
+ * the given allocation protection and type, flags replaced by `flags`, and its extension
+ * (view section, write-watch bitmap) freed: the caller releases a view's section first.
+ * Never fails. */
+void wm_region_reset(struct wm_region *r, uint32_t alloc_prot, uint32_t type, uint16_t flags,
+                     uint32_t state, uint32_t prot);
+/* A new region for [off, off+len) of r (off and len page multiples, inside r), with r's
+ * allocation protection, type, runs and flags, but no extension (only for regions that have
+ * none: not a view, not watched); NULL when out of memory.  r is not changed. */
+struct wm_region *wm_region_slice(const struct wm_region *r, size_t off, size_t len);
+/* r ends at size now (0 < size <= r->size): its runs past it are dropped.  Never fails. */
+void wm_region_truncate(struct wm_region *r, size_t size);
 /* Make r a watched region (WM_REGION_WATCHED) with every page clean; -1 when out of memory. */
 int wm_region_watch(struct wm_region *r, size_t page_size);
 /* Make r a view of object at offset (WM_REGION_VIEW, and WM_REGION_VIEW_PRIVATE when
@@ -263,6 +281,8 @@ int wm_space_insert(struct wm_space *s, struct wm_region *r);
  * and the bookkeeping figures. */
 size_t wm_space_leaf_count(const struct wm_space *s, size_t *cap);
 void wm_space_remove(struct wm_space *s, struct wm_region *r);
+/* r takes old's place (the same base) in the index and the hash.  Never fails. */
+void wm_space_swap(struct wm_space *s, struct wm_region *old, struct wm_region *r);
 /* The region whose base is exactly `base`, from the hash (lock-free like
  * wm_space_find_lockfree: valid(ctx) before anything read is followed). */
 struct wm_region *wm_space_find_base_lockfree(const struct wm_space *s, uintptr_t base,
@@ -273,6 +293,7 @@ struct wm_region *wm_space_find_base_lockfree(const struct wm_space *s, uintptr_
 /* 0, or -1 when out of memory (nothing changed). */
 int wm_basehash_insert(struct wm_htab **t, struct wm_region *r);
 void wm_basehash_remove(struct wm_htab *t, const struct wm_region *r);
+void wm_basehash_swap(struct wm_htab *t, const struct wm_region *old, struct wm_region *r);
 struct wm_region *wm_basehash_find_lockfree(struct wm_htab *const *t, uintptr_t base,
                                             bool (*valid)(void *ctx), void *ctx);
 size_t wm_basehash_count(const struct wm_htab *t);

@@ -31,6 +31,7 @@ WINMEM_API LPVOID WINAPI VirtualAlloc(LPVOID addr, SIZE_T size, DWORD type, DWOR
 WINMEM_API BOOL WINAPI VirtualFreeEx(HANDLE process, LPVOID addr, SIZE_T size, DWORD type)
 {
     wm_signal_init();
+    /* Only the placeholder operations release a range given by its size. */
     if (type == MEM_RELEASE && size != 0)
         return wm_win32_status(STATUS_INVALID_PARAMETER);
     return wm_win32_status(NtFreeVirtualMemory(process, &addr, &size, type));
