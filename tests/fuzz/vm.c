@@ -1,7 +1,9 @@
 /*
  * Fuzz driver: each input is a little program of virtual-memory calls (reserve, commit,
  * decommit, protect, release, lock, unlock, reset, query, map and unmap a view of a section,
- * write a page, secure and unsecure a range, read and reset write watches) on up to eight
+ * write a page, secure and unsecure a range, read and reset write watches; placeholders made,
+ * split, coalesced, replaced by private memory or a view and given back; the NT release of part
+ * of an allocation) on up to eight
  * reservations and views, and heap calls (HeapAlloc / HeapReAlloc / HeapFree / HeapValidate /
  * HeapWalk on one growable or fixed heap per input, large blocks secured now and then, every
  * block's contents checked), with valid and invalid arguments mixed.  A secure memory cache
@@ -57,6 +59,8 @@ struct res {
     unsigned pages;
     BOOL view;        /* a MapViewOfFile view, released by UnmapViewOfFile */
     BOOL watched;     /* MEM_WRITE_WATCH */
+    BOOL ph;          /* a placeholder */
+    BOOL replaced;    /* made by replacing a placeholder: MEM_PRESERVE_PLACEHOLDER gives it back */
     uint32_t written; /* pages written since the last reset (watched only) */
 };
 
@@ -147,6 +151,32 @@ static unsigned take(struct cursor *c)
 }
 
 static size_t pagesz;
+
+/* rs[k] becomes the pieces [0, a) [a, b) [b, pages) of itself that are not empty (a <= b);
+ * the caller made sure rs has room.  Returns the new count. */
+static unsigned cut(struct res *rs, unsigned nres, unsigned k, unsigned a, unsigned b)
+{
+    struct res whole = rs[k];
+    unsigned bounds[4] = { 0, a, b, whole.pages }, n = 0;
+    for (unsigned i = 0; i < 3; i++) {
+        if (bounds[i + 1] == bounds[i])
+            continue;
+        struct res piece = whole;
+        piece.base = whole.base + bounds[i] * pagesz;
+        piece.pages = bounds[i + 1] - bounds[i];
+        rs[n++ ? nres++ : k] = piece;
+    }
+    return nres;
+}
+
+/* The entry whose range holds p, or -1. */
+static int res_at(const struct res *rs, unsigned nres, const BYTE *p)
+{
+    for (unsigned j = 0; j < nres; j++)
+        if (p >= rs[j].base && p < rs[j].base + rs[j].pages * pagesz)
+            return (int)j;
+    return -1;
+}
 
 static void fail(const char *what)
 {
@@ -310,7 +340,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fail("AddSecureMemoryCacheCallback");
     }
     while (c.n) {
-        unsigned op = take(&c) % 18, k = nres ? take(&c) % nres : 0;
+        unsigned op = take(&c) % 24, k = nres ? take(&c) % nres : 0;
         unsigned first = take(&c) % (MAXPAGES + 2), count = take(&c) % (MAXPAGES + 2);
         DWORD prot = prots[take(&c) % NPROTS];
         struct res *r = nres ? &rs[k] : NULL;
@@ -344,10 +374,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 rs[nres].pages = vlen ? (unsigned)(vlen / pagesz) : MAXPAGES;
                 rs[nres].view = TRUE;
                 rs[nres].watched = FALSE;
+                rs[nres].ph = rs[nres].replaced = FALSE;
                 nres++;
             }
             if (wm_space_check(&wm_vm.space, wm_vm.page))
                 fail(wm_space_check(&wm_vm.space, wm_vm.page));
+            continue;
+        }
+        if (op == 18) {
+            /* A placeholder of up to MAXPAGES pages. */
+            if (nres == MAXRES)
+                continue;
+            unsigned pages = 1 + first % MAXPAGES;
+            BYTE *p =
+                VirtualAlloc2(NULL, NULL, pages * pagesz, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER,
+                              (count & 1) ? PAGE_NOACCESS : prot, NULL, 0);
+            if (!p != !((count & 1) || prot == PAGE_NOACCESS))
+                fail("a placeholder's protection rule");
+            if (p) {
+                memset(&rs[nres], 0, sizeof rs[nres]);
+                rs[nres].base = p;
+                rs[nres].pages = pages;
+                rs[nres].ph = TRUE;
+                nres++;
+            }
             continue;
         }
         if (op == 0 || !r) {
@@ -364,6 +414,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 rs[nres].view = FALSE;
                 rs[nres].watched = (count & 2) != 0;
                 rs[nres].written = 0;
+                rs[nres].ph = rs[nres].replaced = FALSE;
                 nres++;
             }
             continue;
@@ -474,6 +525,136 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (flags)
                 r->written = 0;
             break;
+        }
+        case 19:
+            /* Split: [first, first+count) of a placeholder becomes one of its own. */
+            if (nres + 2 > MAXRES)
+                break;
+            ok = VirtualFree(at, len, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER);
+            if (ok) {
+                /* The address may lie past this entry, in another. */
+                int j = res_at(rs, nres, at);
+                if (j < 0)
+                    fail("MEM_PRESERVE_PLACEHOLDER outside every allocation");
+                first -= (unsigned)((rs[j].base - r->base) / (SSIZE_T)pagesz);
+                k = (unsigned)j;
+                r = &rs[j];
+            }
+            if (ok && !r->ph && !r->replaced)
+                fail("MEM_PRESERVE_PLACEHOLDER on an ordinary allocation");
+            if (ok && r->ph) {
+                nres = cut(rs, nres, k, first, first + count);
+                continue;
+            }
+            if (ok) {
+                /* A replacement given back whole. */
+                if (first || count != r->pages || r->view)
+                    fail("MEM_PRESERVE_PLACEHOLDER of part of an allocation");
+                r->ph = TRUE;
+                r->replaced = r->watched = FALSE;
+                r->written = 0;
+                continue;
+            }
+            break;
+        case 20: {
+            /* Coalesce count pages of placeholders from this one's base. */
+            ok = VirtualFree(r->base, len, MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS);
+            if (!ok)
+                break;
+            if (!r->ph || count <= r->pages)
+                fail("a coalesce that should have been refused");
+            BYTE *end = r->base + len;
+            for (BYTE *q = r->base + r->pages * pagesz; q < end;) {
+                int j = res_at(rs, nres, q);
+                if (j < 0 || !rs[j].ph || rs[j].base != q)
+                    fail("a coalesce over something not a placeholder");
+                q += rs[j].pages * pagesz;
+                rs[j] = rs[--nres];
+                if (r == &rs[nres])
+                    r = &rs[j]; /* moved */
+            }
+            r->pages = count;
+            continue;
+        }
+        case 21: {
+            /* Replace a whole placeholder: private memory (reserved or committed, watched or
+             * not), or a view of the section. */
+            ok = FALSE;
+            if (first & 1) {
+                if (!section)
+                    break;
+                BYTE *v = MapViewOfFile3(section, GetCurrentProcess(), r->base, 0,
+                                         r->pages * pagesz, MEM_REPLACE_PLACEHOLDER,
+                                         (prot == PAGE_READONLY) ? PAGE_READONLY : PAGE_READWRITE,
+                                         NULL, 0);
+                ok = v != NULL;
+                if (ok) {
+                    if (v != r->base || !r->ph)
+                        fail("a view replaced something else");
+                    r->ph = FALSE;
+                    r->replaced = r->view = TRUE;
+                    continue;
+                }
+                break;
+            }
+            DWORD type = MEM_RESERVE | MEM_REPLACE_PLACEHOLDER | ((count & 1) ? MEM_COMMIT : 0) |
+                         ((count & 2) ? MEM_WRITE_WATCH : 0);
+            BYTE *p = VirtualAlloc2(NULL, r->base, r->pages * pagesz, type, prot, NULL, 0);
+            ok = p != NULL;
+            if (ok) {
+                if (p != r->base || !r->ph)
+                    fail("a replacement of something else");
+                r->ph = FALSE;
+                r->replaced = TRUE;
+                r->watched = (count & 2) != 0;
+                r->written = 0;
+                continue;
+            }
+            break;
+        }
+        case 22:
+            /* A view that replaced a placeholder given back. */
+            ok = UnmapViewOfFile2(GetCurrentProcess(), r->base, MEM_PRESERVE_PLACEHOLDER);
+            if (ok) {
+                if (!r->view || !r->replaced)
+                    fail("MEM_PRESERVE_PLACEHOLDER unmapped a view no placeholder was");
+                r->ph = TRUE;
+                r->view = r->replaced = FALSE;
+                continue;
+            }
+            break;
+        case 23: {
+            /* NtFreeVirtualMemory releasing part of an allocation (cut in three before the
+             * middle is forgotten: room for two more entries). */
+            if (nres + 2 > MAXRES)
+                break;
+            PVOID b = at;
+            SIZE_T sz = len;
+            ok = NtFreeVirtualMemory(GetCurrentProcess(), &b, &sz, MEM_RELEASE) == STATUS_SUCCESS;
+            if (!ok)
+                break;
+            int t = res_at(rs, nres, at);
+            if (t < 0)
+                fail("a partial release outside every allocation");
+            first -= (unsigned)((rs[t].base - r->base) / (SSIZE_T)pagesz);
+            k = (unsigned)t;
+            r = &rs[t];
+            if (first + count > r->pages)
+                fail("a release past the allocation's end");
+            if (r->view || (count == 0 && first != 0))
+                fail("a partial release that should have been refused");
+            if (count == 0 || (first == 0 && count == r->pages)) {
+                rs[k] = rs[--nres]; /* the whole allocation */
+                continue;
+            }
+            /* The middle goes: cut it out, then forget it. */
+            unsigned had = nres;
+            nres = cut(rs, nres, k, first, first + count);
+            int j = res_at(rs, nres, at);
+            if (j < 0 || nres < had)
+                fail("partial release bookkeeping");
+            rs[j] = rs[--nres];
+            continue;
         }
         default:
             VirtualQuery(at, &m, sizeof(m)); /* changes nothing either way */
