@@ -71,6 +71,9 @@ uintptr_t wm_place_zero_bits_limit(ULONG_PTR zero_bits, bool *bad)
 void wm_place_freed_locked(uintptr_t base)
 {
     WM_ASSERT(wm_vmstate_write_held());
+    /* Part of an allocation released may start on any page; nothing is placed below the next
+     * granule boundary, so the hints never name an unaligned address. */
+    base = align_up(base);
     /* Below the floor nothing is hinted (ZeroBits searches start from the bottom). */
     if (base < PLACE_FLOOR)
         return;
@@ -127,6 +130,7 @@ static NTSTATUS top_down_gap(size_t len, uintptr_t limit, uintptr_t *out)
  * falls to the start of any clear stretch passed over as too small. */
 static uintptr_t skip_regions(uintptr_t a, size_t len, uintptr_t *gap)
 {
+    a = align_up(a);
     for (;;) {
         /* The region holding a (wm_space_next only finds those starting above it). */
         const struct wm_region *r = wm_space_prev(&wm_vm.space, a);

@@ -4,11 +4,14 @@
  * small per-page reference model (return value, last error, every MEMORY_BASIC_INFORMATION
  * field, page contents), and after every step the kernel's own view (/proc/self/maps) is
  * compared with what the reference says each page's access must be.  Bad calls are mixed
- * in on purpose: they must fail with Windows' error and change nothing.
+ * in on purpose: they must fail with Windows' error and change nothing.  Placeholders take
+ * part: made, split, coalesced, replaced by private memory and given back, and
+ * NtFreeVirtualMemory releases parts of allocations; each piece is an entry of its own.
  *
  * Fixed seeds, so a failure reproduces; WINMEM_MODEL_SEED and WINMEM_MODEL_STEPS override.
  */
 #include <windows.h>
+#include <winternl.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -31,6 +34,8 @@ struct res {
     char *base;
     unsigned npages;
     DWORD alloc_prot;
+    int ph;       /* a placeholder */
+    int replaced; /* made by replacing a placeholder */
     struct page pg[MAXPAGES];
 };
 
@@ -292,8 +297,9 @@ static void do_commit(void)
     void *p = VirtualAlloc(r->base + first * PGSZ, count * PGSZ, MEM_COMMIT, prot);
     if (!valid) {
         expect_fail(p != NULL, ERROR_INVALID_PARAMETER, "commit with invalid protection");
-    } else if (outside) {
-        expect_fail(p != NULL, ERROR_INVALID_ADDRESS, "commit past the reservation");
+    } else if (outside || r->ph) {
+        expect_fail(p != NULL, ERROR_INVALID_ADDRESS,
+                    "commit past the reservation or in a placeholder");
     } else if (p != r->base + first * PGSZ) {
         STEP_FAIL("commit failed: %lu", (unsigned long)GetLastError());
     } else {
@@ -445,6 +451,197 @@ static void do_lock(void)
     }
 }
 
+/* ---- placeholders and partial releases --------------------------------------------------- */
+
+/* R[k] becomes its pieces [0, a) [a, b) [b, npages) that are not empty; returns the index of
+ * the piece starting at a.  The caller made sure there is room for two more entries. */
+static unsigned cut(unsigned k, unsigned a, unsigned b)
+{
+    struct res whole = R[k];
+    unsigned bounds[4] = { 0, a, b, whole.npages }, mid = k, n = 0;
+    for (unsigned i = 0; i < 3; i++) {
+        if (bounds[i + 1] == bounds[i])
+            continue;
+        unsigned to = n++ ? nres++ : k;
+        struct res *piece = &R[to];
+        *piece = whole;
+        piece->base = whole.base + bounds[i] * PGSZ;
+        piece->npages = bounds[i + 1] - bounds[i];
+        memset(piece->pg, 0, sizeof(piece->pg));
+        memcpy(piece->pg, &whole.pg[bounds[i]], piece->npages * sizeof(whole.pg[0]));
+        if (i == 1)
+            mid = to;
+    }
+    return mid;
+}
+
+static int find_at(const char *p)
+{
+    for (unsigned k = 0; k < nres; k++)
+        if (R[k].base == p)
+            return (int)k;
+    return -1;
+}
+
+static void do_placeholder(void)
+{
+    if (nres == MAXRES)
+        return;
+    unsigned np = 1 + below(MAXPAGES);
+    SetLastError(0);
+    char *p = VirtualAlloc2(NULL, NULL, np * PGSZ, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER,
+                            PAGE_NOACCESS, NULL, 0);
+    if (!p) {
+        STEP_FAIL("placeholder of %u pages: error %lu", np, (unsigned long)GetLastError());
+        return;
+    }
+    wmt_passed++;
+    struct res *r = &R[nres++];
+    memset(r, 0, sizeof(*r));
+    r->base = p;
+    r->npages = np;
+    r->alloc_prot = PAGE_NOACCESS;
+    r->ph = 1;
+}
+
+/* MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER: split a placeholder, give a replacement back, or be
+ * refused (an ordinary allocation, a whole placeholder, part of a replacement). */
+static void do_preserve(void)
+{
+    if (!nres || nres + 2 > MAXRES)
+        return;
+    unsigned k = below(nres), first, count;
+    struct res *r = &R[k];
+    int outside;
+    pick_range(r, &first, &count, &outside);
+    int whole = first == 0 && count == r->npages;
+    SetLastError(0);
+    BOOL ok =
+        VirtualFree(r->base + first * PGSZ, count * PGSZ, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER);
+    if (outside) {
+        /* A range past the allocation: STATUS_UNABLE_TO_FREE_VM, as for any free. */
+        expect_fail(ok, ERROR_INVALID_PARAMETER, "preserve past the allocation");
+        return;
+    }
+    if (r->ph ? whole : (!r->replaced || !whole)) {
+        expect_fail(ok, ERROR_INVALID_ADDRESS, "preserve refused");
+        return;
+    }
+    if (!ok) {
+        STEP_FAIL("preserve of %u+%u failed: %lu", first, count, (unsigned long)GetLastError());
+        return;
+    }
+    wmt_passed++;
+    if (r->ph) {
+        cut(k, first, first + count);
+        return;
+    }
+    r->ph = 1;
+    r->replaced = 0;
+    r->alloc_prot = PAGE_NOACCESS;
+    memset(r->pg, 0, sizeof(r->pg));
+}
+
+/* MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS over a run of adjacent placeholders (sometimes one
+ * too few or too many: refused). */
+static void do_coalesce(void)
+{
+    if (!nres)
+        return;
+    unsigned k = below(nres);
+    if (!R[k].ph)
+        return;
+    unsigned pieces = 1, pages = R[k].npages, want = 1 + below(4);
+    int next;
+    while (pieces < want && (next = find_at(R[k].base + pages * PGSZ)) >= 0 && R[next].ph &&
+           pages + R[next].npages <= MAXPAGES) {
+        pages += R[next].npages;
+        pieces++;
+    }
+    SetLastError(0);
+    BOOL ok = VirtualFree(R[k].base, pages * PGSZ, MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS);
+    if (pieces < 2) {
+        expect_fail(ok, ERROR_INVALID_ADDRESS, "coalesce of one placeholder");
+        return;
+    }
+    if (!ok) {
+        STEP_FAIL("coalesce of %u placeholders failed: %lu", pieces, (unsigned long)GetLastError());
+        return;
+    }
+    wmt_passed++;
+    char *base = R[k].base;
+    for (unsigned at = R[k].npages; at < pages;) {
+        int j = find_at(base + at * PGSZ);
+        at += R[j].npages;
+        R[j] = R[--nres];
+        if ((unsigned)j != nres && find_at(base) < 0)
+            break; /* cannot happen: base's entry is never the one moved away */
+    }
+    k = (unsigned)find_at(base);
+    R[k].npages = pages;
+}
+
+static void do_replace(void)
+{
+    if (!nres)
+        return;
+    struct res *r = &R[below(nres)];
+    int valid;
+    DWORD prot = random_prot(&valid);
+    DWORD type = MEM_RESERVE | MEM_REPLACE_PLACEHOLDER | (below(2) ? MEM_COMMIT : 0);
+    unsigned np = r->npages - (below(8) == 0 && r->npages > 1); /* sometimes one page short */
+    SetLastError(0);
+    char *p = VirtualAlloc2(NULL, r->base, np * PGSZ, type, prot, NULL, 0);
+    if (!valid) {
+        expect_fail(p != NULL, ERROR_INVALID_PARAMETER, "replace with invalid protection");
+        return;
+    }
+    if (!r->ph || np != r->npages) {
+        expect_fail(p != NULL, ERROR_INVALID_ADDRESS, "replace of no placeholder");
+        return;
+    }
+    if (p != r->base) {
+        STEP_FAIL("replace failed: %lu", (unsigned long)GetLastError());
+        return;
+    }
+    wmt_passed++;
+    r->ph = 0;
+    r->replaced = 1;
+    r->alloc_prot = prot;
+    for (unsigned i = 0; i < r->npages; i++)
+        r->pg[i] = (struct page){ .committed = (type & MEM_COMMIT) != 0,
+                                  .prot = (type & MEM_COMMIT) ? prot : 0 };
+}
+
+/* NtFreeVirtualMemory(MEM_RELEASE) of part of an allocation: the rest stays as allocations
+ * of their own. */
+static void do_release_part(void)
+{
+    if (!nres || nres + 2 > MAXRES)
+        return;
+    unsigned k = below(nres), first, count;
+    int outside;
+    pick_range(&R[k], &first, &count, &outside);
+    PVOID b = R[k].base + first * PGSZ;
+    SIZE_T sz = count * PGSZ;
+    NTSTATUS st = NtFreeVirtualMemory(GetCurrentProcess(), &b, &sz, MEM_RELEASE);
+    if (outside) {
+        if (st != STATUS_UNABLE_TO_FREE_VM)
+            STEP_FAIL("partial release past the end: %lx", (unsigned long)st);
+        else
+            wmt_passed++;
+        return;
+    }
+    if (st != STATUS_SUCCESS || b != R[k].base + first * PGSZ || sz != count * PGSZ) {
+        STEP_FAIL("partial release %u+%u of %u pages: %lx", first, count, R[k].npages,
+                  (unsigned long)st);
+        return;
+    }
+    wmt_passed++;
+    unsigned mid = cut(k, first, first + count);
+    R[mid] = R[--nres];
+}
+
 /* Decommit drops locks; keep the reference in step. */
 static void fix_locks(void)
 {
@@ -459,7 +656,7 @@ static void run(uint64_t seed, unsigned steps)
     rng = seed * 0x9e3779b97f4a7c15ull + 1;
     for (step_no = 0; step_no < steps; step_no++) {
         int failed_before = wmt_failed;
-        switch (below(9)) {
+        switch (below(15)) {
         case 0:
             do_alloc();
             break;
@@ -479,6 +676,21 @@ static void run(uint64_t seed, unsigned steps)
             break;
         case 7:
             do_write();
+            break;
+        case 9:
+            do_placeholder();
+            break;
+        case 10:
+            do_preserve();
+            break;
+        case 11:
+            do_coalesce();
+            break;
+        case 12:
+            do_replace();
+            break;
+        case 13:
+            do_release_part();
             break;
         default:
             do_lock();
