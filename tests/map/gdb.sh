@@ -21,7 +21,8 @@ case $probe in
 esac
 log=$out/gdb.log
 timeout 100 gdb -nx -batch -x "$helper" -ex 'set pagination off' -ex run \
-    -ex 'winmem region guard_page' -ex 'winmem region view_base' -ex 'winmem region &printf' \
+    -ex 'winmem region guard_page' -ex 'winmem region $_siginfo._sifields._sigfault.si_addr' \
+    -ex 'winmem region view_base' -ex 'winmem region &printf' \
     -ex 'winmem region 0x10000' -ex 'winmem map' -ex "winmem dump $out/dump.txt" \
     -ex 'handle SIGSEGV nostop noprint pass' -ex continue --args "$target" >"$log" 2>&1
 cat "$log"
@@ -33,6 +34,8 @@ expect() {
     fi
 }
 expect "SIGSEGV"
+# By the variable and by the fault's own address.
+[ "$(grep -c "guard page        yes" "$log")" = 2 ] || { echo "FAIL: \$_siginfo's address"; fail=1; }
 expect "is in a winmem allocation (Private Data)"
 expect "Protect           READWRITE|GUARD"
 expect "guard page        yes"

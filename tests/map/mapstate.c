@@ -137,6 +137,7 @@ int main(int argc, char **argv)
     CHECK_FAILS(wm_map_write(path, 7), ERROR_INVALID_PARAMETER);
     CHECK_FAILS(wm_map_render(fpath, rendered), ERROR_INVALID_PARAMETER); /* zeros: no dump */
     CHECK_FAILS(wm_map_render("/nonexistent/dump.txt", rendered), ERROR_FILE_NOT_FOUND);
+    CHECK_FAILS(wm_map_write("/nonexistent/map.html", WM_MAP_HTML), ERROR_FILE_NOT_FOUND);
 
     CHECK(wm_map_write(path, WM_MAP_TEXT));
     CHECK(wm_map_write(html, WM_MAP_HTML));
