@@ -80,6 +80,52 @@ static char *slurp(const char *path)
     return b;
 }
 
+/* The dump's protection text for a PAGE_* value (base name, then modifiers). */
+static void prot_name(DWORD p, char *buf, size_t len)
+{
+    static const char *const base[] = { "NOACCESS",          "READONLY",         "READWRITE",
+                                        "WRITECOPY",         "EXECUTE",          "EXECUTE_READ",
+                                        "EXECUTE_READWRITE", "EXECUTE_WRITECOPY" };
+    size_t used = 0;
+    buf[0] = 0;
+    if (p == 0) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    for (int i = 0; i < 8; i++)
+        if ((p & 0xff) == (1u << i))
+            used = (size_t)snprintf(buf, len, "%s", base[i]);
+    if (p & PAGE_GUARD)
+        used += (size_t)snprintf(buf + used, len - used, "|GUARD");
+    if (p & PAGE_NOCACHE)
+        snprintf(buf + used, len - used, "|NOCACHE");
+}
+
+/* Every run line agrees with VirtualQuery: the same allocation, state and protection, and a
+ * region reaching at least to the run's end (VirtualQuery joins runs that differ only in
+ * flags such as locked). */
+static void runs_agree_with_virtualquery(const char *dump)
+{
+    unsigned checked = 0;
+    for (const char *l = line_with(dump, "run "); l; l = line_with(l + 1, "run ")) {
+        unsigned long start, size;
+        char state[16], prot[64], want[64];
+        MEMORY_BASIC_INFORMATION m;
+        if (sscanf(l, "run %lx %lx %15s %63s", &start, &size, state, prot) != 4 ||
+            !VirtualQuery((void *)start, &m, sizeof(m))) {
+            WMT_FAIL("bad run line or VirtualQuery failed at \"%.40s\"", l);
+            continue;
+        }
+        prot_name(m.Protect, want, sizeof(want));
+        CHECK_EQ((uintptr_t)m.BaseAddress, start);
+        CHECK_EQ(m.State, strcmp(state, "commit") == 0 ? MEM_COMMIT : MEM_RESERVE);
+        CHECK(strcmp(prot, want) == 0);
+        CHECK(m.RegionSize >= size);
+        checked++;
+    }
+    CHECK(checked >= 10);
+}
+
 int main(int argc, char **argv)
 {
     char path[4096], html[4096], rendered[4096], expect_path[4096];
@@ -177,6 +223,7 @@ int main(int argc, char **argv)
     CHECK(strstr(text, "libwinmem.so") != NULL); /* a library, from the kernel's list */
     CHECK(has(text, "run 0x%lx 0x10000 commit EXECUTE_READ", (uintptr_t)code, NULL));
     CHECK(strstr(text, "\nend\n") != NULL);
+    runs_agree_with_virtualquery(text);
     /* No piece of the kernel's list is reported inside one of winmem's reservations. */
     char fl[64];
     snprintf(fl, sizeof(fl), "foreign 0x%lx ", (unsigned long)(uintptr_t)res);
