@@ -392,7 +392,8 @@ static const char style[] =
     "text-align:right}td:first-child,th:first-child{text-align:left}.sw{display:inline-block;"
     "width:10px;height:10px;margin-right:4px;border:1px solid #888}#wrap{border:1px solid #aaa;"
     "overflow:hidden;cursor:grab}#map text{font-size:10px;pointer-events:none}"
-    "#detail td{text-align:left;font-family:monospace}#detail tr.sel{background:#ffe9a8}"
+    "#detail td{text-align:left;font-family:monospace;white-space:nowrap}#detail "
+    "tr.sel{background:#ffe9a8}"
     "#detail tr.runrow td{color:#555}.note{color:#a33}";
 
 static const char script[] =
@@ -459,6 +460,17 @@ static void span(const struct block *b, double bx, double bw, uintptr_t s, uintp
         *w = 1;
 }
 
+/* Marks that must show at any zoom (a guard page, a written page, a secured range) get at
+ * least min px, kept inside their block. */
+static void widen(double *x, double *w, double min, double bx, double bw)
+{
+    if (*w >= min || bw < min)
+        return;
+    *w = min;
+    if (*x + min > bx + bw)
+        *x = bx + bw - min;
+}
+
 static void draw_block(struct wm_mapsink *o, const struct model *m, const struct block *b, double x,
                        double y, double w)
 {
@@ -504,18 +516,21 @@ static void draw_block(struct wm_mapsink *o, const struct model *m, const struct
                               r->flags & R_COMMIT ? "committed" : "reserved");
             out_field(o, r->f[0]);
             wm_mapsink_printf(o, "%s</title></rect>", r->flags & R_LOCKED ? " locked" : "");
-            if (guard)
-                wm_mapsink_printf(o,
-                                  "<rect data-kind=\"guard\" data-base=\"0x%" PRIxPTR
-                                  "\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" "
-                                  "fill=\"url(#hatch)\"><title>guard page(s) 0x%" PRIxPTR
-                                  "</title></rect>",
-                                  r->a, rx, y + 1, rw, BAR_H - 2, r->a);
+            if (!guard)
+                continue;
+            widen(&rx, &rw, 3, x, w);
+            wm_mapsink_printf(o,
+                              "<rect data-kind=\"guard\" data-base=\"0x%" PRIxPTR
+                              "\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" "
+                              "fill=\"url(#hatch)\"><title>guard page(s) 0x%" PRIxPTR
+                              "</title></rect>",
+                              r->a, rx, y + 1, rw, BAR_H - 2, r->a);
         }
         for (size_t i = lower(&m->written, b->a);
              i < m->written.n && m->written.v[i].a < b->a + b->n; i++) {
             double rx, rw;
             span(b, x, w, m->written.v[i].a, m->written.v[i].n, &rx, &rw);
+            widen(&rx, &rw, 2, x, w);
             wm_mapsink_printf(o,
                               "<rect data-kind=\"written\" data-base=\"0x%" PRIxPTR
                               "\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"6\" fill=\"#222\">"
@@ -576,6 +591,7 @@ static void draw_block(struct wm_mapsink *o, const struct model *m, const struct
             continue;
         double rx, rw;
         span(b, x, w, s->a, s->n, &rx, &rw);
+        widen(&rx, &rw, 4, x, w);
         wm_mapsink_printf(o,
                           "<rect data-kind=\"secured\" data-base=\"0x%" PRIxPTR
                           "\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"none\" "
