@@ -57,9 +57,12 @@ void wm_mapsink_printf(struct wm_mapsink *s, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return;
-    if ((size_t)n >= sizeof(line)) /* only paths get this long: cut, keep the line whole */
-        n = (int)sizeof(line) - 2, line[n] = '\n', line[n + 1] = 0, n++;
-    wm_mapsink_put(s, line, (size_t)n);
+    size_t len = (size_t)n;
+    if (len >= sizeof(line)) { /* only paths get this long: cut, but end the line */
+        len = sizeof(line) - 1;
+        line[len - 1] = '\n';
+    }
+    wm_mapsink_put(s, line, len);
 }
 
 /* ---- names --------------------------------------------------------------------------------- */
