@@ -155,8 +155,9 @@ int main(int argc, char **argv)
     HANDLE sh = MmSecureVirtualMemory(sec + 8 * KIB, 16 * KIB, PAGE_READWRITE);
     REQUIRE(sh);
     /* A view of a named pagefile section, and one of a file. */
-    HANDLE ps = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 64 * KIB,
-                                   "Local\\winmem-map-test");
+    char sname[64]; /* one per process: the browser test runs this program beside ctest's */
+    snprintf(sname, sizeof(sname), "Local\\winmem-map-test-%ld", (long)getpid());
+    HANDLE ps = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 64 * KIB, sname);
     REQUIRE(ps);
     BYTE *pv = MapViewOfFile(ps, FILE_MAP_WRITE, 0, 0, 0);
     REQUIRE(pv);
