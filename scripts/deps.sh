@@ -15,6 +15,10 @@ if command -v clang >/dev/null; then
     rt=$(clang -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.asan-x86_64.a
     [ -e "$rt" ] || need+=("libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev")
 fi
+# The address-space picture is checked in a headless browser, and gdb's helper in gdb
+# (tests/map/; docs/debugging.md).
+command -v chromium >/dev/null || need+=(chromium)
+command -v gdb >/dev/null || need+=(gdb)
 # The benchmarks' heap rows compare with mimalloc (bench/README.md): only for them.
 [ "${WINMEM_BENCH:-0}" = 1 ] && need+=(libmimalloc-dev)
 need+=("$@")

@@ -26,4 +26,13 @@ cc -std=c11 -Wall -Werror examples/growbuf.c $(pkg-config --cflags winmem) "$lib
 cmake -S tests/install -B "$prefix/consumer" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 ninja -C "$prefix/consumer" >/dev/null
 "$prefix/consumer/consumer" >/dev/null
-echo "install check: README example, pkg-config (shared and static) and find_package consumers built and ran"
+# The debugging tools: winmem-map draws a dump (docs/debugging.md's format); gdb's helper is
+# installed beside it.
+printf '%s\n' 'winmem-map 1' \
+    'process 1 page 0x1000 granularity 0x10000 user 0x10000 0x7fffffffefff locked' \
+    'alloc 0x10000 0x10000 private READWRITE' 'run 0x10000 0x10000 commit READWRITE' 'end' \
+    >"$prefix/dump.txt"
+"$prefix/bin/winmem-map" "$prefix/dump.txt" "$prefix/map.html"
+grep -q 'id="a-10000"' "$prefix/map.html"
+[ -f "$prefix/share/winmem/winmem-gdb.py" ]
+echo "install check: README example, pkg-config (shared and static) and find_package consumers built and ran; winmem-map drew a dump"

@@ -351,6 +351,9 @@ bool wm_secure_take_refusal(void);
  * tried once more.  Allocates nothing. */
 bool wm_secure_flush_refused(NTSTATUS st, uintptr_t addr, size_t size);
 void wm_secure_clear_refusal(void);
+/* The i-th secured range (false past the last), for the address-space picture (dbg/).
+ * Caller holds the VM lock, or reads racily from a debugger and says so. */
+bool wm_secure_range_locked(size_t i, uintptr_t *start, uintptr_t *end, uint32_t *mode);
 /* Size of the allocation holding addr (0 if none): the range a release of size 0 attempts. */
 size_t wm_secure_allocation_size(uintptr_t addr);
 

@@ -148,6 +148,16 @@ WINMEM_API VOID NTAPI MmUnsecureVirtualMemory(HANDLE handle)
     wm_vmstate_wrunlock();
 }
 
+bool wm_secure_range_locked(size_t i, uintptr_t *start, uintptr_t *end, uint32_t *mode)
+{
+    if (i >= nsecs)
+        return false;
+    *start = secs[i].start;
+    *end = secs[i].end;
+    *mode = secs[i].mode;
+    return true;
+}
+
 size_t wm_secure_allocation_size(uintptr_t addr)
 {
     size_t size = 0;

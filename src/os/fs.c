@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -172,6 +173,19 @@ int wm_os_fd_mode(int fd, bool *rd, bool *wr)
         return -errno;
     *rd = (fl & O_ACCMODE) != O_WRONLY;
     *wr = (fl & O_ACCMODE) != O_RDONLY;
+    return 0;
+}
+
+int wm_os_fd_path(int fd, char *buf, size_t len)
+{
+    char link[32];
+    int n = snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    if (n < 0 || (size_t)n >= sizeof(link) || len == 0)
+        return -EINVAL;
+    ssize_t got = readlink(link, buf, len - 1);
+    if (got < 0)
+        return -errno;
+    buf[got] = 0;
     return 0;
 }
 

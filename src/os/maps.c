@@ -112,6 +112,8 @@ int wm_maps_next(struct wm_maps *m, struct wm_maps_entry *e)
     e->inode = dec(&p);
     while (p < end && *p == ' ')
         p++;
+    e->path = p;
+    e->path_len = (size_t)(end - p);
     if (e->inode != 0)
         e->flags |= WM_MAPS_FILE;
     else if (end - p >= 6 && memcmp(p, "[vdso]", 6) == 0)

@@ -121,6 +121,9 @@ int wm_os_file_stat(int fd, struct wm_os_stat *out);
 bool wm_os_path_exists(const char *path);
 /* Whether fd was opened for reading / writing (-EBADF when it is no descriptor). */
 int wm_os_fd_mode(int fd, bool *rd, bool *wr);
+/* What fd names (the kernel's link: a path, "/memfd:... (deleted)", ...), cut to len - 1
+ * bytes and terminated.  Async-signal-safe (readlink). */
+int wm_os_fd_path(int fd, char *buf, size_t len);
 int wm_os_close(int fd);
 /* Remove a name (not a directory: -EISDIR). */
 int wm_os_unlink(const char *path);
@@ -201,6 +204,10 @@ struct wm_maps_entry {
     unsigned acc;   /* WM_ACC_* */
     unsigned flags; /* WM_MAPS_* */
     uint64_t dev, inode, offset;
+    /* The path column ("/usr/lib/...", "[stack]", "" for anonymous memory), not terminated:
+     * it points into the reader's buffer and lasts until the next wm_maps_next. */
+    const char *path;
+    size_t path_len;
 };
 
 /* ---- sysmem.c: memory figures of the machine and of the process's cgroup ----------------- */

@@ -318,6 +318,20 @@ HANDLE wm_heap_process(void)
     return process_heap;
 }
 
+bool wm_heap_each(bool wait, void (*fn)(void *ctx, struct wm_heap *h, bool process), void *ctx)
+{
+    if (!wait) {
+        if (pthread_mutex_trylock(&reg_lock))
+            return false;
+    } else {
+        pthread_mutex_lock(&reg_lock);
+    }
+    for (struct wm_heap *x = reg_head; x; x = x->reg_next)
+        fn(ctx, x, x == process_heap);
+    pthread_mutex_unlock(&reg_lock);
+    return true;
+}
+
 ULONG wm_heap_list(ULONG count, HANDLE *out)
 {
     ULONG n = 0;

@@ -423,10 +423,21 @@ NTSTATUS wm_heap_size(HANDLE heap, ULONG flags, const void *p, SIZE_T *out);
 bool wm_heap_probe(HANDLE heap, const void *p, SIZE_T *size);
 HANDLE wm_heap_process(void);
 ULONG wm_heap_list(ULONG count, HANDLE *out);
+/* fn on every heap in creation order (the process heap flagged), with the list locked; it is
+ * not created here.  With wait false a busy list is not waited for (false), so a debugger may
+ * call it with every thread stopped wherever it was. */
+bool wm_heap_each(bool wait, void (*fn)(void *ctx, struct wm_heap *h, bool process), void *ctx);
 
 /* ---- heapwalk.c: HeapWalk, HeapValidate, HeapCompact, the information classes ----------- */
 
 NTSTATUS wm_heapwalk_next(HANDLE heap, PROCESS_HEAP_ENTRY *e);
+/* The address-space picture's walk: fn on each region (index < WM_HEAP_MAX_SEGS) and large
+ * block (index WM_HEAP_MAX_SEGS) of h with its reserve and commit, as HeapWalk numbers them,
+ * under the segment lock alone (a leaf lock: no block operation is waited for).  With wait
+ * false a busy lock is not waited for (false). */
+typedef void (*wm_heapwalk_region_fn)(void *ctx, const struct wm_heap *h, unsigned index,
+                                      uintptr_t base, size_t reserve, size_t commit);
+bool wm_heapwalk_regions(struct wm_heap *h, bool wait, wm_heapwalk_region_fn fn, void *ctx);
 /* STATUS_SUCCESS when valid; STATUS_ACCESS_VIOLATION for an address nothing is mapped at. */
 NTSTATUS wm_heapwalk_validate(HANDLE heap, ULONG flags, const void *p);
 NTSTATUS wm_heapwalk_compact(HANDLE heap, ULONG flags, SIZE_T *largest);

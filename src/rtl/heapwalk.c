@@ -139,6 +139,26 @@ NTSTATUS wm_heapwalk_next(HANDLE heap, PROCESS_HEAP_ENTRY *e)
     return st;
 }
 
+bool wm_heapwalk_regions(struct wm_heap *h, bool wait, wm_heapwalk_region_fn fn, void *ctx)
+{
+    if (!wait) {
+        if (pthread_mutex_trylock(&h->seglock))
+            return false;
+    } else {
+        pthread_mutex_lock(&h->seglock);
+    }
+    /* A segment's commit moves under its arena's lock, not this one: read it once. */
+    for (unsigned i = 0; i < h->nsegs; i++) {
+        const struct wm_hseg *s = h->segs[i];
+        if (s)
+            fn(ctx, h, s->index, s->base, s->reserve, WM_RD(s->commit));
+    }
+    for (const struct wm_hlarge *l = h->large; l; l = l->next)
+        fn(ctx, h, WM_HEAP_MAX_SEGS, (uintptr_t)l, l->reserve, WM_RD(l->commit));
+    pthread_mutex_unlock(&h->seglock);
+    return true;
+}
+
 /* A busy block at p (its header and its right neighbour's intact), or why not. */
 static NTSTATUS validate_block(struct wm_heap *h, const void *p)
 {

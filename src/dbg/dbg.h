@@ -1,0 +1,56 @@
+/*
+ * dbg.h - cross-file functions of the debugging aids (src/dbg/): the text dump of the address
+ * space as winmem sees it (mapdump.c), its rendering as one self-contained HTML page
+ * (maphtml.c), and the exported calls and WINMEM_MAP switch over them (mapapi.c).  The line
+ * format is documented in docs/debugging.md.
+ *
+ * Layer rules, stated once: dbg/ only reads: the model through the VM lock or its sequence
+ * check (mm/), the heaps through their segment lock (rtl/), the kernel's map through os/.
+ * It changes nothing in any of them.  In debugger mode (a call made from gdb with every
+ * thread stopped wherever it was) nothing is waited for and nothing is allocated with
+ * malloc: a lock held elsewhere is skipped or read around, and the dump says so.
+ */
+#ifndef WM_DBG_H
+#define WM_DBG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "windows.h"
+#include "winternl.h"
+
+/* Where text goes: a growing malloc'd buffer, or a fixed one that keeps what fits (and
+ * still counts len, so a caller learns the size a second try needs). */
+struct wm_mapsink {
+    char *buf;
+    size_t len, cap; /* len may pass cap in fixed mode: the bytes that did not fit */
+    bool grow;
+    bool failed; /* out of memory while growing: the text is incomplete */
+};
+
+void wm_mapsink_printf(struct wm_mapsink *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void wm_mapsink_put(struct wm_mapsink *s, const char *text, size_t n);
+
+/* ---- mapdump.c: the text dump ---------------------------------------------------------- */
+
+/* Write the dump of the whole address space.  debugger: no lock is waited for and no memory
+ * allocated (see the layer rules); otherwise the model is read under the VM read lock and
+ * each write-watched region's written pages are asked of the kernel afterwards. */
+void wm_mapdump_write(struct wm_mapsink *s, bool debugger);
+
+/* ---- maphtml.c: the picture ------------------------------------------------------------ */
+
+/* Render a dump (text, len bytes) as HTML into out (a growing sink).  false when the text
+ * is not a dump (no "winmem-map 1" line). */
+bool wm_maphtml_render(const char *text, size_t len, struct wm_mapsink *out);
+
+/* ---- mapout.c: files, the debugger's buffer, WINMEM_MAP ------------------------------------ */
+
+/* format 0: HTML, 1: the text dump (winmem_map.h's WM_MAP_*). */
+NTSTATUS wm_mapout_write(const char *path, unsigned format);
+NTSTATUS wm_mapout_render(const char *text_path, const char *html_path);
+/* The dump in debugger mode, in a buffer of its own mapping (NULL: none could be mapped). */
+const char *wm_mapout_debug(void);
+
+#endif
