@@ -191,10 +191,10 @@ static void region_lines(struct dump *d, const struct wm_region *r)
         nruns = 0;
 
     wm_mapsink_printf(
-        d->s, "alloc 0x%lx 0x%lx %s %s%s%s%s\n", (unsigned long)r->base, (unsigned long)r->size,
+        d->s, "alloc 0x%lx 0x%lx %s %s%s%s%s%s\n", (unsigned long)r->base, (unsigned long)r->size,
         type_text(wm_region_type(r)), prot_text(r->alloc_prot, p1, sizeof(p1)),
         flags & WM_REGION_LARGE ? " large" : "", flags & WM_REGION_WATCHED ? " watched" : "",
-        flags & WM_REGION_VIEW ? " view" : "");
+        flags & WM_REGION_VIEW ? " view" : "", flags & WM_REGION_PLACEHOLDER ? " placeholder" : "");
     for (uint32_t i = 0; i < nruns; i++) {
         struct wm_run run = runs[i];
         size_t end = i + 1 < nruns ? runs[i + 1].off : r->size;

@@ -59,7 +59,15 @@ struct rec {
     unsigned flags;
 };
 
-enum { R_LARGE = 1, R_WATCHED = 2, R_VIEW = 4, R_LOCKED = 8, R_COPIED = 16, R_COMMIT = 32 };
+enum {
+    R_LARGE = 1,
+    R_WATCHED = 2,
+    R_VIEW = 4,
+    R_LOCKED = 8,
+    R_COPIED = 16,
+    R_COMMIT = 32,
+    R_PLACEHOLDER = 64,
+};
 
 struct vec {
     struct rec *v;
@@ -169,10 +177,11 @@ static bool parse_line(struct model *m, const char *line, const char *end)
     if (feq(f[0], "alloc") && n >= 5) {
         r.f[0] = f[3], r.f[1] = f[4];
         for (size_t i = 5; i < n; i++)
-            r.flags |= feq(f[i], "large")     ? R_LARGE
-                       : feq(f[i], "watched") ? R_WATCHED
-                       : feq(f[i], "view")    ? R_VIEW
-                                              : 0;
+            r.flags |= feq(f[i], "large")         ? R_LARGE
+                       : feq(f[i], "watched")     ? R_WATCHED
+                       : feq(f[i], "view")        ? R_VIEW
+                       : feq(f[i], "placeholder") ? R_PLACEHOLDER
+                                                  : 0;
         return push(&m->alloc, &r);
     }
     if (feq(f[0], "run") && n >= 5) {
@@ -692,6 +701,8 @@ static void detail_row(struct wm_mapsink *o, const struct model *m, const struct
             out(o, ", write-watched");
         if (b->alloc->flags & R_LARGE)
             out(o, ", large pages");
+        if (b->alloc->flags & R_PLACEHOLDER)
+            out(o, ", placeholder");
         if (b->view) {
             wm_mapsink_printf(o, ", view at offset 0x%" PRIxPTR " of a ", b->view->x);
             out_field(o, b->view->f[1]);

@@ -154,6 +154,11 @@ int main(int argc, char **argv)
     REQUIRE(sec);
     HANDLE sh = MmSecureVirtualMemory(sec + 8 * KIB, 16 * KIB, PAGE_READWRITE);
     REQUIRE(sh);
+    /* A placeholder split in two, one half replaced by a view below. */
+    BYTE *ph = VirtualAlloc2(NULL, NULL, 128 * KIB, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER,
+                             PAGE_NOACCESS, NULL, 0);
+    REQUIRE(ph);
+    REQUIRE(VirtualFree(ph, 64 * KIB, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER));
     /* A view of a named pagefile section, and one of a file. */
     char sname[64]; /* one per process: the browser test runs this program beside ctest's */
     snprintf(sname, sizeof(sname), "Local\\winmem-map-test-%ld", (long)getpid());
@@ -161,6 +166,8 @@ int main(int argc, char **argv)
     REQUIRE(ps);
     BYTE *pv = MapViewOfFile(ps, FILE_MAP_WRITE, 0, 0, 0);
     REQUIRE(pv);
+    REQUIRE(MapViewOfFile3(ps, NULL, ph + 64 * KIB, 0, 64 * KIB, MEM_REPLACE_PLACEHOLDER,
+                           PAGE_READONLY, NULL, 0) == ph + 64 * KIB);
     char fpath[4096];
     snprintf(fpath, sizeof(fpath), "%s/viewed file.bin", argv[1]);
     HANDLE f = CreateFileA(fpath, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
@@ -210,6 +217,8 @@ int main(int argc, char **argv)
     CHECK(has(text, "written 0x%lx 0x1000", (uintptr_t)ww + 16 * 4096, NULL));
     CHECK(has(text, "secured 0x%lx 0x4000 readwrite", (uintptr_t)sec + 8 * KIB, NULL));
     CHECK(has(text, "alloc 0x%lx 0x10000 mapped", (uintptr_t)pv, " view"));
+    CHECK(has(text, "alloc 0x%lx 0x10000 private NOACCESS", (uintptr_t)ph, " placeholder"));
+    CHECK(has(text, "alloc 0x%lx 0x10000 mapped READONLY", (uintptr_t)ph + 64 * KIB, " view"));
     CHECK(has(text, "view 0x%lx 0x10000 0x0 READWRITE pagefile", (uintptr_t)pv, "winmem-map-test"));
     CHECK(has(text, "view 0x%lx 0x10000 0x0 READONLY file - ", (uintptr_t)fv, "viewed%20file.bin"));
     CHECK(has(text, "heap 0x%lx 0x", (uintptr_t)heap, " private"));
