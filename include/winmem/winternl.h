@@ -98,7 +98,8 @@ NTSYSAPI NTSTATUS NTAPI NtMapViewOfSection(HANDLE SectionHandle, HANDLE ProcessH
                                            ULONG AllocationType, ULONG Win32Protect);
 NTSYSAPI NTSTATUS NTAPI NtUnmapViewOfSection(HANDLE ProcessHandle, PVOID BaseAddress);
 /* The ...Ex forms take MEM_EXTENDED_PARAMETERs: address requirements (the address is chosen
- * to meet them; then no address may be given), a NUMA node.  Placeholders are not supported. */
+ * to meet them; then no address may be given), a NUMA node; and they alone make and replace
+ * placeholders (MEM_RESERVE_PLACEHOLDER, MEM_REPLACE_PLACEHOLDER). */
 NTSYSAPI NTSTATUS NTAPI NtAllocateVirtualMemoryEx(HANDLE ProcessHandle, PVOID *BaseAddress,
                                                   PSIZE_T RegionSize, ULONG AllocationType,
                                                   ULONG PageProtection,

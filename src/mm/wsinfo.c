@@ -139,6 +139,7 @@ struct region_info {
 #define RT_MAPPED_DATA_FILE 0x2u
 #define RT_MAPPED_IMAGE 0x4u
 #define RT_MAPPED_PAGE_FILE 0x8u
+#define RT_PLACEHOLDER 0x100u /* PlaceholderReservation, the NT layout's ninth bit */
 
 struct commit_count {
     bool view;
@@ -168,7 +169,7 @@ static NTSTATUS region_info_locked(uintptr_t page, struct region_info *ri)
         ri->AllocationBase = (PVOID)r->base;
         ri->AllocationProtect = r->alloc_prot;
         if (!c.view)
-            ri->RegionType = RT_PRIVATE;
+            ri->RegionType = RT_PRIVATE | ((r->flags & WM_REGION_PLACEHOLDER) ? RT_PLACEHOLDER : 0);
         else
             ri->RegionType = (((const struct wm_section *)r->ext->object)->attrs & SEC_FILE)
                                  ? RT_MAPPED_DATA_FILE

@@ -323,6 +323,13 @@ static void test_nt(void)
              STATUS_SUCCESS);
     REQUIRE_VOID(b);
     char *p = b;
+    /* MemoryRegionInformation marks it: Private, and PlaceholderReservation (0x100). */
+    WIN32_MEMORY_REGION_INFORMATION ri;
+    SIZE_T got = 0;
+    CHECK(QueryVirtualMemoryInformation(me, p, MemoryRegionInfo, &ri, sizeof ri, &got));
+    CHECK_EQ(ri.Flags, 0x101);
+    CHECK_EQ(ri.RegionSize, 4 * GRAN);
+    CHECK_EQ(ri.CommitSize, 0);
     PVOID a = p;
     SIZE_T s0 = 0;
     CHECK_ST(NtFreeVirtualMemory(me, &a, &s0, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER),
