@@ -8,6 +8,7 @@
  * where a reservation with no address goes is place.c's.
  */
 #include "mm.h"
+#include "rtl/trace.h"
 
 #include <errno.h>
 
@@ -262,6 +263,7 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
                                                   ULONG_PTR zero_bits, PSIZE_T size_ptr, ULONG type,
                                                   ULONG prot)
 {
+    WM_TRACE(NtAllocateVirtualMemory, process, base_ptr, zero_bits, size_ptr, type, prot);
     NTSTATUS st = wm_vmstate_check_process(process);
     uintptr_t addr, start, end, limit;
     size_t size;

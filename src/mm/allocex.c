@@ -16,6 +16,7 @@
  * request fails with STATUS_NOT_SUPPORTED and changes nothing.
  */
 #include "mm.h"
+#include "rtl/trace.h"
 
 #include <string.h>
 
@@ -238,6 +239,7 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base_
                                                     PSIZE_T size_ptr, ULONG type, ULONG prot,
                                                     PMEM_EXTENDED_PARAMETER params, ULONG count)
 {
+    WM_TRACE(NtAllocateVirtualMemoryEx, process, base_ptr, size_ptr, type, prot, params, count);
     struct ext_params p;
     uintptr_t addr, low, high;
     size_t size, align;
@@ -295,6 +297,8 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSectionEx(HANDLE section, HANDLE process, P
                                                ULONG prot, PMEM_EXTENDED_PARAMETER params,
                                                ULONG count)
 {
+    WM_TRACE(NtMapViewOfSectionEx, section, process, base_ptr, offset, size_ptr, type, prot, params,
+             count);
     struct ext_params p;
     uintptr_t addr, low, high;
     size_t size, align;
@@ -355,6 +359,7 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSectionEx(HANDLE section, HANDLE process, P
 
 WINMEM_API NTSTATUS NTAPI NtUnmapViewOfSectionEx(HANDLE process, PVOID addr, ULONG flags)
 {
+    WM_TRACE(NtUnmapViewOfSectionEx, process, addr, flags);
     if (flags & MEM_PRESERVE_PLACEHOLDER)
         return STATUS_NOT_SUPPORTED;
     if (flags & ~(ULONG)MEM_UNMAP_WITH_TRANSIENT_BOOST)

@@ -9,6 +9,7 @@
  * it, and the model records PAGE_READWRITE for that page alone, as Windows reports it.
  */
 #include "mm.h"
+#include "rtl/trace.h"
 
 #include "ntddk.h"
 
@@ -329,6 +330,8 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
                                              PLARGE_INTEGER offset_ptr, PSIZE_T size_ptr,
                                              SECTION_INHERIT inherit, ULONG type, ULONG prot)
 {
+    WM_TRACE(NtMapViewOfSection, section, process, base_ptr, zero_bits, commit, offset_ptr,
+             size_ptr, inherit, type, prot);
     struct wm_section *s;
     ACCESS_MASK access;
     NTSTATUS st = wm_vmstate_check_process(process);
@@ -420,6 +423,7 @@ out_unlock:
  * once more (secure.c). */
 WINMEM_API NTSTATUS NTAPI NtUnmapViewOfSection(HANDLE process, PVOID addr)
 {
+    WM_TRACE(NtUnmapViewOfSection, process, addr);
     NTSTATUS st = unmap_once(process, addr);
 
     if (st == STATUS_INVALID_PAGE_PROTECTION) {
