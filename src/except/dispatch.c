@@ -53,7 +53,9 @@ enum wm_disposition wm_dispatch_sigsafe(EXCEPTION_RECORD *rec, CONTEXT *ctx)
     level_sp[nesting++] = sp;
 
     /* WINMEM_TRACE=except: what by whom (nothing but a branch when off). */
-    unsigned traced = wm_trace_mask ? wm_trace_dispatch_sigsafe(rec) : 0;
+    struct wm_trace_saved traced;
+    if (wm_trace_mask)
+        wm_trace_dispatch_sigsafe(rec, &traced);
     const char *by = NULL;
     void *who = NULL;
 
@@ -74,7 +76,7 @@ enum wm_disposition wm_dispatch_sigsafe(EXCEPTION_RECORD *rec, CONTEXT *ctx)
         }
     }
     if (wm_trace_mask)
-        wm_trace_outcome_sigsafe(rec, verdict, by, who, traced);
+        wm_trace_outcome_sigsafe(rec, verdict, by, who, &traced);
     if (r == EXCEPTION_CONTINUE_EXECUTION) {
         if (rec->ExceptionFlags & EXCEPTION_NONCONTINUABLE) {
             /* "Any attempt to continue execution after a noncontinuable exception causes the

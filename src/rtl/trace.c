@@ -22,6 +22,8 @@
 #include "trace.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -34,9 +36,14 @@
 unsigned wm_trace_mask;
 /* Where lines go: stderr unless WINMEM_TRACE_FILE names a file we could open. */
 static int trace_fd = 2;
-/* The thread's traced calls under way: 0 or 1 (an inner traced call runs untraced).
- * initial-exec: the signal handler reads it, and must not allocate the thread's block. */
-static __thread unsigned depth __attribute__((tls_model("initial-exec")));
+/* initial-exec, both: the signal handler reads them, and must not allocate the thread's
+ * block. */
+__thread unsigned wm_trace_depth __attribute__((tls_model("initial-exec")));
+/* The thread's id, once asked (a system call per line otherwise); 0 again in a fork child. */
+static __thread long cached_tid __attribute__((tls_model("initial-exec")));
+/* The traced call under way, when wm_trace_depth is 1; the hook reads the arguments back from it.
+ */
+__thread struct wm_trace_call wm_trace_current __attribute__((tls_model("initial-exec")));
 
 /* ---- the switch ------------------------------------------------------------------------- */
 
@@ -62,6 +69,11 @@ static void say(const char *a, const char *b, size_t blen, const char *c)
     n += lc;
     ssize_t ignored = write(trace_fd, line, n);
     (void)ignored;
+}
+
+static void forget_tid(void)
+{
+    cached_tid = 0;
 }
 
 /* At load, before any call can be traced: after this the mask never changes, so the hooks
@@ -97,6 +109,8 @@ __attribute__((constructor)) static void trace_init(void)
         if (*p)
             p++;
     }
+    if (mask)
+        pthread_atfork(NULL, NULL, forget_tid);
     wm_trace_mask = mask & (WM_TRACE_VIRTUAL | WM_TRACE_SECTION | WM_TRACE_EXCEPT |
                             WM_TRACE_SECURE | WM_TRACE_HEAP);
 }
@@ -471,7 +485,9 @@ static void put_prefix(struct line *l)
 {
     l->n = 0;
     put_str(l, "winmem ");
-    put_dec(l, (uint64_t)syscall(SYS_gettid));
+    if (!cached_tid)
+        cached_tid = syscall(SYS_gettid);
+    put_dec(l, (uint64_t)cached_tid);
     put_str(l, ": ");
 }
 
@@ -603,38 +619,43 @@ static bool sets_last_error(const struct wm_trace_spec *s)
 
 unsigned wm_trace_hold(void)
 {
-    unsigned d = depth;
-    depth = 1;
+    unsigned d = wm_trace_depth;
+    wm_trace_depth = 1;
     return d;
 }
 
 void wm_trace_release(unsigned held)
 {
-    depth = held;
+    wm_trace_depth = held;
 }
 
-bool wm_trace_begin(struct wm_trace_call *c, const struct wm_trace_spec *spec, const uint64_t *argv)
+void wm_trace_begin(const struct wm_trace_spec *spec, unsigned nargs, ...)
 {
-    if (depth)
-        return false;
-    depth = 1;
+    struct wm_trace_call *c = &wm_trace_current;
+    va_list ap;
+
+    wm_trace_depth = 1;
     c->spec = spec;
+    va_start(ap, nargs);
+    for (unsigned k = 0; k < nargs && k < WM_TRACE_MAX_ARGS; k++)
+        c->arg[k] = va_arg(ap, uint64_t); /* the hook calls with these */
+    va_end(ap);
     if (!(wm_trace_mask & spec->family))
-        return true; /* run untraced, but keep its inner calls quiet too */
+        return; /* run untraced, but keep its inner calls quiet too */
     const char *p = spec->args, *name, *kind;
     size_t nn, kn, i = 0;
-    while ((p = next_arg(p, &name, &nn, &kind, &kn)) && i < WM_TRACE_MAX_ARGS) {
-        c->arg[i] = argv[i];
+    while ((p = next_arg(p, &name, &nn, &kind, &kn)) && i < WM_TRACE_MAX_ARGS && i < nargs) {
         size_t sz = in_size(kind, kn);
-        if (!sz || !peek(argv[i], sz, &c->before[i]))
+        if (!sz || !peek(c->arg[i], sz, &c->before[i]))
             c->before[i] = 0;
         i++;
     }
+    for (; i < WM_TRACE_MAX_ARGS; i++)
+        c->arg[i] = c->before[i] = 0; /* a spec longer than the call: shown as 0 */
     if (sets_last_error(spec)) {
         c->last_error = GetLastError();
         SetLastError(UNTOUCHED);
     }
-    return true;
 }
 
 static bool failed(const char *res, uint64_t r)
@@ -654,13 +675,14 @@ static bool failed(const char *res, uint64_t r)
     return r == 0; /* ptr, size0 */
 }
 
-uint64_t wm_trace_end(struct wm_trace_call *c, uint64_t r)
+uint64_t wm_trace_end(uint64_t r)
 {
+    struct wm_trace_call *c = &wm_trace_current;
     const struct wm_trace_spec *s = c->spec;
     int saved_errno = errno;
 
     if (!(wm_trace_mask & s->family)) {
-        depth = 0;
+        wm_trace_depth = 0;
         return r;
     }
     struct line l;
@@ -741,7 +763,7 @@ uint64_t wm_trace_end(struct wm_trace_call *c, uint64_t r)
         }
     }
     emit(&l);
-    depth = 0;
+    wm_trace_depth = 0;
     errno = saved_errno;
     return r;
 }
@@ -755,12 +777,14 @@ static void put_exception(struct line *l, const EXCEPTION_RECORD *rec)
     put_status(l, (NTSTATUS)rec->ExceptionCode);
 }
 
-unsigned wm_trace_dispatch_sigsafe(const EXCEPTION_RECORD *rec)
+void wm_trace_dispatch_sigsafe(const EXCEPTION_RECORD *rec, struct wm_trace_saved *saved)
 {
-    unsigned d = depth;
-    depth = 0;
+    saved->depth = wm_trace_depth;
+    if (wm_trace_depth)
+        saved->call = wm_trace_current;
+    wm_trace_depth = 0;
     if (!(wm_trace_mask & WM_TRACE_EXCEPT))
-        return d;
+        return;
     int saved_errno = errno;
     struct line l;
     DWORD code = rec->ExceptionCode;
@@ -783,11 +807,10 @@ unsigned wm_trace_dispatch_sigsafe(const EXCEPTION_RECORD *rec)
     put_str(&l, ": dispatching");
     emit(&l);
     errno = saved_errno;
-    return d;
 }
 
 void wm_trace_outcome_sigsafe(const EXCEPTION_RECORD *rec, LONG verdict, const char *by,
-                              const void *handler, unsigned d)
+                              const void *handler, const struct wm_trace_saved *saved)
 {
     if (wm_trace_mask & WM_TRACE_EXCEPT) {
         int saved_errno = errno;
@@ -806,7 +829,9 @@ void wm_trace_outcome_sigsafe(const EXCEPTION_RECORD *rec, LONG verdict, const c
         emit(&l);
         errno = saved_errno;
     }
-    depth = d;
+    wm_trace_depth = saved->depth;
+    if (wm_trace_depth)
+        wm_trace_current = saved->call;
 }
 
 void wm_trace_callback(const void *fn, const void *addr, SIZE_T size, BOOLEAN result)

@@ -46,7 +46,8 @@ struct wm_trace_spec {
 
 #define WM_TRACE_MAX_ARGS 12
 
-/* A call under way: its arguments as integers, and what in/out pointers held before. */
+/* The call under way on a thread: its arguments as integers, and what in/out pointers held
+ * before it ran.  One per thread (trace.c keeps it), since only the outermost call is traced. */
 struct wm_trace_call {
     const struct wm_trace_spec *spec;
     uint64_t arg[WM_TRACE_MAX_ARGS];
@@ -54,12 +55,18 @@ struct wm_trace_call {
     DWORD last_error;
 };
 
-/* True when this call is the thread's outermost traced one: then the caller runs the call and
- * hands its result to wm_trace_end, which prints the line (if its family is on) and returns
- * the result.  Async-signal-safe. */
-bool wm_trace_begin(struct wm_trace_call *c, const struct wm_trace_spec *spec,
-                    const uint64_t *argv);
-uint64_t wm_trace_end(struct wm_trace_call *c, uint64_t result);
+/* Traced calls under way on this thread: 0 or 1 (a call made inside a traced call runs
+ * untraced).  initial-exec: the hook and the signal handler read it without a call. */
+extern __thread unsigned wm_trace_depth __attribute__((tls_model("initial-exec")));
+/* The traced call under way on this thread. */
+extern __thread struct wm_trace_call wm_trace_current __attribute__((tls_model("initial-exec")));
+
+/* Start the thread's outermost traced call (wm_trace_depth was 0): store its nargs arguments
+ * (each a uint64_t) in wm_trace_current; the caller then runs the call and hands its result
+ * to wm_trace_end, which prints the line (if its family is on) and returns the result.
+ * Async-signal-safe. */
+void wm_trace_begin(const struct wm_trace_spec *spec, unsigned nargs, ...);
+uint64_t wm_trace_end(uint64_t result);
 
 /* Keep the calls winmem makes on its own behalf (the process heap made at load) out of the
  * trace: _hold returns what _release puts back. */
@@ -67,13 +74,17 @@ unsigned wm_trace_hold(void);
 void wm_trace_release(unsigned held);
 
 /* The except family, from the dispatcher (except/dispatch.c), in the signal handler: all
- * async-signal-safe.  _dispatch prints the exception about to be dispatched and returns the
- * thread's traced-call depth, which it clears so that the calls handlers make are traced
- * (a handler may leave by longjmp and never come back to the call that faulted);
- * _outcome prints who ended the dispatch and how and puts the depth back. */
-unsigned wm_trace_dispatch_sigsafe(const EXCEPTION_RECORD *rec);
+ * async-signal-safe.  _dispatch prints the exception about to be dispatched and moves the
+ * thread's traced call, if any, into *saved, so that the calls handlers make are traced (a
+ * handler may leave by longjmp and never come back to the call that faulted); _outcome
+ * prints who ended the dispatch and how, and puts the traced call back. */
+struct wm_trace_saved {
+    unsigned depth;
+    struct wm_trace_call call;
+};
+void wm_trace_dispatch_sigsafe(const EXCEPTION_RECORD *rec, struct wm_trace_saved *saved);
 void wm_trace_outcome_sigsafe(const EXCEPTION_RECORD *rec, LONG verdict, const char *by,
-                              const void *handler, unsigned depth);
+                              const void *handler, const struct wm_trace_saved *saved);
 
 /* The secure family: one call of a secure memory cache callback (mm/secure.c). */
 void wm_trace_callback(const void *fn, const void *addr, SIZE_T size, BOOLEAN result);
@@ -105,34 +116,69 @@ extern const size_t wm_trace_status_count, wm_trace_error_count;
 #define WM_TRACE_A10(a, ...) WM_TRACE_U64(a), WM_TRACE_A9(__VA_ARGS__)
 #define WM_TRACE_A11(a, ...) WM_TRACE_U64(a), WM_TRACE_A10(__VA_ARGS__)
 #define WM_TRACE_A12(a, ...) WM_TRACE_U64(a), WM_TRACE_A11(__VA_ARGS__)
-#define WM_TRACE_ARGV(...) \
-    ((const uint64_t[]){ WM_TRACE_CAT(WM_TRACE_A, WM_TRACE_NARGS(__VA_ARGS__))(__VA_ARGS__) })
+#define WM_TRACE_ARGS(...) WM_TRACE_CAT(WM_TRACE_A, WM_TRACE_NARGS(__VA_ARGS__))(__VA_ARGS__)
+/* The arguments again, as wm_trace_begin stored them, each with its parameter's type. */
+#define WM_TRACE_R(i, a) (__typeof__(a))(uintptr_t)wm_trace_current.arg[i]
+#define WM_TRACE_B1(a1) WM_TRACE_R(0, a1)
+#define WM_TRACE_B2(a1, a2) WM_TRACE_R(0, a1), WM_TRACE_R(1, a2)
+#define WM_TRACE_B3(a1, a2, a3) WM_TRACE_R(0, a1), WM_TRACE_R(1, a2), WM_TRACE_R(2, a3)
+#define WM_TRACE_B4(a1, a2, a3, a4) \
+    WM_TRACE_R(0, a1), WM_TRACE_R(1, a2), WM_TRACE_R(2, a3), WM_TRACE_R(3, a4)
+#define WM_TRACE_B5(a1, a2, a3, a4, a5) \
+    WM_TRACE_R(0, a1), WM_TRACE_R(1, a2), WM_TRACE_R(2, a3), WM_TRACE_R(3, a4), WM_TRACE_R(4, a5)
+#define WM_TRACE_B6(a1, a2, a3, a4, a5, a6)                                                        \
+    WM_TRACE_R(0, a1), WM_TRACE_R(1, a2), WM_TRACE_R(2, a3), WM_TRACE_R(3, a4), WM_TRACE_R(4, a5), \
+        WM_TRACE_R(5, a6)
+#define WM_TRACE_B7(a1, a2, a3, a4, a5, a6, a7)                                                    \
+    WM_TRACE_R(0, a1), WM_TRACE_R(1, a2), WM_TRACE_R(2, a3), WM_TRACE_R(3, a4), WM_TRACE_R(4, a5), \
+        WM_TRACE_R(5, a6), WM_TRACE_R(6, a7)
+#define WM_TRACE_B8(a1, a2, a3, a4, a5, a6, a7, a8)                                                \
+    WM_TRACE_R(0, a1), WM_TRACE_R(1, a2), WM_TRACE_R(2, a3), WM_TRACE_R(3, a4), WM_TRACE_R(4, a5), \
+        WM_TRACE_R(5, a6), WM_TRACE_R(6, a7), WM_TRACE_R(7, a8)
+#define WM_TRACE_B9(a1, a2, a3, a4, a5, a6, a7, a8, a9)                                            \
+    WM_TRACE_R(0, a1), WM_TRACE_R(1, a2), WM_TRACE_R(2, a3), WM_TRACE_R(3, a4), WM_TRACE_R(4, a5), \
+        WM_TRACE_R(5, a6), WM_TRACE_R(6, a7), WM_TRACE_R(7, a8), WM_TRACE_R(8, a9)
+#define WM_TRACE_B10(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10)                                      \
+    WM_TRACE_R(0, a1), WM_TRACE_R(1, a2), WM_TRACE_R(2, a3), WM_TRACE_R(3, a4), WM_TRACE_R(4, a5), \
+        WM_TRACE_R(5, a6), WM_TRACE_R(6, a7), WM_TRACE_R(7, a8), WM_TRACE_R(8, a9),                \
+        WM_TRACE_R(9, a10)
+#define WM_TRACE_B11(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11)                                 \
+    WM_TRACE_R(0, a1), WM_TRACE_R(1, a2), WM_TRACE_R(2, a3), WM_TRACE_R(3, a4), WM_TRACE_R(4, a5), \
+        WM_TRACE_R(5, a6), WM_TRACE_R(6, a7), WM_TRACE_R(7, a8), WM_TRACE_R(8, a9),                \
+        WM_TRACE_R(9, a10), WM_TRACE_R(10, a11)
+#define WM_TRACE_B12(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12)                            \
+    WM_TRACE_R(0, a1), WM_TRACE_R(1, a2), WM_TRACE_R(2, a3), WM_TRACE_R(3, a4), WM_TRACE_R(4, a5), \
+        WM_TRACE_R(5, a6), WM_TRACE_R(6, a7), WM_TRACE_R(7, a8), WM_TRACE_R(8, a9),                \
+        WM_TRACE_R(9, a10), WM_TRACE_R(10, a11), WM_TRACE_R(11, a12)
+#define WM_TRACE_RELOAD(...) WM_TRACE_CAT(WM_TRACE_B, WM_TRACE_NARGS(__VA_ARGS__))(__VA_ARGS__)
 
 /* The one line an entry point adds (fn's own parameters, in order).  The recursive call runs
- * the body untraced; __typeof__ gives the result back its type. */
-#define WM_TRACE(fn, ...)                                                                        \
-    do {                                                                                         \
-        if (__builtin_expect(wm_trace_mask != 0, 0)) {                                           \
-            extern const struct wm_trace_spec wm_trace_##fn;                                     \
-            struct wm_trace_call wm_tc_;                                                         \
-            if (wm_trace_begin(&wm_tc_, &wm_trace_##fn, WM_TRACE_ARGV(__VA_ARGS__)))             \
-                return (__typeof__(fn(__VA_ARGS__)))wm_trace_end(&wm_tc_,                        \
-                                                                 WM_TRACE_U64(fn(__VA_ARGS__))); \
-        }                                                                                        \
+ * the body untraced, on the arguments wm_trace_begin stored: nothing in the entry point
+ * outlives a call on the traced path, so the compiler saves no registers for it and the
+ * untraced path's code stays what it was, plus one load and one branch.  __typeof__ gives
+ * the result back its type. */
+#define WM_TRACE(fn, ...)                                                 \
+    do {                                                                  \
+        if (__builtin_expect(wm_trace_mask != 0, 0) && !wm_trace_depth) { \
+            extern const struct wm_trace_spec wm_trace_##fn;              \
+            wm_trace_begin(&wm_trace_##fn, WM_TRACE_NARGS(__VA_ARGS__),   \
+                           WM_TRACE_ARGS(__VA_ARGS__));                   \
+            return (__typeof__(fn(__VA_ARGS__)))wm_trace_end(             \
+                WM_TRACE_U64(fn(WM_TRACE_RELOAD(__VA_ARGS__))));          \
+        }                                                                 \
     } while (0)
 
 /* The same for a function that returns nothing. */
-#define WM_TRACE_VOID(fn, ...)                                                         \
-    do {                                                                               \
-        if (__builtin_expect(wm_trace_mask != 0, 0)) {                                 \
-            extern const struct wm_trace_spec wm_trace_##fn;                           \
-            struct wm_trace_call wm_tc_;                                               \
-            if (wm_trace_begin(&wm_tc_, &wm_trace_##fn, WM_TRACE_ARGV(__VA_ARGS__))) { \
-                fn(__VA_ARGS__);                                                       \
-                wm_trace_end(&wm_tc_, 0);                                              \
-                return;                                                                \
-            }                                                                          \
-        }                                                                              \
+#define WM_TRACE_VOID(fn, ...)                                            \
+    do {                                                                  \
+        if (__builtin_expect(wm_trace_mask != 0, 0) && !wm_trace_depth) { \
+            extern const struct wm_trace_spec wm_trace_##fn;              \
+            wm_trace_begin(&wm_trace_##fn, WM_TRACE_NARGS(__VA_ARGS__),   \
+                           WM_TRACE_ARGS(__VA_ARGS__));                   \
+            fn(WM_TRACE_RELOAD(__VA_ARGS__));                             \
+            wm_trace_end(0);                                              \
+            return;                                                       \
+        }                                                                 \
     } while (0)
 
 #endif

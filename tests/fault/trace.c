@@ -11,6 +11,7 @@
  * - WINMEM_TRACE unset, or empty: nothing at all on stderr.
  * - an unknown family: one warning naming it, the known ones still traced.
  * - two threads tracing at once: every line whole (one write each).
+ * - after fork(), the child's lines carry the child's id.
  */
 #define _GNU_SOURCE
 #include <windows.h>
@@ -248,6 +249,24 @@ static void *query_loop(void *arg)
 
 static int child(const char *what, const char *fam, const char *out)
 {
+    if (!strcmp(what, "fork")) {
+        MEMORY_BASIC_INFORMATION mbi;
+        const char *line = "winmem %d: VirtualQuery(addr=0xfffffffffffff000, info=0x%lx, len=0x30) "
+                           "= 0x0, last error ERROR_INVALID_PARAMETER (87)\n";
+        VirtualQuery((void *)(uintptr_t)-4096, &mbi, sizeof(mbi));
+        pid_t pid = fork();
+        if (pid == 0) {
+            VirtualQuery((void *)(uintptr_t)-4096, &mbi, sizeof(mbi));
+            _exit(0);
+        }
+        waitpid(pid, NULL, 0);
+        FILE *f = fopen(out, "w");
+        if (!f)
+            return 121;
+        fprintf(f, line, (int)getpid(), u(&mbi));
+        fprintf(f, line, (int)pid, u(&mbi));
+        return fclose(f) ? 121 : 0;
+    }
     if (!strcmp(what, "threads")) {
         pthread_t t;
         pthread_create(&t, NULL, query_loop, NULL);
@@ -422,6 +441,15 @@ int main(int argc, char **argv)
         }
         CHECK_EQ(lines, 4000);
         CHECK_EQ(whole, 4000);
+    }
+
+    /* fork: the parent's line, then the child's, each with its own id. */
+    {
+        char var[] = "WINMEM_TRACE=virtual";
+        char *env[] = { var, NULL };
+        CHECK_EQ(run("fork", "", env, err, sizeof(err)), 0);
+        slurp(expected_path, want, sizeof(want));
+        check_same("fork", want, err);
     }
 
     unlink(path);
