@@ -295,9 +295,20 @@ static int child(const char *what, const char *fam, const char *out)
 
 static char self[4096], dir[64];
 
-/* Run the child with env (NULL-terminated "NAME=value" list); its stderr into err. */
+extern char **environ;
+
+/* Run the child with this environment less any WINMEM_TRACE* and plus env (a NULL-terminated
+ * "NAME=value" list: sanitizer options and the like pass through); its stderr into err. */
 static int run(const char *what, const char *fam, char *const env[], char *err, size_t errsz)
 {
+    static char *full[512];
+    size_t k = 0;
+    for (char **e = environ; *e && k < 500; e++)
+        if (strncmp(*e, "WINMEM_TRACE", 12))
+            full[k++] = *e;
+    for (size_t i = 0; env[i]; i++)
+        full[k++] = env[i];
+    full[k] = NULL;
     int fds[2];
     char out[128];
     snprintf(out, sizeof(out), "%s/expected", dir);
@@ -309,7 +320,7 @@ static int run(const char *what, const char *fam, char *const env[], char *err, 
         close(fds[0]);
         close(fds[1]);
         char *argv[] = { self, (char *)"child", (char *)what, (char *)fam, out, NULL };
-        execve(self, argv, env);
+        execve(self, argv, full);
         _exit(127);
     }
     close(fds[1]);
