@@ -59,7 +59,7 @@ static unsigned long u(const void *p)
 }
 
 static char *page;
-static void *fault_pc;
+static void *volatile fault_pc; /* set in the handler */
 static DWORD handler_old;
 
 static LONG CALLBACK fix_page(EXCEPTION_POINTERS *ep)
