@@ -780,8 +780,18 @@ static void put_exception(struct line *l, const EXCEPTION_RECORD *rec)
 void wm_trace_dispatch_sigsafe(const EXCEPTION_RECORD *rec, struct wm_trace_saved *saved)
 {
     saved->depth = wm_trace_depth;
-    if (wm_trace_depth)
+    saved->untouched = false;
+    if (wm_trace_depth) {
         saved->call = wm_trace_current;
+        /* A traced Win32 call is under way, its last error held at the marker: a handler may
+         * leave by longjmp and never come back to it, so the thread gets its real value. */
+        const struct wm_trace_spec *spec = saved->call.spec;
+        if ((wm_trace_mask & spec->family) && sets_last_error(spec) &&
+            GetLastError() == UNTOUCHED) {
+            SetLastError(saved->call.last_error);
+            saved->untouched = true;
+        }
+    }
     wm_trace_depth = 0;
     if (!(wm_trace_mask & WM_TRACE_EXCEPT))
         return;
@@ -830,8 +840,11 @@ void wm_trace_outcome_sigsafe(const EXCEPTION_RECORD *rec, LONG verdict, const c
         errno = saved_errno;
     }
     wm_trace_depth = saved->depth;
-    if (wm_trace_depth)
+    if (wm_trace_depth) {
         wm_trace_current = saved->call;
+        if (saved->untouched && GetLastError() == saved->call.last_error)
+            SetLastError(UNTOUCHED); /* back in the call: watch it again */
+    }
 }
 
 void wm_trace_callback(const void *fn, const void *addr, SIZE_T size, BOOLEAN result)

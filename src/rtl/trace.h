@@ -80,6 +80,7 @@ void wm_trace_release(unsigned held);
  * prints who ended the dispatch and how, and puts the traced call back. */
 struct wm_trace_saved {
     unsigned depth;
+    bool untouched; /* the call's last error was held at trace.c's marker */
     struct wm_trace_call call;
 };
 void wm_trace_dispatch_sigsafe(const EXCEPTION_RECORD *rec, struct wm_trace_saved *saved);

@@ -12,6 +12,8 @@
  * - an unknown family: one warning naming it, the known ones still traced.
  * - two threads tracing at once: every line whole (one write each).
  * - after fork(), the child's lines carry the child's id.
+ * - a handler that leaves a traced call by longjmp: the last error is the thread's own (not
+ *   the tracer's marker) and later calls are traced.
  */
 #define _GNU_SOURCE
 #include <windows.h>
@@ -20,6 +22,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -247,8 +250,43 @@ static void *query_loop(void *arg)
     return NULL;
 }
 
+static sigjmp_buf escape;
+
+static LONG CALLBACK leave_by_longjmp(EXCEPTION_POINTERS *ep)
+{
+    if (ep->ExceptionRecord->ExceptionCode == STATUS_NO_MEMORY)
+        siglongjmp(escape, 1);
+    return EXCEPTION_CONTINUE_SEARCH;
+}
+
+/* A handler leaving a traced call by longjmp: the thread keeps its last error and goes on
+ * tracing. */
+static int child_longjmp(const char *out)
+{
+    families = HEAP;
+    HANDLE heap = HeapCreate(HEAP_GENERATE_EXCEPTIONS, 0, 0x10000);
+    expect(HEAP, "HeapCreate(options=HEAP_GENERATE_EXCEPTIONS, initial=0x0, max=0x10000) = 0x%lx",
+           u(heap));
+    PVOID h = AddVectoredExceptionHandler(1, leave_by_longjmp);
+    SetLastError(4242);
+    if (!sigsetjmp(escape, 1)) {
+        HeapAlloc(heap, 0, 0x100000); /* raises STATUS_NO_MEMORY; never returns */
+        return 120;
+    }
+    RemoveVectoredExceptionHandler(h);
+    CHECK_EQ(GetLastError(), 4242);
+    HeapDestroy(heap);
+    expect(HEAP, "HeapDestroy(heap=0x%lx) = TRUE", u(heap));
+    FILE *f = fopen(out, "w");
+    if (!f || fwrite(expected, 1, expected_len, f) != expected_len || fclose(f))
+        return 121;
+    return wmt_failed ? 122 : 0;
+}
+
 static int child(const char *what, const char *fam, const char *out)
 {
+    if (!strcmp(what, "longjmp"))
+        return child_longjmp(out);
     if (!strcmp(what, "fork")) {
         MEMORY_BASIC_INFORMATION mbi;
         const char *line = "winmem %d: VirtualQuery(addr=0xfffffffffffff000, info=0x%lx, len=0x30) "
@@ -452,6 +490,15 @@ int main(int argc, char **argv)
         }
         CHECK_EQ(lines, 4000);
         CHECK_EQ(whole, 4000);
+    }
+
+    /* A handler leaving a traced call by longjmp. */
+    {
+        char var[] = "WINMEM_TRACE=heap";
+        char *env[] = { var, NULL };
+        CHECK_EQ(run("longjmp", "heap", env, err, sizeof(err)), 0);
+        slurp(expected_path, want, sizeof(want));
+        check_same("longjmp", want, err);
     }
 
     /* fork: the parent's line, then the child's, each with its own id. */
