@@ -30,6 +30,8 @@
 #
 # Environment: WINE (default /usr/lib/wine/wine64), MINGW_CC (x86_64-w64-mingw32-gcc).
 set -euo pipefail
+# Figures are for winmem untraced: a WINMEM_TRACE left in the environment would time the tracer.
+unset WINMEM_TRACE WINMEM_TRACE_FILE
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")

@@ -8,6 +8,8 @@
  */
 #include "except.h"
 
+#include "rtl/trace.h"
+
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -50,15 +52,31 @@ enum wm_disposition wm_dispatch_sigsafe(EXCEPTION_RECORD *rec, CONTEXT *ctx)
         rec->ExceptionFlags |= EXCEPTION_NESTED_CALL;
     level_sp[nesting++] = sp;
 
-    LONG r = wm_handlers_call_sigsafe(WM_VEH, &ep);
-    if (r != EXCEPTION_CONTINUE_EXECUTION) {
+    /* WINMEM_TRACE=except: what by whom (nothing but a branch when off). */
+    struct wm_trace_saved traced;
+    if (wm_trace_mask)
+        wm_trace_dispatch_sigsafe(rec, &traced);
+    const char *by = NULL;
+    void *who = NULL;
+
+    LONG r = wm_handlers_call_sigsafe(WM_VEH, &ep, &who), verdict = r;
+    if (r == EXCEPTION_CONTINUE_EXECUTION)
+        by = "vectored handler";
+    else {
         LPTOP_LEVEL_EXCEPTION_FILTER f = atomic_load(&top_filter);
         LONG fr = f ? f(&ep) : EXCEPTION_CONTINUE_SEARCH;
         if (fr == EXCEPTION_CONTINUE_EXECUTION)
             r = fr;
         else if (fr == EXCEPTION_EXECUTE_HANDLER)
             d = WM_DISP_TERMINATE;
+        verdict = fr;
+        if (fr != EXCEPTION_CONTINUE_SEARCH) {
+            by = "unhandled exception filter";
+            who = (void *)f;
+        }
     }
+    if (wm_trace_mask)
+        wm_trace_outcome_sigsafe(rec, verdict, by, who, &traced);
     if (r == EXCEPTION_CONTINUE_EXECUTION) {
         if (rec->ExceptionFlags & EXCEPTION_NONCONTINUABLE) {
             /* "Any attempt to continue execution after a noncontinuable exception causes the
@@ -72,7 +90,7 @@ enum wm_disposition wm_dispatch_sigsafe(EXCEPTION_RECORD *rec, CONTEXT *ctx)
             nesting--;
             wm_dispatch_terminate_sigsafe(&nr, 0, NULL);
         }
-        wm_handlers_call_sigsafe(WM_VCH, &ep);
+        wm_handlers_call_sigsafe(WM_VCH, &ep, NULL);
         d = WM_DISP_CONTINUE;
     }
     nesting--;

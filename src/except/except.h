@@ -37,8 +37,9 @@ PVOID wm_handlers_add(enum wm_handler_list list, ULONG first, PVECTORED_EXCEPTIO
 ULONG wm_handlers_remove(enum wm_handler_list list, PVOID handle);
 /* Call the list's handlers in order until one returns EXCEPTION_CONTINUE_EXECUTION, which
  * is then returned; otherwise EXCEPTION_CONTINUE_SEARCH.  A handler removed before its turn
- * is skipped.  Lock-free and free of atomic read-modify-writes (the file says how). */
-LONG wm_handlers_call_sigsafe(enum wm_handler_list list, EXCEPTION_POINTERS *ep);
+ * is skipped; *who (if who is not NULL) is then the handler that continued.  Lock-free and
+ * free of atomic read-modify-writes (the file says how). */
+LONG wm_handlers_call_sigsafe(enum wm_handler_list list, EXCEPTION_POINTERS *ep, void **who);
 
 /* ---- dispatch.c ---------------------------------------------------------------------------- */
 

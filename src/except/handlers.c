@@ -134,7 +134,7 @@ ULONG wm_handlers_remove(enum wm_handler_list list, PVOID handle)
     return found != NULL;
 }
 
-LONG wm_handlers_call_sigsafe(enum wm_handler_list list, EXCEPTION_POINTERS *ep)
+LONG wm_handlers_call_sigsafe(enum wm_handler_list list, EXCEPTION_POINTERS *ep, void **who)
 {
     struct veh_list *l = &lists[list];
     int64_t last = INT64_MIN; /* position of the last handler called */
@@ -150,8 +150,11 @@ restart:;
             goto restart; /* e may have been removed and reused: find our place again */
         if (pos > last && !removed) {
             last = pos;
-            if (fn(ep) == EXCEPTION_CONTINUE_EXECUTION)
+            if (fn(ep) == EXCEPTION_CONTINUE_EXECUTION) {
+                if (who)
+                    *who = (void *)fn;
                 return EXCEPTION_CONTINUE_EXECUTION;
+            }
             /* Entries added after this one meanwhile run too; read its link only now. */
             if (atomic_load_explicit(&l->gen, memory_order_acquire) != gen)
                 goto restart;

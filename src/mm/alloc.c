@@ -8,6 +8,7 @@
  * where a reservation with no address goes is place.c's.
  */
 #include "mm.h"
+#include "rtl/trace.h"
 
 #include <errno.h>
 
@@ -315,6 +316,7 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE process, PVOID *base_pt
                                                   ULONG_PTR zero_bits, PSIZE_T size_ptr, ULONG type,
                                                   ULONG prot)
 {
+    WM_TRACE(NtAllocateVirtualMemory, process, base_ptr, zero_bits, size_ptr, type, prot);
     return wm_allocate(process, base_ptr, zero_bits, size_ptr, type, prot, false);
 }
 

@@ -17,6 +17,7 @@
  * (placeholder.c splits, joins and restores them).
  */
 #include "mm.h"
+#include "rtl/trace.h"
 
 #include <string.h>
 
@@ -238,6 +239,7 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base_
                                                     PSIZE_T size_ptr, ULONG type, ULONG prot,
                                                     PMEM_EXTENDED_PARAMETER params, ULONG count)
 {
+    WM_TRACE(NtAllocateVirtualMemoryEx, process, base_ptr, size_ptr, type, prot, params, count);
     struct ext_params p;
     uintptr_t addr, low, high;
     size_t size, align;
@@ -293,6 +295,8 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSectionEx(HANDLE section, HANDLE process, P
                                                ULONG prot, PMEM_EXTENDED_PARAMETER params,
                                                ULONG count)
 {
+    WM_TRACE(NtMapViewOfSectionEx, section, process, base_ptr, offset, size_ptr, type, prot, params,
+             count);
     struct ext_params p;
     uintptr_t addr, low, high;
     size_t size, align;
@@ -351,6 +355,7 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSectionEx(HANDLE section, HANDLE process, P
 
 WINMEM_API NTSTATUS NTAPI NtUnmapViewOfSectionEx(HANDLE process, PVOID addr, ULONG flags)
 {
+    WM_TRACE(NtUnmapViewOfSectionEx, process, addr, flags);
     if (flags & ~(ULONG)(MEM_UNMAP_WITH_TRANSIENT_BOOST | MEM_PRESERVE_PLACEHOLDER))
         return STATUS_INVALID_PARAMETER;
     if (flags & MEM_PRESERVE_PLACEHOLDER)

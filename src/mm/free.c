@@ -8,6 +8,7 @@
  * (MEM_PRESERVE_PLACEHOLDER, MEM_COALESCE_PLACEHOLDERS) are placeholder.c's.
  */
 #include "mm.h"
+#include "rtl/trace.h"
 
 /* Find the region and the page range a free request covers; fills *r, *start, *end. */
 static NTSTATUS free_range_locked(uintptr_t addr, size_t size, struct wm_region **rp,
@@ -164,6 +165,7 @@ out_unlock:
 WINMEM_API NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr,
                                               ULONG type)
 {
+    WM_TRACE(NtFreeVirtualMemory, process, base_ptr, size_ptr, type);
     NTSTATUS st = free_once(process, base_ptr, size_ptr, type);
 
     if (st == STATUS_INVALID_PAGE_PROTECTION) {

@@ -7,6 +7,7 @@
  * did not allocate is locked directly with mlock.
  */
 #include "mm.h"
+#include "rtl/trace.h"
 
 #include <errno.h>
 
@@ -74,6 +75,7 @@ static NTSTATUS lock_foreign_locked(uintptr_t start, uintptr_t end, bool lock)
 WINMEM_API NTSTATUS NTAPI NtLockVirtualMemory(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr,
                                               ULONG map_type)
 {
+    WM_TRACE(NtLockVirtualMemory, process, base_ptr, size_ptr, map_type);
     uintptr_t start = 0, end = 0;
     NTSTATUS st = lock_args(process, base_ptr, size_ptr, map_type, &start, &end);
     struct lock_scan scan = { .guard_off = SIZE_MAX };
@@ -135,6 +137,7 @@ out_unlock:
 WINMEM_API NTSTATUS NTAPI NtUnlockVirtualMemory(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr,
                                                 ULONG map_type)
 {
+    WM_TRACE(NtUnlockVirtualMemory, process, base_ptr, size_ptr, map_type);
     uintptr_t start = 0, end = 0;
     NTSTATUS st = lock_args(process, base_ptr, size_ptr, map_type, &start, &end);
 

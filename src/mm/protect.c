@@ -7,6 +7,7 @@
  * too, the model takes what the kernel then has (wm_protect_adopt_locked), so the two agree.
  */
 #include "mm.h"
+#include "rtl/trace.h"
 
 /* Rollback: give pages back the protection the model still records for them.  Every run is
  * tried; the first failure is kept in *ctx. */
@@ -231,6 +232,7 @@ out_unlock:
 WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr,
                                                  ULONG new_prot, PULONG old_ptr)
 {
+    WM_TRACE(NtProtectVirtualMemory, process, base_ptr, size_ptr, new_prot, old_ptr);
     NTSTATUS st = protect_once(process, base_ptr, size_ptr, new_prot, old_ptr);
 
     if (st == STATUS_INVALID_PAGE_PROTECTION) {

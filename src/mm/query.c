@@ -9,6 +9,7 @@
  * winmem's own neighbouring reservations is read, so the two sources never overlap.
  */
 #include "mm.h"
+#include "rtl/trace.h"
 
 #include <string.h>
 
@@ -192,6 +193,7 @@ WINMEM_API NTSTATUS NTAPI NtQueryVirtualMemory(HANDLE process, PVOID base,
                                                MEMORY_INFORMATION_CLASS info_class, PVOID info,
                                                SIZE_T len, PSIZE_T ret_len)
 {
+    WM_TRACE(NtQueryVirtualMemory, process, base, info_class, info, len, ret_len);
     NTSTATUS st = wm_vmstate_check_process(process);
     MEMORY_BASIC_INFORMATION mbi;
 

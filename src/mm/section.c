@@ -14,6 +14,7 @@
  * closing, and a section that left the table never gets another handle.
  */
 #include "mm.h"
+#include "rtl/trace.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -345,6 +346,7 @@ WINMEM_API NTSTATUS NTAPI NtCreateSection(PHANDLE out, ACCESS_MASK access, POBJE
                                           PLARGE_INTEGER max_size, ULONG prot, ULONG attrs,
                                           HANDLE file)
 {
+    WM_TRACE(NtCreateSection, out, access, oa, max_size, prot, attrs, file);
     bool has_file = file && file != INVALID_HANDLE_VALUE, named = false, shm = false;
     uint64_t size = max_size ? (uint64_t)max_size->QuadPart : 0, grew = UINT64_MAX;
     struct wm_namespace_object o = { .fd = -1 };
@@ -457,6 +459,7 @@ static NTSTATUS open_other(char *name, ACCESS_MASK access, HANDLE *out)
 /* NtOpenSection: a handle to a named section, here or in another process. */
 WINMEM_API NTSTATUS NTAPI NtOpenSection(PHANDLE out, ACCESS_MASK access, POBJECT_ATTRIBUTES oa)
 {
+    WM_TRACE(NtOpenSection, out, access, oa);
     char *name;
     NTSTATUS st;
 

@@ -11,6 +11,7 @@
  * nothing secured, the checks cost one load.
  */
 #include "mm.h"
+#include "rtl/trace.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -106,6 +107,7 @@ static bool probe_locked(uintptr_t start, uintptr_t end, uint32_t mode)
  * not committed, not accessible in ProbeMode, or the arguments are bad. */
 WINMEM_API HANDLE NTAPI MmSecureVirtualMemory(PVOID address, SIZE_T size, ULONG probe)
 {
+    WM_TRACE(MmSecureVirtualMemory, address, size, probe);
     uintptr_t start, end;
     HANDLE h = NULL;
 
@@ -138,6 +140,7 @@ out_unlock:
  * would bug-check a driver passing one). */
 WINMEM_API VOID NTAPI MmUnsecureVirtualMemory(HANDLE handle)
 {
+    WM_TRACE_VOID(MmUnsecureVirtualMemory, handle);
     wm_vmstate_wrlock();
     for (size_t i = 0; i < nsecs; i++) {
         if (secs[i].id == (uintptr_t)handle) {
@@ -206,6 +209,7 @@ __attribute__((constructor(101))) static void register_fork(void)
 
 WINMEM_API NTSTATUS NTAPI RtlRegisterSecureMemoryCacheCallback(PRTL_SECURE_MEMORY_CACHE_CALLBACK fn)
 {
+    WM_TRACE(RtlRegisterSecureMemoryCacheCallback, fn);
     if (!fn)
         return STATUS_INVALID_PARAMETER;
     /* Appended, so callbacks run in registration order. */
@@ -215,6 +219,7 @@ WINMEM_API NTSTATUS NTAPI RtlRegisterSecureMemoryCacheCallback(PRTL_SECURE_MEMOR
 WINMEM_API NTSTATUS NTAPI
 RtlDeregisterSecureMemoryCacheCallback(PRTL_SECURE_MEMORY_CACHE_CALLBACK fn)
 {
+    WM_TRACE(RtlDeregisterSecureMemoryCacheCallback, fn);
     /* The earliest registration of fn goes (registering twice needs removing twice); calls
      * under way on other threads end first, so afterwards fn is neither running nor called. */
     return fn && wm_cblist_remove(&callbacks, NULL, (const void *)fn, running, true)
@@ -234,7 +239,10 @@ WINMEM_API BOOLEAN NTAPI RtlFlushSecureMemoryCache(PVOID addr, SIZE_T size)
             continue; /* removed before its turn */
         struct wm_cb *outer = running;
         running = c;
-        if (((PRTL_SECURE_MEMORY_CACHE_CALLBACK)c->fn)(addr, size))
+        BOOLEAN r = ((PRTL_SECURE_MEMORY_CACHE_CALLBACK)c->fn)(addr, size);
+        if (__builtin_expect(wm_trace_mask & WM_TRACE_SECURE, 0))
+            wm_trace_callback(c->fn, addr, size, r);
+        if (r)
             any = TRUE;
         running = outer;
         wm_cblist_call_end_sigsafe(c);

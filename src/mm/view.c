@@ -9,6 +9,7 @@
  * it, and the model records PAGE_READWRITE for that page alone, as Windows reports it.
  */
 #include "mm.h"
+#include "rtl/trace.h"
 
 #include "ntddk.h"
 
@@ -357,7 +358,8 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSection(HANDLE section, HANDLE process, PVO
                                              PLARGE_INTEGER offset_ptr, PSIZE_T size_ptr,
                                              SECTION_INHERIT inherit, ULONG type, ULONG prot)
 {
-    (void)commit, (void)inherit;
+    WM_TRACE(NtMapViewOfSection, section, process, base_ptr, zero_bits, commit, offset_ptr,
+             size_ptr, inherit, type, prot);
     return wm_map_view(section, process, base_ptr, zero_bits, offset_ptr, size_ptr, type, prot,
                        false);
 }
@@ -500,6 +502,7 @@ static NTSTATUS unmap(HANDLE process, PVOID addr, bool preserve)
 
 WINMEM_API NTSTATUS NTAPI NtUnmapViewOfSection(HANDLE process, PVOID addr)
 {
+    WM_TRACE(NtUnmapViewOfSection, process, addr);
     return unmap(process, addr, false);
 }
 

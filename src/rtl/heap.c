@@ -13,6 +13,8 @@
  */
 #include "heap.h"
 
+#include "trace.h"
+
 #include <string.h>
 
 #include "except/except.h"
@@ -293,8 +295,10 @@ static void fork_child(void)
 static void process_heap_init(void)
 {
     HANDLE hh;
+    unsigned held = wm_trace_hold(); /* winmem's own calls, which no program made */
     if (NT_SUCCESS(wm_heap_create(0, 0, 0, &hh)))
         process_heap = hh;
+    wm_trace_release(held);
 }
 
 /* Registered at default constructor priority, after the memory manager's and the callback

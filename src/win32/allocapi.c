@@ -3,6 +3,7 @@
  * NtAllocateVirtualMemoryEx / NtMapViewOfSectionEx (mm/allocex.c).
  */
 #include "win32.h"
+#include "rtl/trace.h"
 
 #include "except/except.h"
 
@@ -16,6 +17,7 @@ static bool app_forbidden(ULONG prot)
 WINMEM_API PVOID WINAPI VirtualAlloc2(HANDLE process, PVOID base, SIZE_T size, ULONG type,
                                       ULONG prot, MEM_EXTENDED_PARAMETER *params, ULONG count)
 {
+    WM_TRACE(VirtualAlloc2, process, base, size, type, prot, params, count);
     wm_signal_init(); /* as VirtualAlloc */
     if (!process)
         process = NtCurrentProcess(); /* NULL means the current process here [W] */
@@ -29,6 +31,7 @@ WINMEM_API PVOID WINAPI VirtualAlloc2FromApp(HANDLE process, PVOID base, SIZE_T 
                                              ULONG prot, MEM_EXTENDED_PARAMETER *params,
                                              ULONG count)
 {
+    WM_TRACE(VirtualAlloc2FromApp, process, base, size, type, prot, params, count);
     if (app_forbidden(prot))
         return (wm_win32_error(ERROR_INVALID_PARAMETER), NULL);
     return VirtualAlloc2(process, base, size, type, prot, params, count);
@@ -36,6 +39,7 @@ WINMEM_API PVOID WINAPI VirtualAlloc2FromApp(HANDLE process, PVOID base, SIZE_T 
 
 WINMEM_API PVOID WINAPI VirtualAllocFromApp(PVOID base, SIZE_T size, ULONG type, ULONG prot)
 {
+    WM_TRACE(VirtualAllocFromApp, base, size, type, prot);
     if (app_forbidden(prot))
         return (wm_win32_error(ERROR_INVALID_PARAMETER), NULL);
     return VirtualAlloc(base, size, type, prot);
@@ -43,6 +47,7 @@ WINMEM_API PVOID WINAPI VirtualAllocFromApp(PVOID base, SIZE_T size, ULONG type,
 
 WINMEM_API BOOL WINAPI VirtualProtectFromApp(PVOID addr, SIZE_T size, ULONG prot, PULONG old)
 {
+    WM_TRACE(VirtualProtectFromApp, addr, size, prot, old);
     if (app_forbidden(prot))
         return wm_win32_error(ERROR_INVALID_PARAMETER);
     return VirtualProtect(addr, size, prot, (PDWORD)old);
@@ -52,6 +57,7 @@ WINMEM_API PVOID WINAPI MapViewOfFile3(HANDLE mapping, HANDLE process, PVOID bas
                                        SIZE_T size, ULONG type, ULONG prot,
                                        MEM_EXTENDED_PARAMETER *params, ULONG count)
 {
+    WM_TRACE(MapViewOfFile3, mapping, process, base, offset, size, type, prot, params, count);
     wm_signal_init();
     if (!process)
         process = NtCurrentProcess();
@@ -67,6 +73,8 @@ WINMEM_API PVOID WINAPI MapViewOfFile3FromApp(HANDLE mapping, HANDLE process, PV
                                               ULONG64 offset, SIZE_T size, ULONG type, ULONG prot,
                                               MEM_EXTENDED_PARAMETER *params, ULONG count)
 {
+    WM_TRACE(MapViewOfFile3FromApp, mapping, process, base, offset, size, type, prot, params,
+             count);
     if (app_forbidden(prot))
         return (wm_win32_error(ERROR_INVALID_PARAMETER), NULL);
     return MapViewOfFile3(mapping, process, base, offset, size, type, prot, params, count);
@@ -74,10 +82,12 @@ WINMEM_API PVOID WINAPI MapViewOfFile3FromApp(HANDLE mapping, HANDLE process, PV
 
 WINMEM_API BOOL WINAPI UnmapViewOfFile2(HANDLE process, PVOID base, ULONG flags)
 {
+    WM_TRACE(UnmapViewOfFile2, process, base, flags);
     return wm_win32_status(NtUnmapViewOfSectionEx(process, base, flags));
 }
 
 WINMEM_API BOOL WINAPI UnmapViewOfFileEx(PVOID base, ULONG flags)
 {
+    WM_TRACE(UnmapViewOfFileEx, base, flags);
     return wm_win32_status(NtUnmapViewOfSectionEx(NtCurrentProcess(), base, flags));
 }

@@ -3,6 +3,7 @@
  * an NTSTATUS; vectored exception handling and RaiseException over except/.
  */
 #include "win32.h"
+#include "rtl/trace.h"
 
 #include "except/except.h"
 
@@ -36,24 +37,28 @@ BOOL wm_win32_status(NTSTATUS status)
 /* AddVectoredExceptionHandler: First != 0 puts the handler before every other. */
 WINMEM_API PVOID WINAPI AddVectoredExceptionHandler(ULONG first, PVECTORED_EXCEPTION_HANDLER fn)
 {
+    WM_TRACE(AddVectoredExceptionHandler, first, fn);
     wm_signal_init();
     return wm_handlers_add(WM_VEH, first, fn);
 }
 
 WINMEM_API ULONG WINAPI RemoveVectoredExceptionHandler(PVOID handle)
 {
+    WM_TRACE(RemoveVectoredExceptionHandler, handle);
     return wm_handlers_remove(WM_VEH, handle);
 }
 
 /* AddVectoredContinueHandler: called after a handler or filter continues execution. */
 WINMEM_API PVOID WINAPI AddVectoredContinueHandler(ULONG first, PVECTORED_EXCEPTION_HANDLER fn)
 {
+    WM_TRACE(AddVectoredContinueHandler, first, fn);
     wm_signal_init();
     return wm_handlers_add(WM_VCH, first, fn);
 }
 
 WINMEM_API ULONG WINAPI RemoveVectoredContinueHandler(PVOID handle)
 {
+    WM_TRACE(RemoveVectoredContinueHandler, handle);
     return wm_handlers_remove(WM_VCH, handle);
 }
 
@@ -61,6 +66,7 @@ WINMEM_API ULONG WINAPI RemoveVectoredContinueHandler(PVOID handle)
 WINMEM_API LPTOP_LEVEL_EXCEPTION_FILTER WINAPI
 SetUnhandledExceptionFilter(LPTOP_LEVEL_EXCEPTION_FILTER filter)
 {
+    WM_TRACE(SetUnhandledExceptionFilter, filter);
     wm_signal_init();
     return wm_dispatch_set_filter(filter);
 }

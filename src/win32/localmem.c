@@ -20,6 +20,7 @@
  * LocalHandle but ERROR_INVALID_HANDLE to their Global twins.
  */
 #include "win32.h"
+#include "rtl/trace.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -448,16 +449,19 @@ static HLOCAL mem_realloc(HLOCAL h, SIZE_T size, UINT flags, bool global)
 
 WINMEM_API HLOCAL WINAPI LocalAlloc(UINT flags, SIZE_T bytes)
 {
+    WM_TRACE(LocalAlloc, flags, bytes);
     return mem_alloc(flags & LMEM_KNOWN & ~F_MODIFY, bytes, false);
 }
 
 WINMEM_API HLOCAL WINAPI LocalReAlloc(HLOCAL mem, SIZE_T bytes, UINT flags)
 {
+    WM_TRACE(LocalReAlloc, mem, bytes, flags);
     return mem_realloc(mem, bytes, flags & LMEM_KNOWN, false);
 }
 
 WINMEM_API HLOCAL WINAPI LocalFree(HLOCAL mem)
 {
+    WM_TRACE(LocalFree, mem);
     return mem_free(mem);
 }
 
@@ -498,16 +502,19 @@ static UINT from_gmem(UINT g)
 
 WINMEM_API HGLOBAL WINAPI GlobalAlloc(UINT flags, SIZE_T bytes)
 {
+    WM_TRACE(GlobalAlloc, flags, bytes);
     return mem_alloc(from_gmem(flags) & ~F_MODIFY, bytes, true);
 }
 
 WINMEM_API HGLOBAL WINAPI GlobalReAlloc(HGLOBAL mem, SIZE_T bytes, UINT flags)
 {
+    WM_TRACE(GlobalReAlloc, mem, bytes, flags);
     return mem_realloc(mem, bytes, from_gmem(flags), true);
 }
 
 WINMEM_API HGLOBAL WINAPI GlobalFree(HGLOBAL mem)
 {
+    WM_TRACE(GlobalFree, mem);
     return mem_free(mem);
 }
 

@@ -4,6 +4,7 @@
  * only at the Win32 level (MEM_RELEASE needs size 0).
  */
 #include "win32.h"
+#include "rtl/trace.h"
 
 #include "psapi.h"
 
@@ -16,6 +17,7 @@
 WINMEM_API LPVOID WINAPI VirtualAllocEx(HANDLE process, LPVOID addr, SIZE_T size, DWORD type,
                                         DWORD prot)
 {
+    WM_TRACE(VirtualAllocEx, process, addr, size, type, prot);
     wm_signal_init(); /* guard pages and access violations become exceptions from here on */
     NTSTATUS st = NtAllocateVirtualMemory(process, &addr, 0, &size, type, prot);
     return wm_win32_status(st) ? addr : NULL;
@@ -23,6 +25,7 @@ WINMEM_API LPVOID WINAPI VirtualAllocEx(HANDLE process, LPVOID addr, SIZE_T size
 
 WINMEM_API LPVOID WINAPI VirtualAlloc(LPVOID addr, SIZE_T size, DWORD type, DWORD prot)
 {
+    WM_TRACE(VirtualAlloc, addr, size, type, prot);
     return VirtualAllocEx(NtCurrentProcess(), addr, size, type, prot);
 }
 
@@ -30,6 +33,7 @@ WINMEM_API LPVOID WINAPI VirtualAlloc(LPVOID addr, SIZE_T size, DWORD type, DWOR
  * secured range runs the secure memory cache callbacks inside NtFreeVirtualMemory. */
 WINMEM_API BOOL WINAPI VirtualFreeEx(HANDLE process, LPVOID addr, SIZE_T size, DWORD type)
 {
+    WM_TRACE(VirtualFreeEx, process, addr, size, type);
     wm_signal_init();
     /* Only the placeholder operations release a range given by its size. */
     if (type == MEM_RELEASE && size != 0)
@@ -39,6 +43,7 @@ WINMEM_API BOOL WINAPI VirtualFreeEx(HANDLE process, LPVOID addr, SIZE_T size, D
 
 WINMEM_API BOOL WINAPI VirtualFree(LPVOID addr, SIZE_T size, DWORD type)
 {
+    WM_TRACE(VirtualFree, addr, size, type);
     return VirtualFreeEx(NtCurrentProcess(), addr, size, type);
 }
 
@@ -46,12 +51,14 @@ WINMEM_API BOOL WINAPI VirtualFree(LPVOID addr, SIZE_T size, DWORD type)
 WINMEM_API BOOL WINAPI VirtualProtectEx(HANDLE process, LPVOID addr, SIZE_T size, DWORD prot,
                                         PDWORD old)
 {
+    WM_TRACE(VirtualProtectEx, process, addr, size, prot, old);
     wm_signal_init();
     return wm_win32_status(NtProtectVirtualMemory(process, &addr, &size, prot, (PULONG)old));
 }
 
 WINMEM_API BOOL WINAPI VirtualProtect(LPVOID addr, SIZE_T size, DWORD prot, PDWORD old)
 {
+    WM_TRACE(VirtualProtect, addr, size, prot, old);
     return VirtualProtectEx(NtCurrentProcess(), addr, size, prot, old);
 }
 
@@ -59,6 +66,7 @@ WINMEM_API BOOL WINAPI VirtualProtect(LPVOID addr, SIZE_T size, DWORD prot, PDWO
 WINMEM_API SIZE_T WINAPI VirtualQueryEx(HANDLE process, LPCVOID addr,
                                         PMEMORY_BASIC_INFORMATION info, SIZE_T len)
 {
+    WM_TRACE(VirtualQueryEx, process, addr, info, len);
     SIZE_T written = 0;
     NTSTATUS st =
         NtQueryVirtualMemory(process, (PVOID)addr, MemoryBasicInformation, info, len, &written);
@@ -67,18 +75,21 @@ WINMEM_API SIZE_T WINAPI VirtualQueryEx(HANDLE process, LPCVOID addr,
 
 WINMEM_API SIZE_T WINAPI VirtualQuery(LPCVOID addr, PMEMORY_BASIC_INFORMATION info, SIZE_T len)
 {
+    WM_TRACE(VirtualQuery, addr, info, len);
     return VirtualQueryEx(NtCurrentProcess(), addr, info, len);
 }
 
 /* VirtualLock / VirtualUnlock: pin committed pages in memory / let them go. */
 WINMEM_API BOOL WINAPI VirtualLock(LPVOID addr, SIZE_T size)
 {
+    WM_TRACE(VirtualLock, addr, size);
     wm_signal_init();
     return wm_win32_status(NtLockVirtualMemory(NtCurrentProcess(), &addr, &size, MAP_PROCESS));
 }
 
 WINMEM_API BOOL WINAPI VirtualUnlock(LPVOID addr, SIZE_T size)
 {
+    WM_TRACE(VirtualUnlock, addr, size);
     return wm_win32_status(NtUnlockVirtualMemory(NtCurrentProcess(), &addr, &size, MAP_PROCESS));
 }
 
@@ -122,6 +133,7 @@ static bool ansi_object_name(LPCSTR name, WCHAR buf[MAX_PATH + 1])
 WINMEM_API HANDLE WINAPI CreateFileMappingW(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD prot,
                                             DWORD size_hi, DWORD size_lo, LPCWSTR name)
 {
+    WM_TRACE(CreateFileMappingW, file, sa, prot, size_hi, size_lo, name);
     UNICODE_STRING us;
     OBJECT_ATTRIBUTES oa = { sizeof(oa), NULL, NULL, 0, NULL, NULL };
     LARGE_INTEGER size;
@@ -155,6 +167,7 @@ WINMEM_API HANDLE WINAPI CreateFileMappingW(HANDLE file, LPSECURITY_ATTRIBUTES s
 WINMEM_API HANDLE WINAPI CreateFileMappingA(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD prot,
                                             DWORD size_hi, DWORD size_lo, LPCSTR name)
 {
+    WM_TRACE(CreateFileMappingA, file, sa, prot, size_hi, size_lo, name);
     WCHAR buf[MAX_PATH + 1];
     if (name && !ansi_object_name(name, buf))
         return NULL;
@@ -164,6 +177,7 @@ WINMEM_API HANDLE WINAPI CreateFileMappingA(HANDLE file, LPSECURITY_ATTRIBUTES s
 /* OpenFileMappingW: ERROR_FILE_NOT_FOUND for a name no process holds. */
 WINMEM_API HANDLE WINAPI OpenFileMappingW(DWORD access, BOOL inherit, LPCWSTR name)
 {
+    WM_TRACE(OpenFileMappingW, access, inherit, name);
     UNICODE_STRING us;
     OBJECT_ATTRIBUTES oa = { sizeof(oa), NULL, &us, inherit ? OBJ_INHERIT : 0, NULL, NULL };
     HANDLE h = NULL;
@@ -182,6 +196,7 @@ WINMEM_API HANDLE WINAPI OpenFileMappingW(DWORD access, BOOL inherit, LPCWSTR na
 
 WINMEM_API HANDLE WINAPI OpenFileMappingA(DWORD access, BOOL inherit, LPCSTR name)
 {
+    WM_TRACE(OpenFileMappingA, access, inherit, name);
     WCHAR buf[MAX_PATH + 1];
     if (name && !ansi_object_name(name, buf))
         return NULL;
@@ -191,6 +206,7 @@ WINMEM_API HANDLE WINAPI OpenFileMappingA(DWORD access, BOOL inherit, LPCSTR nam
 WINMEM_API LPVOID WINAPI MapViewOfFileEx(HANDLE mapping, DWORD access, DWORD off_hi, DWORD off_lo,
                                          SIZE_T size, LPVOID base)
 {
+    WM_TRACE(MapViewOfFileEx, mapping, access, off_hi, off_lo, size, base);
     LARGE_INTEGER off;
 
     wm_signal_init(); /* copy-on-write and guard pages in views need the fault handler */
@@ -203,6 +219,7 @@ WINMEM_API LPVOID WINAPI MapViewOfFileEx(HANDLE mapping, DWORD access, DWORD off
 WINMEM_API LPVOID WINAPI MapViewOfFile(HANDLE mapping, DWORD access, DWORD off_hi, DWORD off_lo,
                                        SIZE_T size)
 {
+    WM_TRACE(MapViewOfFile, mapping, access, off_hi, off_lo, size);
     return MapViewOfFileEx(mapping, access, off_hi, off_lo, size, NULL);
 }
 
@@ -210,12 +227,14 @@ WINMEM_API LPVOID WINAPI MapViewOfFile(HANDLE mapping, DWORD access, DWORD off_h
  * secure memory cache callbacks inside NtUnmapViewOfSection, like VirtualFree. */
 WINMEM_API BOOL WINAPI UnmapViewOfFile(LPCVOID addr)
 {
+    WM_TRACE(UnmapViewOfFile, addr);
     return wm_win32_status(NtUnmapViewOfSection(NtCurrentProcess(), (PVOID)addr));
 }
 
 /* FlushViewOfFile: write the view's dirty pages to its file (size 0: to the view's end). */
 WINMEM_API BOOL WINAPI FlushViewOfFile(LPCVOID addr, SIZE_T size)
 {
+    WM_TRACE(FlushViewOfFile, addr, size);
     return wm_win32_status(wm_view_flush((uintptr_t)addr, size));
 }
 
@@ -224,6 +243,7 @@ WINMEM_API BOOL WINAPI FlushViewOfFile(LPCVOID addr, SIZE_T size)
 WINMEM_API UINT WINAPI GetWriteWatch(DWORD flags, PVOID base, SIZE_T size, PVOID *addresses,
                                      ULONG_PTR *count, LPDWORD granularity)
 {
+    WM_TRACE(GetWriteWatch, flags, base, size, addresses, count, granularity);
     wm_signal_init();
     return wm_win32_status(NtGetWriteWatch(NtCurrentProcess(), flags, base, size, addresses, count,
                                            (PULONG)granularity))
@@ -234,6 +254,7 @@ WINMEM_API UINT WINAPI GetWriteWatch(DWORD flags, PVOID base, SIZE_T size, PVOID
 /* ResetWriteWatch: forget the writes to pages of a MEM_WRITE_WATCH allocation. */
 WINMEM_API UINT WINAPI ResetWriteWatch(LPVOID base, SIZE_T size)
 {
+    WM_TRACE(ResetWriteWatch, base, size);
     wm_signal_init();
     return wm_win32_status(NtResetWriteWatch(NtCurrentProcess(), base, size)) ? 0 : ~0u;
 }

@@ -4,6 +4,7 @@
  * a preferred node (a hint, honoured with mbind on machines that have several nodes).
  */
 #include "win32.h"
+#include "rtl/trace.h"
 
 #include "mm/mm.h"
 
@@ -93,6 +94,7 @@ WINMEM_API BOOL WINAPI GetNumaProcessorNode(UCHAR processor, PUCHAR node)
 WINMEM_API LPVOID WINAPI VirtualAllocExNuma(HANDLE process, LPVOID addr, SIZE_T size, DWORD type,
                                             DWORD prot, DWORD node)
 {
+    WM_TRACE(VirtualAllocExNuma, process, addr, size, type, prot, node);
     NTSTATUS st = wm_numa_check_node(node);
     if (st)
         return (wm_win32_status(st), NULL);
@@ -105,6 +107,7 @@ WINMEM_API LPVOID WINAPI VirtualAllocExNuma(HANDLE process, LPVOID addr, SIZE_T 
 WINMEM_API LPVOID WINAPI MapViewOfFileExNuma(HANDLE mapping, DWORD access, DWORD off_hi,
                                              DWORD off_lo, SIZE_T size, LPVOID addr, DWORD node)
 {
+    WM_TRACE(MapViewOfFileExNuma, mapping, access, off_hi, off_lo, size, addr, node);
     NTSTATUS st = wm_numa_check_node(node);
     if (st)
         return (wm_win32_status(st), NULL);

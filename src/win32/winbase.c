@@ -3,10 +3,12 @@
  * registration calls (mm/secure.c).
  */
 #include "win32.h"
+#include "rtl/trace.h"
 
 /* AddSecureMemoryCacheCallback: TRUE, or FALSE with ERROR_INVALID_PARAMETER for NULL. */
 WINMEM_API BOOL WINAPI AddSecureMemoryCacheCallback(PSECURE_MEMORY_CACHE_CALLBACK fn)
 {
+    WM_TRACE(AddSecureMemoryCacheCallback, fn);
     return wm_win32_status(RtlRegisterSecureMemoryCacheCallback(fn));
 }
 
@@ -14,5 +16,6 @@ WINMEM_API BOOL WINAPI AddSecureMemoryCacheCallback(PSECURE_MEMORY_CACHE_CALLBAC
  * registered (or NULL). */
 WINMEM_API BOOL WINAPI RemoveSecureMemoryCacheCallback(PSECURE_MEMORY_CACHE_CALLBACK fn)
 {
+    WM_TRACE(RemoveSecureMemoryCacheCallback, fn);
     return wm_win32_status(RtlDeregisterSecureMemoryCacheCallback(fn));
 }
