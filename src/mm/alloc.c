@@ -45,8 +45,12 @@ static struct wm_region *reserve_region(uintptr_t start, size_t size, ULONG type
 
     /* CFG flags are accepted but are not part of the recorded protection. */
     prot &= ~(ULONG)PAGE_TARGETS_INVALID;
-    return wm_region_new(start, size, prot, MEM_PRIVATE,
-                         commit ? WM_STATE_COMMITTED : WM_STATE_RESERVED, commit ? prot : 0);
+    struct wm_region *r =
+        wm_region_new(start, size, prot, MEM_PRIVATE,
+                      commit ? WM_STATE_COMMITTED : WM_STATE_RESERVED, commit ? prot : 0);
+    if (r)
+        r->flags |= (uint16_t)(wm_vmstate_thread_tag() << WM_REGION_PLACER_SHIFT);
+    return r;
 }
 
 /* Map the new region r (r->base: the address the caller named, 0: the system chooses) with the

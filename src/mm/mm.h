@@ -116,6 +116,9 @@ void wm_vmstate_busy_add_locked(struct wm_busy *b, uintptr_t start, uintptr_t en
 void wm_vmstate_busy_settle_locked(struct wm_busy *b);
 /* Another thread's claim overlapping [start, end), or NULL.  Caller holds the lock. */
 const struct wm_busy *wm_vmstate_busy_find_locked(uintptr_t start, uintptr_t end);
+/* The calling thread's placer tag (1..127, fixed for its life; threads past the 127th share
+ * tags), recorded in the regions it reserves (WM_REGION_PLACER). */
+unsigned wm_vmstate_thread_tag(void);
 /* The same counting the calling thread's own claims too (true/false). */
 bool wm_vmstate_busy_any_locked(uintptr_t start, uintptr_t end);
 /* Narrow [*lo, *hi), a stretch around addr (which no claim holds), to stop at claims. */

@@ -214,6 +214,16 @@ static _Atomic uint32_t settle_waiters;
 /* A per-thread address that names the thread as a claim's owner. */
 static __thread char self_tag __attribute__((tls_model("initial-exec")));
 
+unsigned wm_vmstate_thread_tag(void)
+{
+    static _Atomic unsigned next;
+    static __thread unsigned char tag __attribute__((tls_model("initial-exec")));
+
+    if (__builtin_expect(!tag, 0))
+        tag = (unsigned char)(atomic_fetch_add_explicit(&next, 1, memory_order_relaxed) % 127 + 1);
+    return tag;
+}
+
 /* A range being created overlaps no region (it enters the index only when it settles); one
  * being released is exactly one region, still in the index; claims do not overlap. */
 static const char *check_claims_locked(void)
