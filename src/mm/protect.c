@@ -8,6 +8,8 @@
  */
 #include "mm.h"
 
+#include <errno.h>
+
 /* Rollback: give pages back the protection the model still records for them.  Every run is
  * tried; the first failure is kept in *ctx. */
 static int restore_run(void *ctx, const struct wm_region *r, size_t off, size_t len,
@@ -138,6 +140,8 @@ static NTSTATUS protect_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, 
     size_t off, len = 0;
     uint32_t old = PAGE_NOACCESS;
     int rc;
+    struct wm_busy claim;
+    bool claimed = false;
 
     uintptr_t addr;
     size_t size;
@@ -199,18 +203,39 @@ static NTSTATUS protect_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, 
         st = STATUS_NO_MEMORY;
         goto out_unlock;
     }
-    wm_vmstate_model_stable_locked();
-    rc = wm_os_protect(start, len, wm_prot_access(new_prot));
-    wm_vmstate_model_changing_locked();
+    old = r->runs[wm_region_run_index(r, off)].prot;
+    if ((r->flags & WM_REGION_WATCHED) || !wm_vmstate_busy_allowed_locked()) {
+        /* Watched pages get their write access taken back (wm_watch_arm_locked) before
+         * anyone may write unrecorded: the lock stays held, readers go on meanwhile. */
+        wm_vmstate_model_stable_locked();
+        rc = wm_os_protect(start, len, wm_prot_access(new_prot));
+        wm_vmstate_model_changing_locked();
+    } else {
+        /* The mprotect runs with the lock dropped and the pages claimed, as a reservation's
+         * mmap does (mm.h, busy ranges): other threads' calls on other memory go on, calls on
+         * these pages wait for the outcome, queries read the model as it was, and a fault the
+         * new protection caused is decided once the model says it (fault.c). */
+        wm_vmstate_busy_change_locked(&claim, start, end);
+        claimed = true;
+        wm_vmstate_wrunlock();
+        rc = wm_os_protect(start, len, wm_prot_access(new_prot));
+        wm_vmstate_wrlock();
+        /* A guard page consumed elsewhere in the region meanwhile may have used the room
+         * reserved for the update: then it is undone, as a refusal would be. */
+        if (!rc && wm_region_reserve_runs(r))
+            rc = -ENOMEM;
+    }
     if (rc) {
         roll_back_locked(r, off, len, new_prot);
         st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);
-        goto out_unlock;
+        goto out_settle;
     }
-    old = r->runs[wm_region_run_index(r, off)].prot;
     wm_region_protect(r, off, len, new_prot);
     wm_space_refresh(&wm_vm.space, r);
     wm_watch_arm_locked(r, off, len);
+out_settle:
+    if (claimed)
+        wm_vmstate_busy_settle_locked(&claim);
 out_unlock:
     if (st == STATUS_SUCCESS)
         wm_cfg_protect_locked(start, len, asked);

@@ -148,9 +148,15 @@ void wm_vmstate_model_stable_locked(void)
         atomic_store_explicit(&model_seq, s + 1, memory_order_release);
 }
 
+/* Protection-change claims out (wm_vmstate_busy_change_locked). */
+static _Atomic uint32_t changing_claims;
+
 bool wm_vmstate_writer_active_sigsafe(void)
 {
-    return atomic_load_explicit(&lock_word, memory_order_relaxed) & WRITER;
+    /* A fault caused by a claimed change's mprotect comes after the count was raised (the
+     * claim is made before the system call, and the kernel orders the two). */
+    return (atomic_load_explicit(&lock_word, memory_order_relaxed) & WRITER) ||
+           atomic_load(&changing_claims) != 0;
 }
 
 static const char *check_claims_locked(void);
@@ -225,7 +231,8 @@ unsigned wm_vmstate_thread_tag(void)
 }
 
 /* A range being created overlaps no region (it enters the index only when it settles); one
- * being released is exactly one region, still in the index; claims do not overlap. */
+ * being released is exactly one region, still in the index; one changing protection lies in
+ * one region; claims do not overlap. */
 static const char *check_claims_locked(void)
 {
     for (const struct wm_busy *b = busy_head; b; b = b->next) {
@@ -234,8 +241,11 @@ static const char *check_claims_locked(void)
         const struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, b->start);
         if (b->creating && wm_space_overlaps(&wm_vm.space, b->start, b->end - b->start))
             return "a range being created overlaps a region";
-        if (!b->creating && (!r || r->base != b->start || r->size != b->end - b->start))
+        if (!b->creating && !b->changing &&
+            (!r || r->base != b->start || r->size != b->end - b->start))
             return "a range being released is not one region";
+        if (b->changing && (!r || b->end - r->base > r->size))
+            return "a range changing protection is not in one region";
         for (const struct wm_busy *c = b->next; c; c = c->next)
             if (c->start < b->end && b->start < c->end)
                 return "claims overlap";
@@ -255,9 +265,17 @@ void wm_vmstate_busy_add_locked(struct wm_busy *b, uintptr_t start, uintptr_t en
     b->start = start;
     b->end = end;
     b->creating = creating;
+    b->changing = false;
     b->owner = &self_tag;
     b->next = busy_head;
     busy_head = b;
+}
+
+void wm_vmstate_busy_change_locked(struct wm_busy *b, uintptr_t start, uintptr_t end)
+{
+    wm_vmstate_busy_add_locked(b, start, end, false);
+    b->changing = true;
+    atomic_fetch_add(&changing_claims, 1);
 }
 
 void wm_vmstate_busy_settle_locked(struct wm_busy *b)
@@ -267,19 +285,27 @@ void wm_vmstate_busy_settle_locked(struct wm_busy *b)
     while (*pp != b)
         pp = &(*pp)->next;
     *pp = b->next;
+    if (b->changing)
+        atomic_fetch_sub(&changing_claims, 1);
     atomic_fetch_add(&settle_seq, 1);
     if (atomic_load(&settle_waiters))
         futex_wake_all(&settle_seq);
 }
 
-/* Another thread's claim overlapping [start, end) (only one creating a region, if
- * creating_only), or NULL.  A thread never waits for its own (a signal handler interrupting its
- * own reserve or release). */
-static const struct wm_busy *find_other(uintptr_t start, uintptr_t end, bool creating_only)
+/* Which claims find_other looks for. */
+enum { CREATING = 1, RELEASING = 2, CHANGING = 4, ANY = 7 };
+
+static unsigned kind_of(const struct wm_busy *b)
+{
+    return b->creating ? CREATING : b->changing ? CHANGING : RELEASING;
+}
+
+/* Another thread's claim of one of the kinds overlapping [start, end), or NULL.  A thread
+ * never waits for its own (a signal handler interrupting its own reserve or release). */
+static const struct wm_busy *find_other(uintptr_t start, uintptr_t end, unsigned kinds)
 {
     for (const struct wm_busy *b = busy_head; b; b = b->next)
-        if (b->start < end && start < b->end && b->owner != &self_tag &&
-            (b->creating || !creating_only))
+        if (b->start < end && start < b->end && b->owner != &self_tag && (kind_of(b) & kinds))
             return b;
     return NULL;
 }
@@ -287,7 +313,7 @@ static const struct wm_busy *find_other(uintptr_t start, uintptr_t end, bool cre
 const struct wm_busy *wm_vmstate_busy_find_locked(uintptr_t start, uintptr_t end)
 {
     WM_ASSERT(held);
-    return find_other(start, end, false);
+    return find_other(start, end, ANY);
 }
 
 bool wm_vmstate_busy_any_locked(uintptr_t start, uintptr_t end)
@@ -338,22 +364,29 @@ static void wait_settle(bool write)
 void wm_vmstate_wrlock_range(uintptr_t start, uintptr_t end)
 {
     wm_vmstate_wrlock();
-    while (busy_head && find_other(start, end, false))
+    while (busy_head && find_other(start, end, ANY))
         wait_settle(true);
 }
 
 void wm_vmstate_rdlock_range(uintptr_t start, uintptr_t end)
 {
     wm_vmstate_rdlock();
-    while (busy_head && find_other(start, end, false))
+    while (busy_head && find_other(start, end, ANY))
         wait_settle(false);
 }
 
 void wm_vmstate_rdlock_created(uintptr_t start, uintptr_t end)
 {
     wm_vmstate_rdlock();
-    while (busy_head && find_other(start, end, true))
+    while (busy_head && find_other(start, end, CREATING))
         wait_settle(false);
+}
+
+void wm_vmstate_wrlock_unchanging_sigsafe(uintptr_t start, uintptr_t end)
+{
+    wm_vmstate_wrlock();
+    while (busy_head && find_other(start, end, CHANGING))
+        wait_settle(true);
 }
 
 void wm_vmstate_quiesce_locked(void)
