@@ -126,6 +126,10 @@ const struct wm_busy *wm_vmstate_busy_find_locked(uintptr_t start, uintptr_t end
 /* The calling thread's placer tag (1..127, fixed for its life; threads past the 127th share
  * tags), recorded in the regions it reserves (WM_REGION_PLACER). */
 unsigned wm_vmstate_thread_tag(void);
+/* True while the caller is the only thread that ever took the write lock: nobody can be
+ * waiting for it, so a call may keep it across a system call rather than claim its range
+ * (cheaper by two lock operations).  Caller holds the write lock. */
+bool wm_vmstate_alone_locked(void);
 /* The same counting the calling thread's own claims too (true/false). */
 bool wm_vmstate_busy_any_locked(uintptr_t start, uintptr_t end);
 /* Narrow [*lo, *hi), a stretch around addr (which no claim holds), to stop at claims. */

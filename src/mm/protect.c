@@ -204,9 +204,11 @@ static NTSTATUS protect_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, 
         goto out_unlock;
     }
     old = r->runs[wm_region_run_index(r, off)].prot;
-    if ((r->flags & WM_REGION_WATCHED) || !wm_vmstate_busy_allowed_locked()) {
+    if ((r->flags & WM_REGION_WATCHED) || !wm_vmstate_busy_allowed_locked() ||
+        wm_vmstate_alone_locked()) {
         /* Watched pages get their write access taken back (wm_watch_arm_locked) before
-         * anyone may write unrecorded: the lock stays held, readers go on meanwhile. */
+         * anyone may write unrecorded: the lock stays held, readers go on meanwhile.  So it
+         * does in a program with one thread, which nobody could wait for. */
         wm_vmstate_model_stable_locked();
         rc = wm_os_protect(start, len, wm_prot_access(new_prot));
         wm_vmstate_model_changing_locked();

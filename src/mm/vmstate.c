@@ -105,11 +105,36 @@ void wm_vmstate_rdunlock(void)
         futex_wake_all(&lock_word);
 }
 
+/* Threads that have taken the write lock (or reserved), each given the next tag. */
+static _Atomic unsigned threads_seen;
+static __thread unsigned char thread_tag __attribute__((tls_model("initial-exec")));
+
+static void new_thread_tag(void)
+{
+    unsigned n = atomic_fetch_add_explicit(&threads_seen, 1, memory_order_relaxed);
+    thread_tag = (unsigned char)(n % 127 + 1);
+}
+
+unsigned wm_vmstate_thread_tag(void)
+{
+    if (__builtin_expect(!thread_tag, 0))
+        new_thread_tag();
+    return thread_tag;
+}
+
+bool wm_vmstate_alone_locked(void)
+{
+    WM_ASSERT(writing);
+    return atomic_load_explicit(&threads_seen, memory_order_relaxed) <= 1;
+}
+
 /* Async-signal-safe too: the fault path takes it to consume a guard page. */
 void wm_vmstate_wrlock(void)
 {
     uint32_t w = atomic_load_explicit(&lock_word, memory_order_relaxed);
     held++;
+    if (__builtin_expect(!thread_tag, 0))
+        new_thread_tag(); /* before the lock: wm_vmstate_alone_locked then sees it */
     for (;;) {
         if ((w & ~PENDING) == 0) {
             /* Free: take it.  Other waiting writers set PENDING again when they wake. */
@@ -148,7 +173,8 @@ void wm_vmstate_model_stable_locked(void)
         atomic_store_explicit(&model_seq, s + 1, memory_order_release);
 }
 
-/* Protection-change claims out (wm_vmstate_busy_change_locked). */
+/* Protection-change claims out (wm_vmstate_busy_change_locked).  Written under the write lock
+ * only, so plain stores do; read without it by the fault path. */
 static _Atomic uint32_t changing_claims;
 
 bool wm_vmstate_writer_active_sigsafe(void)
@@ -156,7 +182,7 @@ bool wm_vmstate_writer_active_sigsafe(void)
     /* A fault caused by a claimed change's mprotect comes after the count was raised (the
      * claim is made before the system call, and the kernel orders the two). */
     return (atomic_load_explicit(&lock_word, memory_order_relaxed) & WRITER) ||
-           atomic_load(&changing_claims) != 0;
+           atomic_load_explicit(&changing_claims, memory_order_acquire) != 0;
 }
 
 static const char *check_claims_locked(void);
@@ -220,16 +246,6 @@ static _Atomic uint32_t settle_waiters;
 /* A per-thread address that names the thread as a claim's owner. */
 static __thread char self_tag __attribute__((tls_model("initial-exec")));
 
-unsigned wm_vmstate_thread_tag(void)
-{
-    static _Atomic unsigned next;
-    static __thread unsigned char tag __attribute__((tls_model("initial-exec")));
-
-    if (__builtin_expect(!tag, 0))
-        tag = (unsigned char)(atomic_fetch_add_explicit(&next, 1, memory_order_relaxed) % 127 + 1);
-    return tag;
-}
-
 /* A range being created overlaps no region (it enters the index only when it settles); one
  * being released is exactly one region, still in the index; one changing protection lies in
  * one region; claims do not overlap. */
@@ -275,7 +291,9 @@ void wm_vmstate_busy_change_locked(struct wm_busy *b, uintptr_t start, uintptr_t
 {
     wm_vmstate_busy_add_locked(b, start, end, false);
     b->changing = true;
-    atomic_fetch_add(&changing_claims, 1);
+    atomic_store_explicit(&changing_claims,
+                          atomic_load_explicit(&changing_claims, memory_order_relaxed) + 1,
+                          memory_order_release);
 }
 
 void wm_vmstate_busy_settle_locked(struct wm_busy *b)
@@ -286,7 +304,9 @@ void wm_vmstate_busy_settle_locked(struct wm_busy *b)
         pp = &(*pp)->next;
     *pp = b->next;
     if (b->changing)
-        atomic_fetch_sub(&changing_claims, 1);
+        atomic_store_explicit(&changing_claims,
+                              atomic_load_explicit(&changing_claims, memory_order_relaxed) - 1,
+                              memory_order_release);
     atomic_fetch_add(&settle_seq, 1);
     if (atomic_load(&settle_waiters))
         futex_wake_all(&settle_seq);
