@@ -105,7 +105,7 @@ struct wm_busy {
     uintptr_t start, end;
     const void *owner; /* the claiming thread, which never waits for its own claim */
     bool creating;     /* a new region, not in the index yet (else one being released) */
-    bool changing;     /* (not creating) pages of one region changing protection instead */
+    bool changing;     /* (not creating) one region changing protection, not being released */
     struct wm_busy *next;
 };
 /* False while a thread waits for every claim to settle (wm_vmstate_quiesce_locked): the
@@ -114,8 +114,8 @@ bool wm_vmstate_busy_allowed_locked(void);
 /* Claim [start, end) with b, which lives until it is settled, for a region being created or
  * released.  Caller holds the write lock. */
 void wm_vmstate_busy_add_locked(struct wm_busy *b, uintptr_t start, uintptr_t end, bool creating);
-/* The same for committed pages of one region whose kernel protection is being changed (their
- * model is unchanged until the claim settles).  While such a claim is out,
+/* The same for a region some of whose pages are having their kernel protection changed
+ * (its model is unchanged until the claim settles).  While such a claim is out,
  * wm_vmstate_writer_active_sigsafe is true. */
 void wm_vmstate_busy_change_locked(struct wm_busy *b, uintptr_t start, uintptr_t end);
 /* The claim is over (the region is published, gone, or back as it was); wakes waiters.

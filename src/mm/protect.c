@@ -8,8 +8,6 @@
  */
 #include "mm.h"
 
-#include <errno.h>
-
 /* Rollback: give pages back the protection the model still records for them.  Every run is
  * tried; the first failure is kept in *ctx. */
 static int restore_run(void *ctx, const struct wm_region *r, size_t off, size_t len,
@@ -203,7 +201,7 @@ static NTSTATUS protect_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, 
         st = STATUS_NO_MEMORY;
         goto out_unlock;
     }
-    old = r->runs[wm_region_run_index(r, off)].prot;
+    uint32_t was = r->runs[wm_region_run_index(r, off)].prot;
     if ((r->flags & WM_REGION_WATCHED) || !wm_vmstate_busy_allowed_locked() ||
         wm_vmstate_alone_locked()) {
         /* Watched pages get their write access taken back (wm_watch_arm_locked) before
@@ -213,25 +211,24 @@ static NTSTATUS protect_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, 
         rc = wm_os_protect(start, len, wm_prot_access(new_prot));
         wm_vmstate_model_changing_locked();
     } else {
-        /* The mprotect runs with the lock dropped and the pages claimed, as a reservation's
-         * mmap does (mm.h, busy ranges): other threads' calls on other memory go on, calls on
-         * these pages wait for the outcome, queries read the model as it was, and a fault the
-         * new protection caused is decided once the model says it (fault.c). */
-        wm_vmstate_busy_change_locked(&claim, start, end);
+        /* The mprotect runs with the lock dropped and the allocation claimed, as a
+         * reservation's mmap does (mm.h, busy ranges): other threads' calls on other
+         * allocations go on, calls on this one wait for the outcome (a free names only its
+         * first page, a decommit or a guard page consumed elsewhere in it would use the room
+         * reserved for the update), queries read the model as it was, and a fault the new
+         * protection caused is decided once the model says it (fault.c). */
+        wm_vmstate_busy_change_locked(&claim, r->base, r->base + r->size);
         claimed = true;
         wm_vmstate_wrunlock();
         rc = wm_os_protect(start, len, wm_prot_access(new_prot));
         wm_vmstate_wrlock();
-        /* A guard page consumed elsewhere in the region meanwhile may have used the room
-         * reserved for the update: then it is undone, as a refusal would be. */
-        if (!rc && wm_region_reserve_runs(r))
-            rc = -ENOMEM;
     }
     if (rc) {
         roll_back_locked(r, off, len, new_prot);
         st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);
         goto out_settle;
     }
+    old = was;
     wm_region_protect(r, off, len, new_prot);
     wm_space_refresh(&wm_vm.space, r);
     wm_watch_arm_locked(r, off, len);

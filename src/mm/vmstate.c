@@ -247,8 +247,8 @@ static _Atomic uint32_t settle_waiters;
 static __thread char self_tag __attribute__((tls_model("initial-exec")));
 
 /* A range being created overlaps no region (it enters the index only when it settles); one
- * being released is exactly one region, still in the index; one changing protection lies in
- * one region; claims do not overlap. */
+ * being released, or changing protection, is exactly one region, still in the index; claims
+ * do not overlap. */
 static const char *check_claims_locked(void)
 {
     for (const struct wm_busy *b = busy_head; b; b = b->next) {
@@ -257,11 +257,8 @@ static const char *check_claims_locked(void)
         const struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, b->start);
         if (b->creating && wm_space_overlaps(&wm_vm.space, b->start, b->end - b->start))
             return "a range being created overlaps a region";
-        if (!b->creating && !b->changing &&
-            (!r || r->base != b->start || r->size != b->end - b->start))
-            return "a range being released is not one region";
-        if (b->changing && (!r || b->end - r->base > r->size))
-            return "a range changing protection is not in one region";
+        if (!b->creating && (!r || r->base != b->start || r->size != b->end - b->start))
+            return "a range being released or changing protection is not one region";
         for (const struct wm_busy *c = b->next; c; c = c->next)
             if (c->start < b->end && b->start < c->end)
                 return "claims overlap";

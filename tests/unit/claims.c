@@ -10,10 +10,11 @@
  *   ERROR_INVALID_ADDRESS, and a VirtualProtect waits and then fails the same way.
  * - reserve at an address: while its mmap waits, VirtualQuery of that address waits and then
  *   reports the new allocation; a VirtualQuery of other memory is answered at once.
- * - VirtualProtect: while its mprotect waits (without the lock: its pages are claimed), a
+ * - VirtualProtect: while its mprotect waits (without the lock: its allocation is claimed), a
  *   VirtualQuery of the same allocation is answered at once, lock-free, with the protection
- *   before the call; a VirtualProtect of other pages, in the same allocation or another,
- *   completes; one of the same page waits and then reports the new protection as the old.
+ *   before the call; a VirtualProtect of another allocation completes; one of the same page
+ *   waits and then reports the new protection as the old, and so do one of another page and
+ *   a VirtualFree of the allocation (which names its first page).
  * - VirtualProtect setting a guard page, held up after its mprotect (the kernel has the
  *   guard, the model not yet): a fault there waits for the model and is the guard page's
  *   exception, not a stale fault retried until it turns into an access violation.
@@ -301,10 +302,18 @@ static void protect_held_up(void)
 }
 
 static char *second;
-static _Atomic int second_done, same_done, fault_done;
-static BOOL second_ok, same_ok;
+static _Atomic int second_done, same_done, page2_done;
+static BOOL second_ok, same_ok, page2_ok;
 static DWORD same_old;
-static enum wm_fault fault_result;
+
+static void *protect_page5(void *arg)
+{
+    DWORD old;
+    (void)arg;
+    protect_ok = VirtualProtect(target + 5 * 4096, 4096, PAGE_READONLY, &old);
+    protect_done = 1;
+    return NULL;
+}
 
 static void *protect_second(void *arg)
 {
@@ -318,62 +327,85 @@ static void *protect_second(void *arg)
 static void *protect_same(void *arg)
 {
     (void)arg;
-    same_ok = VirtualProtect(target, 4096, PAGE_READWRITE, &same_old);
+    same_ok = VirtualProtect(target + 5 * 4096, 4096, PAGE_READWRITE, &same_old);
     same_done = 1;
     return NULL;
 }
 
-/* While one VirtualProtect's mprotect is held up, others go on: in another allocation, and in
- * other pages of the same one (whose model updates use the room the held-up call reserved:
- * it makes room again); the same page waits for the outcome. */
+static void *protect_page2(void *arg)
+{
+    DWORD old;
+    (void)arg;
+    page2_ok = VirtualProtect(target + 2 * 4096, 4096, PAGE_NOACCESS, &old);
+    page2_done = 1;
+    return NULL;
+}
+
+/* Hold up a VirtualProtect of target's page 5 before its mprotect. */
+static void hold_page5(pthread_t *t)
+{
+    gate_addr = (uintptr_t)target + 5 * 4096;
+    gate_entered = gate_open = protect_done = 0;
+    wm_os_sys.mprotect = gated_mprotect;
+    pthread_create(t, NULL, protect_page5, NULL);
+    wait_entered();
+}
+
+/* While one VirtualProtect's mprotect is held up, the lock is free: a VirtualProtect of
+ * another allocation completes.  Calls on the same allocation wait for the outcome, whichever
+ * page they name: the same page (which then reports the new protection as its old one),
+ * another page, and a release, which names only the allocation's first page. */
 static void protect_lock_free(void)
 {
-    pthread_t t1, t2, t3;
-    DWORD old;
+    pthread_t t1, t2, t3, t4;
     MEMORY_BASIC_INFORMATION m;
 
     target = VirtualAlloc(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
     second = VirtualAlloc(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
     REQUIRE_VOID(target && second);
-    gate_addr = (uintptr_t)target;
-    gate_entered = gate_open = protect_done = second_done = same_done = 0;
-    wm_os_sys.mprotect = gated_mprotect;
-    pthread_create(&t1, NULL, protect_target, NULL);
-    wait_entered();
+    second_done = same_done = page2_done = 0;
+    hold_page5(&t1);
     CHECK(wm_vmstate_writer_active_sigsafe()); /* a change is in flight */
-
     pthread_create(&t2, NULL, protect_second, NULL);
-    bool other_went_on = soon(&second_done);
-    CHECK(other_went_on);
-    if (other_went_on) {
-        /* Pages beside the held-up one, each a run of its own. */
-        for (int i = 2; i < 16; i += 2)
-            CHECK(VirtualProtect(target + i * 4096, 4096, i % 4 ? PAGE_READONLY : PAGE_NOACCESS,
-                                 &old));
-    }
+    CHECK(soon(&second_done));
     pthread_create(&t3, NULL, protect_same, NULL);
+    pthread_create(&t4, NULL, protect_page2, NULL);
     CHECK(waits(&same_done));
+    CHECK(!page2_done);
     CHECK(!protect_done);
     gate_open = 1;
     pthread_join(t1, NULL);
     pthread_join(t2, NULL);
     pthread_join(t3, NULL);
+    pthread_join(t4, NULL);
     wm_os_sys = wm_os_sys_default;
-    CHECK(protect_ok && second_ok && same_ok);
+    CHECK(protect_ok && second_ok && same_ok && page2_ok);
     CHECK_EQ(same_old, PAGE_READONLY);
     CHECK(!wm_vmstate_writer_active_sigsafe());
-    for (int i = 0; i < 16; i++) {
-        DWORD want = i == 0          ? PAGE_READWRITE
-                     : i % 2         ? PAGE_READWRITE
-                     : other_went_on ? (i % 4 ? PAGE_READONLY : PAGE_NOACCESS)
-                                     : PAGE_READWRITE;
-        CHECK(VirtualQuery(target + i * 4096, &m, sizeof(m)) == sizeof(m));
-        CHECK_EQ(m.Protect, want);
-    }
+    CHECK(VirtualQuery(target + 2 * 4096, &m, sizeof(m)) == sizeof(m));
+    CHECK_EQ(m.Protect, PAGE_NOACCESS);
+    CHECK(VirtualQuery(target + 5 * 4096, &m, sizeof(m)) == sizeof(m));
+    CHECK_EQ(m.Protect, PAGE_READWRITE);
+
+    /* A release of the allocation waits too, then succeeds. */
+    free1_done = 0;
+    hold_page5(&t1);
+    pthread_create(&t2, NULL, free1, NULL);
+    CHECK(waits(&free1_done));
+    CHECK(!protect_done);
+    gate_open = 1;
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    wm_os_sys = wm_os_sys_default;
+    CHECK(protect_ok && free1_ok);
+    CHECK(VirtualQuery(target, &m, sizeof(m)) == sizeof(m));
+    CHECK_EQ(m.State, MEM_FREE);
     CHECK(wm_space_check(&wm_vm.space, wm_vm.page) == NULL);
-    CHECK(VirtualFree(target, 0, MEM_RELEASE));
     CHECK(VirtualFree(second, 0, MEM_RELEASE));
 }
+
+static _Atomic int fault_done;
+static enum wm_fault fault_result;
 
 /* The kernel has the new protection, the model not yet. */
 static int gated_after_mprotect(void *a, size_t l, int p)
