@@ -134,7 +134,8 @@ void wm_vmstate_wrlock(void)
     uint32_t w = atomic_load_explicit(&lock_word, memory_order_relaxed);
     held++;
     if (__builtin_expect(!thread_tag, 0))
-        new_thread_tag(); /* before the lock: wm_vmstate_alone_locked then sees it */
+        new_thread_tag(); /* counted before it waits: a holder that thinks itself alone
+                           * keeps the lock across one system call at most */
     for (;;) {
         if ((w & ~PENDING) == 0) {
             /* Free: take it.  Other waiting writers set PENDING again when they wake. */
