@@ -49,6 +49,8 @@ static struct wm_region *reserve_region(uintptr_t start, size_t size, ULONG type
     struct wm_region *r =
         wm_region_new(start, size, prot, MEM_PRIVATE,
                       commit ? WM_STATE_COMMITTED : WM_STATE_RESERVED, commit ? prot : 0);
+    if (r)
+        r->flags |= (uint16_t)(wm_vmstate_thread_tag() << WM_REGION_PLACER_SHIFT);
     if (r && (type & MEM_RESERVE_PLACEHOLDER))
         r->flags |= WM_REGION_PLACEHOLDER;
     return r;

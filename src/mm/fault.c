@@ -82,7 +82,7 @@ enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc)
         /* Allowed by the model, refused by the kernel: a change that got there first (retry),
          * unless a writer is in the middle of its system call (the model says what was before
          * it: a guard page being set must raise its exception, not a violation after the
-         * retries run out), which the lock waits for. */
+         * retries run out), which the lock, or the protection change's claim, waits for. */
         if (!allowed)
             return WM_FAULT_VIOLATION;
         if (!watch_write && !wm_vmstate_writer_active_sigsafe())
@@ -94,7 +94,10 @@ enum wm_fault wm_fault_classify_sigsafe(uintptr_t addr, unsigned acc)
      * so exactly one exception is raised. */
     enum wm_fault result = WM_FAULT_VIOLATION;
     uintptr_t page = addr & ~(uintptr_t)(wm_vm.page - 1);
-    wm_vmstate_wrlock();
+    /* Another thread's VirtualProtect of this page may have changed the kernel's protection
+     * with its model update still to come: decide on the outcome, and never consume a guard
+     * (with an mprotect of its own) under a change in flight. */
+    wm_vmstate_wrlock_unchanging_sigsafe(page, page + 1);
     struct wm_region *r = wm_space_find_sigsafe(&wm_vm.space, page);
     /* A region being released may be unmapped already, and its range reused by anyone: it is
      * not changed (no waiting either: this may be the releasing thread's own signal). */

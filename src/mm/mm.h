@@ -88,7 +88,9 @@ bool wm_vmstate_read_valid(uint32_t seq);
  * write lock. */
 void wm_vmstate_model_stable_locked(void);
 void wm_vmstate_model_changing_locked(void);
-/* True while some thread holds the VM lock for writing.  Async-signal-safe. */
+/* True while some thread holds the VM lock for writing, or has a protection change claimed
+ * (wm_vmstate_busy_change_locked) whose system call may have run before its model update.
+ * Async-signal-safe. */
 bool wm_vmstate_writer_active_sigsafe(void);
 /* The same as a callback for the index's lock-free lookups: seq points at the ticket. */
 bool wm_vmstate_seq_valid(void *seq);
@@ -103,6 +105,7 @@ struct wm_busy {
     uintptr_t start, end;
     const void *owner; /* the claiming thread, which never waits for its own claim */
     bool creating;     /* a new region, not in the index yet (else one being released) */
+    bool changing;     /* (not creating) one region changing protection, not being released */
     struct wm_busy *next;
 };
 /* False while a thread waits for every claim to settle (wm_vmstate_quiesce_locked): the
@@ -111,11 +114,22 @@ bool wm_vmstate_busy_allowed_locked(void);
 /* Claim [start, end) with b, which lives until it is settled, for a region being created or
  * released.  Caller holds the write lock. */
 void wm_vmstate_busy_add_locked(struct wm_busy *b, uintptr_t start, uintptr_t end, bool creating);
+/* The same for a region some of whose pages are having their kernel protection changed
+ * (its model is unchanged until the claim settles).  While such a claim is out,
+ * wm_vmstate_writer_active_sigsafe is true. */
+void wm_vmstate_busy_change_locked(struct wm_busy *b, uintptr_t start, uintptr_t end);
 /* The claim is over (the region is published, gone, or back as it was); wakes waiters.
  * Caller holds the write lock. */
 void wm_vmstate_busy_settle_locked(struct wm_busy *b);
 /* Another thread's claim overlapping [start, end), or NULL.  Caller holds the lock. */
 const struct wm_busy *wm_vmstate_busy_find_locked(uintptr_t start, uintptr_t end);
+/* The calling thread's placer tag (1..127, fixed for its life; threads past the 127th share
+ * tags), recorded in the regions it reserves (WM_REGION_PLACER). */
+unsigned wm_vmstate_thread_tag(void);
+/* True while the caller is the only thread that ever took the write lock: nobody can be
+ * waiting for it, so a call may keep it across a system call rather than claim its range
+ * (cheaper by two lock operations).  Caller holds the write lock. */
+bool wm_vmstate_alone_locked(void);
 /* The same counting the calling thread's own claims too (true/false). */
 bool wm_vmstate_busy_any_locked(uintptr_t start, uintptr_t end);
 /* Narrow [*lo, *hi), a stretch around addr (which no claim holds), to stop at claims. */
@@ -127,6 +141,10 @@ void wm_vmstate_rdlock_range(uintptr_t start, uintptr_t end);
 /* The read lock with no range being created overlapping [start, end): for a query, which
  * reads a region being released as it was, from the index. */
 void wm_vmstate_rdlock_created(uintptr_t start, uintptr_t end);
+/* The write lock with no other thread's protection change overlapping [start, end): for the
+ * fault path, which must see the protection a change gave the kernel, and which waits for no
+ * other claim (it may interrupt its own thread's call).  Async-signal-safe. */
+void wm_vmstate_wrlock_unchanging_sigsafe(uintptr_t start, uintptr_t end);
 /* With the write lock held, wait (the lock dropped meanwhile) until no other thread holds a
  * claim, holding new claims back: for placements that let the kernel or /proc/self/maps choose
  * an address (a range whose munmap is done but whose region is not yet removed looks free

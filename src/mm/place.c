@@ -8,6 +8,14 @@
  * dlmalloc's Windows path join a new region to the one below it and depend on this).
  * MEM_TOP_DOWN takes the highest free range instead.
  *
+ * Threads: a reservation does not start right above another thread's (each region records
+ * which thread reserved it, WM_REGION_PLACER) or above a range another thread is mapping; the
+ * search steps one granule up, a few times at most.  The kernel would otherwise merge the two
+ * mappings into one VMA and split it again at the next munmap, so two threads churning
+ * VirtualAlloc/VirtualFree side by side each paid for the other's neighbour on every call
+ * (and more when its pages were resident).  One thread's reservations still climb side by
+ * side, and a single-threaded program's placement is exactly bottom-up.
+ *
  * The bottom-up search starts at PLACE_FLOOR (4 GiB), not at the bottom of user space:
  * 64-bit Windows with high-entropy ASLR puts bottom-up allocations above 4 GiB too, and the
  * low 4 GiB stay free for the callers that need 32-bit addresses (ZeroBits, MAP_32BIT users).
@@ -125,12 +133,35 @@ static NTSTATUS top_down_gap(size_t len, uintptr_t limit, uintptr_t *out)
     return STATUS_SUCCESS;
 }
 
+/* Times one search steps over a clear range only because it touches another thread's
+ * reservation (skip_regions), before it takes the lowest clear range whatever touches it. */
+#define PLACE_SHY_STEPS 4
+
+/* Whether a new private mapping at [a, a+len) would touch, from above, a region another thread
+ * reserved (r: the region below a) or a range another thread is creating: the kernel would
+ * merge the two mappings into one and split them again on each thread's next munmap, paying
+ * for the other thread's neighbour on every call (worse when its pages are resident: the
+ * merge copies its anon_vma chain). */
+static bool touches_other(const struct wm_region *r, uintptr_t a, unsigned tag)
+{
+    if (r && r->base + r->size == a && wm_region_placer(r) && wm_region_placer(r) != tag)
+        return true;
+    const struct wm_busy *b = wm_vmstate_busy_find_locked(a - 1, a);
+    return b && b->creating;
+}
+
 /* The first 64 KiB aligned address at or above a where len bytes are clear of every region
  * winmem holds and every range another thread is creating (busy, not yet in the index).  *gap
- * falls to the start of any clear stretch passed over as too small. */
-static uintptr_t skip_regions(uintptr_t a, size_t len, uintptr_t *gap)
+ * falls to the start of any clear stretch passed over as too small, *shy to that of one passed
+ * over because it touches another thread's reservation from above (touches_other; up to
+ * PLACE_SHY_STEPS of them): each thread's reservations then climb side by side, as on
+ * Windows, and two threads' stay one granule apart. */
+static uintptr_t skip_regions(uintptr_t a, size_t len, uintptr_t *gap, uintptr_t *shy)
 {
     a = align_up(a);
+    unsigned tag = wm_vmstate_thread_tag();
+    int shy_steps = 0;
+
     for (;;) {
         /* The region holding a (wm_space_next only finds those starting above it). */
         const struct wm_region *r = wm_space_prev(&wm_vm.space, a);
@@ -138,19 +169,28 @@ static uintptr_t skip_regions(uintptr_t a, size_t len, uintptr_t *gap)
             a = align_up(r->base + r->size);
             continue;
         }
-        r = wm_space_next(&wm_vm.space, a);
-        if (r && r->base - a < len) {
+        const struct wm_region *n = wm_space_next(&wm_vm.space, a);
+        if (n && n->base - a < len) {
             if (a < *gap)
                 *gap = a;
-            a = align_up(r->base + r->size);
+            a = align_up(n->base + n->size);
             continue;
         }
         const struct wm_busy *b = wm_vmstate_busy_find_locked(a, a + len);
-        if (!b)
-            return a;
-        if (b->start > a && a < *gap)
-            *gap = a;
-        a = align_up(b->end);
+        if (b) {
+            if (b->start > a && a < *gap)
+                *gap = a;
+            a = align_up(b->end);
+            continue;
+        }
+        if (shy_steps < PLACE_SHY_STEPS && touches_other(r, a, tag)) {
+            shy_steps++;
+            if (a < *shy)
+                *shy = a;
+            a += WM_GRANULARITY;
+            continue;
+        }
+        return a;
     }
 }
 
@@ -221,15 +261,18 @@ static NTSTATUS kernel_choice(size_t len, uintptr_t limit, wm_place_claim claim,
 }
 
 /* First fit from a upwards.  *gap: the start of the lowest clear stretch passed over as too
- * small (UINTPTR_MAX: none; 0: the kernel chose the address). */
+ * small (UINTPTR_MAX: none; 0: the kernel chose the address); *shy: the lowest passed over
+ * because it touches another thread's reservation (UINTPTR_MAX: none). */
 static NTSTATUS bottom_up(uintptr_t a, size_t len, uintptr_t limit, bool hinted, uintptr_t refused,
-                          wm_place_claim claim, void *ctx, uintptr_t *out, uintptr_t *gap)
+                          wm_place_claim claim, void *ctx, uintptr_t *out, uintptr_t *gap,
+                          uintptr_t *shy)
 {
     int tries = 0;
 
     *gap = UINTPTR_MAX;
+    *shy = UINTPTR_MAX;
     for (;;) {
-        a = skip_regions(a, len, gap);
+        a = skip_regions(a, len, gap, shy);
         if (!fits(a, len, limit))
             return STATUS_NO_MEMORY;
         if (hinted && wm_vm.place_wall && a >= wm_vm.place_wall) {
@@ -269,7 +312,7 @@ static NTSTATUS bottom_up(uintptr_t a, size_t len, uintptr_t limit, bool hinted,
     return STATUS_SUCCESS;
 }
 
-static void note_placed(size_t len, bool sized, uintptr_t a, uintptr_t gap);
+static void note_placed(size_t len, bool sized, uintptr_t a, uintptr_t gap, uintptr_t shy);
 
 /* Bottom-up from the hints: place_low, or for a request at least place_fit_len long,
  * place_fit_at (every clear stretch below it is shorter), so a large request does not walk
@@ -277,29 +320,32 @@ static void note_placed(size_t len, bool sized, uintptr_t a, uintptr_t gap);
 static NTSTATUS bottom_up_hinted(size_t len, uintptr_t limit, uintptr_t refused,
                                  wm_place_claim claim, void *ctx, uintptr_t *out)
 {
-    uintptr_t low = wm_vm.place_low, gap;
+    uintptr_t low = wm_vm.place_low, gap, shy;
     bool sized = wm_vm.place_fit_len && len >= wm_vm.place_fit_len && wm_vm.place_fit_at > low;
     NTSTATUS st = bottom_up(sized ? wm_vm.place_fit_at : low, len, limit, true, refused, claim, ctx,
-                            out, &gap);
+                            out, &gap, &shy);
 
     if (st || gap == 0)
         return st;
-    note_placed(len, sized, *out, gap);
+    note_placed(len, sized, *out, gap, shy);
     return st;
 }
 
-/* Move the hints past a placement at a (gap: as bottom_up found it; sized: the search began
- * at place_fit_at). */
-static void note_placed(size_t len, bool sized, uintptr_t a, uintptr_t gap)
+/* Move the hints past a placement at a (gap, shy: as bottom_up found them; sized: the search
+ * began at place_fit_at).  A range passed over as shy is free for other threads, so
+ * place_low stays at or below it, but it says nothing about size. */
+static void note_placed(size_t len, bool sized, uintptr_t a, uintptr_t gap, uintptr_t shy)
 {
+    uintptr_t low = gap < shy ? gap : shy;
+
     if (!sized)
-        wm_vm.place_low = gap < a ? gap : align_up(a + len);
+        wm_vm.place_low = low < a ? low : align_up(a + len);
     if (gap < a && (!wm_vm.place_fit_len || len <= wm_vm.place_fit_len)) {
         /* Holes were passed over: none below a holds len bytes.  The smallest such size
          * is kept, as it serves every larger request too. */
         wm_vm.place_fit_len = len;
         wm_vm.place_fit_at = a;
-    } else if (sized && gap == UINTPTR_MAX) {
+    } else if (sized && low == UINTPTR_MAX) {
         /* All taken from place_fit_at to the end of this one: the next large request starts
          * above it, not back over every one placed before. */
         wm_vm.place_fit_at = align_up(a + len);
@@ -313,7 +359,7 @@ static void note_placed(size_t len, bool sized, uintptr_t a, uintptr_t gap)
 static bool pick_locked(size_t len, uintptr_t limit, uintptr_t *out)
 {
     WM_ASSERT(wm_vmstate_write_held());
-    uintptr_t gap = UINTPTR_MAX;
+    uintptr_t gap = UINTPTR_MAX, shy = UINTPTR_MAX;
 
     if (!limit || limit > WM_MAX_ADDRESS)
         limit = WM_MAX_ADDRESS;
@@ -322,10 +368,10 @@ static bool pick_locked(size_t len, uintptr_t limit, uintptr_t *out)
         return false;
     bool sized =
         wm_vm.place_fit_len && len >= wm_vm.place_fit_len && wm_vm.place_fit_at > wm_vm.place_low;
-    uintptr_t a = skip_regions(sized ? wm_vm.place_fit_at : wm_vm.place_low, len, &gap);
+    uintptr_t a = skip_regions(sized ? wm_vm.place_fit_at : wm_vm.place_low, len, &gap, &shy);
     if (!fits(a, len, limit) || (wm_vm.place_wall && a >= wm_vm.place_wall))
         return false;
-    note_placed(len, sized, a, gap);
+    note_placed(len, sized, a, gap, shy);
     *out = a;
     return true;
 }
@@ -365,8 +411,8 @@ NTSTATUS wm_place_locked(size_t len, uintptr_t limit, bool top_down, uintptr_t r
     }
     /* A ZeroBits limit with no room above the floor: from the bottom of user space. */
     if (st == STATUS_NO_MEMORY && limit < WM_MAX_ADDRESS) {
-        uintptr_t gap;
-        st = bottom_up(WM_MIN_ADDRESS, len, limit, false, 0, claim, ctx, out, &gap);
+        uintptr_t gap, shy;
+        st = bottom_up(WM_MIN_ADDRESS, len, limit, false, 0, claim, ctx, out, &gap, &shy);
     }
     return st;
 }

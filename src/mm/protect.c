@@ -139,6 +139,8 @@ static NTSTATUS protect_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, 
     size_t off, len = 0;
     uint32_t old = PAGE_NOACCESS;
     int rc;
+    struct wm_busy claim;
+    bool claimed = false;
 
     uintptr_t addr;
     size_t size;
@@ -200,18 +202,40 @@ static NTSTATUS protect_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, 
         st = STATUS_NO_MEMORY;
         goto out_unlock;
     }
-    wm_vmstate_model_stable_locked();
-    rc = wm_os_protect(start, len, wm_prot_access(new_prot));
-    wm_vmstate_model_changing_locked();
+    uint32_t was = r->runs[wm_region_run_index(r, off)].prot;
+    if ((r->flags & WM_REGION_WATCHED) || !wm_vmstate_busy_allowed_locked() ||
+        wm_vmstate_alone_locked()) {
+        /* Watched pages get their write access taken back (wm_watch_arm_locked) before
+         * anyone may write unrecorded: the lock stays held, readers go on meanwhile.  So it
+         * does in a program with one thread, which nobody could wait for. */
+        wm_vmstate_model_stable_locked();
+        rc = wm_os_protect(start, len, wm_prot_access(new_prot));
+        wm_vmstate_model_changing_locked();
+    } else {
+        /* The mprotect runs with the lock dropped and the allocation claimed, as a
+         * reservation's mmap does (mm.h, busy ranges): other threads' calls on other
+         * allocations go on, calls on this one wait for the outcome (a free names only its
+         * first page, a decommit or a guard page consumed elsewhere in it would use the room
+         * reserved for the update), queries read the model as it was, and a fault the new
+         * protection caused is decided once the model says it (fault.c). */
+        wm_vmstate_busy_change_locked(&claim, r->base, r->base + r->size);
+        claimed = true;
+        wm_vmstate_wrunlock();
+        rc = wm_os_protect(start, len, wm_prot_access(new_prot));
+        wm_vmstate_wrlock();
+    }
     if (rc) {
         roll_back_locked(r, off, len, new_prot);
         st = wm_status_from_errno(rc, WM_ERRNO_MEMORY);
-        goto out_unlock;
+        goto out_settle;
     }
-    old = r->runs[wm_region_run_index(r, off)].prot;
+    old = was;
     wm_region_protect(r, off, len, new_prot);
     wm_space_refresh(&wm_vm.space, r);
     wm_watch_arm_locked(r, off, len);
+out_settle:
+    if (claimed)
+        wm_vmstate_busy_settle_locked(&claim);
 out_unlock:
     if (st == STATUS_SUCCESS)
         wm_cfg_protect_locked(start, len, asked);

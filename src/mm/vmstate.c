@@ -105,11 +105,37 @@ void wm_vmstate_rdunlock(void)
         futex_wake_all(&lock_word);
 }
 
+/* Threads that have taken the write lock (or reserved), each given the next tag. */
+static _Atomic unsigned threads_seen;
+static __thread unsigned char thread_tag __attribute__((tls_model("initial-exec")));
+
+static void new_thread_tag(void)
+{
+    unsigned n = atomic_fetch_add_explicit(&threads_seen, 1, memory_order_relaxed);
+    thread_tag = (unsigned char)(n % 127 + 1);
+}
+
+unsigned wm_vmstate_thread_tag(void)
+{
+    if (__builtin_expect(!thread_tag, 0))
+        new_thread_tag();
+    return thread_tag;
+}
+
+bool wm_vmstate_alone_locked(void)
+{
+    WM_ASSERT(writing);
+    return atomic_load_explicit(&threads_seen, memory_order_relaxed) <= 1;
+}
+
 /* Async-signal-safe too: the fault path takes it to consume a guard page. */
 void wm_vmstate_wrlock(void)
 {
     uint32_t w = atomic_load_explicit(&lock_word, memory_order_relaxed);
     held++;
+    if (__builtin_expect(!thread_tag, 0))
+        new_thread_tag(); /* counted before it waits: a holder that thinks itself alone
+                           * keeps the lock across one system call at most */
     for (;;) {
         if ((w & ~PENDING) == 0) {
             /* Free: take it.  Other waiting writers set PENDING again when they wake. */
@@ -148,9 +174,16 @@ void wm_vmstate_model_stable_locked(void)
         atomic_store_explicit(&model_seq, s + 1, memory_order_release);
 }
 
+/* Protection-change claims out (wm_vmstate_busy_change_locked).  Written under the write lock
+ * only, so plain stores do; read without it by the fault path. */
+static _Atomic uint32_t changing_claims;
+
 bool wm_vmstate_writer_active_sigsafe(void)
 {
-    return atomic_load_explicit(&lock_word, memory_order_relaxed) & WRITER;
+    /* A fault caused by a claimed change's mprotect comes after the count was raised (the
+     * claim is made before the system call, and the kernel orders the two). */
+    return (atomic_load_explicit(&lock_word, memory_order_relaxed) & WRITER) ||
+           atomic_load_explicit(&changing_claims, memory_order_acquire) != 0;
 }
 
 static const char *check_claims_locked(void);
@@ -215,7 +248,8 @@ static _Atomic uint32_t settle_waiters;
 static __thread char self_tag __attribute__((tls_model("initial-exec")));
 
 /* A range being created overlaps no region (it enters the index only when it settles); one
- * being released is exactly one region, still in the index; claims do not overlap. */
+ * being released, or changing protection, is exactly one region, still in the index; claims
+ * do not overlap. */
 static const char *check_claims_locked(void)
 {
     for (const struct wm_busy *b = busy_head; b; b = b->next) {
@@ -225,7 +259,7 @@ static const char *check_claims_locked(void)
         if (b->creating && wm_space_overlaps(&wm_vm.space, b->start, b->end - b->start))
             return "a range being created overlaps a region";
         if (!b->creating && (!r || r->base != b->start || r->size != b->end - b->start))
-            return "a range being released is not one region";
+            return "a range being released or changing protection is not one region";
         for (const struct wm_busy *c = b->next; c; c = c->next)
             if (c->start < b->end && b->start < c->end)
                 return "claims overlap";
@@ -245,9 +279,19 @@ void wm_vmstate_busy_add_locked(struct wm_busy *b, uintptr_t start, uintptr_t en
     b->start = start;
     b->end = end;
     b->creating = creating;
+    b->changing = false;
     b->owner = &self_tag;
     b->next = busy_head;
     busy_head = b;
+}
+
+void wm_vmstate_busy_change_locked(struct wm_busy *b, uintptr_t start, uintptr_t end)
+{
+    wm_vmstate_busy_add_locked(b, start, end, false);
+    b->changing = true;
+    atomic_store_explicit(&changing_claims,
+                          atomic_load_explicit(&changing_claims, memory_order_relaxed) + 1,
+                          memory_order_release);
 }
 
 void wm_vmstate_busy_settle_locked(struct wm_busy *b)
@@ -257,19 +301,29 @@ void wm_vmstate_busy_settle_locked(struct wm_busy *b)
     while (*pp != b)
         pp = &(*pp)->next;
     *pp = b->next;
+    if (b->changing)
+        atomic_store_explicit(&changing_claims,
+                              atomic_load_explicit(&changing_claims, memory_order_relaxed) - 1,
+                              memory_order_release);
     atomic_fetch_add(&settle_seq, 1);
     if (atomic_load(&settle_waiters))
         futex_wake_all(&settle_seq);
 }
 
-/* Another thread's claim overlapping [start, end) (only one creating a region, if
- * creating_only), or NULL.  A thread never waits for its own (a signal handler interrupting its
- * own reserve or release). */
-static const struct wm_busy *find_other(uintptr_t start, uintptr_t end, bool creating_only)
+/* Which claims find_other looks for. */
+enum { CREATING = 1, RELEASING = 2, CHANGING = 4, ANY = 7 };
+
+static unsigned kind_of(const struct wm_busy *b)
+{
+    return b->creating ? CREATING : b->changing ? CHANGING : RELEASING;
+}
+
+/* Another thread's claim of one of the kinds overlapping [start, end), or NULL.  A thread
+ * never waits for its own (a signal handler interrupting its own reserve or release). */
+static const struct wm_busy *find_other(uintptr_t start, uintptr_t end, unsigned kinds)
 {
     for (const struct wm_busy *b = busy_head; b; b = b->next)
-        if (b->start < end && start < b->end && b->owner != &self_tag &&
-            (b->creating || !creating_only))
+        if (b->start < end && start < b->end && b->owner != &self_tag && (kind_of(b) & kinds))
             return b;
     return NULL;
 }
@@ -277,7 +331,7 @@ static const struct wm_busy *find_other(uintptr_t start, uintptr_t end, bool cre
 const struct wm_busy *wm_vmstate_busy_find_locked(uintptr_t start, uintptr_t end)
 {
     WM_ASSERT(held);
-    return find_other(start, end, false);
+    return find_other(start, end, ANY);
 }
 
 bool wm_vmstate_busy_any_locked(uintptr_t start, uintptr_t end)
@@ -328,22 +382,29 @@ static void wait_settle(bool write)
 void wm_vmstate_wrlock_range(uintptr_t start, uintptr_t end)
 {
     wm_vmstate_wrlock();
-    while (busy_head && find_other(start, end, false))
+    while (busy_head && find_other(start, end, ANY))
         wait_settle(true);
 }
 
 void wm_vmstate_rdlock_range(uintptr_t start, uintptr_t end)
 {
     wm_vmstate_rdlock();
-    while (busy_head && find_other(start, end, false))
+    while (busy_head && find_other(start, end, ANY))
         wait_settle(false);
 }
 
 void wm_vmstate_rdlock_created(uintptr_t start, uintptr_t end)
 {
     wm_vmstate_rdlock();
-    while (busy_head && find_other(start, end, true))
+    while (busy_head && find_other(start, end, CREATING))
         wait_settle(false);
+}
+
+void wm_vmstate_wrlock_unchanging_sigsafe(uintptr_t start, uintptr_t end)
+{
+    wm_vmstate_wrlock();
+    while (busy_head && find_other(start, end, CHANGING))
+        wait_settle(true);
 }
 
 void wm_vmstate_quiesce_locked(void)

@@ -122,6 +122,7 @@ enum {
     /* Made by replacing a placeholder (MEM_REPLACE_PLACEHOLDER): MEM_PRESERVE_PLACEHOLDER turns
      * it back into one. */
     WM_REGION_REPLACED = 0x20u,
+    /* Bits 8-14 (WM_REGION_PLACER): the thread that reserved the region. */
     /* Some page has been executable, so its call targets were decided (mm/cfg.c); until then
      * a page made executable with PAGE_TARGETS_NO_UPDATE has none valid. */
     WM_REGION_CFG = 0x8000u,
@@ -157,6 +158,17 @@ struct wm_region {
 };
 
 _Static_assert(sizeof(struct wm_region) == 64, "a region is one 64-byte arena block");
+
+/* Which thread reserved a region, as a tag 1..127 that mm/ gives each thread (0: none, as
+ * for views), kept in flags bits 8-14 so a region stays one cache line: placement keeps
+ * different threads' reservations from touching (mm/place.c). */
+#define WM_REGION_PLACER_SHIFT 8
+#define WM_REGION_PLACER 0x7f00u
+
+static inline unsigned wm_region_placer(const struct wm_region *r)
+{
+    return (r->flags & WM_REGION_PLACER) >> WM_REGION_PLACER_SHIFT;
+}
 
 /* The region's MEM_PRIVATE / MEM_MAPPED / MEM_IMAGE (0 for a section's commit record). */
 static inline uint32_t wm_region_type(const struct wm_region *r)

@@ -10,8 +10,14 @@
  *   ERROR_INVALID_ADDRESS, and a VirtualProtect waits and then fails the same way.
  * - reserve at an address: while its mmap waits, VirtualQuery of that address waits and then
  *   reports the new allocation; a VirtualQuery of other memory is answered at once.
- * - VirtualProtect: while its mprotect waits (with the lock held), a VirtualQuery of the same
- *   allocation is answered at once, lock-free, with the protection before the call.
+ * - VirtualProtect: while its mprotect waits (without the lock: its allocation is claimed), a
+ *   VirtualQuery of the same allocation is answered at once, lock-free, with the protection
+ *   before the call; a VirtualProtect of another allocation completes; one of the same page
+ *   waits and then reports the new protection as the old, and so do one of another page and
+ *   a VirtualFree of the allocation (which names its first page).
+ * - VirtualProtect setting a guard page, held up after its mprotect (the kernel has the
+ *   guard, the model not yet): a fault there waits for the model and is the guard page's
+ *   exception, not a stale fault retried until it turns into an access violation.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -295,6 +301,165 @@ static void protect_held_up(void)
     CHECK(VirtualFree(target, 0, MEM_RELEASE));
 }
 
+static char *second;
+static _Atomic int second_done, same_done, page2_done;
+static BOOL second_ok, same_ok, page2_ok;
+static DWORD same_old;
+
+static void *protect_page5(void *arg)
+{
+    DWORD old;
+    (void)arg;
+    protect_ok = VirtualProtect(target + 5 * 4096, 4096, PAGE_READONLY, &old);
+    protect_done = 1;
+    return NULL;
+}
+
+static void *protect_second(void *arg)
+{
+    DWORD old;
+    (void)arg;
+    second_ok = VirtualProtect(second, 4096, PAGE_READONLY, &old);
+    second_done = 1;
+    return NULL;
+}
+
+static void *protect_same(void *arg)
+{
+    (void)arg;
+    same_ok = VirtualProtect(target + 5 * 4096, 4096, PAGE_READWRITE, &same_old);
+    same_done = 1;
+    return NULL;
+}
+
+static void *protect_page2(void *arg)
+{
+    DWORD old;
+    (void)arg;
+    page2_ok = VirtualProtect(target + 2 * 4096, 4096, PAGE_NOACCESS, &old);
+    page2_done = 1;
+    return NULL;
+}
+
+/* Hold up a VirtualProtect of target's page 5 before its mprotect. */
+static void hold_page5(pthread_t *t)
+{
+    gate_addr = (uintptr_t)target + 5 * 4096;
+    gate_entered = gate_open = protect_done = 0;
+    wm_os_sys.mprotect = gated_mprotect;
+    pthread_create(t, NULL, protect_page5, NULL);
+    wait_entered();
+}
+
+/* While one VirtualProtect's mprotect is held up, the lock is free: a VirtualProtect of
+ * another allocation completes.  Calls on the same allocation wait for the outcome, whichever
+ * page they name: the same page (which then reports the new protection as its old one),
+ * another page, and a release, which names only the allocation's first page. */
+static void protect_lock_free(void)
+{
+    pthread_t t1, t2, t3, t4;
+    MEMORY_BASIC_INFORMATION m;
+
+    target = VirtualAlloc(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    second = VirtualAlloc(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    REQUIRE_VOID(target && second);
+    second_done = same_done = page2_done = 0;
+    hold_page5(&t1);
+    CHECK(wm_vmstate_writer_active_sigsafe()); /* a change is in flight */
+    pthread_create(&t2, NULL, protect_second, NULL);
+    CHECK(soon(&second_done));
+    pthread_create(&t3, NULL, protect_same, NULL);
+    pthread_create(&t4, NULL, protect_page2, NULL);
+    CHECK(waits(&same_done));
+    CHECK(!page2_done);
+    CHECK(!protect_done);
+    gate_open = 1;
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    pthread_join(t3, NULL);
+    pthread_join(t4, NULL);
+    wm_os_sys = wm_os_sys_default;
+    CHECK(protect_ok && second_ok && same_ok && page2_ok);
+    CHECK_EQ(same_old, PAGE_READONLY);
+    CHECK(!wm_vmstate_writer_active_sigsafe());
+    CHECK(VirtualQuery(target + 2 * 4096, &m, sizeof(m)) == sizeof(m));
+    CHECK_EQ(m.Protect, PAGE_NOACCESS);
+    CHECK(VirtualQuery(target + 5 * 4096, &m, sizeof(m)) == sizeof(m));
+    CHECK_EQ(m.Protect, PAGE_READWRITE);
+
+    /* A release of the allocation waits too, then succeeds. */
+    free1_done = 0;
+    hold_page5(&t1);
+    pthread_create(&t2, NULL, free1, NULL);
+    CHECK(waits(&free1_done));
+    CHECK(!protect_done);
+    gate_open = 1;
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    wm_os_sys = wm_os_sys_default;
+    CHECK(protect_ok && free1_ok);
+    CHECK(VirtualQuery(target, &m, sizeof(m)) == sizeof(m));
+    CHECK_EQ(m.State, MEM_FREE);
+    CHECK(wm_space_check(&wm_vm.space, wm_vm.page) == NULL);
+    CHECK(VirtualFree(second, 0, MEM_RELEASE));
+}
+
+static _Atomic int fault_done;
+static enum wm_fault fault_result;
+
+/* The kernel has the new protection, the model not yet. */
+static int gated_after_mprotect(void *a, size_t l, int p)
+{
+    int rc = wm_os_sys_default.mprotect(a, l, p);
+    hold(a);
+    return rc;
+}
+
+static void *set_guard(void *arg)
+{
+    DWORD old;
+    (void)arg;
+    protect_ok = VirtualProtect(target + 4096, 4096, PAGE_READWRITE | PAGE_GUARD, &old);
+    protect_done = 1;
+    return NULL;
+}
+
+static void *fault_there(void *arg)
+{
+    (void)arg;
+    fault_result = wm_fault_classify_sigsafe((uintptr_t)target + 4096, WM_ACC_R);
+    fault_done = 1;
+    return NULL;
+}
+
+static void guard_set_held_up(void)
+{
+    pthread_t t1, t2;
+    MEMORY_BASIC_INFORMATION m;
+
+    target = VirtualAlloc(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    REQUIRE_VOID(target);
+    gate_addr = (uintptr_t)target + 4096;
+    gate_entered = gate_open = protect_done = fault_done = 0;
+    wm_os_sys.mprotect = gated_after_mprotect;
+    pthread_create(&t1, NULL, set_guard, NULL);
+    wait_entered();
+    /* A read of the page faults now (the kernel's guard) while the model says read-write. */
+    pthread_create(&t2, NULL, fault_there, NULL);
+    CHECK(waits(&fault_done));
+    gate_open = 1;
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    wm_os_sys = wm_os_sys_default;
+    CHECK(protect_ok);
+    CHECK_EQ(fault_result, WM_FAULT_GUARD);
+    /* The guard is gone, in the model and in the kernel. */
+    CHECK(VirtualQuery(target + 4096, &m, sizeof(m)) == sizeof(m));
+    CHECK_EQ(m.Protect, PAGE_READWRITE);
+    CHECK_EQ(((volatile char *)target)[4096], 0);
+    CHECK(VirtualFree(target, 0, MEM_RELEASE));
+}
+
 int main(void)
 {
     release_held_up();
@@ -302,6 +467,8 @@ int main(void)
     /* Under ThreadSanitizer every query takes the lock (mm.h), so it waits there. */
     if (!WMT_TSAN)
         protect_held_up();
+    protect_lock_free();
+    guard_set_held_up();
     CHECK(wm_space_check(&wm_vm.space, wm_vm.page) == NULL);
     return wmt_report();
 }

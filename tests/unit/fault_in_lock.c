@@ -29,12 +29,12 @@ static LONG CALLBACK calls_winmem(EXCEPTION_POINTERS *ep)
 
 static void fault_holding_lock(void)
 {
-    DWORD old;
-    void *p = VirtualAlloc(NULL, 65536, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    void *p = VirtualAlloc(NULL, 65536, MEM_RESERVE, PAGE_READWRITE);
     if (!p || !AddVectoredExceptionHandler(1, calls_winmem))
         _exit(122);
+    /* A commit keeps the lock across its mprotect (VirtualProtect no longer does). */
     wm_os_sys.mprotect = crashing_mprotect;
-    VirtualProtect(p, 4096, PAGE_READONLY, &old);
+    VirtualAlloc(p, 4096, MEM_COMMIT, PAGE_READWRITE);
     say("returned\n");
 }
 
