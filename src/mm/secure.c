@@ -9,11 +9,19 @@
  * protect or unmap then flush the registered callbacks (no lock held) and retry once
  * (wm_secure_flush_refused), so every caller, the heap included, gets the protocol.  With
  * nothing secured, the checks cost one load.
+ *
+ * Beyond Windows, a secured range is also registered with the monitor (os/uffdmon.c), whose
+ * threads run the callbacks when the range is unmapped, zapped or moved without winmem
+ * (munmap, madvise, mremap: glibc's free, a runtime, a JIT).  WINMEM_SECURE_MONITOR=off turns
+ * that off, =require makes MmSecureVirtualMemory fail for a range that cannot be watched.
  */
 #include "mm.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ntddk.h"
 
@@ -27,6 +35,12 @@ struct secured {
 static struct secured *secs;
 static size_t nsecs, capsecs;
 static uintptr_t next_id = 1;
+
+/* The monitor: unknown until the first secure (and again in a child after fork), then on or
+ * off for the process.  Under the VM write lock. */
+enum { MON_UNKNOWN, MON_ON, MON_OFF };
+static int mon = MON_UNKNOWN;
+static bool mon_require, mon_said;
 
 /* Per thread: the last refusal from this thread's Nt call was for a secured range (so the
  * Win32 caller flushes the callbacks, which it does not for an invalid protection value,
@@ -102,6 +116,93 @@ static bool probe_locked(uintptr_t start, uintptr_t end, uint32_t mode)
     return true;
 }
 
+/* ---- the monitor: secured ranges changed behind the API's back ---------------------------- */
+
+/* Undo the registration of the parts of [lo, hi) that no secure from index `from` on covers
+ * (the earlier ones were checked by the caller). */
+static void unwatch_uncovered_locked(uintptr_t lo, uintptr_t hi, size_t from)
+{
+    for (size_t i = from; i < nsecs; i++) {
+        if (overlaps(&secs[i], lo, hi)) {
+            if (lo < secs[i].start)
+                unwatch_uncovered_locked(lo, secs[i].start, i + 1);
+            if (secs[i].end < hi)
+                unwatch_uncovered_locked(secs[i].end, hi, i + 1);
+            return;
+        }
+    }
+    wm_os_uffdmon_unregister(lo, hi);
+}
+
+/* Register [start, end) for events: whole, or run by run when part of it cannot be (a run
+ * already registered for write watches, whose descriptor keeps it: the kernel allows one per
+ * mapping).  false when some page stays unwatched. */
+static bool watch_locked(uintptr_t start, uintptr_t end)
+{
+    MEMORY_BASIC_INFORMATION m;
+    bool all = true;
+
+    if (wm_os_uffdmon_register(start, end) == 0)
+        return true;
+    for (uintptr_t p = start; p < end;) {
+        uintptr_t next = end;
+        if (wm_query_locked(p, &m) == STATUS_SUCCESS &&
+            (uintptr_t)m.BaseAddress + m.RegionSize < end)
+            next = (uintptr_t)m.BaseAddress + m.RegionSize;
+        if (wm_os_uffdmon_register(p, next) != 0)
+            all = false;
+        p = next;
+    }
+    return all;
+}
+
+static void on_event(int kind, uintptr_t start, uintptr_t end, uintptr_t to)
+{
+    /* No lock held: the callbacks drop their entries and unsecure, as after a refusal. */
+    RtlFlushSecureMemoryCache((PVOID)start, end - start);
+    if (kind == WM_UFFDMON_REMAP) {
+        /* The registration moved with the pages; where nothing is secured it goes. */
+        wm_vmstate_wrlock();
+        unwatch_uncovered_locked(to, to + (end - start), 0);
+        wm_vmstate_wrunlock();
+    }
+}
+
+/* Whether secured ranges are watched, starting the monitor on first use. */
+static bool monitor_locked(void)
+{
+    WM_ASSERT(wm_vmstate_write_held());
+    if (mon != MON_UNKNOWN)
+        return mon == MON_ON;
+    const char *env = getenv("WINMEM_SECURE_MONITOR");
+    mon_require = env && strcmp(env, "require") == 0;
+    if (env && strcmp(env, "off") == 0) {
+        mon = MON_OFF;
+        return false;
+    }
+    int rc = wm_os_uffdmon_start(on_event);
+    if (rc != 0) {
+        mon = MON_OFF;
+        if (!mon_said) {
+            /* Once per process: the program keeps Windows' protocol, which covers only frees
+             * and protections made through winmem. */
+            fprintf(stderr,
+                    "winmem: secured memory is not watched for munmap/madvise/mremap made "
+                    "behind the API: userfaultfd: %s (WINMEM_SECURE_MONITOR=off silences "
+                    "this; see docs/secure-memory.md)\n",
+                    strerror(-rc));
+            mon_said = true;
+        }
+        return false;
+    }
+    mon = MON_ON;
+    /* A child after fork(): the ranges it inherited lost their registration (the last one is
+     * the caller's, which it registers itself). */
+    for (size_t i = 0; i + 1 < nsecs; i++)
+        (void)watch_locked(secs[i].start, secs[i].end);
+    return true;
+}
+
 /* MmSecureVirtualMemory: pin a committed range's existence and access; NULL when the range is
  * not committed, not accessible in ProbeMode, or the arguments are bad. */
 WINMEM_API HANDLE NTAPI MmSecureVirtualMemory(PVOID address, SIZE_T size, ULONG probe)
@@ -127,6 +228,11 @@ WINMEM_API HANDLE NTAPI MmSecureVirtualMemory(PVOID address, SIZE_T size, ULONG 
             capsecs = cap;
         }
         secs[nsecs++] = (struct secured){ start, end, probe, next_id };
+        if (!monitor_locked() ? mon_require : !watch_locked(start, end) && mon_require) {
+            nsecs--;
+            unwatch_uncovered_locked(start, end, 0);
+            goto out_unlock;
+        }
         h = (HANDLE)next_id++;
     }
 out_unlock:
@@ -141,7 +247,10 @@ WINMEM_API VOID NTAPI MmUnsecureVirtualMemory(HANDLE handle)
     wm_vmstate_wrlock();
     for (size_t i = 0; i < nsecs; i++) {
         if (secs[i].id == (uintptr_t)handle) {
+            struct secured gone = secs[i];
             secs[i] = secs[--nsecs];
+            if (mon == MON_ON)
+                unwatch_uncovered_locked(gone.start, gone.end, 0);
             break;
         }
     }
@@ -176,15 +285,22 @@ static __thread struct wm_cb *running __attribute__((tls_model("initial-exec")))
 static void fork_prepare(void)
 {
     wm_cblist_fork_prepare(&callbacks);
+    wm_os_uffdmon_fork_prepare();
 }
 
 static void fork_parent(void)
 {
+    wm_os_uffdmon_fork_parent();
     wm_cblist_fork_parent(&callbacks);
 }
 
+/* The monitor starts again on the child's next MmSecureVirtualMemory, which registers the
+ * ranges the child inherited (their registration was not inherited). */
 static void fork_child(void)
 {
+    wm_os_uffdmon_fork_child();
+    if (mon == MON_ON)
+        mon = MON_UNKNOWN;
     wm_cblist_fork_child(&callbacks, running);
 }
 
