@@ -13,7 +13,7 @@
  * Beyond Windows, a secured range is also registered with the monitor (os/uffdmon.c), whose
  * threads run the callbacks when the range is unmapped, zapped or moved without winmem
  * (munmap, madvise, mremap: glibc's free, a runtime, a JIT).  WINMEM_SECURE_MONITOR=off turns
- * that off, =require makes MmSecureVirtualMemory fail for a range that cannot be watched.
+ * that off, =require makes MmSecureVirtualMemory fail when the monitor cannot run.
  */
 #include "mm.h"
 
@@ -136,30 +136,38 @@ static void unwatch_uncovered_locked(uintptr_t lo, uintptr_t hi, size_t from)
 
 /* Register [start, end) for events: whole, or run by run when part of it cannot be (a run
  * already registered for write watches, whose descriptor keeps it: the kernel allows one per
- * mapping).  false when some page stays unwatched. */
-static bool watch_locked(uintptr_t start, uintptr_t end)
+ * mapping). */
+static void watch_locked(uintptr_t start, uintptr_t end)
 {
     MEMORY_BASIC_INFORMATION m;
-    bool all = true;
 
     if (wm_os_uffdmon_register(start, end) == 0)
-        return true;
+        return;
     for (uintptr_t p = start; p < end;) {
         uintptr_t next = end;
         if (wm_query_locked(p, &m) == STATUS_SUCCESS &&
             (uintptr_t)m.BaseAddress + m.RegionSize < end)
             next = (uintptr_t)m.BaseAddress + m.RegionSize;
-        if (wm_os_uffdmon_register(p, next) != 0)
-            all = false;
+        (void)wm_os_uffdmon_register(p, next);
         p = next;
     }
-    return all;
 }
 
 static void on_event(int kind, uintptr_t start, uintptr_t end, uintptr_t to)
 {
-    /* No lock held: the callbacks drop their entries and unsecure, as after a refusal. */
-    RtlFlushSecureMemoryCache((PVOID)start, end - start);
+    bool secured = false;
+
+    /* As after a refusal, the callbacks run only where something is secured: a range whose
+     * secures were all released (by the callbacks of an earlier event: a move also unmaps
+     * the old place, a second event) concerns no cache.  A secure made since, at the same
+     * addresses, gets its entry dropped: more than needed, never less. */
+    wm_vmstate_rdlock();
+    for (size_t i = 0; i < nsecs && !secured; i++)
+        secured = overlaps(&secs[i], start, end);
+    wm_vmstate_rdunlock();
+    /* No lock held: the callbacks drop their entries and unsecure. */
+    if (secured)
+        RtlFlushSecureMemoryCache((PVOID)start, end - start);
     if (kind == WM_UFFDMON_REMAP) {
         /* The registration moved with the pages; where nothing is secured it goes. */
         wm_vmstate_wrlock();
@@ -199,7 +207,7 @@ static bool monitor_locked(void)
     /* A child after fork(): the ranges it inherited lost their registration (the last one is
      * the caller's, which it registers itself). */
     for (size_t i = 0; i + 1 < nsecs; i++)
-        (void)watch_locked(secs[i].start, secs[i].end);
+        watch_locked(secs[i].start, secs[i].end);
     return true;
 }
 
@@ -228,9 +236,10 @@ WINMEM_API HANDLE NTAPI MmSecureVirtualMemory(PVOID address, SIZE_T size, ULONG 
             capsecs = cap;
         }
         secs[nsecs++] = (struct secured){ start, end, probe, next_id };
-        if (!monitor_locked() ? mon_require : !watch_locked(start, end) && mon_require) {
+        if (monitor_locked())
+            watch_locked(start, end);
+        else if (mon_require) {
             nsecs--;
-            unwatch_uncovered_locked(start, end, 0);
             goto out_unlock;
         }
         h = (HANDLE)next_id++;
