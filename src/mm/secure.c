@@ -155,19 +155,10 @@ static void watch_locked(uintptr_t start, uintptr_t end)
 
 static void on_event(int kind, uintptr_t start, uintptr_t end, uintptr_t to)
 {
-    bool secured = false;
-
-    /* As after a refusal, the callbacks run only where something is secured: a range whose
-     * secures were all released (by the callbacks of an earlier event: a move also unmaps
-     * the old place, a second event) concerns no cache.  A secure made since, at the same
-     * addresses, gets its entry dropped: more than needed, never less. */
-    wm_vmstate_rdlock();
-    for (size_t i = 0; i < nsecs && !secured; i++)
-        secured = overlaps(&secs[i], start, end);
-    wm_vmstate_rdunlock();
-    /* No lock held: the callbacks drop their entries and unsecure. */
-    if (secured)
-        RtlFlushSecureMemoryCache((PVOID)start, end - start);
+    /* At once, holding no lock: the callbacks drop their entries and unsecure, as after a
+     * refusal.  (A move also unmaps the old place: a second event, whose callbacks find
+     * nothing left to drop.) */
+    RtlFlushSecureMemoryCache((PVOID)start, end - start);
     if (kind == WM_UFFDMON_REMAP) {
         /* The registration moved with the pages; where nothing is secured it goes. */
         wm_vmstate_wrlock();

@@ -196,6 +196,8 @@ int wm_os_uffdmon_register(uintptr_t start, uintptr_t end);
 void wm_os_uffdmon_unregister(uintptr_t start, uintptr_t end);
 /* Events read since the start (for statistics and tests). */
 unsigned long long wm_os_uffdmon_events(void);
+/* Whether the readers run with real-time priority: 1, 0 (not permitted), -1 (none yet). */
+int wm_os_uffdmon_boosted(void);
 void wm_os_uffdmon_fork_prepare(void);
 void wm_os_uffdmon_fork_parent(void);
 void wm_os_uffdmon_fork_child(void);

@@ -19,19 +19,26 @@
  * in the kernel until the event has been read here, not until it has been handled.  For
  * MADV_DONTNEED/FREE/REMOVE the pages are zapped after the read; for munmap and mremap the
  * change is already made (and the mmap lock dropped: other threads may map the hole) when the
- * event is queued.  So the reading thread runs the handler as soon as it has the message, and
- * one more reader is always waiting: a handler that waits for a thread which is itself
- * waiting for its event to be read (a lock held across a munmap) cannot stop the monitor.
- * Readers are created with every signal blocked and never touch the VM lock themselves.
+ * event is queued.  So the reader runs the handler the moment it has the message, with
+ * nothing in between that can wait: no lock, no thread creation.  Two things keep that
+ * moment short.  Readers ask for real-time priority (SCHED_FIFO, the lowest level) where the
+ * process may have it: otherwise the thread the read has just woken can take the reader's
+ * CPU until the next time slice while it and others reuse the memory.  And one more reader
+ * is always waiting: a handler that waits for a thread which is itself waiting for its event
+ * to be read (a lock held across a munmap) cannot stop the monitor; a reader that takes the
+ * last waiting place asks the spawner thread for another rather than creating it itself.
+ * Readers are created with every signal blocked and never take the VM lock themselves.
  */
 #include "os.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
-#include <poll.h>
 #include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -44,25 +51,27 @@
 #endif
 
 #define EVENTS (UFFD_FEATURE_EVENT_UNMAP | UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_REMAP)
-/* Readers kept waiting at most (more are created while handlers run, and leave after). */
-#define SPARE_READERS 2
+/* Readers waiting for an event: started with, and kept at most (more are started while
+ * handlers run; past SPARES, one that finishes leaves). */
+#define READERS 2
+#define SPARES 4
+#define STACK (256 << 10)
 
 static int mfd = -1;
 static wm_os_uffdmon_fn handler;
-/* Under lock: readers alive and readers waiting for an event. */
+static atomic_int waiting; /* readers in read() or about to be */
+static atomic_ullong events_read;
+static atomic_int boosted = -1; /* whether readers got real-time priority; -1 not yet known */
+static sem_t need;              /* posted when a reader took the last waiting place */
+/* Orders thread creation with fork(). */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static int readers, waiting;
-static unsigned long long events_read;
 
 static int fail(void)
 {
     return errno ? -errno : -EINVAL;
 }
 
-static void *reader(void *arg);
-
-/* Under lock. */
-static int spawn_locked(void)
+static int start_thread(void *(*fn)(void *))
 {
     pthread_attr_t a;
     pthread_t t;
@@ -72,17 +81,38 @@ static int spawn_locked(void)
     if (pthread_attr_init(&a) != 0)
         return -ENOMEM;
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&a, 64 << 10);
+    pthread_attr_setstacksize(&a, STACK);
     sigfillset(&all);
+    pthread_mutex_lock(&lock);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = pthread_create(&t, &a, reader, (void *)(intptr_t)mfd);
+    rc = pthread_create(&t, &a, fn, (void *)(intptr_t)mfd);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_mutex_unlock(&lock);
     pthread_attr_destroy(&a);
+    return -rc;
+}
+
+static void *reader(void *arg);
+
+static int spawn_reader(void)
+{
+    atomic_fetch_add(&waiting, 1);
+    int rc = start_thread(reader);
     if (rc != 0)
-        return -rc;
-    readers++;
-    waiting++;
-    return 0;
+        atomic_fetch_sub(&waiting, 1);
+    return rc;
+}
+
+/* Starts readers on request, so that no reader does between its read and its handler. */
+static void *spawner(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        if (sem_wait(&need) != 0)
+            continue; /* EINTR */
+        (void)spawn_reader();
+    }
+    return NULL;
 }
 
 static void dispatch(const struct uffd_msg *m)
@@ -103,91 +133,96 @@ static void dispatch(const struct uffd_msg *m)
     }
 }
 
+/* The stack a handler will use, present before the first event: a page fault between a read
+ * and its handler would widen the window by microseconds. */
+__attribute__((noinline)) static void prefault_stack(void)
+{
+    volatile char touch[STACK - (32 << 10)];
+    for (size_t i = 0; i < sizeof(touch); i += 4096)
+        touch[i] = 0;
+}
+
 static void *reader(void *arg)
 {
     int fd = (int)(intptr_t)arg;
+    struct sched_param sp = { .sched_priority = sched_get_priority_min(SCHED_FIFO) };
 
+    /* Refused without CAP_SYS_NICE or an RLIMIT_RTPRIO: then the readers run as others do. */
+    atomic_store(&boosted, pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0);
+    prefault_stack();
     for (;;) {
-        struct pollfd p = { .fd = fd, .events = POLLIN };
         struct uffd_msg m;
 
-        if (poll(&p, 1, -1) < 0 && errno != EINTR)
-            break;
-        /* Non-blocking: every waiting reader wakes, one gets the message. */
+        /* Blocking: the kernel wakes every waiting reader, one gets the message, the others
+         * sleep again without coming back here. */
         if (read(fd, &m, sizeof(m)) != (ssize_t)sizeof(m)) {
-            if (errno == EAGAIN || errno == EINTR)
+            if (errno == EINTR || errno == EAGAIN)
                 continue;
             break;
         }
-        pthread_mutex_lock(&lock);
-        events_read++;
-        if (--waiting == 0)
-            (void)spawn_locked(); /* failing that, the handler runs all the same */
-        pthread_mutex_unlock(&lock);
+        if (atomic_fetch_sub(&waiting, 1) == 1)
+            sem_post(&need);
         dispatch(&m);
-        pthread_mutex_lock(&lock);
-        if (waiting >= SPARE_READERS) {
-            readers--;
-            pthread_mutex_unlock(&lock);
+        atomic_fetch_add(&events_read, 1);
+        if (atomic_load(&waiting) >= SPARES)
             return NULL;
-        }
-        waiting++;
-        pthread_mutex_unlock(&lock);
+        atomic_fetch_add(&waiting, 1);
     }
-    pthread_mutex_lock(&lock);
-    readers--;
-    waiting--;
-    pthread_mutex_unlock(&lock);
+    atomic_fetch_sub(&waiting, 1);
     return NULL;
 }
 
-int wm_os_uffdmon_start(wm_os_uffdmon_fn fn)
+static int open_fd(unsigned long long features, int *out)
 {
-    int fd, rc;
-    struct uffdio_api api = { .api = UFFD_API, .features = EVENTS | UFFD_FEATURE_WP_ASYNC };
-
-    if (mfd >= 0)
-        return 0;
+    struct uffdio_api api = { .api = UFFD_API, .features = features };
     /* User-mode-only descriptors need no privilege even with vm.unprivileged_userfaultfd=0,
      * and events do not depend on where a fault came from. */
-    fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+    int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
+
     if (fd < 0)
-        fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+        fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
     if (fd < 0)
         return fail();
     if (wm_os_sys.ioctl(fd, UFFDIO_API, &api) != 0) {
-        /* Before Linux 6.7: no asynchronous write-protect, anonymous and shared memory only.
-         * A refused UFFDIO_API leaves the descriptor unusable, so open another. */
+        int rc = fail();
         close(fd);
-        fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
-        if (fd < 0)
-            fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-        api = (struct uffdio_api){ .api = UFFD_API, .features = EVENTS };
-        if (fd < 0)
-            return fail();
-        if (wm_os_sys.ioctl(fd, UFFDIO_API, &api) != 0) {
-            rc = fail();
-            close(fd);
-            return rc;
-        }
+        return rc;
     }
     if ((api.features & EVENTS) != EVENTS) {
         close(fd);
         return -ENOSYS;
     }
+    *out = fd;
+    return 0;
+}
+
+int wm_os_uffdmon_start(wm_os_uffdmon_fn fn)
+{
+    int fd, rc;
+
+    if (mfd >= 0)
+        return 0;
+    /* Before Linux 6.7 there is no asynchronous write-protect: anonymous and shared memory
+     * only.  (A refused UFFDIO_API leaves a descriptor unusable, so each try opens one.) */
+    rc = open_fd(EVENTS | UFFD_FEATURE_WP_ASYNC, &fd);
+    if (rc != 0 && rc != -EPERM && rc != -ENOSYS)
+        rc = open_fd(EVENTS, &fd);
+    if (rc != 0)
+        return rc;
+    if (sem_init(&need, 0, 0) != 0) {
+        close(fd);
+        return -ENOMEM;
+    }
     handler = fn;
     mfd = fd;
-    pthread_mutex_lock(&lock);
-    rc = 0;
-    for (int i = 0; i < SPARE_READERS && rc == 0; i++)
-        rc = spawn_locked();
-    if (rc != 0 && readers == 0) {
-        pthread_mutex_unlock(&lock);
+    if ((rc = start_thread(spawner)) != 0 || (rc = spawn_reader()) != 0) {
+        /* A spawner already started waits for ever on a semaphore nobody posts. */
         mfd = -1;
         close(fd);
         return rc;
     }
-    pthread_mutex_unlock(&lock);
+    for (int i = 1; i < READERS; i++)
+        (void)spawn_reader();
     return 0;
 }
 
@@ -214,10 +249,12 @@ void wm_os_uffdmon_unregister(uintptr_t start, uintptr_t end)
 
 unsigned long long wm_os_uffdmon_events(void)
 {
-    pthread_mutex_lock(&lock);
-    unsigned long long n = events_read;
-    pthread_mutex_unlock(&lock);
-    return n;
+    return atomic_load(&events_read);
+}
+
+int wm_os_uffdmon_boosted(void)
+{
+    return atomic_load(&boosted);
 }
 
 void wm_os_uffdmon_fork_prepare(void)
@@ -238,6 +275,6 @@ void wm_os_uffdmon_fork_child(void)
     if (mfd >= 0)
         close(mfd);
     mfd = -1;
-    readers = waiting = 0;
+    atomic_store(&waiting, 0);
     pthread_mutex_unlock(&lock);
 }

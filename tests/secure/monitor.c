@@ -226,6 +226,8 @@ static void events(void)
     CHECK(mremap(p, 4 * PAGE, 4 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, q + 2 * PAGE) ==
           q + 2 * PAGE);
     CHECK(called_with(++n, p, 4 * PAGE));
+    /* A move also unmaps the old place: a second event, with nothing left to drop. */
+    CHECK(called_with(++n, p, 4 * PAGE));
     nap(50); /* the move's registration is undone after the callbacks return */
     CHECK_EQ(registered(q, 8 * PAGE), 0);
     CHECK_EQ(munmap(q, 8 * PAGE), 0);
