@@ -341,7 +341,8 @@ int main(void)
     events();
     overlap();
     write_watched();
-    fork_child();
+    if (!WMT_TSAN) /* ThreadSanitizer cannot start threads after a multi-threaded fork */
+        fork_child();
     CHECK(RemoveSecureMemoryCacheCallback(drop));
     return wmt_report();
 }
