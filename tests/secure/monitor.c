@@ -185,11 +185,17 @@ static void behaviour(void)
     CHECK(called_with(n + 1, p + 3 * PAGE, PAGE));
     CHECK_EQ(p[3 * PAGE + 7], 0);
     CHECK_EQ(p[2 * PAGE + 7], 3);
+    /* winmem's own MEM_RESET zaps the pages too (a device's pinned copy is no longer what is
+     * mapped there): the callbacks run the same way. */
+    h = secure(p, 16 * PAGE);
+    REQUIRE_VOID(h);
+    CHECK(VirtualAlloc(p + 4 * PAGE, 2 * PAGE, MEM_RESET, PAGE_READWRITE) == p + 4 * PAGE);
+    CHECK(called_with(n + 2, p + 4 * PAGE, 2 * PAGE));
     alarm(0);
     /* The callback unsecured it: registration undone, and winmem frees it. */
     CHECK_EQ(registered(p, 16 * PAGE), 0);
     CHECK(VirtualFree(p, 0, MEM_RELEASE));
-    CHECK(quiet(n + 1)); /* winmem's own free: not registered any more, no event */
+    CHECK(quiet(n + 2)); /* winmem's own free: not registered any more, no event */
 }
 
 static void events(void)
