@@ -194,6 +194,10 @@ int wm_os_uffdmon_start(wm_os_uffdmon_fn fn);
 int wm_os_uffdmon_register(uintptr_t start, uintptr_t end);
 /* Undo that wherever it was done in [start, end); anything else there is left alone. */
 void wm_os_uffdmon_unregister(uintptr_t start, uintptr_t end);
+/* winmem itself is about to zap [start, end) (MEM_RESET): its REMOVE events are dropped
+ * until quiet_end with the returned slot (-1: none taken, the events go through). */
+int wm_os_uffdmon_quiet_begin(uintptr_t start, uintptr_t end);
+void wm_os_uffdmon_quiet_end(int slot);
 /* Events read since the start (for statistics and tests). */
 unsigned long long wm_os_uffdmon_events(void);
 /* Whether the readers run with real-time priority: 1, 0 (not permitted), -1 (none yet). */

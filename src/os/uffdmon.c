@@ -39,6 +39,7 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -58,6 +59,7 @@
 #define STACK (256 << 10)
 
 static int mfd = -1;
+static atomic_bool started; /* mfd is open: read without a lock by quiet_begin */
 static wm_os_uffdmon_fn handler;
 static atomic_int waiting; /* readers in read() or about to be */
 static atomic_ullong events_read;
@@ -115,6 +117,53 @@ static void *spawner(void *arg)
     return NULL;
 }
 
+/* Ranges winmem itself is zapping (MEM_RESET): their events are winmem's, not a free behind
+ * its back, and Windows runs no callback for them.  A slot's end is 0 when free, UINTPTR_MAX
+ * while being filled. */
+#define QUIET 32
+static struct {
+    _Atomic uintptr_t start, end;
+} quiet[QUIET];
+static atomic_int nquiet;
+
+int wm_os_uffdmon_quiet_begin(uintptr_t start, uintptr_t end)
+{
+    if (!atomic_load(&started))
+        return -1;
+    for (int i = 0; i < QUIET; i++) {
+        uintptr_t free_slot = 0;
+        if (atomic_compare_exchange_strong(&quiet[i].end, &free_slot, UINTPTR_MAX)) {
+            atomic_store(&quiet[i].start, start);
+            atomic_store(&quiet[i].end, end);
+            atomic_fetch_add(&nquiet, 1);
+            return i;
+        }
+    }
+    return -1; /* all taken: the callbacks run, which is only more than needed */
+}
+
+void wm_os_uffdmon_quiet_end(int slot)
+{
+    if (slot < 0)
+        return;
+    atomic_fetch_sub(&nquiet, 1);
+    atomic_store(&quiet[slot].end, 0);
+}
+
+/* The event's range lies in one that winmem is zapping itself.  Such a call waits for the
+ * event to be read, so its slot is still there when the reader asks. */
+static bool quieted(uintptr_t start, uintptr_t end)
+{
+    if (!atomic_load(&nquiet))
+        return false;
+    for (int i = 0; i < QUIET; i++) {
+        uintptr_t e = atomic_load(&quiet[i].end);
+        if (e != 0 && e != UINTPTR_MAX && atomic_load(&quiet[i].start) <= start && end <= e)
+            return true;
+    }
+    return false;
+}
+
 static void dispatch(const struct uffd_msg *m)
 {
     switch (m->event) {
@@ -122,6 +171,8 @@ static void dispatch(const struct uffd_msg *m)
         handler(WM_UFFDMON_UNMAP, (uintptr_t)m->arg.remove.start, (uintptr_t)m->arg.remove.end, 0);
         break;
     case UFFD_EVENT_REMOVE:
+        if (quieted((uintptr_t)m->arg.remove.start, (uintptr_t)m->arg.remove.end))
+            break;
         handler(WM_UFFDMON_REMOVE, (uintptr_t)m->arg.remove.start, (uintptr_t)m->arg.remove.end, 0);
         break;
     case UFFD_EVENT_REMAP:
@@ -222,7 +273,8 @@ int wm_os_uffdmon_start(wm_os_uffdmon_fn fn)
         return rc;
     }
     for (int i = 1; i < READERS; i++)
-        (void)spawn_reader();
+        (void)spawn_reader(); /* spares: one is enough to run, a reader starts more when needed */
+    atomic_store(&started, true);
     return 0;
 }
 
@@ -275,6 +327,10 @@ void wm_os_uffdmon_fork_child(void)
     if (mfd >= 0)
         close(mfd);
     mfd = -1;
+    atomic_store(&started, false);
     atomic_store(&waiting, 0);
+    atomic_store(&nquiet, 0);
+    for (int i = 0; i < QUIET; i++)
+        atomic_store(&quiet[i].end, 0);
     pthread_mutex_unlock(&lock);
 }
