@@ -391,7 +391,7 @@ END {
     print "  secure_unsecure: no Linux equivalent; bare is mlock+munlock of 64 KiB, the nearest analogue"
     print "    (_unwatched: with WINMEM_SECURE_MONITOR=off; the difference is the cost of watching one range)"
     print "  secure_event: bare is the write + madvise(MADV_DONTNEED) alone; winmem adds the secure, the"
-    print "    event's round trip through the monitor thread and the callback (docs/secure-memory.md)"
+    print "    round trip of the event through the monitor thread and the callback (docs/secure-memory.md)"
     print "heap rows: bare is glibc malloc+free; mimalloc is loaded by bench_bare when installed"
     mi = ns["bare", "heap_random_mi"]
     if (mi != "") {
