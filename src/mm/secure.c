@@ -118,6 +118,16 @@ static bool probe_locked(uintptr_t start, uintptr_t end, uint32_t mode)
 
 /* ---- the monitor: secured ranges changed behind the API's back ---------------------------- */
 
+/* Where the model's run holding p ends, or end if that is sooner. */
+static uintptr_t next_run_locked(uintptr_t p, uintptr_t end)
+{
+    MEMORY_BASIC_INFORMATION m;
+
+    if (wm_query_locked(p, &m) == STATUS_SUCCESS && (uintptr_t)m.BaseAddress + m.RegionSize < end)
+        return (uintptr_t)m.BaseAddress + m.RegionSize;
+    return end;
+}
+
 /* Undo the registration of the parts of [lo, hi) that no secure from index `from` on covers
  * (the earlier ones were checked by the caller). */
 static void unwatch_uncovered_locked(uintptr_t lo, uintptr_t hi, size_t from)
@@ -131,7 +141,11 @@ static void unwatch_uncovered_locked(uintptr_t lo, uintptr_t hi, size_t from)
             return;
         }
     }
-    wm_os_uffdmon_unregister(lo, hi);
+    /* Refused whole when part of it is another descriptor's (a write watch): then run by run. */
+    if (wm_os_uffdmon_unregister(lo, hi) == 0)
+        return;
+    for (uintptr_t p = lo; p < hi; p = next_run_locked(p, hi))
+        (void)wm_os_uffdmon_unregister(p, next_run_locked(p, hi));
 }
 
 /* Register [start, end) for events: whole, or run by run when part of it cannot be (a run
@@ -139,18 +153,10 @@ static void unwatch_uncovered_locked(uintptr_t lo, uintptr_t hi, size_t from)
  * mapping). */
 static void watch_locked(uintptr_t start, uintptr_t end)
 {
-    MEMORY_BASIC_INFORMATION m;
-
     if (wm_os_uffdmon_register(start, end) == 0)
         return;
-    for (uintptr_t p = start; p < end;) {
-        uintptr_t next = end;
-        if (wm_query_locked(p, &m) == STATUS_SUCCESS &&
-            (uintptr_t)m.BaseAddress + m.RegionSize < end)
-            next = (uintptr_t)m.BaseAddress + m.RegionSize;
-        (void)wm_os_uffdmon_register(p, next);
-        p = next;
-    }
+    for (uintptr_t p = start; p < end; p = next_run_locked(p, end))
+        (void)wm_os_uffdmon_register(p, next_run_locked(p, end));
 }
 
 static void on_event(int kind, uintptr_t start, uintptr_t end, uintptr_t to)

@@ -192,8 +192,9 @@ int wm_os_uffdmon_start(wm_os_uffdmon_fn fn);
  * when part of it is registered on another userfaultfd (a write watch), -EINVAL when part is
  * unmapped or of a kind the kernel cannot register. */
 int wm_os_uffdmon_register(uintptr_t start, uintptr_t end);
-/* Undo that wherever it was done in [start, end); anything else there is left alone. */
-void wm_os_uffdmon_unregister(uintptr_t start, uintptr_t end);
+/* Undo that wherever it was done in [start, end): 0, or -EINVAL (nothing undone) when part
+ * of the range is registered on another userfaultfd. */
+int wm_os_uffdmon_unregister(uintptr_t start, uintptr_t end);
 /* winmem itself is about to zap [start, end) (MEM_RESET): its REMOVE events are dropped
  * until quiet_end with the returned slot (-1: none taken, the events go through). */
 int wm_os_uffdmon_quiet_begin(uintptr_t start, uintptr_t end);

@@ -290,13 +290,15 @@ int wm_os_uffdmon_register(uintptr_t start, uintptr_t end)
     return wm_os_sys.ioctl(mfd, UFFDIO_REGISTER, &reg) == 0 ? 0 : fail();
 }
 
-void wm_os_uffdmon_unregister(uintptr_t start, uintptr_t end)
+int wm_os_uffdmon_unregister(uintptr_t start, uintptr_t end)
 {
     struct uffdio_range r = { .start = start, .len = end - start };
 
-    /* Holes, and mappings registered elsewhere (write watches), are left as they are. */
-    if (mfd >= 0)
-        (void)wm_os_sys.ioctl(mfd, UFFDIO_UNREGISTER, &r);
+    /* Holes are skipped; a mapping registered on another descriptor (a write watch) makes the
+     * kernel refuse the whole range with -EINVAL, changing nothing. */
+    if (mfd < 0)
+        return 0;
+    return wm_os_sys.ioctl(mfd, UFFDIO_UNREGISTER, &r) == 0 ? 0 : fail();
 }
 
 unsigned long long wm_os_uffdmon_events(void)

@@ -298,6 +298,23 @@ static void write_watched(void)
     CHECK(count == 1 && hits[0] == w + 2 * PAGE);
     unsecure(h);
     CHECK(VirtualFree(w, 0, MEM_RELEASE));
+
+    /* A secure over a write-watched allocation and the one beside it: the plain one's pages are
+     * watched, and unsecuring undoes that though the kernel refuses to unregister the whole. */
+    BYTE *a = VirtualAlloc(NULL, 2 * GRAN, MEM_RESERVE, PAGE_NOACCESS);
+    REQUIRE_VOID(a);
+    CHECK(VirtualFree(a, 0, MEM_RELEASE));
+    BYTE *plain = VirtualAlloc(a, GRAN, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    BYTE *watched =
+        VirtualAlloc(a + GRAN, GRAN, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH, PAGE_READWRITE);
+    REQUIRE_VOID(plain == a && watched == a + GRAN);
+    h = secure(a + GRAN - 2 * PAGE, 4 * PAGE);
+    CHECK(h != NULL);
+    CHECK_EQ(registered(a + GRAN - 2 * PAGE, 2 * PAGE), 1);
+    unsecure(h);
+    CHECK_EQ(registered(a + GRAN - 2 * PAGE, 2 * PAGE), 0);
+    CHECK(VirtualFree(plain, 0, MEM_RELEASE));
+    CHECK(VirtualFree(watched, 0, MEM_RELEASE));
 }
 
 /* A child has no monitor thread: it must not wait for one.  Its next secure starts one and
