@@ -56,7 +56,10 @@
  * handlers run; past SPARES, one that finishes leaves). */
 #define READERS 2
 #define SPARES 4
-#define STACK (256 << 10)
+/* Readers run the application's callbacks: a stack as roomy as a usual thread's first 2 MiB,
+ * of which the top PREFAULT bytes are made present at once. */
+#define STACK (2 << 20)
+#define PREFAULT (64 << 10)
 
 static int mfd = -1;
 static atomic_bool started; /* mfd is open: read without a lock by quiet_begin */
@@ -105,7 +108,8 @@ static int spawn_reader(void)
     return rc;
 }
 
-/* Starts readers on request, so that no reader does between its read and its handler. */
+/* Starts readers on request, so that no reader creates a thread between its read and its
+ * handler. */
 static void *spawner(void *arg)
 {
     (void)arg;
@@ -188,7 +192,7 @@ static void dispatch(const struct uffd_msg *m)
  * and its handler would widen the window by microseconds. */
 __attribute__((noinline)) static void prefault_stack(void)
 {
-    volatile char touch[STACK - (32 << 10)];
+    volatile char touch[PREFAULT];
     for (size_t i = 0; i < sizeof(touch); i += 4096)
         touch[i] = 0;
 }
