@@ -17,7 +17,9 @@
  *                             measured once and printed under all three names
  *   refused_free              mmap + munmap 64 KiB again (Linux has no refusal to retry)
  *   secure_unsecure           mlock + munlock of a resident 64 KiB buffer: the nearest Linux
- *                             analogue of MmSecureVirtualMemory, which has none
+ *   secure_unsecure_unwatched analogue of MmSecureVirtualMemory, which has none
+ *   secure_event              write one byte of a 64 KiB buffer, madvise(MADV_DONTNEED) it:
+ *                             the zap without anybody told
  *   query_20k, query_1m       binary search of a sorted array of 20,000 / 1,000,000 bases
  *                             (the least any lookup of "which reservation holds this
  *                             address" can cost)
@@ -269,6 +271,16 @@ static void fault_row(const char *name, void (*fn)(long), int write_access, long
 
 /* secure_unsecure's stand-in: mlock + munlock of a resident 64 KiB buffer. */
 static char *lock_buf;
+
+/* secure_event's floor: the write that makes the buffer resident, and the zap. */
+static void run_touch_zap(long n)
+{
+    for (long i = 0; i < n; i++) {
+        lock_buf[0] = 1;
+        if (madvise(lock_buf, 64 * KIB, MADV_DONTNEED))
+            die("madvise(MADV_DONTNEED)");
+    }
+}
 
 static void run_lock_unlock(long n)
 {
@@ -852,7 +864,8 @@ int main(int argc, char **argv)
     }
     if (wanted("refused_free"))
         measure("refused_free", run_alloc_free, scaled(8000), 1);
-    if (wanted("secure_unsecure")) {
+    if (wanted("secure_unsecure") || wanted("secure_unsecure_unwatched")) {
+        static const char *const su_names[] = { "secure_unsecure", "secure_unsecure_unwatched" };
         lock_buf = mmap(NULL, 64 * KIB, PROT_READ | PROT_WRITE, map_flags, -1, 0);
         if (lock_buf == MAP_FAILED)
             die("mmap for secure_unsecure");
@@ -860,7 +873,14 @@ int main(int argc, char **argv)
         if (mlock(lock_buf, 64 * KIB) || munlock(lock_buf, 64 * KIB))
             printf("note secure_unsecure mlock of 64 KiB refused (RLIMIT_MEMLOCK?): no floor\n");
         else
-            measure("secure_unsecure", run_lock_unlock, scaled(4000), 1);
+            measure_rows(su_names, 2, run_lock_unlock, scaled(4000), 1);
+        munmap(lock_buf, 64 * KIB);
+    }
+    if (wanted("secure_event")) {
+        lock_buf = mmap(NULL, 64 * KIB, PROT_READ | PROT_WRITE, map_flags, -1, 0);
+        if (lock_buf == MAP_FAILED)
+            die("mmap for secure_event");
+        measure("secure_event", run_touch_zap, scaled(4000), 1);
         munmap(lock_buf, 64 * KIB);
     }
     if (wanted("query_20k") || (mt_ncounts && wanted_in("mt", "query_20k_2t")) ||

@@ -4,7 +4,8 @@
  * One source, three builds: natively against winmem (bench_winmem), with mingw-w64 for
  * Wine or Windows (bench_winmem.exe), and its bare-Linux twin is bare.c (the floor).
  * Only <windows.h> and C standard headers are used, so nothing here is winmem-specific,
- * except the secured-memory rows (alloc_free_cb*, refused_free, secure_unsecure), which also
+ * except the secured-memory rows (alloc_free_cb*, refused_free, secure_unsecure*,
+ * secure_event), which also
  * need <ntddk.h> and are built only for winmem (#ifndef _WIN32): Wine 8.0 aborts in
  * AddSecureMemoryCacheCallback and has no user-mode MmSecureVirtualMemory.
  *
@@ -20,11 +21,16 @@
  */
 #ifndef _WIN32
 #define _POSIX_C_SOURCE 200112L /* clock_gettime under -std=c11 */
+#define _DEFAULT_SOURCE         /* madvise, for secure_event */
 #endif
 
 #include <windows.h>
 #ifndef _WIN32
 #include <ntddk.h> /* MmSecureVirtualMemory, MmUnsecureVirtualMemory: winmem only */
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #endif
 
 #include <stdio.h>
@@ -487,6 +493,93 @@ static void secure_unsecure_row(long iters)
     if (!VirtualFree(secure_buf, 0, MEM_RELEASE))
         die("VirtualFree after secure_unsecure");
     secure_buf = NULL;
+}
+
+/* secure_unsecure_unwatched: secure_unsecure with the monitor off (WINMEM_SECURE_MONITOR=off),
+ * in a child that has secured nothing yet: the difference is the price of watching one
+ * secured range (registering it on the userfaultfd and undoing that). */
+static void secure_unwatched_row(long iters)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("WINMEM_SECURE_MONITOR", "off", 1);
+        secure_buf = VirtualAlloc(NULL, 64 * KIB, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+        if (!secure_buf)
+            die("VirtualAlloc for secure_unsecure_unwatched");
+        memset(secure_buf, 1, 64 * KIB);
+        measure("secure_unsecure_unwatched", run_secure_unsecure, iters, 1);
+        fflush(stdout);
+        _exit(0);
+    }
+    int st;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        die("the secure_unsecure_unwatched child");
+}
+
+/* secure_event: secure a resident 64 KiB buffer, zap it behind the API
+ * (madvise(MADV_DONTNEED)), and wait until the monitor has run the callback, which unsecures
+ * it (one op = the three).  The price of one event: the zapping thread waits until the
+ * monitor has read it, then this one until the callback ran. */
+static char *event_buf;
+static HANDLE event_handle;
+static atomic_long event_calls;
+
+static BOOLEAN CALLBACK event_cb(PVOID addr, SIZE_T size)
+{
+    (void)addr;
+    (void)size;
+    MmUnsecureVirtualMemory(event_handle);
+    atomic_fetch_add_explicit(&event_calls, 1, memory_order_release);
+    return TRUE;
+}
+
+static void run_secure_event(long n)
+{
+    for (long i = 0; i < n; i++) {
+        long want = atomic_load(&event_calls) + 1;
+        event_buf[0] = 1;
+        event_handle = MmSecureVirtualMemory(event_buf, 64 * KIB, PAGE_READWRITE);
+        if (!event_handle)
+            die("MmSecureVirtualMemory for secure_event");
+        if (madvise(event_buf, 64 * KIB, MADV_DONTNEED) != 0)
+            die("madvise for secure_event");
+        for (long spins = 0; atomic_load_explicit(&event_calls, memory_order_acquire) < want;
+             spins++) {
+            if (spins > 100000000L) {
+                printf("error secure_event: the callback did not run\n");
+                fflush(stdout);
+                exit(3);
+            }
+        }
+    }
+}
+
+static void secure_event_row(long iters)
+{
+    event_buf = VirtualAlloc(NULL, 64 * KIB, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    if (!event_buf)
+        die("VirtualAlloc for secure_event");
+    if (!AddSecureMemoryCacheCallback(event_cb))
+        die("AddSecureMemoryCacheCallback");
+    /* Where the monitor cannot run (userfaultfd refused), no event comes: say so instead. */
+    long want = atomic_load(&event_calls) + 1;
+    event_handle = MmSecureVirtualMemory(event_buf, 64 * KIB, PAGE_READWRITE);
+    if (!event_handle || madvise(event_buf, 64 * KIB, MADV_DONTNEED) != 0)
+        die("secure_event setup");
+    for (int i = 0; i < 1000 && atomic_load(&event_calls) < want; i++)
+        usleep(1000);
+    if (atomic_load(&event_calls) < want) {
+        MmUnsecureVirtualMemory(event_handle);
+        printf("note secure_event no event: secured memory is not watched here (userfaultfd "
+               "refused?)\n");
+    } else {
+        measure("secure_event", run_secure_event, iters, 1);
+    }
+    if (!RemoveSecureMemoryCacheCallback(event_cb))
+        die("RemoveSecureMemoryCacheCallback");
+    if (!VirtualFree(event_buf, 0, MEM_RELEASE))
+        die("VirtualFree after secure_event");
 }
 #endif /* !_WIN32 */
 
@@ -1001,9 +1094,14 @@ int main(int argc, char **argv)
         refused_free_row(scaled(8000));
     if (wanted("secure_unsecure"))
         secure_unsecure_row(scaled(40000));
+    if (wanted("secure_unsecure_unwatched"))
+        secure_unwatched_row(scaled(40000));
+    if (wanted("secure_event"))
+        secure_event_row(scaled(4000));
 #else
     if (wanted("alloc_free_cb0") || wanted("alloc_free_cb1") || wanted("alloc_free_cb16") ||
-        wanted("refused_free") || wanted("secure_unsecure"))
+        wanted("refused_free") || wanted("secure_unsecure") ||
+        wanted("secure_unsecure_unwatched") || wanted("secure_event"))
         printf("note secure_rows skipped in the win32 build: winmem only (Wine 8.0 aborts in "
                "AddSecureMemoryCacheCallback, no user-mode MmSecureVirtualMemory)\n");
 #endif

@@ -9,12 +9,20 @@
  * protect or unmap then flush the registered callbacks (no lock held) and retry once
  * (wm_secure_flush_refused), so every caller, the heap included, gets the protocol.  With
  * nothing secured, the checks cost one load.
+ *
+ * Beyond Windows, a secured range is also registered with the monitor (os/uffdmon.c), whose
+ * threads run the callbacks when the range is unmapped, zapped or moved without winmem
+ * (munmap, madvise, mremap: glibc's free, a runtime, a JIT).  WINMEM_SECURE_MONITOR=off turns
+ * that off, =require makes MmSecureVirtualMemory fail when the monitor cannot run.
  */
 #include "mm.h"
 #include "rtl/trace.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ntddk.h"
 
@@ -28,6 +36,12 @@ struct secured {
 static struct secured *secs;
 static size_t nsecs, capsecs;
 static uintptr_t next_id = 1;
+
+/* The monitor: unknown until the first secure (and again in a child after fork), then on or
+ * off for the process.  Under the VM write lock. */
+enum { MON_UNKNOWN, MON_ON, MON_OFF };
+static int mon = MON_UNKNOWN;
+static bool mon_require, mon_said;
 
 /* Per thread: the last refusal from this thread's Nt call was for a secured range (so the
  * Win32 caller flushes the callbacks, which it does not for an invalid protection value,
@@ -103,6 +117,98 @@ static bool probe_locked(uintptr_t start, uintptr_t end, uint32_t mode)
     return true;
 }
 
+/* ---- the monitor: secured ranges changed behind the API's back ---------------------------- */
+
+/* Where the model's run holding p ends, or end if that is sooner. */
+static uintptr_t next_run_locked(uintptr_t p, uintptr_t end)
+{
+    MEMORY_BASIC_INFORMATION m;
+
+    if (wm_query_locked(p, &m) == STATUS_SUCCESS && (uintptr_t)m.BaseAddress + m.RegionSize < end)
+        return (uintptr_t)m.BaseAddress + m.RegionSize;
+    return end;
+}
+
+/* Undo the registration of the parts of [lo, hi) that no secure from index `from` on covers
+ * (the earlier ones were checked by the caller). */
+static void unwatch_uncovered_locked(uintptr_t lo, uintptr_t hi, size_t from)
+{
+    for (size_t i = from; i < nsecs; i++) {
+        if (overlaps(&secs[i], lo, hi)) {
+            if (lo < secs[i].start)
+                unwatch_uncovered_locked(lo, secs[i].start, i + 1);
+            if (secs[i].end < hi)
+                unwatch_uncovered_locked(secs[i].end, hi, i + 1);
+            return;
+        }
+    }
+    /* Refused whole when part of it is another descriptor's (a write watch): then run by run. */
+    if (wm_os_uffdmon_unregister(lo, hi) == 0)
+        return;
+    for (uintptr_t p = lo; p < hi; p = next_run_locked(p, hi))
+        (void)wm_os_uffdmon_unregister(p, next_run_locked(p, hi));
+}
+
+/* Register [start, end) for events: whole, or run by run when part of it cannot be (a run
+ * already registered for write watches, whose descriptor keeps it: the kernel allows one per
+ * mapping). */
+static void watch_locked(uintptr_t start, uintptr_t end)
+{
+    if (wm_os_uffdmon_register(start, end) == 0)
+        return;
+    for (uintptr_t p = start; p < end; p = next_run_locked(p, end))
+        (void)wm_os_uffdmon_register(p, next_run_locked(p, end));
+}
+
+static void on_event(int kind, uintptr_t start, uintptr_t end, uintptr_t to)
+{
+    /* At once, holding no lock: the callbacks drop their entries and unsecure, as after a
+     * refusal.  (A move also unmaps the old place: a second event, whose callbacks find
+     * nothing left to drop.) */
+    RtlFlushSecureMemoryCache((PVOID)start, end - start);
+    if (kind == WM_UFFDMON_REMAP) {
+        /* The registration moved with the pages; where nothing is secured it goes. */
+        wm_vmstate_wrlock();
+        unwatch_uncovered_locked(to, to + (end - start), 0);
+        wm_vmstate_wrunlock();
+    }
+}
+
+/* Whether secured ranges are watched, starting the monitor on first use. */
+static bool monitor_locked(void)
+{
+    WM_ASSERT(wm_vmstate_write_held());
+    if (mon != MON_UNKNOWN)
+        return mon == MON_ON;
+    const char *env = getenv("WINMEM_SECURE_MONITOR");
+    mon_require = env && strcmp(env, "require") == 0;
+    if (env && strcmp(env, "off") == 0) {
+        mon = MON_OFF;
+        return false;
+    }
+    int rc = wm_os_uffdmon_start(on_event);
+    if (rc != 0) {
+        mon = MON_OFF;
+        if (!mon_said) {
+            /* Once per process: the program keeps Windows' protocol, which covers only frees
+             * and protections made through winmem. */
+            fprintf(stderr,
+                    "winmem: secured memory is not watched for munmap/madvise/mremap made "
+                    "behind the API: userfaultfd: %s (WINMEM_SECURE_MONITOR=off silences "
+                    "this; see docs/secure-memory.md)\n",
+                    strerror(-rc));
+            mon_said = true;
+        }
+        return false;
+    }
+    mon = MON_ON;
+    /* A child after fork(): the ranges it inherited lost their registration (the last one is
+     * the caller's, which it registers itself). */
+    for (size_t i = 0; i + 1 < nsecs; i++)
+        watch_locked(secs[i].start, secs[i].end);
+    return true;
+}
+
 /* MmSecureVirtualMemory: pin a committed range's existence and access; NULL when the range is
  * not committed, not accessible in ProbeMode, or the arguments are bad. */
 WINMEM_API HANDLE NTAPI MmSecureVirtualMemory(PVOID address, SIZE_T size, ULONG probe)
@@ -129,6 +235,12 @@ WINMEM_API HANDLE NTAPI MmSecureVirtualMemory(PVOID address, SIZE_T size, ULONG 
             capsecs = cap;
         }
         secs[nsecs++] = (struct secured){ start, end, probe, next_id };
+        if (monitor_locked())
+            watch_locked(start, end);
+        else if (mon_require) {
+            nsecs--;
+            goto out_unlock;
+        }
         h = (HANDLE)next_id++;
     }
 out_unlock:
@@ -144,7 +256,10 @@ WINMEM_API VOID NTAPI MmUnsecureVirtualMemory(HANDLE handle)
     wm_vmstate_wrlock();
     for (size_t i = 0; i < nsecs; i++) {
         if (secs[i].id == (uintptr_t)handle) {
+            struct secured gone = secs[i];
             secs[i] = secs[--nsecs];
+            if (mon == MON_ON)
+                unwatch_uncovered_locked(gone.start, gone.end, 0);
             break;
         }
     }
@@ -189,15 +304,22 @@ static __thread struct wm_cb *running __attribute__((tls_model("initial-exec")))
 static void fork_prepare(void)
 {
     wm_cblist_fork_prepare(&callbacks);
+    wm_os_uffdmon_fork_prepare();
 }
 
 static void fork_parent(void)
 {
+    wm_os_uffdmon_fork_parent();
     wm_cblist_fork_parent(&callbacks);
 }
 
+/* The monitor starts again on the child's next MmSecureVirtualMemory, which registers the
+ * ranges the child inherited (their registration was not inherited). */
 static void fork_child(void)
 {
+    wm_os_uffdmon_fork_child();
+    if (mon == MON_ON)
+        mon = MON_UNKNOWN;
     wm_cblist_fork_child(&callbacks, running);
 }
 

@@ -231,7 +231,13 @@ int wm_os_willneed(uintptr_t addr, size_t len)
 
 int wm_os_reset(uintptr_t addr, size_t len)
 {
-    return wm_os_sys.madvise((void *)addr, len, MADV_FREE) == 0 ? 0 : fail();
+    /* A secured range may be registered with the monitor (uffdmon.c): this zap is winmem's own,
+     * for which Windows runs no callback, and MADV_FREE leaves a page a device has pinned in
+     * place, so its registration stays true. */
+    int quiet = wm_os_uffdmon_quiet_begin(addr, addr + len);
+    int rc = wm_os_sys.madvise((void *)addr, len, MADV_FREE) == 0 ? 0 : fail();
+    wm_os_uffdmon_quiet_end(quiet);
+    return rc;
 }
 
 int wm_os_resident(uintptr_t addr, size_t len, bool *all)

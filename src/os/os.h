@@ -181,6 +181,35 @@ int wm_os_uffd_watch(uintptr_t addr, size_t len);
 int wm_os_uffd_scan(uintptr_t start, uintptr_t end, bool rearm, size_t max_pages,
                     void (*fn)(void *ctx, uintptr_t s, uintptr_t e), void *ctx, uintptr_t *stop);
 
+/* ---- uffdmon.c: userfaultfd events on secured ranges (not async-signal-safe) -------------- */
+
+enum { WM_UFFDMON_UNMAP, WM_UFFDMON_REMOVE, WM_UFFDMON_REMAP };
+/* Called on a monitor thread, with every signal blocked, for each event: [start, end) was
+ * unmapped, zapped (madvise) or, for a remap, moved to `to`. */
+typedef void (*wm_os_uffdmon_fn)(int kind, uintptr_t start, uintptr_t end, uintptr_t to);
+/* Open the monitor's userfaultfd (events on munmap, madvise and mremap) and start its reader
+ * threads, once per process (again in a child after fork).  0 or a negative errno (-EPERM
+ * where userfaultfd is refused, -ENOSYS without the events). */
+int wm_os_uffdmon_start(wm_os_uffdmon_fn fn);
+/* Register [start, end) for events, changing nothing in how the memory behaves.  0, -EBUSY
+ * when part of it is registered on another userfaultfd (a write watch), -EINVAL when part is
+ * unmapped or of a kind the kernel cannot register. */
+int wm_os_uffdmon_register(uintptr_t start, uintptr_t end);
+/* Undo that wherever it was done in [start, end): 0, or -EINVAL (nothing undone) when part
+ * of the range is registered on another userfaultfd. */
+int wm_os_uffdmon_unregister(uintptr_t start, uintptr_t end);
+/* winmem itself is about to zap [start, end) (MEM_RESET): its REMOVE events are dropped
+ * until quiet_end with the returned slot (-1: none taken, the events go through). */
+int wm_os_uffdmon_quiet_begin(uintptr_t start, uintptr_t end);
+void wm_os_uffdmon_quiet_end(int slot);
+/* Events read since the start (for statistics and tests). */
+unsigned long long wm_os_uffdmon_events(void);
+/* Whether the readers run with real-time priority: 1, 0 (not permitted), -1 (none yet). */
+int wm_os_uffdmon_boosted(void);
+void wm_os_uffdmon_fork_prepare(void);
+void wm_os_uffdmon_fork_parent(void);
+void wm_os_uffdmon_fork_child(void);
+
 /* ---- uaccess.c: the caller's memory, untrusted ------------------------------------------ */
 
 /* Copy n bytes where either side may be the caller's memory: 0, or -EFAULT when a byte

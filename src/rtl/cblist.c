@@ -22,13 +22,23 @@
 
 #include <sched.h>
 #include <stdlib.h>
+#include <time.h>
 
 /* Async-signal-safe: a spinlock that yields, held only for a few loads and stores and never
- * across a call into user code, so a signal handler never spins on its own thread's hold. */
+ * across a call into user code, so a signal handler never spins on its own thread's hold.
+ * A caller with real-time priority (the secured-range monitor's readers, os/uffdmon.c)
+ * yields to nobody of lower priority, so after a while it sleeps instead: a holder preempted
+ * on the same CPU can then finish. */
 static void take(struct wm_cblist *l)
 {
-    while (atomic_flag_test_and_set_explicit(&l->lock, memory_order_acquire))
-        sched_yield();
+    for (unsigned n = 0; atomic_flag_test_and_set_explicit(&l->lock, memory_order_acquire); n++) {
+        if (n < 64) {
+            sched_yield();
+        } else {
+            struct timespec ts = { 0, 1000 };
+            nanosleep(&ts, NULL);
+        }
+    }
 }
 
 static void drop(struct wm_cblist *l)
