@@ -105,6 +105,28 @@ static void test_rules(void)
     /* A plain release frees a placeholder. */
     CHECK(VirtualFree(p, 0, MEM_RELEASE));
     CHECK_FREE(p, 4 * GRAN);
+
+    /* Address requirements choose where a placeholder goes; a replacement takes none. */
+    MEM_ADDRESS_REQUIREMENTS req;
+    MEM_EXTENDED_PARAMETER ext;
+    memset(&req, 0, sizeof req);
+    memset(&ext, 0, sizeof ext);
+    req.HighestEndingAddress = (PVOID)(ULONG_PTR)0x7fffffff;
+    req.Alignment = 4 * GRAN;
+    ext.Type = MemExtendedParameterAddressRequirements;
+    ext.Pointer = &req;
+    char *low = pVirtualAlloc2(NULL, NULL, 2 * GRAN, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER,
+                               PAGE_NOACCESS, &ext, 1);
+    CHECK(low != NULL);
+    if (low) {
+        CHECK((ULONG_PTR)low + 2 * GRAN - 1 <= 0x7fffffff);
+        CHECK_EQ((ULONG_PTR)low % (4 * GRAN), 0);
+        CHECK_PLACEHOLDER(low, 2 * GRAN);
+        CHECK_FAILS(pVirtualAlloc2(NULL, low, 2 * GRAN, MEM_RESERVE | MEM_REPLACE_PLACEHOLDER,
+                                   PAGE_READWRITE, &ext, 1),
+                    ERROR_INVALID_PARAMETER);
+        CHECK(VirtualFree(low, 0, MEM_RELEASE));
+    }
 }
 
 static void test_split_coalesce(void)
