@@ -235,6 +235,23 @@ static NTSTATUS map_at(void *ctx, PVOID *base, SIZE_T *size)
     return wm_map_view(c->section, c->process, base, 0, c->offset, size, c->type, c->prot, true);
 }
 
+/* What both Ex calls check first, in Windows' order: the process, the address and size
+ * pointers, then the extended parameters. */
+static NTSTATUS args_in(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr,
+                        const MEM_EXTENDED_PARAMETER *params, ULONG count, uintptr_t *addr,
+                        size_t *size, struct ext_params *p)
+{
+    NTSTATUS st = wm_vmstate_check_process(process);
+
+    if (st)
+        return st;
+    if ((st = wm_vmstate_args_in(base_ptr, size_ptr, addr, size)))
+        return st;
+    if (count && !params)
+        return STATUS_INVALID_PARAMETER;
+    return read_params(params, count, p);
+}
+
 WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base_ptr,
                                                     PSIZE_T size_ptr, ULONG type, ULONG prot,
                                                     PMEM_EXTENDED_PARAMETER params, ULONG count)
@@ -243,15 +260,9 @@ WINMEM_API NTSTATUS NTAPI NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base_
     struct ext_params p;
     uintptr_t addr, low, high;
     size_t size, align;
-    NTSTATUS st = wm_vmstate_check_process(process);
+    NTSTATUS st = args_in(process, base_ptr, size_ptr, params, count, &addr, &size, &p);
 
     if (st)
-        return st;
-    if ((st = wm_vmstate_args_in(base_ptr, size_ptr, &addr, &size)))
-        return st;
-    if (count && !params)
-        return STATUS_INVALID_PARAMETER;
-    if ((st = read_params(params, count, &p)))
         return st;
     wm_vmstate_init();
 
@@ -300,15 +311,9 @@ WINMEM_API NTSTATUS NTAPI NtMapViewOfSectionEx(HANDLE section, HANDLE process, P
     struct ext_params p;
     uintptr_t addr, low, high;
     size_t size, align;
-    NTSTATUS st = wm_vmstate_check_process(process);
+    NTSTATUS st = args_in(process, base_ptr, size_ptr, params, count, &addr, &size, &p);
 
     if (st)
-        return st;
-    if ((st = wm_vmstate_args_in(base_ptr, size_ptr, &addr, &size)))
-        return st;
-    if (count && !params)
-        return STATUS_INVALID_PARAMETER;
-    if ((st = read_params(params, count, &p)))
         return st;
     if (p.has_attrs)
         return STATUS_INVALID_PARAMETER;
