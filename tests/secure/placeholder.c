@@ -65,7 +65,7 @@ int main(void)
     char *v = MapViewOfFile3(s, NULL, p + GRAN, 0, GRAN, MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE,
                              NULL, 0);
     REQUIRE(v == p + GRAN);
-    held = MmSecureVirtualMemory(v + PAGE, PAGE, PAGE_READWRITE);
+    held = MmSecureVirtualMemory(v, PAGE, PAGE_READWRITE);
     REQUIRE(held);
     CHECK(UnmapViewOfFile2(GetCurrentProcess(), v, MEM_PRESERVE_PLACEHOLDER));
     CHECK_EQ(calls, 3);
