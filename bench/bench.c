@@ -5,7 +5,7 @@
  * Wine or Windows (bench_winmem.exe), and its bare-Linux twin is bare.c (the floor).
  * Only <windows.h> and C standard headers are used, so nothing here is winmem-specific,
  * except the secured-memory rows (alloc_free_cb*, refused_free, secure_unsecure*,
- * secure_event), which also
+ * secure_event*, munmap_secured), which also
  * need <ntddk.h> and are built only for winmem (#ifndef _WIN32): Wine 8.0 aborts in
  * AddSecureMemoryCacheCallback and has no user-mode MmSecureVirtualMemory.
  *
@@ -29,6 +29,7 @@
 #include <ntddk.h> /* MmSecureVirtualMemory, MmUnsecureVirtualMemory: winmem only */
 #include <stdatomic.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #endif
@@ -518,9 +519,12 @@ static void secure_unwatched_row(long iters)
 }
 
 /* secure_event: secure a resident 64 KiB buffer, zap it behind the API
- * (madvise(MADV_DONTNEED)), and wait until the monitor has run the callback, which unsecures
- * it (one op = the three).  The price of one event: the zapping thread waits until the
- * monitor has read it, then this one until the callback ran. */
+ * (madvise(MADV_DONTNEED)), and wait until the callback, which unsecures it, has run (one op
+ * = the three).  Through the C library, winmem runs the callback before the zap, in this
+ * thread.  secure_event_raw makes the zap a raw system call, which only the monitor sees:
+ * the zapping thread waits until the monitor has read the event, then this one until the
+ * callback ran. */
+static int event_raw;
 static char *event_buf;
 static HANDLE event_handle;
 static atomic_long event_calls;
@@ -542,7 +546,8 @@ static void run_secure_event(long n)
         event_handle = MmSecureVirtualMemory(event_buf, 64 * KIB, PAGE_READWRITE);
         if (!event_handle)
             die("MmSecureVirtualMemory for secure_event");
-        if (madvise(event_buf, 64 * KIB, MADV_DONTNEED) != 0)
+        if ((event_raw ? syscall(SYS_madvise, event_buf, 64 * KIB, MADV_DONTNEED)
+                       : madvise(event_buf, 64 * KIB, MADV_DONTNEED)) != 0)
             die("madvise for secure_event");
         for (long spins = 0; atomic_load_explicit(&event_calls, memory_order_acquire) < want;
              spins++) {
@@ -555,8 +560,9 @@ static void run_secure_event(long n)
     }
 }
 
-static void secure_event_row(long iters)
+static void secure_event_row(const char *name, int raw, long iters)
 {
+    event_raw = raw;
     event_buf = VirtualAlloc(NULL, 64 * KIB, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
     if (!event_buf)
         die("VirtualAlloc for secure_event");
@@ -565,21 +571,53 @@ static void secure_event_row(long iters)
     /* Where the monitor cannot run (userfaultfd refused), no event comes: say so instead. */
     long want = atomic_load(&event_calls) + 1;
     event_handle = MmSecureVirtualMemory(event_buf, 64 * KIB, PAGE_READWRITE);
-    if (!event_handle || madvise(event_buf, 64 * KIB, MADV_DONTNEED) != 0)
+    if (!event_handle || (raw ? syscall(SYS_madvise, event_buf, 64 * KIB, MADV_DONTNEED)
+                              : madvise(event_buf, 64 * KIB, MADV_DONTNEED)) != 0)
         die("secure_event setup");
     for (int i = 0; i < 1000 && atomic_load(&event_calls) < want; i++)
         usleep(1000);
     if (atomic_load(&event_calls) < want) {
         MmUnsecureVirtualMemory(event_handle);
-        printf("note secure_event no event: secured memory is not watched here (userfaultfd "
-               "refused?)\n");
+        printf("note %s no event: secured memory is not watched here (userfaultfd "
+               "refused?)\n",
+               name);
     } else {
-        measure("secure_event", run_secure_event, iters, 1);
+        measure(name, run_secure_event, iters, 1);
     }
     if (!RemoveSecureMemoryCacheCallback(event_cb))
         die("RemoveSecureMemoryCacheCallback");
     if (!VirtualFree(event_buf, 0, MEM_RELEASE))
         die("VirtualFree after secure_event");
+}
+
+/* munmap_secured: mmap + munmap of 64 KiB through the C library while 16 other ranges are
+ * secured: what winmem's look at the C library's calls costs a program that frees memory
+ * nobody secured (bare: the same two calls, with the same flags, with nothing looking). */
+static void run_mmap_munmap(long n)
+{
+    for (long i = 0; i < n; i++) {
+        void *p = mmap(NULL, 64 * KIB, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED || munmap(p, 64 * KIB) != 0)
+            die("mmap+munmap for munmap_secured");
+    }
+}
+
+static void munmap_secured_row(long iters)
+{
+    char *b = VirtualAlloc(NULL, 16 * 64 * KIB, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    HANDLE h[16];
+
+    if (!b)
+        die("VirtualAlloc for munmap_secured");
+    for (int i = 0; i < 16; i++)
+        if (!(h[i] = MmSecureVirtualMemory(b + i * 64 * KIB, 64 * KIB, PAGE_READWRITE)))
+            die("MmSecureVirtualMemory for munmap_secured");
+    measure("munmap_secured", run_mmap_munmap, iters, 1);
+    for (int i = 0; i < 16; i++)
+        MmUnsecureVirtualMemory(h[i]);
+    if (!VirtualFree(b, 0, MEM_RELEASE))
+        die("VirtualFree after munmap_secured");
 }
 #endif /* !_WIN32 */
 
@@ -1097,11 +1135,16 @@ int main(int argc, char **argv)
     if (wanted("secure_unsecure_unwatched"))
         secure_unwatched_row(scaled(40000));
     if (wanted("secure_event"))
-        secure_event_row(scaled(4000));
+        secure_event_row("secure_event", 0, scaled(4000));
+    if (wanted("secure_event_raw"))
+        secure_event_row("secure_event_raw", 1, scaled(4000));
+    if (wanted("munmap_secured"))
+        munmap_secured_row(scaled(10000));
 #else
     if (wanted("alloc_free_cb0") || wanted("alloc_free_cb1") || wanted("alloc_free_cb16") ||
         wanted("refused_free") || wanted("secure_unsecure") ||
-        wanted("secure_unsecure_unwatched") || wanted("secure_event"))
+        wanted("secure_unsecure_unwatched") || wanted("secure_event") ||
+        wanted("secure_event_raw") || wanted("munmap_secured"))
         printf("note secure_rows skipped in the win32 build: winmem only (Wine 8.0 aborts in "
                "AddSecureMemoryCacheCallback, no user-mode MmSecureVirtualMemory)\n");
 #endif

@@ -280,7 +280,7 @@ END {
     if (have("alloc_free_64k_4t") || have("churn_4t"))
         list = list " alloc_free_64k_4t protect_1page_4t query_20k_4t guard_fault_4t map_view_64k_4t churn_4t"
     list = list " - alloc_free_cb0 alloc_free_cb1 alloc_free_cb16 refused_free secure_unsecure " \
-        "secure_unsecure_unwatched secure_event " \
+        "secure_unsecure_unwatched secure_event secure_event_raw munmap_secured " \
         "- heap_64b heap_random heap_random_2t - ww_first_write ww_first_write_fallback " \
         "ww_scan_256m ww_scan_256m_fallback ww_scan_4g ww_scan_4g_fallback"
     nrows = split(list, rows, " ")
@@ -310,6 +310,8 @@ END {
     label["secure_unsecure"] = "MmSecure+MmUnsecureVirtualMemory 64 KiB"
     label["secure_unsecure_unwatched"] = "  the same, monitor off (no userfaultfd)"
     label["secure_event"] = "secure, madvise behind the API, callback run"
+    label["secure_event_raw"] = "  the same, madvise as a raw system call"
+    label["munmap_secured"] = "mmap+munmap 64 KiB, 16 ranges secured"
     label["heap_64b"] = "HeapAlloc+HeapFree 64 B (bare: glibc)"
     label["heap_random"] = "random 16 B-4 KiB, 4096 live (bare: glibc)"
     label["heap_random_2t"] = "the same, 2 threads, one heap (ns/op)"
@@ -392,8 +394,10 @@ END {
     print "  refused_free: bare is mmap+munmap (Linux has no refusal); winmem/bare is the whole price"
     print "  secure_unsecure: no Linux equivalent; bare is mlock+munlock of 64 KiB, the nearest analogue"
     print "    (_unwatched: with WINMEM_SECURE_MONITOR=off; the difference is the cost of watching one range)"
-    print "  secure_event: bare is the write + madvise(MADV_DONTNEED) alone; winmem adds the secure, the"
-    print "    round trip of the event through the monitor thread and the callback (docs/secure-memory.md)"
+    print "  secure_event: bare is the write + madvise(MADV_DONTNEED) alone; winmem adds the secure and the"
+    print "    callback, run before the zap by winmem looking at the C library madvise; _raw: the zap is a"
+    print "    raw system call, so the event goes through the monitor thread (docs/secure-memory.md)"
+    print "  munmap_secured: the C library mmap+munmap with 16 ranges secured elsewhere: the price of the look"
     print "heap rows: bare is glibc malloc+free; mimalloc is loaded by bench_bare when installed"
     mi = ns["bare", "heap_random_mi"]
     if (mi != "") {

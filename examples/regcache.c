@@ -12,17 +12,20 @@
  * Every cache hit is checked against the truth: zero stale hits, or the example fails.
  *
  * With --behind, half of each thread's buffers belong to "a library" that maps them with
- * mmap and frees them behind winmem's back: munmap, madvise(MADV_DONTNEED) or mremap, as
- * glibc's free of a large block or a runtime would.  winmem's monitor sees those through
- * userfaultfd and runs the same callback from its own thread; the callback makes its
- * invalidation visible before it waits for the cache's lock (see invalidate()), so a lookup
- * never finds the entry once the callback has started.  The monitor learns of a free just
- * after the kernel made it, so a hit can still slip in first, now and then: such hits are
- * counted apart, and more than 1 in 1,000 library frees fails the run.  --behind asks for the
- * monitor (WINMEM_SECURE_MONITOR=require unless the variable is set) and says so when userfaultfd
- * is refused here; run it with WINMEM_SECURE_MONITOR=off to watch the stale hits appear.
+ * mmap and frees them behind winmem's back: munmap, madvise(MADV_DONTNEED) or mremap, as a
+ * runtime or a library's allocator would.  Those calls go through the C library's symbols,
+ * which winmem looks at first: the same callback runs in the freeing thread before the
+ * memory changes, so no hit can be stale, and one is a failure.  With --raw the library
+ * makes the same calls as raw system calls, as glibc's own free of a large block does: only
+ * winmem's monitor sees those, through userfaultfd, just after the kernel made them, and runs
+ * the callback from its own thread; the callback makes its invalidation visible before it
+ * waits for the cache's lock (see invalidate()), so a lookup never finds the entry once the
+ * callback has started.  A hit can still slip in first, now and then: such hits are counted
+ * apart, and more than 1 in 1,000 library frees fails the run.  --raw asks for the monitor
+ * (WINMEM_SECURE_MONITOR=require unless the variable is set) and says so when userfaultfd is
+ * refused here.  Run either with WINMEM_SECURE_MONITOR=off to watch the stale hits appear.
  *
- *   regcache [--behind] [operations]   (default 1,000,000, spread over 4 threads)
+ *   regcache [--behind [--raw]] [operations]   (default 1,000,000, spread over 4 threads)
  */
 #define _GNU_SOURCE /* syscall() */
 #include <windows.h>
@@ -98,7 +101,7 @@ static struct entry cache[ENTRIES];
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_ulong registrations, hits, misses, invalidated, callback_calls, stale_hits, frees,
     reprotects, refused_registrations, frees_behind, stale_library;
-static int behind;
+static int behind, raw;
 
 /* Ranges a callback has announced and the cache has not dropped yet.  The callback may run
  * on winmem's monitor thread while the freed memory is already being reused, and the cache
@@ -221,23 +224,26 @@ static BYTE *library_alloc(void)
     return p;
 }
 
-/* Free (or move, or empty) a library buffer behind the API: winmem's monitor runs the
- * callback on its own thread, so the entry may still be there for a moment after this
- * returns; the next hit's check covers that. */
+/* Free (or move, or empty) a library buffer behind the API.  Through the C library, the
+ * callback has run when this returns.  Raw, winmem's monitor runs it on its own thread, so the
+ * entry may still be there for a moment after this returns; the next hit's check covers that. */
 static BYTE *library_free(BYTE *b, unsigned how)
 {
     switch (how % 3) {
     case 0:
-        if (munmap(b, BUF_SIZE) != 0)
+        if ((raw ? syscall(SYS_munmap, b, BUF_SIZE) : munmap(b, BUF_SIZE)) != 0)
             break;
         return NULL;
     case 1: /* the pages go back to the kernel, the range stays */
-        if (madvise(b, BUF_SIZE, MADV_DONTNEED) != 0)
+        if ((raw ? syscall(SYS_madvise, b, BUF_SIZE, MADV_DONTNEED)
+                 : madvise(b, BUF_SIZE, MADV_DONTNEED)) != 0)
             break;
         return b;
     default: { /* realloc moved it */
         BYTE *to = library_alloc();
-        void *n = mremap(b, BUF_SIZE, BUF_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+        int flags = MREMAP_MAYMOVE | MREMAP_FIXED;
+        void *n = raw ? (void *)syscall(SYS_mremap, b, BUF_SIZE, BUF_SIZE, flags, to)
+                      : mremap(b, BUF_SIZE, BUF_SIZE, flags, to);
         if (n == MAP_FAILED)
             break;
         return n;
@@ -313,24 +319,32 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--behind") == 0)
             behind = 1;
+        else if (strcmp(argv[i], "--raw") == 0)
+            raw = 1;
         else
             total = strtoul(argv[i], NULL, 0);
     }
+    raw = raw && behind;
     if (behind) {
-        /* Ask for the monitor: without it, frees behind the API go unseen. */
-        setenv("WINMEM_SECURE_MONITOR", "require", 0);
+        /* Raw system calls need the monitor: without it, they go unseen. */
+        if (raw)
+            setenv("WINMEM_SECURE_MONITOR", "require", 0);
+        else
+            setenv("WINMEM_SECURE_MONITOR", "on", 0);
         BYTE *probe = library_alloc();
         HANDLE h = MmSecureVirtualMemory(probe, BUF_SIZE, PAGE_READWRITE);
         const char *env = getenv("WINMEM_SECURE_MONITOR");
         if (!h && strcmp(env, "require") == 0) {
-            printf("--behind: secured memory is not watched here (userfaultfd refused), so "
-                   "frees behind the API cannot be seen: nothing to show\n");
+            printf("--behind --raw: secured memory is not watched here (userfaultfd refused), "
+                   "so raw frees behind the API cannot be seen: nothing to show\n");
             return 0;
         }
         if (h)
             MmUnsecureVirtualMemory(h);
         munmap(probe, BUF_SIZE);
-        printf("mode: half of the buffers are a library's, freed behind the API (monitor %s)\n",
+        printf("mode: half of the buffers are a library's, freed behind the API with %s "
+               "(watching %s)\n",
+               raw ? "raw system calls" : "C library calls",
                strcmp(env, "off") == 0 ? "off" : "on");
     }
 
@@ -361,14 +375,15 @@ int main(int argc, char **argv)
     if (behind)
         printf("stale hits, library   %lu\n", stale_library);
     printf("\n");
-    /* A winmem free runs the callback before it returns: no stale hit, ever.  A free behind
-     * the API is seen by the monitor just after the kernel made it, so a hit can slip in
-     * before the callback has run (docs/secure-memory.md, "The window"): rare, and counted
-     * apart; more than 1 in 1,000 of those frees means the monitor is not doing its job. */
-    if (stale_library * 1000 > frees_behind) {
+    /* A winmem free runs the callback before it returns: no stale hit, ever.  So does a free
+     * behind the API through the C library.  A raw one is seen by the monitor just after the
+     * kernel made it, so a hit can slip in before the callback has run (docs/secure-memory.md,
+     * "The window"): rare, and counted apart; more than 1 in 1,000 of those frees means the
+     * monitor is not doing its job. */
+    if (raw ? stale_library * 1000 > frees_behind : stale_library > 0) {
         printf("FAILED: %lu cache hits used a library buffer freed behind the API after it was\n"
-               "registered, more than the monitor's window explains%s.\n",
-               stale_library,
+               "registered%s%s.\n",
+               stale_library, raw ? ", more than the monitor's window explains" : "",
                getenv("WINMEM_SECURE_MONITOR") &&
                        strcmp(getenv("WINMEM_SECURE_MONITOR"), "off") == 0
                    ? " (WINMEM_SECURE_MONITOR=off: nobody told the cache)"
@@ -394,10 +409,14 @@ int main(int argc, char **argv)
            "the callback, which dropped the cache entry and unsecured the buffer, and only\n"
            "then retried the call.\n",
            hits);
-    if (behind)
-        printf("The library's frees never called winmem at all: its monitor saw each munmap,\n"
-               "madvise and mremap through userfaultfd and ran the same callback (%lu hits\n"
-               "slipped in before it had: the window docs/secure-memory.md describes).\n",
+    if (behind && !raw)
+        printf("The library's frees never called winmem at all: winmem saw each munmap,\n"
+               "madvise and mremap at the C library's door and ran the same callback in the\n"
+               "freeing thread before the memory changed.\n");
+    else if (behind)
+        printf("The library's raw frees never called winmem at all: its monitor saw each\n"
+               "munmap, madvise and mremap through userfaultfd and ran the same callback (%lu\n"
+               "hits slipped in before it had: the window docs/secure-memory.md describes).\n",
                stale_library);
     return 0;
 }

@@ -10,16 +10,19 @@
  * (wm_secure_flush_refused), so every caller, the heap included, gets the protocol.  With
  * nothing secured, the checks cost one load.
  *
- * Beyond Windows, a secured range is also registered with the monitor (os/uffdmon.c), whose
- * threads run the callbacks when the range is unmapped, zapped or moved without winmem
- * (munmap, madvise, mremap: glibc's free, a runtime, a JIT).  WINMEM_SECURE_MONITOR=off turns
- * that off, =require makes MmSecureVirtualMemory fail when the monitor cannot run.
+ * Beyond Windows, memory unmapped, zapped, moved or replaced without winmem (munmap, madvise,
+ * mremap, mmap(MAP_FIXED): glibc's free, a runtime, a JIT) runs the callbacks too: before the
+ * call, in the calling thread, when it goes through the C library's symbols (os/interpose.c
+ * calls before_change); otherwise just after, on a monitor thread (os/uffdmon.c), with which
+ * every secured range is registered.  WINMEM_SECURE_MONITOR=off turns both off,
+ * =require makes MmSecureVirtualMemory fail when the monitor cannot run.
  */
 #include "mm.h"
 #include "rtl/trace.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +45,20 @@ static uintptr_t next_id = 1;
 enum { MON_UNKNOWN, MON_ON, MON_OFF };
 static int mon = MON_UNKNOWN;
 static bool mon_require, mon_said;
+/* The calls made through the C library's symbols are looked at (os/interpose.c): from the
+ * first secure on, unless WINMEM_SECURE_MONITOR=off, whether or not userfaultfd works. */
+static bool interposing;
+/* nsecs while interposing, else 0: read without the lock by the interposed calls, as a hint
+ * (a secure being added or removed concurrently is the caller's own race). */
+static atomic_size_t watched;
+/* The callback this thread is running, so Remove from inside it does not wait on itself,
+ * and a munmap it makes does not run the callbacks again from inside one of them. */
+static __thread struct wm_cb *running __attribute__((tls_model("initial-exec")));
+
+static void count_locked(void)
+{
+    atomic_store_explicit(&watched, interposing ? nsecs : 0, memory_order_relaxed);
+}
 
 /* Per thread: the last refusal from this thread's Nt call was for a secured range (so the
  * Win32 caller flushes the callbacks, which it does not for an invalid protection value,
@@ -174,7 +191,33 @@ static void on_event(int kind, uintptr_t start, uintptr_t end, uintptr_t to)
     }
 }
 
-/* Whether secured ranges are watched, starting the monitor on first use. */
+/* A munmap, zapping madvise, mremap or mmap(MAP_FIXED) is about to be made through the C
+ * library's symbols, in this thread, by somebody other than winmem.  When it touches a
+ * secured range the callbacks run first, as for a VirtualFree, so no cache entry outlives
+ * the memory.  Not from inside a callback (the callbacks would run inside themselves; the
+ * monitor still hears of it), nor on a thread holding the VM lock (a signal handler that
+ * interrupted winmem: the lock cannot be taken again here).  Async-signal-safe otherwise as
+ * the lock and the callbacks are. */
+static void before_change(int kind, uintptr_t start, uintptr_t end, uintptr_t to)
+{
+    bool hit = false;
+
+    (void)kind;
+    (void)to;
+    if (!atomic_load_explicit(&watched, memory_order_relaxed) || running ||
+        wm_vmstate_held_sigsafe())
+        return;
+    start &= ~(uintptr_t)(wm_vm.page - 1);
+    wm_vmstate_rdlock();
+    for (size_t i = 0; i < nsecs && !hit; i++)
+        hit = overlaps(&secs[i], start, end);
+    wm_vmstate_rdunlock();
+    if (hit)
+        RtlFlushSecureMemoryCache((PVOID)start, end - start);
+}
+
+/* Whether secured ranges are watched by userfaultfd, starting the monitor on first use (and
+ * the look at interposed calls with it). */
 static bool monitor_locked(void)
 {
     WM_ASSERT(wm_vmstate_write_held());
@@ -186,16 +229,19 @@ static bool monitor_locked(void)
         mon = MON_OFF;
         return false;
     }
+    interposing = true;
+    wm_os_interpose_set(before_change);
     int rc = wm_os_uffdmon_start(on_event);
     if (rc != 0) {
         mon = MON_OFF;
         if (!mon_said) {
-            /* Once per process: the program keeps Windows' protocol, which covers only frees
-             * and protections made through winmem. */
+            /* Once per process: calls through the C library's symbols are still looked at,
+             * the rest (its own calls, raw system calls) is not. */
             fprintf(stderr,
                     "winmem: secured memory is not watched for munmap/madvise/mremap made "
-                    "behind the API: userfaultfd: %s (WINMEM_SECURE_MONITOR=off silences "
-                    "this; see docs/secure-memory.md)\n",
+                    "behind the API by raw system calls or inside the C library (its free), "
+                    "only for calls through its symbols: userfaultfd: %s "
+                    "(WINMEM_SECURE_MONITOR=off silences this; see docs/secure-memory.md)\n",
                     strerror(-rc));
             mon_said = true;
         }
@@ -241,6 +287,7 @@ WINMEM_API HANDLE NTAPI MmSecureVirtualMemory(PVOID address, SIZE_T size, ULONG 
             nsecs--;
             goto out_unlock;
         }
+        count_locked();
         h = (HANDLE)next_id++;
     }
 out_unlock:
@@ -258,6 +305,7 @@ WINMEM_API VOID NTAPI MmUnsecureVirtualMemory(HANDLE handle)
         if (secs[i].id == (uintptr_t)handle) {
             struct secured gone = secs[i];
             secs[i] = secs[--nsecs];
+            count_locked();
             if (mon == MON_ON)
                 unwatch_uncovered_locked(gone.start, gone.end, 0);
             break;
@@ -298,8 +346,6 @@ size_t wm_secure_allocation_size(uintptr_t addr)
  * the list has no limit but memory. */
 
 static struct wm_cblist callbacks = WM_CBLIST_INIT;
-/* The callback this thread is running, so Remove from inside it does not wait on itself. */
-static __thread struct wm_cb *running __attribute__((tls_model("initial-exec")));
 
 static void fork_prepare(void)
 {

@@ -35,11 +35,12 @@
 #define MLOCK_ONFAULT 1
 #endif
 
-#define REAL_CALLS                                                                                \
-    {                                                                                             \
-        .mmap = mmap, .munmap = munmap, .mprotect = mprotect, .madvise = madvise, .mlock = mlock, \
-        .mlock2 = mlock2, .munlock = munlock, .mincore = mincore, .ftruncate = ftruncate,         \
-        .fstat = fstat, .flock = flock, .ioctl = sys_ioctl,                                       \
+#define REAL_CALLS                                                                          \
+    {                                                                                       \
+        .mmap = wm_os_own_mmap, .munmap = wm_os_own_munmap, .mprotect = mprotect,           \
+        .madvise = wm_os_own_madvise, .mlock = mlock, .mlock2 = mlock2, .munlock = munlock, \
+        .mincore = mincore, .ftruncate = ftruncate, .fstat = fstat, .flock = flock,         \
+        .ioctl = sys_ioctl,                                                                 \
     }
 
 /* ioctl is variadic; the table's entry takes the one pointer argument winmem passes. */

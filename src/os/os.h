@@ -210,6 +210,21 @@ void wm_os_uffdmon_fork_prepare(void);
 void wm_os_uffdmon_fork_parent(void);
 void wm_os_uffdmon_fork_child(void);
 
+/* ---- interpose.c: munmap, madvise, mremap and mmap(MAP_FIXED) made by the program -------- */
+
+enum { WM_INTERPOSE_UNMAP, WM_INTERPOSE_REMOVE, WM_INTERPOSE_REMAP };
+/* Called in the calling thread before a munmap, a zapping madvise, an mremap or an
+ * mmap(MAP_FIXED) of [start, end) made through the C library's symbols by anything but
+ * winmem itself (for a remap, `to` is the fixed destination or 0).  The call goes on when it
+ * returns. */
+typedef void (*wm_os_interpose_fn)(int kind, uintptr_t start, uintptr_t end, uintptr_t to);
+/* Install the hook (NULL: none, the default). */
+void wm_os_interpose_set(wm_os_interpose_fn fn);
+/* The wm_os_sys table's entries: the same calls, marked as winmem's own (no hook). */
+void *wm_os_own_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+int wm_os_own_munmap(void *addr, size_t len);
+int wm_os_own_madvise(void *addr, size_t len, int advice);
+
 /* ---- uaccess.c: the caller's memory, untrusted ------------------------------------------ */
 
 /* Copy n bytes where either side may be the caller's memory: 0, or -EFAULT when a byte

@@ -4,9 +4,12 @@
 #   cmake -DNM=<nm> -DLIB=<libwinmem.so> -DLIST=<unit_loader_static> -P exports.cmake
 # Exported but deliberately not resolvable: the kernel-mode calls of ntddk.h (no user-mode
 # DLL exports them on Windows), the C runtime's descriptor bridge of io.h, and winmem's own
-# extensions (winmem_cfg.h's check, winmem_map.h's picture), in no Windows DLL.
+# extensions (winmem_cfg.h's check, winmem_map.h's picture), in no Windows DLL, and the C
+# library's mapping calls, which winmem looks at before passing them on (secured memory freed
+# behind the API).
 set(not_in_dlls MmSecureVirtualMemory MmUnsecureVirtualMemory _get_osfhandle _open_osfhandle
-                wm_guard_check_icall wm_map_write wm_map_render wm_map_debug_text)
+                wm_guard_check_icall wm_map_write wm_map_render wm_map_debug_text
+                munmap madvise mmap mmap64 mremap)
 
 execute_process(COMMAND ${NM} -D --defined-only --format=posix ${LIB}
                 OUTPUT_VARIABLE nm_out RESULT_VARIABLE rc)
