@@ -147,6 +147,8 @@ static const char *code_name(DWORD code)
         return "STATUS_STACK_BUFFER_OVERRUN";
     case 0xC0000374u: /* STATUS_HEAP_CORRUPTION */
         return "STATUS_HEAP_CORRUPTION";
+    case 0xC0000017u: /* STATUS_NO_MEMORY: a heap made with HEAP_GENERATE_EXCEPTIONS */
+        return "STATUS_NO_MEMORY";
     default:
         if (code >= EXCEPTION_FLT_DENORMAL_OPERAND && code <= EXCEPTION_FLT_UNDERFLOW)
             return "EXCEPTION_FLT_*";

@@ -11,6 +11,7 @@
  * lock.
  */
 #include "mm.h"
+#include "rtl/trace.h"
 
 #include <string.h>
 
@@ -72,6 +73,7 @@ static NTSTATUS report(NTSTATUS st, size_t done, PSIZE_T out)
 WINMEM_API NTSTATUS NTAPI NtReadVirtualMemory(HANDLE process, PVOID base, PVOID buffer, SIZE_T size,
                                               PSIZE_T read)
 {
+    WM_TRACE(NtReadVirtualMemory, process, base, buffer, size, read);
     size_t done = 0;
     NTSTATUS st = rw_args(process, (uintptr_t)base, (uintptr_t)buffer, size);
     if (st == STATUS_SUCCESS)
@@ -82,6 +84,7 @@ WINMEM_API NTSTATUS NTAPI NtReadVirtualMemory(HANDLE process, PVOID base, PVOID 
 WINMEM_API NTSTATUS NTAPI NtWriteVirtualMemory(HANDLE process, PVOID base, PVOID buffer,
                                                SIZE_T size, PSIZE_T written)
 {
+    WM_TRACE(NtWriteVirtualMemory, process, base, buffer, size, written);
     size_t done = 0;
     NTSTATUS st = rw_args(process, (uintptr_t)base, (uintptr_t)buffer, size);
     if (st == STATUS_SUCCESS)

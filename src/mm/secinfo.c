@@ -9,12 +9,14 @@
  * inode with the second address's file.
  */
 #include "mm.h"
+#include "rtl/trace.h"
 
 #include <string.h>
 
 WINMEM_API NTSTATUS NTAPI NtQuerySection(HANDLE handle, SECTION_INFORMATION_CLASS cls, PVOID info,
                                          SIZE_T len, PSIZE_T ret_len)
 {
+    WM_TRACE(NtQuerySection, handle, cls, info, len, ret_len);
     if (cls == SectionBasicInformation && len < sizeof(SECTION_BASIC_INFORMATION))
         return STATUS_INFO_LENGTH_MISMATCH;
     if (cls != SectionBasicInformation && cls != SectionImageInformation)
@@ -119,6 +121,7 @@ static void what_is_mapped(uintptr_t addr, struct mapped *m)
 
 WINMEM_API NTSTATUS NTAPI NtAreMappedFilesTheSame(PVOID image, PVOID file)
 {
+    WM_TRACE(NtAreMappedFilesTheSame, image, file);
     struct mapped a, b;
 
     wm_vmstate_init();

@@ -21,6 +21,7 @@
  * guard consumption, MEM_RESET_UNDO) calls wm_watch_arm_locked afterwards.
  */
 #include "mm.h"
+#include "rtl/trace.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -347,6 +348,7 @@ WINMEM_API NTSTATUS NTAPI NtGetWriteWatch(HANDLE process, ULONG flags, PVOID bas
                                           PVOID *addresses, PULONG_PTR count_ptr,
                                           PULONG granularity)
 {
+    WM_TRACE(NtGetWriteWatch, process, flags, base, size, addresses, count_ptr, granularity);
     NTSTATUS st = wm_vmstate_check_process(process);
     ULONG_PTR max;
     size_t got = 0;
@@ -378,6 +380,7 @@ WINMEM_API NTSTATUS NTAPI NtGetWriteWatch(HANDLE process, ULONG flags, PVOID bas
 /* NtResetWriteWatch: forget the writes to pages of a MEM_WRITE_WATCH region. */
 WINMEM_API NTSTATUS NTAPI NtResetWriteWatch(HANDLE process, PVOID base, SIZE_T size)
 {
+    WM_TRACE(NtResetWriteWatch, process, base, size);
     NTSTATUS st = wm_vmstate_check_process(process);
     size_t got;
 

@@ -156,6 +156,19 @@ SPEC(NtProtectVirtualMemory, VIRTUAL, "status", "process:h base:*p size:*x prot:
 SPEC(NtQueryVirtualMemory, VIRTUAL, "status", "process:h addr:p class:mic info:p len:x ret:*x");
 SPEC(NtLockVirtualMemory, VIRTUAL, "status", "process:h base:*p size:*x type:u");
 SPEC(NtUnlockVirtualMemory, VIRTUAL, "status", "process:h base:*p size:*x type:u");
+SPEC(DiscardVirtualMemory, VIRTUAL, "uint0", "addr:p size:x");
+SPEC(OfferVirtualMemory, VIRTUAL, "uint0", "addr:p size:x priority:u");
+SPEC(ReclaimVirtualMemory, VIRTUAL, "uint0", "addr:p size:x");
+SPEC(PrefetchVirtualMemory, VIRTUAL, "bool", "process:h entries:x ranges:p flags:u");
+SPEC(QueryVirtualMemoryInformation, VIRTUAL, "bool",
+     "process:h addr:p class:u info:p size:x ret:*x");
+SPEC(NtGetWriteWatch, VIRTUAL, "status",
+     "process:h flags:u base:p size:x addresses:p count:*x gran:p");
+SPEC(NtResetWriteWatch, VIRTUAL, "status", "process:h base:p size:x");
+SPEC(ReadProcessMemory, VIRTUAL, "bool", "process:h base:p buffer:p size:x count:*x");
+SPEC(WriteProcessMemory, VIRTUAL, "bool", "process:h base:p buffer:p size:x count:*x");
+SPEC(NtReadVirtualMemory, VIRTUAL, "status", "process:h base:p buffer:p size:x read:*x");
+SPEC(NtWriteVirtualMemory, VIRTUAL, "status", "process:h base:p buffer:p size:x written:*x");
 
 #define S_CREATE "file:h sa:p prot:sec size_hi:x size_lo:x"
 SPEC(CreateFileMappingW, SECTION, "ptr", S_CREATE " name:ws");
@@ -183,6 +196,12 @@ SPEC(NtMapViewOfSectionEx, SECTION, "status",
      "section:h process:h base:*p offset:*i64 size:*x type:mem prot:page params:p count:u");
 SPEC(NtUnmapViewOfSection, SECTION, "status", "process:h base:p");
 SPEC(NtUnmapViewOfSectionEx, SECTION, "status", "process:h base:p flags:unmap");
+SPEC(CreateFileMappingNumaW, SECTION, "ptr",
+     "file:h sa:p prot:sec size_hi:x size_lo:x name:ws node:u");
+SPEC(CreateFileMappingNumaA, SECTION, "ptr",
+     "file:h sa:p prot:sec size_hi:x size_lo:x name:s node:u");
+SPEC(NtQuerySection, SECTION, "status", "section:h class:u info:p len:x ret:*x");
+SPEC(NtAreMappedFilesTheSame, SECTION, "status", "image:p file:p");
 
 SPEC(AddVectoredExceptionHandler, EXCEPT, "ptr", "first:u handler:p");
 SPEC(RemoveVectoredExceptionHandler, EXCEPT, "ulong", "handle:p");
@@ -215,6 +234,26 @@ SPEC(LocalFree, HEAP, "null0", "mem:h");
 SPEC(GlobalAlloc, HEAP, "ptr", "flags:gmem bytes:x");
 SPEC(GlobalReAlloc, HEAP, "ptr", "mem:h bytes:x flags:gmem");
 SPEC(GlobalFree, HEAP, "null0", "mem:h");
+SPEC(HeapWalk, HEAP, "bool", "heap:h entry:p");
+SPEC(GetProcessHeaps, HEAP, "ulong", "count:u heaps:p");
+SPEC(LocalLock, HEAP, "ptr", "mem:h");
+SPEC(LocalUnlock, HEAP, "bool", "mem:h");
+SPEC(LocalSize, HEAP, "size0", "mem:h");
+SPEC(LocalHandle, HEAP, "ptr", "mem:p");
+SPEC(GlobalLock, HEAP, "ptr", "mem:h");
+SPEC(GlobalUnlock, HEAP, "bool", "mem:h");
+SPEC(GlobalSize, HEAP, "size0", "mem:h");
+SPEC(GlobalHandle, HEAP, "ptr", "mem:p");
+SPEC(RtlCreateHeap, HEAP, "ptr", "flags:heap base:p reserve:x commit:x lock:p params:p");
+SPEC(RtlDestroyHeap, HEAP, "null0", "heap:h");
+SPEC(RtlAllocateHeap, HEAP, "ptr", "heap:h flags:heap size:x");
+SPEC(RtlFreeHeap, HEAP, "boolean", "heap:h flags:heap ptr:p");
+SPEC(RtlSizeHeap, HEAP, "sizem1", "heap:h flags:heap ptr:p");
+SPEC(RtlReAllocateHeap, HEAP, "ptr", "heap:h flags:heap ptr:p size:x");
+SPEC(RtlValidateHeap, HEAP, "boolean", "heap:h flags:heap ptr:p");
+SPEC(RtlLockHeap, HEAP, "boolean", "heap:h");
+SPEC(RtlUnlockHeap, HEAP, "boolean", "heap:h");
+SPEC(RtlGetProcessHeaps, HEAP, "ulong", "count:u heaps:p");
 
 /* ---- flag names, in bit order ------------------------------------------------------------ */
 

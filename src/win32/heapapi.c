@@ -102,6 +102,7 @@ WINMEM_API BOOL WINAPI HeapUnlock(HANDLE heap)
 /* ERROR_NO_MORE_ITEMS after the last entry. */
 WINMEM_API BOOL WINAPI HeapWalk(HANDLE heap, LPPROCESS_HEAP_ENTRY entry)
 {
+    WM_TRACE(HeapWalk, heap, entry);
     NTSTATUS st = wm_heapwalk_next(heap, entry);
     if (st == STATUS_NO_MORE_ENTRIES)
         return wm_win32_error(ERROR_NO_MORE_ITEMS);
@@ -116,6 +117,7 @@ WINMEM_API HANDLE WINAPI GetProcessHeap(VOID)
 
 WINMEM_API DWORD WINAPI GetProcessHeaps(DWORD count, PHANDLE heaps)
 {
+    WM_TRACE(GetProcessHeaps, count, heaps);
     return wm_heap_list(count, heaps);
 }
 

@@ -467,16 +467,19 @@ WINMEM_API HLOCAL WINAPI LocalFree(HLOCAL mem)
 
 WINMEM_API LPVOID WINAPI LocalLock(HLOCAL mem)
 {
+    WM_TRACE(LocalLock, mem);
     return mem_lock(mem, false);
 }
 
 WINMEM_API BOOL WINAPI LocalUnlock(HLOCAL mem)
 {
+    WM_TRACE(LocalUnlock, mem);
     return mem_unlock(mem, false);
 }
 
 WINMEM_API SIZE_T WINAPI LocalSize(HLOCAL mem)
 {
+    WM_TRACE(LocalSize, mem);
     return mem_size(mem);
 }
 
@@ -489,6 +492,7 @@ WINMEM_API UINT WINAPI LocalFlags(HLOCAL mem)
 
 WINMEM_API HLOCAL WINAPI LocalHandle(LPCVOID mem)
 {
+    WM_TRACE(LocalHandle, mem);
     return mem_handle(mem, false);
 }
 
@@ -520,16 +524,19 @@ WINMEM_API HGLOBAL WINAPI GlobalFree(HGLOBAL mem)
 
 WINMEM_API LPVOID WINAPI GlobalLock(HGLOBAL mem)
 {
+    WM_TRACE(GlobalLock, mem);
     return mem_lock(mem, true);
 }
 
 WINMEM_API BOOL WINAPI GlobalUnlock(HGLOBAL mem)
 {
+    WM_TRACE(GlobalUnlock, mem);
     return mem_unlock(mem, true);
 }
 
 WINMEM_API SIZE_T WINAPI GlobalSize(HGLOBAL mem)
 {
+    WM_TRACE(GlobalSize, mem);
     return mem_size(mem);
 }
 
@@ -542,5 +549,6 @@ WINMEM_API UINT WINAPI GlobalFlags(HGLOBAL mem)
 
 WINMEM_API HGLOBAL WINAPI GlobalHandle(LPCVOID mem)
 {
+    WM_TRACE(GlobalHandle, mem);
     return mem_handle(mem, true);
 }

@@ -303,6 +303,7 @@ WINMEM_API BOOL WINAPI QueryVirtualMemoryInformation(HANDLE process, const VOID 
                                                      WIN32_MEMORY_INFORMATION_CLASS cls, PVOID info,
                                                      SIZE_T size, PSIZE_T ret)
 {
+    WM_TRACE(QueryVirtualMemoryInformation, process, addr, cls, info, size, ret);
     if (cls != MemoryRegionInfo)
         return wm_win32_error(ERROR_INVALID_PARAMETER);
     return wm_win32_status(

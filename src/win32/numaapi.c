@@ -126,6 +126,7 @@ WINMEM_API HANDLE WINAPI CreateFileMappingNumaW(HANDLE file, LPSECURITY_ATTRIBUT
                                                 DWORD max_hi, DWORD max_lo, LPCWSTR name,
                                                 DWORD node)
 {
+    WM_TRACE(CreateFileMappingNumaW, file, sa, prot, max_hi, max_lo, name, node);
     NTSTATUS st = wm_numa_check_node(node);
     if (st)
         return (wm_win32_status(st), NULL);
@@ -135,6 +136,7 @@ WINMEM_API HANDLE WINAPI CreateFileMappingNumaW(HANDLE file, LPSECURITY_ATTRIBUT
 WINMEM_API HANDLE WINAPI CreateFileMappingNumaA(HANDLE file, LPSECURITY_ATTRIBUTES sa, DWORD prot,
                                                 DWORD max_hi, DWORD max_lo, LPCSTR name, DWORD node)
 {
+    WM_TRACE(CreateFileMappingNumaA, file, sa, prot, max_hi, max_lo, name, node);
     NTSTATUS st = wm_numa_check_node(node);
     if (st)
         return (wm_win32_status(st), NULL);

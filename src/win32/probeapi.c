@@ -6,6 +6,7 @@
  * loses its guard as on Windows), so they install it first, as VirtualAlloc does.
  */
 #include "win32.h"
+#include "rtl/trace.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -73,6 +74,7 @@ WINMEM_API BOOL WINAPI IsBadStringPtrW(LPCWSTR lpsz, UINT_PTR ucchMax)
 WINMEM_API BOOL WINAPI ReadProcessMemory(HANDLE process, LPCVOID base, LPVOID buffer, SIZE_T size,
                                          SIZE_T *count)
 {
+    WM_TRACE(ReadProcessMemory, process, base, buffer, size, count);
     wm_signal_init();
     return wm_win32_status(NtReadVirtualMemory(process, (PVOID)base, buffer, size, count));
 }
@@ -97,6 +99,7 @@ static bool writable(DWORD prot)
 WINMEM_API BOOL WINAPI WriteProcessMemory(HANDLE process, LPVOID base, LPCVOID buffer, SIZE_T size,
                                           SIZE_T *count)
 {
+    WM_TRACE(WriteProcessMemory, process, base, buffer, size, count);
     MEMORY_BASIC_INFORMATION mbi;
     SIZE_T done = 0;
 
@@ -137,6 +140,7 @@ WINMEM_API BOOL WINAPI FlushInstructionCache(HANDLE process, LPCVOID base, SIZE_
 WINMEM_API BOOL WINAPI PrefetchVirtualMemory(HANDLE process, ULONG_PTR entries,
                                              PWIN32_MEMORY_RANGE_ENTRY ranges, ULONG flags)
 {
+    WM_TRACE(PrefetchVirtualMemory, process, entries, ranges, flags);
     if (flags || !entries || !ranges)
         return wm_win32_error(ERROR_INVALID_PARAMETER);
     return wm_win32_status(wm_prefetch(process, ranges, entries));
@@ -151,6 +155,7 @@ static DWORD page_size(void)
 
 WINMEM_API DWORD WINAPI DiscardVirtualMemory(PVOID addr, SIZE_T size)
 {
+    WM_TRACE(DiscardVirtualMemory, addr, size);
     if (!size || ((UINT_PTR)addr | size) & (page_size() - 1))
         return ERROR_INVALID_PARAMETER;
     PVOID a = addr;
@@ -252,6 +257,7 @@ static void restore(const struct offered *o)
 
 WINMEM_API DWORD WINAPI OfferVirtualMemory(PVOID addr, SIZE_T size, OFFER_PRIORITY priority)
 {
+    WM_TRACE(OfferVirtualMemory, addr, size, priority);
     DWORD page = page_size(), err = ERROR_SUCCESS, old;
     uintptr_t a = (uintptr_t)addr;
 
@@ -286,6 +292,7 @@ WINMEM_API DWORD WINAPI OfferVirtualMemory(PVOID addr, SIZE_T size, OFFER_PRIORI
 
 WINMEM_API DWORD WINAPI ReclaimVirtualMemory(const void *addr, SIZE_T size)
 {
+    WM_TRACE(ReclaimVirtualMemory, addr, size);
     uintptr_t a = (uintptr_t)addr;
     struct offered **pp, *o = NULL;
 

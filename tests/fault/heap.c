@@ -131,7 +131,7 @@ int main(void)
     }
     if (run_case("no_memory_unhandled", no_memory_unhandled, CORE_OFF, 20, &c)) {
         CHECK_EXIT(c, 0x17);
-        CHECK_ERR_STARTS(c, "winmem: unhandled exception 0xc0000017");
+        CHECK_ERR_STARTS(c, "winmem: unhandled exception 0xc0000017 (STATUS_NO_MEMORY)");
     }
 #ifdef HEAP_ASAN
     if (run_case("use_after_free", use_after_free, CORE_OFF, 20, &c)) {

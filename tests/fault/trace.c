@@ -234,8 +234,36 @@ static void child_calls(void)
     expect(HEAP, "HeapDestroy(heap=0x%lx) = TRUE", u(heap));
     HLOCAL l = LocalAlloc(LMEM_MOVEABLE | LMEM_ZEROINIT, 16);
     expect(HEAP, "LocalAlloc(flags=LMEM_MOVEABLE|LMEM_ZEROINIT, bytes=0x10) = 0x%lx", u(l));
+    void *lp = LocalLock(l);
+    expect(HEAP, "LocalLock(mem=0x%lx) = 0x%lx", u(l), u(lp));
+    LocalSize(l);
+    expect(HEAP, "LocalSize(mem=0x%lx) = 0x10", u(l));
+    LocalUnlock(l);
+    expect(HEAP, "LocalUnlock(mem=0x%lx) = FALSE, last error ERROR_SUCCESS (0)", u(l));
     LocalFree(l);
     expect(HEAP, "LocalFree(mem=0x%lx) = NULL", u(l));
+    GlobalSize(l);
+    expect(HEAP, "GlobalSize(mem=0x%lx) = 0x0, last error ERROR_INVALID_HANDLE (6)", u(l));
+
+    /* the write watches' Nt calls and the process-memory copies */
+    BYTE *ww =
+        VirtualAlloc(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH, PAGE_READWRITE);
+    expect(VIRTUAL,
+           "VirtualAlloc(addr=NULL, size=0x10000, type=MEM_COMMIT|MEM_RESERVE|MEM_WRITE_WATCH, "
+           "prot=PAGE_READWRITE) = 0x%lx",
+           u(ww));
+    NtResetWriteWatch(GetCurrentProcess(), ww, 0x10000);
+    expect(VIRTUAL, "NtResetWriteWatch(process=-1, base=0x%lx, size=0x10000) = STATUS_SUCCESS",
+           u(ww));
+    SIZE_T copied = 0;
+    static const char text[] = "abcd";
+    WriteProcessMemory(GetCurrentProcess(), ww, text, 4, &copied);
+    expect(VIRTUAL,
+           "WriteProcessMemory(process=-1, base=0x%lx, buffer=0x%lx, size=0x4, *count=0x0) = "
+           "TRUE; *count=0x4",
+           u(ww), u(text));
+    VirtualFree(ww, 0, MEM_RELEASE);
+    expect(VIRTUAL, "VirtualFree(addr=0x%lx, size=0x0, type=MEM_RELEASE) = TRUE", u(ww));
 
     VirtualFree(page, 0, MEM_RELEASE);
     expect(VIRTUAL, "VirtualFree(addr=0x%lx, size=0x0, type=MEM_RELEASE) = TRUE", u(page));
