@@ -207,7 +207,6 @@ static void before_change(int kind, uintptr_t start, uintptr_t end, uintptr_t to
     if (!atomic_load_explicit(&watched, memory_order_relaxed) || running ||
         wm_vmstate_held_sigsafe())
         return;
-    start &= ~(uintptr_t)(wm_vm.page - 1);
     wm_vmstate_rdlock();
     for (size_t i = 0; i < nsecs && !hit; i++)
         hit = overlaps(&secs[i], start, end);

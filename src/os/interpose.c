@@ -69,15 +69,22 @@ void wm_os_interpose_set(wm_os_interpose_fn fn)
     atomic_store_explicit(&hook, fn, memory_order_release);
 }
 
-/* Run the hook for [start, start + len) when something may be secured there. */
+/* Run the hook for the pages of [start, start + len) when something may be secured there.
+ * Not for a call the kernel will refuse without changing anything: an unaligned start, a
+ * range that wraps (EINVAL), nothing to do (len 0). */
 static inline void look(int kind, const void *start, size_t len, uintptr_t to)
 {
     wm_os_interpose_fn fn = atomic_load_explicit(&hook, memory_order_acquire);
-    uintptr_t s = (uintptr_t)start;
 
-    if (__builtin_expect(fn == NULL, 1) || own || len == 0 || s + len < s)
+    if (__builtin_expect(fn == NULL, 1) || own || len == 0)
         return;
-    fn(kind, s, s + len, to);
+    uintptr_t s = (uintptr_t)start, page = wm_os_page_size();
+    if (s & (page - 1))
+        return;
+    uintptr_t e = s + ((len + page - 1) & ~(page - 1));
+    if (e <= s)
+        return;
+    fn(kind, s, e, to);
 }
 
 /* ---- the symbols ------------------------------------------------------------------------ */
