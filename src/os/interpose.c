@@ -19,8 +19,10 @@
  * (the wm_os_sys table) are marked, and never look: they are checked under the VM lock.
  *
  * With nothing secured, or WINMEM_SECURE_MONITOR=off, a call costs one more load and a
- * branch.  Everything here is async-signal-safe as the C library's calls are: the check
- * itself (secure.c) takes the VM read lock only when this thread holds no hold of it.
+ * branch.  The symbols stay async-signal-safe as the C library's are: the check (secure.c)
+ * takes the VM read lock only when this thread holds none of it, so a handler that
+ * interrupted winmem passes unlooked.  A handler that frees secured memory otherwise runs the
+ * callbacks in the handler, as it would run anything else it calls.
  */
 #include "os.h"
 

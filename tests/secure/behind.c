@@ -34,6 +34,7 @@
  */
 #define _GNU_SOURCE
 #include "../api/apitest.h"
+#include "behindcalls.h"
 
 #include <ntddk.h>
 
@@ -275,33 +276,6 @@ static void use(unsigned me, unsigned s, uint64_t token)
     else if (h)
         MmUnsecureVirtualMemory(h);
     pthread_mutex_unlock(&cache_lock);
-}
-
-/* The frees go through the C library's symbols (as a program's or a library's own calls do,
- * which winmem sees first), or, when `direct`, straight to the kernel (as the C library's own
- * free does, which only the monitor hears of). */
-static int direct;
-
-static int do_munmap(void *p, size_t n)
-{
-    return direct ? (int)syscall(SYS_munmap, p, n) : munmap(p, n);
-}
-
-static int do_madvise(void *p, size_t n, int advice)
-{
-    return direct ? (int)syscall(SYS_madvise, p, n, advice) : madvise(p, n, advice);
-}
-
-static void *do_mremap(void *p, size_t n, size_t m, int flags, void *to)
-{
-    return direct ? (void *)syscall(SYS_mremap, p, n, m, flags, to) : mremap(p, n, m, flags, to);
-}
-
-static void *do_mmap_fixed(void *p, size_t n)
-{
-    int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
-    return direct ? (void *)syscall(SYS_mmap, p, n, prot, flags, -1, 0)
-                  : mmap(p, n, prot, flags, -1, 0);
 }
 
 /* Free slot s's buffer behind the API and give the slot a new one. */

@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include "../api/apitest.h"
+#include "behindcalls.h"
 
 #include <ntddk.h>
 #include <winternl.h>
@@ -104,8 +105,6 @@ static int wait_calls(long n)
     return atomic_load(&calls) >= n;
 }
 
-static int direct;
-
 /* The callback has been called n times, the last with [lo, lo+size): through the C library,
  * already, on this thread (before the call returned); by the monitor, within a while. */
 static int called_with(long n, void *lo, SIZE_T size)
@@ -147,31 +146,6 @@ static int registered(void *p, SIZE_T n)
     }
     close(fd);
     return r;
-}
-
-/* The calls behind the API: through the C library's symbols (which winmem sees before the
- * kernel does), or, when `direct`, straight to the kernel (which only the monitor hears of). */
-
-static int do_munmap(void *p, size_t n)
-{
-    return direct ? (int)syscall(SYS_munmap, p, n) : munmap(p, n);
-}
-
-static int do_madvise(void *p, size_t n, int advice)
-{
-    return direct ? (int)syscall(SYS_madvise, p, n, advice) : madvise(p, n, advice);
-}
-
-static void *do_mremap(void *p, size_t n, size_t m, int flags, void *to)
-{
-    return direct ? (void *)syscall(SYS_mremap, p, n, m, flags, to) : mremap(p, n, m, flags, to);
-}
-
-static void *do_mmap_fixed(void *p, size_t n)
-{
-    int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
-    return direct ? (void *)syscall(SYS_mmap, p, n, prot, flags, -1, 0)
-                  : mmap(p, n, prot, flags, -1, 0);
 }
 
 static BYTE *raw(SIZE_T n)
