@@ -35,10 +35,17 @@ struct secured {
     uintptr_t id;  /* the handle: never 0, never reused */
 };
 
-/* Guarded by the VM lock (writers add, remove and check under it). */
+/* Guarded by the VM lock (writers add, remove and check under it).  Sorted by start, so
+ * that the checks every free, protect and unmap makes (and the look at the C library's
+ * calls) find the secures overlapping a range by a binary search, not a walk of all of them:
+ * with maxlen the longest secure, one overlapping [a, b) starts after a - maxlen and before b.
+ * Adding and removing one moves the array's tail (memmove), like the two system calls that
+ * register it with the monitor, a cost per secure and not per call. */
 static struct secured *secs;
 static size_t nsecs, capsecs;
 static uintptr_t next_id = 1;
+static uintptr_t maxlen;   /* the longest secure's length, 0 when there are none */
+static size_t maxlen_held; /* how many secures are that long */
 
 /* The monitor: unknown until the first secure (and again in a child after fork), then on or
  * off for the process.  Under the VM write lock. */
@@ -89,10 +96,65 @@ static bool overlaps(const struct secured *s, uintptr_t start, uintptr_t end)
     return s->start < end && start < s->end;
 }
 
+/* The first secure starting at or after `at`. */
+static size_t lower_bound_locked(uintptr_t at)
+{
+    size_t lo = 0, hi = nsecs;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (secs[mid].start < at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The first secure that may overlap [start, end): the ones before it end by `start`.  Walk
+ * on from it while secs[i].start < end, testing each with overlaps(). */
+static size_t first_candidate_locked(uintptr_t start)
+{
+    return lower_bound_locked(start > maxlen ? start - maxlen + 1 : 0);
+}
+
+/* Insert s in start order; the caller has made room. */
+static void insert_locked(struct secured s)
+{
+    size_t i = lower_bound_locked(s.start);
+    uintptr_t len = s.end - s.start;
+
+    memmove(&secs[i + 1], &secs[i], (nsecs - i) * sizeof(*secs));
+    secs[i] = s;
+    nsecs++;
+    if (len > maxlen)
+        maxlen = len, maxlen_held = 1;
+    else if (len == maxlen)
+        maxlen_held++;
+}
+
+static void remove_locked(size_t i)
+{
+    uintptr_t len = secs[i].end - secs[i].start;
+
+    memmove(&secs[i], &secs[i + 1], (nsecs - i - 1) * sizeof(*secs));
+    nsecs--;
+    if (len == maxlen && --maxlen_held == 0) {
+        maxlen = 0;
+        for (size_t k = 0; k < nsecs; k++) {
+            uintptr_t l = secs[k].end - secs[k].start;
+            if (l > maxlen)
+                maxlen = l, maxlen_held = 1;
+            else if (l == maxlen)
+                maxlen_held++;
+        }
+    }
+}
+
 NTSTATUS wm_secure_check_free_locked(uintptr_t start, uintptr_t end)
 {
     WM_ASSERT(wm_vmstate_held_sigsafe());
-    for (size_t i = 0; i < nsecs; i++) {
+    for (size_t i = first_candidate_locked(start); i < nsecs && secs[i].start < end; i++) {
         if (overlaps(&secs[i], start, end)) {
             refused_secure = true;
             return STATUS_INVALID_PAGE_PROTECTION;
@@ -112,7 +174,7 @@ static bool keeps(uint32_t prot, uint32_t mode)
 NTSTATUS wm_secure_check_protect_locked(uintptr_t start, uintptr_t end, uint32_t prot)
 {
     WM_ASSERT(wm_vmstate_held_sigsafe());
-    for (size_t i = 0; i < nsecs; i++) {
+    for (size_t i = first_candidate_locked(start); i < nsecs && secs[i].start < end; i++) {
         if (overlaps(&secs[i], start, end) && !keeps(prot, secs[i].mode)) {
             refused_secure = true;
             return STATUS_INVALID_PAGE_PROTECTION;
@@ -146,24 +208,32 @@ static uintptr_t next_run_locked(uintptr_t p, uintptr_t end)
     return end;
 }
 
-/* Undo the registration of the parts of [lo, hi) that no secure from index `from` on covers
- * (the earlier ones were checked by the caller). */
-static void unwatch_uncovered_locked(uintptr_t lo, uintptr_t hi, size_t from)
+/* Undo the registration of [lo, hi): whole, or run by run when the kernel refuses the whole
+ * (part of it is another descriptor's, a write watch). */
+static void unwatch_locked(uintptr_t lo, uintptr_t hi)
 {
-    for (size_t i = from; i < nsecs; i++) {
-        if (overlaps(&secs[i], lo, hi)) {
-            if (lo < secs[i].start)
-                unwatch_uncovered_locked(lo, secs[i].start, i + 1);
-            if (secs[i].end < hi)
-                unwatch_uncovered_locked(secs[i].end, hi, i + 1);
-            return;
-        }
-    }
-    /* Refused whole when part of it is another descriptor's (a write watch): then run by run. */
     if (wm_os_uffdmon_unregister(lo, hi) == 0)
         return;
     for (uintptr_t p = lo; p < hi; p = next_run_locked(p, hi))
         (void)wm_os_uffdmon_unregister(p, next_run_locked(p, hi));
+}
+
+/* Undo the registration of the parts of [lo, hi) that no secure covers: the gaps between the
+ * overlapping secures, taken in start order. */
+static void unwatch_uncovered_locked(uintptr_t lo, uintptr_t hi)
+{
+    uintptr_t at = lo;
+
+    for (size_t i = first_candidate_locked(lo); i < nsecs && secs[i].start < hi && at < hi; i++) {
+        if (!overlaps(&secs[i], at, hi))
+            continue;
+        if (at < secs[i].start)
+            unwatch_locked(at, secs[i].start);
+        if (secs[i].end > at)
+            at = secs[i].end;
+    }
+    if (at < hi)
+        unwatch_locked(at, hi);
 }
 
 /* Register [start, end) for events: whole, or run by run when part of it cannot be (a run
@@ -186,7 +256,7 @@ static void on_event(int kind, uintptr_t start, uintptr_t end, uintptr_t to)
     if (kind == WM_UFFDMON_REMAP) {
         /* The registration moved with the pages; where nothing is secured it goes. */
         wm_vmstate_wrlock();
-        unwatch_uncovered_locked(to, to + (end - start), 0);
+        unwatch_uncovered_locked(to, to + (end - start));
         wm_vmstate_wrunlock();
     }
 }
@@ -208,7 +278,7 @@ static void before_change(int kind, uintptr_t start, uintptr_t end, uintptr_t to
         wm_vmstate_held_sigsafe())
         return;
     wm_vmstate_rdlock();
-    for (size_t i = 0; i < nsecs && !hit; i++)
+    for (size_t i = first_candidate_locked(start); i < nsecs && secs[i].start < end && !hit; i++)
         hit = overlaps(&secs[i], start, end);
     wm_vmstate_rdunlock();
     if (hit)
@@ -247,9 +317,9 @@ static bool monitor_locked(void)
         return false;
     }
     mon = MON_ON;
-    /* A child after fork(): the ranges it inherited lost their registration (the last one is
-     * the caller's, which it registers itself). */
-    for (size_t i = 0; i + 1 < nsecs; i++)
+    /* A child after fork(): the ranges it inherited lost their registration (the caller's new
+     * one is not among them yet: it registers that itself). */
+    for (size_t i = 0; i < nsecs; i++)
         watch_locked(secs[i].start, secs[i].end);
     return true;
 }
@@ -279,13 +349,12 @@ WINMEM_API HANDLE NTAPI MmSecureVirtualMemory(PVOID address, SIZE_T size, ULONG 
             secs = n;
             capsecs = cap;
         }
-        secs[nsecs++] = (struct secured){ start, end, probe, next_id };
-        if (monitor_locked())
-            watch_locked(start, end);
-        else if (mon_require) {
-            nsecs--;
+        bool watching = monitor_locked();
+        if (!watching && mon_require)
             goto out_unlock;
-        }
+        insert_locked((struct secured){ start, end, probe, next_id });
+        if (watching)
+            watch_locked(start, end);
         count_locked();
         h = (HANDLE)next_id++;
     }
@@ -303,10 +372,10 @@ WINMEM_API VOID NTAPI MmUnsecureVirtualMemory(HANDLE handle)
     for (size_t i = 0; i < nsecs; i++) {
         if (secs[i].id == (uintptr_t)handle) {
             struct secured gone = secs[i];
-            secs[i] = secs[--nsecs];
+            remove_locked(i);
             count_locked();
             if (mon == MON_ON)
-                unwatch_uncovered_locked(gone.start, gone.end, 0);
+                unwatch_uncovered_locked(gone.start, gone.end);
             break;
         }
     }
