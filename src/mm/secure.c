@@ -48,7 +48,7 @@ static bool mon_require, mon_said;
  * the other source of STATUS_INVALID_PAGE_PROTECTION). */
 static __thread bool refused_secure __attribute__((tls_model("initial-exec")));
 
-void wm_secure_clear_refusal(void)
+WM_HOT void wm_secure_clear_refusal(void)
 {
     refused_secure = false;
 }
@@ -92,7 +92,7 @@ static bool keeps(uint32_t prot, uint32_t mode)
     return !(prot & PAGE_GUARD) && wm_prot_allows(prot, need);
 }
 
-NTSTATUS wm_secure_check_protect_locked(uintptr_t start, uintptr_t end, uint32_t prot)
+WM_HOT NTSTATUS wm_secure_check_protect_locked(uintptr_t start, uintptr_t end, uint32_t prot)
 {
     WM_ASSERT(wm_vmstate_held_sigsafe());
     for (size_t i = 0; i < nsecs; i++) {
