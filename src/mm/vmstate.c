@@ -273,7 +273,8 @@ WM_HOT bool wm_vmstate_busy_allowed_locked(void)
     return quiet_wanted == 0;
 }
 
-void wm_vmstate_busy_add_locked(struct wm_busy *b, uintptr_t start, uintptr_t end, bool creating)
+WM_HOT void wm_vmstate_busy_add_locked(struct wm_busy *b, uintptr_t start, uintptr_t end,
+                                       bool creating)
 {
     WM_ASSERT(writing);
     b->start = start;
@@ -285,7 +286,7 @@ void wm_vmstate_busy_add_locked(struct wm_busy *b, uintptr_t start, uintptr_t en
     busy_head = b;
 }
 
-void wm_vmstate_busy_change_locked(struct wm_busy *b, uintptr_t start, uintptr_t end)
+WM_HOT void wm_vmstate_busy_change_locked(struct wm_busy *b, uintptr_t start, uintptr_t end)
 {
     wm_vmstate_busy_add_locked(b, start, end, false);
     b->changing = true;
@@ -294,7 +295,7 @@ void wm_vmstate_busy_change_locked(struct wm_busy *b, uintptr_t start, uintptr_t
                           memory_order_release);
 }
 
-void wm_vmstate_busy_settle_locked(struct wm_busy *b)
+WM_HOT void wm_vmstate_busy_settle_locked(struct wm_busy *b)
 {
     WM_ASSERT(writing);
     struct wm_busy **pp = &busy_head;

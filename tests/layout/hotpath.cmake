@@ -7,7 +7,7 @@
 #   cmake -DNM=<nm> -DLIB=<libwinmem.so> -P hotpath.cmake
 set(path VirtualProtect NtProtectVirtualMemory wm_signal_init wm_vmstate_args_in wm_os_copy
          wm_os_copy_8 wm_vmstate_wrlock wm_vmstate_wrunlock wm_region_walk wm_region_protect
-         wm_os_protect)
+         wm_os_protect wm_vmstate_busy_settle_locked)
 set(max_span 16384)
 
 execute_process(COMMAND ${NM} --defined-only --format=posix ${LIB}
