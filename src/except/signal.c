@@ -352,7 +352,7 @@ static void install(void)
     wm_os_copy_enable_fixup();
 }
 
-void wm_signal_init(void)
+WM_HOT void wm_signal_init(void)
 {
     if (__builtin_expect(thread_ready, 1))
         return;

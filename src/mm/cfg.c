@@ -104,7 +104,7 @@ void wm_cfg_commit_locked(uintptr_t start, size_t len, uint32_t prot)
         decide_locked(start, len, prot & PAGE_TARGETS_INVALID);
 }
 
-void wm_cfg_protect_locked(uintptr_t start, size_t len, uint32_t prot)
+WM_HOT void wm_cfg_protect_locked(uintptr_t start, size_t len, uint32_t prot)
 {
     if (!executable(prot))
         return;

@@ -130,8 +130,8 @@ NTSTATUS wm_protect_copied_locked(struct wm_region *r, size_t off, size_t len, u
 }
 
 /* One attempt at NtProtectVirtualMemory. */
-static NTSTATUS protect_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr, ULONG new_prot,
-                             PULONG old_ptr)
+WM_HOT static NTSTATUS protect_once(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr,
+                                    ULONG new_prot, PULONG old_ptr)
 {
     NTSTATUS st = wm_vmstate_check_process(process);
     struct wm_region *r;
@@ -253,8 +253,9 @@ out_unlock:
 /* NtProtectVirtualMemory: set the protection of committed pages in the current process.  A
  * protection taking away access a secured range promised is refused, the secure memory cache
  * callbacks run on the range asked for, and the change is tried once more (secure.c). */
-WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr, PSIZE_T size_ptr,
-                                                 ULONG new_prot, PULONG old_ptr)
+WM_HOT WINMEM_API NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE process, PVOID *base_ptr,
+                                                        PSIZE_T size_ptr, ULONG new_prot,
+                                                        PULONG old_ptr)
 {
     WM_TRACE(NtProtectVirtualMemory, process, base_ptr, size_ptr, new_prot, old_ptr);
     NTSTATUS st = protect_once(process, base_ptr, size_ptr, new_prot, old_ptr);

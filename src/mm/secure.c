@@ -72,7 +72,7 @@ static void count_locked(void)
  * the other source of STATUS_INVALID_PAGE_PROTECTION). */
 static __thread bool refused_secure __attribute__((tls_model("initial-exec")));
 
-void wm_secure_clear_refusal(void)
+WM_HOT void wm_secure_clear_refusal(void)
 {
     refused_secure = false;
 }
@@ -171,7 +171,7 @@ static bool keeps(uint32_t prot, uint32_t mode)
     return !(prot & PAGE_GUARD) && wm_prot_allows(prot, need);
 }
 
-NTSTATUS wm_secure_check_protect_locked(uintptr_t start, uintptr_t end, uint32_t prot)
+WM_HOT NTSTATUS wm_secure_check_protect_locked(uintptr_t start, uintptr_t end, uint32_t prot)
 {
     WM_ASSERT(wm_vmstate_held_sigsafe());
     for (size_t i = first_candidate_locked(start); i < nsecs && secs[i].start < end; i++) {

@@ -122,14 +122,14 @@ unsigned wm_vmstate_thread_tag(void)
     return thread_tag;
 }
 
-bool wm_vmstate_alone_locked(void)
+WM_HOT bool wm_vmstate_alone_locked(void)
 {
     WM_ASSERT(writing);
     return atomic_load_explicit(&threads_seen, memory_order_relaxed) <= 1;
 }
 
 /* Async-signal-safe too: the fault path takes it to consume a guard page. */
-void wm_vmstate_wrlock(void)
+WM_HOT void wm_vmstate_wrlock(void)
 {
     uint32_t w = atomic_load_explicit(&lock_word, memory_order_relaxed);
     held++;
@@ -155,7 +155,7 @@ void wm_vmstate_wrlock(void)
     wm_vmstate_model_changing_locked();
 }
 
-void wm_vmstate_model_changing_locked(void)
+WM_HOT void wm_vmstate_model_changing_locked(void)
 {
     WM_ASSERT(writing);
     uint32_t s = atomic_load_explicit(&model_seq, memory_order_relaxed);
@@ -166,7 +166,7 @@ void wm_vmstate_model_changing_locked(void)
     atomic_thread_fence(memory_order_release);
 }
 
-void wm_vmstate_model_stable_locked(void)
+WM_HOT void wm_vmstate_model_stable_locked(void)
 {
     WM_ASSERT(writing);
     uint32_t s = atomic_load_explicit(&model_seq, memory_order_relaxed);
@@ -202,7 +202,7 @@ static void check_model_locked(void)
         wm_check_fail(__FILE__, __LINE__, bad);
 }
 
-void wm_vmstate_wrunlock(void)
+WM_HOT void wm_vmstate_wrunlock(void)
 {
     WM_ASSERT(writing);
     check_model_locked();
@@ -267,13 +267,14 @@ static const char *check_claims_locked(void)
     return NULL;
 }
 
-bool wm_vmstate_busy_allowed_locked(void)
+WM_HOT bool wm_vmstate_busy_allowed_locked(void)
 {
     WM_ASSERT(writing);
     return quiet_wanted == 0;
 }
 
-void wm_vmstate_busy_add_locked(struct wm_busy *b, uintptr_t start, uintptr_t end, bool creating)
+WM_HOT void wm_vmstate_busy_add_locked(struct wm_busy *b, uintptr_t start, uintptr_t end,
+                                       bool creating)
 {
     WM_ASSERT(writing);
     b->start = start;
@@ -285,7 +286,7 @@ void wm_vmstate_busy_add_locked(struct wm_busy *b, uintptr_t start, uintptr_t en
     busy_head = b;
 }
 
-void wm_vmstate_busy_change_locked(struct wm_busy *b, uintptr_t start, uintptr_t end)
+WM_HOT void wm_vmstate_busy_change_locked(struct wm_busy *b, uintptr_t start, uintptr_t end)
 {
     wm_vmstate_busy_add_locked(b, start, end, false);
     b->changing = true;
@@ -294,7 +295,7 @@ void wm_vmstate_busy_change_locked(struct wm_busy *b, uintptr_t start, uintptr_t
                           memory_order_release);
 }
 
-void wm_vmstate_busy_settle_locked(struct wm_busy *b)
+WM_HOT void wm_vmstate_busy_settle_locked(struct wm_busy *b)
 {
     WM_ASSERT(writing);
     struct wm_busy **pp = &busy_head;
@@ -379,7 +380,7 @@ static void wait_settle(bool write)
         wm_vmstate_rdlock();
 }
 
-void wm_vmstate_wrlock_range(uintptr_t start, uintptr_t end)
+WM_HOT void wm_vmstate_wrlock_range(uintptr_t start, uintptr_t end)
 {
     wm_vmstate_wrlock();
     while (busy_head && find_other(start, end, ANY))
@@ -468,7 +469,7 @@ static void init_once(void)
     wm_arena_set_serial_check(wm_vmstate_write_held);
 }
 
-void wm_vmstate_init(void)
+WM_HOT void wm_vmstate_init(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     static _Atomic bool done; /* skips pthread_once's call on every entry after the first */
@@ -487,7 +488,7 @@ void wm_vmstate_system(struct wm_system *out)
     out->large_page = wm_os_large_page_size();
 }
 
-NTSTATUS wm_vmstate_check_process(HANDLE process)
+WM_HOT NTSTATUS wm_vmstate_check_process(HANDLE process)
 {
     if (__builtin_expect(process == NtCurrentProcess(), 1))
         return STATUS_SUCCESS;
@@ -496,7 +497,7 @@ NTSTATUS wm_vmstate_check_process(HANDLE process)
     return wm_handle_check_process(process);
 }
 
-bool wm_vmstate_page_range(uintptr_t addr, size_t size, uintptr_t *start, uintptr_t *end)
+WM_HOT bool wm_vmstate_page_range(uintptr_t addr, size_t size, uintptr_t *start, uintptr_t *end)
 {
     uintptr_t mask = wm_vm.page - 1;
     uintptr_t last = addr + size;
@@ -508,7 +509,7 @@ bool wm_vmstate_page_range(uintptr_t addr, size_t size, uintptr_t *start, uintpt
     return true;
 }
 
-NTSTATUS wm_vmstate_args_in(PVOID *base_ptr, PSIZE_T size_ptr, uintptr_t *addr, size_t *size)
+WM_HOT NTSTATUS wm_vmstate_args_in(PVOID *base_ptr, PSIZE_T size_ptr, uintptr_t *addr, size_t *size)
 {
     PVOID b;
     SIZE_T n;
@@ -524,7 +525,7 @@ NTSTATUS wm_vmstate_args_in(PVOID *base_ptr, PSIZE_T size_ptr, uintptr_t *addr, 
     return STATUS_SUCCESS;
 }
 
-void wm_vmstate_args_out(PVOID *base_ptr, PSIZE_T size_ptr, uintptr_t addr, size_t size)
+WM_HOT void wm_vmstate_args_out(PVOID *base_ptr, PSIZE_T size_ptr, uintptr_t addr, size_t size)
 {
     PVOID b = (PVOID)addr;
     SIZE_T n = size;

@@ -113,7 +113,7 @@ static int arm_run(void *ctx, const struct wm_region *rc, size_t off, size_t len
     return 0;
 }
 
-void wm_watch_arm_locked(struct wm_region *r, size_t off, size_t len)
+WM_HOT void wm_watch_arm_locked(struct wm_region *r, size_t off, size_t len)
 {
     WM_ASSERT(wm_vmstate_write_held());
     struct arm_ctx c = { r };

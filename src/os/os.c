@@ -206,7 +206,7 @@ int wm_os_unmap(uintptr_t addr, size_t len)
     return wm_os_sys.munmap((void *)addr, len) == 0 ? 0 : fail();
 }
 
-int wm_os_protect(uintptr_t addr, size_t len, unsigned acc)
+WM_HOT int wm_os_protect(uintptr_t addr, size_t len, unsigned acc)
 {
     return wm_os_sys.mprotect((void *)addr, len, prot_of(acc)) == 0 ? 0 : fail();
 }

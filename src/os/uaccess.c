@@ -21,14 +21,17 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "vm/vm.h"
+
 _Static_assert(EFAULT == 14, "the copy routine returns -14 for EFAULT");
 
 /* The routines below lie between wm_os_uaccess_begin and wm_os_uaccess_fault; each is a leaf
  * (no stack frame) whose only instructions that may fault touch the caller's memory, so a
  * fault anywhere in the range can resume at the shared failure exit, which returns -EFAULT
- * to the routine's caller. */
+ * to the routine's caller.  They sit with the other hot code (WM_HOT, vm.h): every call with a
+ * pointer argument runs them. */
 #if defined(__x86_64__)
-__asm__(".text\n"
+__asm__(".pushsection .text.hot.wm_uaccess, \"ax\", @progbits\n"
         ".p2align 4\n"
         ".globl wm_os_uaccess_begin\n"
         ".hidden wm_os_uaccess_begin\n"
@@ -81,9 +84,10 @@ __asm__(".text\n"
         ".hidden wm_os_uaccess_fault\n"
         "wm_os_uaccess_fault:\n"
         "    mov $-14, %eax\n"
-        "    ret\n");
+        "    ret\n"
+        ".popsection\n");
 #elif defined(__aarch64__)
-__asm__(".text\n"
+__asm__(".pushsection .text.hot.wm_uaccess, \"ax\", %progbits\n"
         ".p2align 4\n"
         ".globl wm_os_uaccess_begin\n"
         ".hidden wm_os_uaccess_begin\n"
@@ -134,7 +138,8 @@ __asm__(".text\n"
         ".hidden wm_os_uaccess_fault\n"
         "wm_os_uaccess_fault:\n"
         "    mov w0, #-14\n"
-        "    ret\n");
+        "    ret\n"
+        ".popsection\n");
 #else
 #error "uaccess.c: no copy routines for this architecture"
 #endif
@@ -152,7 +157,7 @@ void wm_os_copy_enable_fixup(void)
     atomic_store_explicit(&fixup_ready, true, memory_order_release);
 }
 
-int wm_os_copy(void *dst, const void *src, size_t n)
+WM_HOT int wm_os_copy(void *dst, const void *src, size_t n)
 {
     if (__builtin_expect(atomic_load_explicit(&fixup_ready, memory_order_acquire), 1)) {
         /* The arguments are pointers, sizes and protections: one load and one store. */

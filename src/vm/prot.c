@@ -21,7 +21,7 @@ static bool executable(uint32_t base)
                     PAGE_EXECUTE_WRITECOPY)) != 0;
 }
 
-bool wm_prot_valid(uint32_t prot, enum wm_prot_use use)
+WM_HOT bool wm_prot_valid(uint32_t prot, enum wm_prot_use use)
 {
     uint32_t base = prot & WM_PAGE_BASE_MASK;
     uint32_t mods = prot & WM_PAGE_MOD_MASK;
@@ -43,7 +43,7 @@ bool wm_prot_valid(uint32_t prot, enum wm_prot_use use)
     return high == 0;
 }
 
-unsigned wm_prot_access(uint32_t prot)
+WM_HOT unsigned wm_prot_access(uint32_t prot)
 {
     if (prot & PAGE_GUARD)
         return 0;
@@ -110,7 +110,7 @@ unsigned wm_prot_class(uint32_t prot)
     return a & WM_ACC_X ? a | WM_ACC_R : a;
 }
 
-uint32_t wm_prot_effective(uint32_t alloc_prot, uint32_t prot)
+WM_HOT uint32_t wm_prot_effective(uint32_t alloc_prot, uint32_t prot)
 {
     uint32_t cache = alloc_prot & (PAGE_NOCACHE | PAGE_WRITECOMBINE);
 

@@ -138,7 +138,7 @@ int wm_region_view(struct wm_region *r, void *object, uint64_t offset, bool priv
     return 0;
 }
 
-uint32_t wm_region_run_index(const struct wm_region *r, size_t off)
+WM_HOT uint32_t wm_region_run_index(const struct wm_region *r, size_t off)
 {
     uint32_t lo = 0, hi = r->nruns; /* answer in [lo, hi) */
 
@@ -152,17 +152,17 @@ uint32_t wm_region_run_index(const struct wm_region *r, size_t off)
     return lo;
 }
 
-size_t wm_region_run_end(const struct wm_region *r, uint32_t i)
+WM_HOT size_t wm_region_run_end(const struct wm_region *r, uint32_t i)
 {
     return i + 1 < r->nruns ? r->runs[i + 1].off : r->size;
 }
 
-int wm_region_reserve_runs(struct wm_region *r)
+WM_HOT int wm_region_reserve_runs(struct wm_region *r)
 {
     return wm_region_reserve_runs_n(r, 2);
 }
 
-int wm_region_reserve_runs_n(struct wm_region *r, uint32_t n)
+WM_HOT int wm_region_reserve_runs_n(struct wm_region *r, uint32_t n)
 {
     if (r->nruns + n <= r->cap)
         return 0;
@@ -189,7 +189,7 @@ static bool same(const struct wm_run *a, const struct wm_run *b)
 }
 
 /* Split so that a run starts exactly at off (0 < off < size).  Returns that run's index. */
-static uint32_t split_at(struct wm_region *r, size_t off)
+WM_HOT static uint32_t split_at(struct wm_region *r, size_t off)
 {
     uint32_t i = wm_region_run_index(r, off);
 
@@ -245,7 +245,7 @@ void wm_region_set(struct wm_region *r, size_t off, size_t len, uint32_t state, 
     update(r, off, len, SET_STATE, state, prot, keep, set);
 }
 
-void wm_region_protect(struct wm_region *r, size_t off, size_t len, uint32_t prot)
+WM_HOT void wm_region_protect(struct wm_region *r, size_t off, size_t len, uint32_t prot)
 {
     update(r, off, len, SET_PROT, 0, prot, ~0u, 0);
 }
@@ -255,8 +255,8 @@ void wm_region_set_flags(struct wm_region *r, size_t off, size_t len, uint32_t s
     update(r, off, len, 0, 0, 0, ~clear, set);
 }
 
-int wm_region_walk(const struct wm_region *r, size_t off, size_t len, wm_region_walk_fn fn,
-                   void *ctx)
+WM_HOT int wm_region_walk(const struct wm_region *r, size_t off, size_t len, wm_region_walk_fn fn,
+                          void *ctx)
 {
     size_t end = off + len;
 
@@ -272,14 +272,14 @@ int wm_region_walk(const struct wm_region *r, size_t off, size_t len, wm_region_
     return 0;
 }
 
-static int not_committed(void *ctx, const struct wm_region *r, size_t off, size_t len,
-                         const struct wm_run *run)
+WM_HOT static int not_committed(void *ctx, const struct wm_region *r, size_t off, size_t len,
+                                const struct wm_run *run)
 {
     (void)ctx, (void)r, (void)off, (void)len;
     return run->state != WM_STATE_COMMITTED;
 }
 
-bool wm_region_all_committed(const struct wm_region *r, size_t off, size_t len)
+WM_HOT bool wm_region_all_committed(const struct wm_region *r, size_t off, size_t len)
 {
     return wm_region_walk(r, off, len, not_committed, NULL) == 0;
 }

@@ -73,7 +73,7 @@ static long last_le(const uintptr_t *keys, size_t n, uintptr_t addr)
 }
 
 /* Index of the last leaf whose first base is <= addr, or -1. */
-static long leaf_at(const struct wm_top *t, uintptr_t addr)
+WM_HOT static long leaf_at(const struct wm_top *t, uintptr_t addr)
 {
     size_t n = LOAD(t->n), cap = LOAD(t->cap);
     return last_le(LOAD(t->first), n < cap ? n : cap, addr);
@@ -86,7 +86,7 @@ static long entry_at(const struct wm_leaf *l, uintptr_t addr)
     return last_le(l->base, n < LEAF_CAP ? n : LEAF_CAP, addr);
 }
 
-struct wm_region *wm_space_prev(const struct wm_space *s, uintptr_t addr)
+WM_HOT struct wm_region *wm_space_prev(const struct wm_space *s, uintptr_t addr)
 {
     const struct wm_top *t = LOAD(s->top);
     if (!t)
@@ -100,7 +100,7 @@ struct wm_region *wm_space_prev(const struct wm_space *s, uintptr_t addr)
 }
 
 /* Async-signal-safe and lock-free (see the file comment); the caller validates the answer. */
-struct wm_region *wm_space_find_sigsafe(const struct wm_space *s, uintptr_t addr)
+WM_HOT struct wm_region *wm_space_find_sigsafe(const struct wm_space *s, uintptr_t addr)
 {
     struct wm_region *r = wm_space_prev(s, addr);
     return r && addr - LOAD(r->base) < LOAD(r->size) ? r : NULL;
@@ -366,7 +366,7 @@ struct wm_region *wm_space_find_base_lockfree(const struct wm_space *s, uintptr_
     return wm_basehash_find_lockfree(&s->hash, base, valid, ctx);
 }
 
-void wm_space_refresh(struct wm_space *s, const struct wm_region *r)
+WM_HOT void wm_space_refresh(struct wm_space *s, const struct wm_region *r)
 {
     WM_ASSERT(wm_space_prev(s, r->base) == r);
     (void)s, (void)r;

@@ -24,6 +24,15 @@
 /* A relaxed atomic load: how lock-free readers read fields writers may change under them. */
 #define WM_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
+/* A function on the path of a call made in a loop between system calls (VirtualProtect's:
+ * the win32 layer, the argument copies, the lock, the index, the region's runs).  GCC and
+ * clang put hot functions in .text.hot, which the linker gathers in one place: the path then
+ * spans 3 code pages instead of 15.  Between two mprotects the kernel evicts the path from
+ * the caches and TLBs and the path evicts the kernel's, so each code page it touches costs
+ * misses on both sides; spread out, that was 70-80 ns a call, more than the path's own work
+ * (bench/README.md, protect_1page; tests/layout/hotpath.cmake checks the span). */
+#define WM_HOT __attribute__((hot))
+
 /* ---- arena.c: type-stable memory for everything lock-free readers touch ---------------- */
 
 /* Memory that is never returned to the system: freed blocks go back to a per-size free list,

@@ -48,15 +48,15 @@ WINMEM_API BOOL WINAPI VirtualFree(LPVOID addr, SIZE_T size, DWORD type)
 }
 
 /* VirtualProtectEx: change the protection of committed pages; old protection of the first. */
-WINMEM_API BOOL WINAPI VirtualProtectEx(HANDLE process, LPVOID addr, SIZE_T size, DWORD prot,
-                                        PDWORD old)
+WM_HOT WINMEM_API BOOL WINAPI VirtualProtectEx(HANDLE process, LPVOID addr, SIZE_T size, DWORD prot,
+                                               PDWORD old)
 {
     WM_TRACE(VirtualProtectEx, process, addr, size, prot, old);
     wm_signal_init();
     return wm_win32_status(NtProtectVirtualMemory(process, &addr, &size, prot, (PULONG)old));
 }
 
-WINMEM_API BOOL WINAPI VirtualProtect(LPVOID addr, SIZE_T size, DWORD prot, PDWORD old)
+WM_HOT WINMEM_API BOOL WINAPI VirtualProtect(LPVOID addr, SIZE_T size, DWORD prot, PDWORD old)
 {
     WM_TRACE(VirtualProtect, addr, size, prot, old);
     return VirtualProtectEx(NtCurrentProcess(), addr, size, prot, old);
