@@ -154,6 +154,8 @@ static void remove_locked(size_t i)
 NTSTATUS wm_secure_check_free_locked(uintptr_t start, uintptr_t end)
 {
     WM_ASSERT(wm_vmstate_held_sigsafe());
+    if (!nsecs)
+        return STATUS_SUCCESS;
     for (size_t i = first_candidate_locked(start); i < nsecs && secs[i].start < end; i++) {
         if (overlaps(&secs[i], start, end)) {
             refused_secure = true;
@@ -174,6 +176,8 @@ static bool keeps(uint32_t prot, uint32_t mode)
 WM_HOT NTSTATUS wm_secure_check_protect_locked(uintptr_t start, uintptr_t end, uint32_t prot)
 {
     WM_ASSERT(wm_vmstate_held_sigsafe());
+    if (!nsecs)
+        return STATUS_SUCCESS; /* the usual case: one load */
     for (size_t i = first_candidate_locked(start); i < nsecs && secs[i].start < end; i++) {
         if (overlaps(&secs[i], start, end) && !keeps(prot, secs[i].mode)) {
             refused_secure = true;
