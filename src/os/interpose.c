@@ -146,14 +146,18 @@ PUBLIC void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
         va_start(ap, flags);
         to = va_arg(ap, void *);
         va_end(ap);
-        /* Whatever lies where the pages go is unmapped first. */
-        look(WM_INTERPOSE_UNMAP, to, new_len, 0);
     }
+    /* A call the kernel refuses at once (no length, a destination not on a page) changes
+     * nothing, and runs no callback. */
+    bool refused = new_len == 0 || ((uintptr_t)to & (wm_os_page_size() - 1));
+    /* Whatever lies where the pages go is unmapped first. */
+    if (!refused && (flags & MREMAP_FIXED))
+        look(WM_INTERPOSE_UNMAP, to, new_len, 0);
     /* Pages that may move, or be cut off, leave the old place: the whole of it when the
      * kernel may choose to move them (it is not known beforehand whether it will). */
-    if (flags & (MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP))
+    if (!refused && (flags & (MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)))
         look(WM_INTERPOSE_REMAP, old, old_len, (uintptr_t)to);
-    else if (new_len < old_len)
+    else if (!refused && new_len < old_len)
         look(WM_INTERPOSE_UNMAP, (char *)old + new_len, old_len - new_len, 0);
     mremap_fn f = next_mremap;
     return f ? f(old, old_len, new_len, flags, to)

@@ -89,6 +89,11 @@ static void refused_calls(void)
           MAP_FAILED);
     CHECK_EQ(errno, EEXIST);
     CHECK_EQ(munmap(p, 0), -1);
+    errno = 0;
+    CHECK(mremap(p, 4 * PAGE, 4 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, p + 8 * PAGE + 1) ==
+          MAP_FAILED);
+    CHECK_EQ(errno, EINVAL);
+    CHECK(mremap(p, 4 * PAGE, 0, MREMAP_MAYMOVE) == MAP_FAILED);
     /* Calls that keep the memory. */
     CHECK_EQ(madvise(p, 4 * PAGE, MADV_WILLNEED), 0);
     CHECK_EQ(madvise(p, 4 * PAGE, MADV_NORMAL), 0);
