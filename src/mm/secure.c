@@ -14,8 +14,9 @@
  * mremap, mmap(MAP_FIXED): glibc's free, a runtime, a JIT) runs the callbacks too: before the
  * call, in the calling thread, when it goes through the C library's symbols (os/interpose.c
  * calls before_change); otherwise just after, on a monitor thread (os/uffdmon.c), with which
- * every secured range is registered.  WINMEM_SECURE_MONITOR=off turns both off,
- * =require makes MmSecureVirtualMemory fail when the monitor cannot run.
+ * every secured range is registered.  WINMEM_SECURE_MONITOR=off turns both off, =monitor
+ * keeps the monitor alone, =require makes MmSecureVirtualMemory fail when the monitor cannot
+ * run.
  */
 #include "mm.h"
 #include "rtl/trace.h"
@@ -302,8 +303,12 @@ static bool monitor_locked(void)
         mon = MON_OFF;
         return false;
     }
-    interposing = true;
-    wm_os_interpose_set(before_change);
+    /* "monitor": the monitor alone, for a program whose callbacks must never run inside
+     * another library's munmap (an allocator's, holding its own lock). */
+    if (!env || strcmp(env, "monitor") != 0) {
+        interposing = true;
+        wm_os_interpose_set(before_change);
+    }
     int rc = wm_os_uffdmon_start(on_event);
     if (rc != 0) {
         mon = MON_OFF;
