@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -25,6 +26,14 @@
 static HANDLE heap;
 static unsigned iterations = 40000;
 static _Atomic int failures;
+
+/* Count a failure and say where (the first few), so a rare one can be told apart. */
+#define FAILED(why)                                                                  \
+    do {                                                                             \
+        if (atomic_fetch_add(&failures, 1) < 5)                                      \
+            fprintf(stderr, "%s:%d: %s (last error %lu)\n", __FILE__, __LINE__, why, \
+                    (unsigned long)GetLastError());                                  \
+    } while (0)
 static _Atomic int stop_walker;
 static _Atomic(BYTE *) shared[SHARED];
 
@@ -74,30 +83,34 @@ static void *worker(void *arg)
         unsigned k = r % 64;
         SIZE_T size = (r >> 8) % 100 == 0 ? 0x100000 + (r >> 16) % 4096 : (r >> 8) % 3000;
         if (mine[k]) {
-            if (!check(h, mine[k]) || !HeapFree(h, 0, mine[k]))
-                failures++;
+            if (!check(h, mine[k]))
+                FAILED("a block's size or pattern changed");
+            else if (!HeapFree(h, 0, mine[k]))
+                FAILED("HeapFree");
             mine[k] = NULL;
         }
         if ((r >> 20) % 8 == 0) {
             /* trade with another thread through the shared table (the test heap only) */
             BYTE *p = make(heap, size, (BYTE)(id + 1));
             if (!p) {
-                failures++;
+                FAILED("HeapAlloc of a traded block");
                 continue;
             }
             BYTE *old = atomic_exchange(&shared[(r >> 4) % SHARED], p);
-            if (old && (!check(heap, old) || !HeapFree(heap, 0, old)))
-                failures++;
+            if (old && !check(heap, old))
+                FAILED("a traded block's size or pattern changed");
+            else if (old && !HeapFree(heap, 0, old))
+                FAILED("HeapFree of a traded block");
             continue;
         }
         mine[k] = make(h, size, (BYTE)(id + 1));
         if (!mine[k])
-            failures++;
+            FAILED("HeapAlloc");
         else if ((r >> 24) % 16 == 0) {
             SIZE_T ns = (r >> 4) % 5000 + 9;
             BYTE *q = HeapReAlloc(h, 0, mine[k], ns);
             if (!q)
-                failures++;
+                FAILED("HeapReAlloc");
             else {
                 memcpy(q, &ns, sizeof(ns));
                 memset(q + 8, (BYTE)(id + 1), ns - 8);
@@ -107,7 +120,7 @@ static void *worker(void *arg)
     }
     for (unsigned k = 0; k < 64; k++)
         if (mine[k] && (!check(h, mine[k]) || !HeapFree(h, 0, mine[k])))
-            failures++;
+            FAILED("a block left at the end");
     return NULL;
 }
 
@@ -117,17 +130,19 @@ static void *walker(void *arg)
     while (!stop_walker) {
         PROCESS_HEAP_ENTRY e;
         if (!HeapLock(heap)) {
-            failures++;
+            FAILED("HeapLock");
             break;
         }
         memset(&e, 0, sizeof(e));
         int n = 0;
         while (HeapWalk(heap, &e))
             n++;
-        if (GetLastError() != ERROR_NO_MORE_ITEMS || n < 3)
-            failures++;
+        if (GetLastError() != ERROR_NO_MORE_ITEMS)
+            FAILED("HeapWalk ended without ERROR_NO_MORE_ITEMS");
+        else if (n < 3)
+            FAILED("HeapWalk found fewer than 3 entries");
         if (!HeapValidate(heap, 0, NULL))
-            failures++;
+            FAILED("HeapValidate");
         HeapUnlock(heap);
         HeapCompact(heap, 0);
     }
@@ -168,7 +183,7 @@ int main(void)
     for (unsigned i = 0; i < SHARED; i++) {
         BYTE *p = shared[i];
         if (p && (!check(heap, p) || !HeapFree(heap, 0, p)))
-            failures++;
+            FAILED("a traded block left at the end");
     }
     CHECK_EQ(failures, 0);
     CHECK(HeapValidate(heap, 0, NULL));
