@@ -313,13 +313,16 @@ static bool monitor_locked(void)
     if (rc != 0) {
         mon = MON_OFF;
         if (!mon_said) {
-            /* Once per process: calls through the C library's symbols are still looked at,
-             * the rest (its own calls, raw system calls) is not. */
+            /* Once per process: calls through the C library's symbols are still looked at
+             * (unless the switch said "monitor"), the rest (its own calls, raw system calls)
+             * is not. */
             fprintf(stderr,
                     "winmem: secured memory is not watched for munmap/madvise/mremap made "
-                    "behind the API by raw system calls or inside the C library (its free), "
-                    "only for calls through its symbols: userfaultfd: %s "
-                    "(WINMEM_SECURE_MONITOR=off silences this; see docs/secure-memory.md)\n",
+                    "behind the API %s: userfaultfd: %s (WINMEM_SECURE_MONITOR=off silences "
+                    "this; see docs/secure-memory.md)\n",
+                    interposing ? "by raw system calls or inside the C library (its free), "
+                                  "only for calls through its symbols"
+                                : "at all",
                     strerror(-rc));
             mon_said = true;
         }
