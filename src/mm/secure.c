@@ -152,18 +152,22 @@ static void remove_locked(size_t i)
     }
 }
 
+/* Whether any secure overlaps [start, end). */
+static bool secured_locked(uintptr_t start, uintptr_t end)
+{
+    for (size_t i = first_candidate_locked(start); i < nsecs && secs[i].start < end; i++)
+        if (overlaps(&secs[i], start, end))
+            return true;
+    return false;
+}
+
 NTSTATUS wm_secure_check_free_locked(uintptr_t start, uintptr_t end)
 {
     WM_ASSERT(wm_vmstate_held_sigsafe());
-    if (!nsecs)
+    if (!nsecs || !secured_locked(start, end))
         return STATUS_SUCCESS;
-    for (size_t i = first_candidate_locked(start); i < nsecs && secs[i].start < end; i++) {
-        if (overlaps(&secs[i], start, end)) {
-            refused_secure = true;
-            return STATUS_INVALID_PAGE_PROTECTION;
-        }
-    }
-    return STATUS_SUCCESS;
+    refused_secure = true;
+    return STATUS_INVALID_PAGE_PROTECTION;
 }
 
 /* A protection keeps a probe mode's access when it still allows every access the mode
@@ -273,18 +277,13 @@ static void on_event(int kind, uintptr_t start, uintptr_t end, uintptr_t to)
  * monitor still hears of it), nor on a thread holding the VM lock (a signal handler that
  * interrupted winmem: the lock cannot be taken again here).  Async-signal-safe otherwise as
  * the lock and the callbacks are. */
-static void before_change(int kind, uintptr_t start, uintptr_t end, uintptr_t to)
+static void before_change(uintptr_t start, uintptr_t end)
 {
-    bool hit = false;
-
-    (void)kind;
-    (void)to;
     if (!atomic_load_explicit(&watched, memory_order_relaxed) || running ||
         wm_vmstate_held_sigsafe())
         return;
     wm_vmstate_rdlock();
-    for (size_t i = first_candidate_locked(start); i < nsecs && secs[i].start < end && !hit; i++)
-        hit = overlaps(&secs[i], start, end);
+    bool hit = secured_locked(start, end);
     wm_vmstate_rdunlock();
     if (hit)
         RtlFlushSecureMemoryCache((PVOID)start, end - start);

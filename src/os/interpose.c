@@ -74,7 +74,7 @@ void wm_os_interpose_set(wm_os_interpose_fn fn)
 /* Run the hook for the pages of [start, start + len) when something may be secured there.
  * Not for a call the kernel will refuse without changing anything: an unaligned start, a
  * range that wraps (EINVAL), nothing to do (len 0). */
-static inline void look(int kind, const void *start, size_t len, uintptr_t to)
+static inline void look(const void *start, size_t len)
 {
     wm_os_interpose_fn fn = atomic_load_explicit(&hook, memory_order_acquire);
 
@@ -86,14 +86,14 @@ static inline void look(int kind, const void *start, size_t len, uintptr_t to)
     uintptr_t e = s + ((len + page - 1) & ~(page - 1));
     if (e <= s)
         return;
-    fn(kind, s, e, to);
+    fn(s, e);
 }
 
 /* ---- the symbols ------------------------------------------------------------------------ */
 
 PUBLIC int munmap(void *addr, size_t len)
 {
-    look(WM_INTERPOSE_UNMAP, addr, len, 0);
+    look(addr, len);
     munmap_fn f = next_munmap;
     return f ? f(addr, len) : (int)syscall(SYS_munmap, addr, len);
 }
@@ -107,7 +107,7 @@ static bool zaps(int advice)
 PUBLIC int madvise(void *addr, size_t len, int advice)
 {
     if (zaps(advice))
-        look(WM_INTERPOSE_REMOVE, addr, len, 0);
+        look(addr, len);
     madvise_fn f = next_madvise;
     return f ? f(addr, len, advice) : (int)syscall(SYS_madvise, addr, len, advice);
 }
@@ -116,7 +116,7 @@ static void look_fixed(const void *addr, size_t len, int flags)
 {
     /* MAP_FIXED replaces what is there; MAP_FIXED_NOREPLACE refuses to. */
     if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) == MAP_FIXED)
-        look(WM_INTERPOSE_UNMAP, addr, len, 0);
+        look(addr, len);
 }
 
 PUBLIC void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -152,13 +152,13 @@ PUBLIC void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
     bool refused = new_len == 0 || ((uintptr_t)to & (wm_os_page_size() - 1));
     /* Whatever lies where the pages go is unmapped first. */
     if (!refused && (flags & MREMAP_FIXED))
-        look(WM_INTERPOSE_UNMAP, to, new_len, 0);
+        look(to, new_len);
     /* Pages that may move, or be cut off, leave the old place: the whole of it when the
      * kernel may choose to move them (it is not known beforehand whether it will). */
     if (!refused && (flags & (MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)))
-        look(WM_INTERPOSE_REMAP, old, old_len, (uintptr_t)to);
+        look(old, old_len);
     else if (!refused && new_len < old_len)
-        look(WM_INTERPOSE_UNMAP, (char *)old + new_len, old_len - new_len, 0);
+        look((char *)old + new_len, old_len - new_len);
     mremap_fn f = next_mremap;
     return f ? f(old, old_len, new_len, flags, to)
              : (void *)syscall(SYS_mremap, old, old_len, new_len, flags, to);

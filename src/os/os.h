@@ -212,12 +212,11 @@ void wm_os_uffdmon_fork_child(void);
 
 /* ---- interpose.c: munmap, madvise, mremap and mmap(MAP_FIXED) made by the program -------- */
 
-enum { WM_INTERPOSE_UNMAP, WM_INTERPOSE_REMOVE, WM_INTERPOSE_REMAP };
 /* Called in the calling thread before a munmap, a zapping madvise, an mremap or an
- * mmap(MAP_FIXED) of [start, end) made through the C library's symbols by anything but
- * winmem itself (for a remap, `to` is the fixed destination or 0).  The call goes on when it
- * returns. */
-typedef void (*wm_os_interpose_fn)(int kind, uintptr_t start, uintptr_t end, uintptr_t to);
+ * mmap(MAP_FIXED) takes the pages [start, end) away (an mremap may call it twice: for the
+ * destination it replaces, and for the pages that leave), made through the C library's
+ * symbols by anything but winmem itself.  The call goes on when it returns. */
+typedef void (*wm_os_interpose_fn)(uintptr_t start, uintptr_t end);
 /* Install the hook (NULL: none, the default). */
 void wm_os_interpose_set(wm_os_interpose_fn fn);
 /* The wm_os_sys table's entries: the same calls, marked as winmem's own (no hook). */
