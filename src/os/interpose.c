@@ -41,8 +41,17 @@
 #define MREMAP_DONTUNMAP 4
 #endif
 
-/* Exported from the library, whose other symbols are hidden unless they are winmem's API. */
-#define PUBLIC __attribute__((visibility("default")))
+/* Exported from the library, whose other symbols are hidden unless they are winmem's API.
+ * Where gcc's ThreadSanitizer runtime is a shared library and winmem is linked into the
+ * executable, these are found first by the runtime's own calls while it starts, before it can
+ * take the entry hook its instrumentation adds to a function: they are not instrumented there
+ * (they touch no shared data but the hook, an atomic), nor are the helpers they call. */
+#if defined(__SANITIZE_THREAD__) && !defined(__clang__)
+#define UNHOOKED __attribute__((no_sanitize_thread))
+#else
+#define UNHOOKED
+#endif
+#define PUBLIC __attribute__((visibility("default"))) UNHOOKED
 
 typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
 typedef int (*munmap_fn)(void *, size_t);
@@ -74,7 +83,7 @@ void wm_os_interpose_set(wm_os_interpose_fn fn)
 /* Run the hook for the pages of [start, start + len) when something may be secured there.
  * Not for a call the kernel will refuse without changing anything: an unaligned start, a
  * range that wraps (EINVAL), nothing to do (len 0). */
-static inline void look(const void *start, size_t len)
+UNHOOKED static inline void look(const void *start, size_t len)
 {
     wm_os_interpose_fn fn = atomic_load_explicit(&hook, memory_order_acquire);
 
@@ -98,7 +107,7 @@ PUBLIC int munmap(void *addr, size_t len)
     return f ? f(addr, len) : (int)syscall(SYS_munmap, addr, len);
 }
 
-static bool zaps(int advice)
+UNHOOKED static bool zaps(int advice)
 {
     return advice == MADV_DONTNEED || advice == MADV_FREE || advice == MADV_REMOVE ||
            advice == MADV_DONTNEED_LOCKED;
@@ -112,7 +121,7 @@ PUBLIC int madvise(void *addr, size_t len, int advice)
     return f ? f(addr, len, advice) : (int)syscall(SYS_madvise, addr, len, advice);
 }
 
-static void look_fixed(const void *addr, size_t len, int flags)
+UNHOOKED static void look_fixed(const void *addr, size_t len, int flags)
 {
     /* MAP_FIXED replaces what is there; MAP_FIXED_NOREPLACE refuses to. */
     if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) == MAP_FIXED)

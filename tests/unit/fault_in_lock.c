@@ -10,13 +10,18 @@
 #include "../fault/except_child.h"
 
 #include <stdint.h>
+#include <sys/mman.h>
 
 #include "os/os.h"
+
+/* A page nothing may touch (not NULL: UndefinedBehaviorSanitizer would report the load of a
+ * null pointer itself instead of letting it fault). */
+static volatile int *forbidden;
 
 static int crashing_mprotect(void *addr, size_t len, int prot)
 {
     (void)addr, (void)len, (void)prot;
-    return *(volatile int *)(uintptr_t)0; /* a fault with the VM lock held */
+    return *forbidden; /* a fault with the VM lock held */
 }
 
 static LONG CALLBACK calls_winmem(EXCEPTION_POINTERS *ep)
@@ -30,6 +35,10 @@ static LONG CALLBACK calls_winmem(EXCEPTION_POINTERS *ep)
 static void fault_holding_lock(void)
 {
     void *p = VirtualAlloc(NULL, 65536, MEM_RESERVE, PAGE_READWRITE);
+    void *no = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (no == MAP_FAILED)
+        _exit(122);
+    forbidden = no;
     if (!p || !AddVectoredExceptionHandler(1, calls_winmem))
         _exit(122);
     /* A commit keeps the lock across its mprotect (VirtualProtect no longer does). */
