@@ -276,17 +276,27 @@ static void on_event(int kind, uintptr_t start, uintptr_t end, uintptr_t to)
  * the memory.  Not from inside a callback (the callbacks would run inside themselves; the
  * monitor still hears of it), nor on a thread holding the VM lock (a signal handler that
  * interrupted winmem: the lock cannot be taken again here).  Async-signal-safe otherwise as
- * the lock and the callbacks are. */
-static void before_change(uintptr_t start, uintptr_t end)
+ * the lock and the callbacks are.  WM_OS_LOOK_ASK only says whether they would run;
+ * WM_OS_LOOK_GROWN: a secured range grew in place by [start, end), whose registration the
+ * kernel extended over the new pages: undone where nothing is secured. */
+static bool before_change(uintptr_t start, uintptr_t end, int what)
 {
     if (!atomic_load_explicit(&watched, memory_order_relaxed) || running ||
         wm_vmstate_held_sigsafe())
-        return;
+        return false;
+    if (what == WM_OS_LOOK_GROWN) {
+        wm_vmstate_wrlock();
+        if (mon == MON_ON)
+            unwatch_uncovered_locked(start, end);
+        wm_vmstate_wrunlock();
+        return false;
+    }
     wm_vmstate_rdlock();
     bool hit = secured_locked(start, end);
     wm_vmstate_rdunlock();
-    if (hit)
+    if (hit && what == WM_OS_LOOK_RUN)
         RtlFlushSecureMemoryCache((PVOID)start, end - start);
+    return hit;
 }
 
 /* Whether secured ranges are watched by userfaultfd, starting the monitor on first use (and

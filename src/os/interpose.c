@@ -80,22 +80,28 @@ void wm_os_interpose_set(wm_os_interpose_fn fn)
     atomic_store_explicit(&hook, fn, memory_order_release);
 }
 
-/* Run the hook for the pages of [start, start + len) when something may be secured there.
- * Not for a call the kernel will refuse without changing anything: an unaligned start, a
- * range that wraps (EINVAL), nothing to do (len 0). */
-UNHOOKED static inline void look(const void *start, size_t len)
+/* Run the hook for the pages of [start, start + len) when something may be secured there
+ * (what: WM_OS_LOOK_RUN, _ASK or _GROWN, os.h).  Not for a call the kernel will refuse
+ * without changing anything: an unaligned start, a range that wraps (EINVAL), nothing to do
+ * (len 0). */
+UNHOOKED static inline bool look_as(const void *start, size_t len, int what)
 {
     wm_os_interpose_fn fn = atomic_load_explicit(&hook, memory_order_acquire);
 
     if (__builtin_expect(fn == NULL, 1) || own || len == 0)
-        return;
+        return false;
     uintptr_t s = (uintptr_t)start, page = wm_os_page_size();
     if (s & (page - 1))
-        return;
+        return false;
     uintptr_t e = s + ((len + page - 1) & ~(page - 1));
     if (e <= s)
-        return;
-    fn(s, e);
+        return false;
+    return fn(s, e, what);
+}
+
+UNHOOKED static inline void look(const void *start, size_t len)
+{
+    look_as(start, len, WM_OS_LOOK_RUN);
 }
 
 /* ---- the symbols ------------------------------------------------------------------------ */
@@ -159,16 +165,41 @@ PUBLIC void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
     /* A call the kernel refuses at once (no length, a destination not on a page) changes
      * nothing, and runs no callback. */
     bool refused = new_len == 0 || ((uintptr_t)to & (wm_os_page_size() - 1));
+    mremap_fn f = next_mremap;
+    bool moves = flags & (MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP);
+    uintptr_t page = wm_os_page_size();
+    size_t old_pages = (old_len + page - 1) & ~(page - 1);
+    size_t new_pages = (new_len + page - 1) & ~(page - 1);
+    /* Pages that only may move stay where they are when the range shrinks (the kernel cuts the
+     * tail in place).  Secured pages that are to grow are grown in place first, without
+     * MREMAP_MAYMOVE, so the callbacks run only when they do move (ENOMEM: no room there);
+     * the hook then hears of the growth (the kernel extends the old pages' registration for
+     * events over the new ones). */
+    if (!refused && !(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP))) {
+        if (new_pages <= old_pages) {
+            moves = false;
+        } else if (old_len > 0 && new_pages > old_pages && look_as(old, old_len, WM_OS_LOOK_ASK)) {
+            int keep = errno;
+            int here = flags & ~MREMAP_MAYMOVE;
+            void *r = f ? f(old, old_len, new_len, here)
+                        : (void *)syscall(SYS_mremap, old, old_len, new_len, here, NULL);
+            if (r != MAP_FAILED) {
+                look_as((char *)old + old_pages, new_pages - old_pages, WM_OS_LOOK_GROWN);
+                return r;
+            }
+            if (errno != ENOMEM || !(flags & MREMAP_MAYMOVE))
+                return r;
+            errno = keep;
+        }
+    }
     /* Whatever lies where the pages go is unmapped first. */
     if (!refused && (flags & MREMAP_FIXED))
         look(to, new_len);
-    /* Pages that may move, or be cut off, leave the old place: the whole of it when the
-     * kernel may choose to move them (it is not known beforehand whether it will). */
-    if (!refused && (flags & (MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)))
+    /* Pages that may move, or be cut off, leave the old place. */
+    if (!refused && moves)
         look(old, old_len);
     else if (!refused && new_len < old_len)
         look((char *)old + new_len, old_len - new_len);
-    mremap_fn f = next_mremap;
     return f ? f(old, old_len, new_len, flags, to)
              : (void *)syscall(SYS_mremap, old, old_len, new_len, flags, to);
 }

@@ -215,8 +215,12 @@ void wm_os_uffdmon_fork_child(void);
 /* Called in the calling thread before a munmap, a zapping madvise, an mremap or an
  * mmap(MAP_FIXED) takes the pages [start, end) away (an mremap may call it twice: for the
  * destination it replaces, and for the pages that leave), made through the C library's
- * symbols by anything but winmem itself.  The call goes on when it returns. */
-typedef void (*wm_os_interpose_fn)(uintptr_t start, uintptr_t end);
+ * symbols by anything but winmem itself: WM_OS_LOOK_RUN.  The call goes on when it returns.
+ * WM_OS_LOOK_ASK only says whether it would do anything for those pages (an mremap that may
+ * move asks, to try growing in place first); WM_OS_LOOK_GROWN tells it, after the call, that
+ * a range it answered true for grew in place by [start, end). */
+enum { WM_OS_LOOK_RUN, WM_OS_LOOK_ASK, WM_OS_LOOK_GROWN };
+typedef bool (*wm_os_interpose_fn)(uintptr_t start, uintptr_t end, int what);
 /* Install the hook (NULL: none, the default). */
 void wm_os_interpose_set(wm_os_interpose_fn fn);
 /* The wm_os_sys table's entries: the same calls, marked as winmem's own (no hook). */

@@ -158,14 +158,31 @@ static void changing_calls(void)
     CHECK(ran(n, p, PAGE));
     CHECK_EQ(munmap(p, 2 * PAGE), 0);
 
-    /* mremap that may move: the old range, whether or not it moves. */
-    p = fresh(2 * PAGE);
-    REQUIRE_VOID(p && secure(p, 2 * PAGE));
+    /* mremap that may move, with room after it: it grows in place, and nothing ran. */
+    p = fresh(8 * PAGE);
+    REQUIRE_VOID(p && munmap(p + 2 * PAGE, 6 * PAGE) == 0 && secure(p, 2 * PAGE));
     n = calls;
     BYTE *q = mremap(p, 2 * PAGE, 8 * PAGE, MREMAP_MAYMOVE);
+    CHECK(q == p);
+    CHECK_EQ(calls, n);
+    CHECK_EQ(q[0], 1);
+    /* ... shrinking: only the part cut off, once (the pages it grew by were not left
+     * registered for the monitor, which would run the callbacks a second time). */
+    CHECK(mremap(q, 8 * PAGE, PAGE, MREMAP_MAYMOVE) == q);
+    usleep(50000);
+    CHECK(ran(n, q + PAGE, 7 * PAGE));
+    CHECK_EQ(munmap(q, PAGE), 0);
+
+    /* mremap that must move (a mapping right after it): the old range, before the call. */
+    p = fresh(3 * PAGE);
+    REQUIRE_VOID(p && secure(p, 2 * PAGE));
+    n = calls;
+    q = mremap(p, 2 * PAGE, 8 * PAGE, MREMAP_MAYMOVE);
     REQUIRE_VOID(q != MAP_FAILED);
+    CHECK(q != p);
     CHECK(ran(n, p, 2 * PAGE));
     CHECK_EQ(q[0], 1); /* the contents moved with it */
+    CHECK_EQ(munmap(p + 2 * PAGE, PAGE), 0);
 
     /* mremap onto a secured range: that range, before the call. */
     BYTE *dst = fresh(2 * PAGE);
