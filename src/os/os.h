@@ -162,6 +162,13 @@ int wm_os_altstack_restore(const struct wm_os_altstack *mine, const struct wm_os
 
 /* ---- uffd.c: userfaultfd asynchronous write-protect + PAGEMAP_SCAN (Linux 6.7+) --------- */
 
+/* A new userfaultfd descriptor (flags: O_CLOEXEC, O_NONBLOCK) after the API handshake asking
+ * for the features `want`: user-mode-only where the kernel has that (no privilege needed even
+ * with vm.unprivileged_userfaultfd=0), else a plain one.  The descriptor, or a negative errno;
+ * -ENOSYS when the kernel grants less than `need` (a subset of want).
+ * Used by the write watches below and by the monitor (uffdmon.c). */
+int wm_os_uffd_new(int flags, uint64_t want, uint64_t need);
+
 /* Open the process's userfaultfd with UFFD_FEATURE_WP_ASYNC and /proc/self/pagemap, and check
  * on a scratch page that PAGEMAP_SCAN reports exactly a written page.  0, or a negative errno
  * when the kernel lacks them or refuses userfaultfd (then write watches use the fallback).

@@ -175,37 +175,46 @@ out:
     return rc;
 }
 
+int wm_os_uffd_new(int flags, uint64_t want, uint64_t need)
+{
+    struct uffdio_api api = { .api = UFFD_API, .features = want };
+    int fd = (int)syscall(SYS_userfaultfd, flags | UFFD_USER_MODE_ONLY);
+
+    if (fd < 0)
+        fd = (int)syscall(SYS_userfaultfd, flags);
+    if (fd < 0)
+        return fail();
+    if (wm_os_sys.ioctl(fd, UFFDIO_API, &api) != 0) {
+        int rc = fail();
+        close(fd);
+        return rc;
+    }
+    if ((api.features & need) != need) {
+        close(fd);
+        return -ENOSYS;
+    }
+    return fd;
+}
+
 static int open_fds(void)
 {
-    struct uffdio_api api = {
-        .api = UFFD_API,
-        .features = UFFD_FEATURE_WP_ASYNC,
-    };
     int rc;
 
-    /* User-mode-only descriptors are allowed without privilege even where
-     * vm.unprivileged_userfaultfd is 0; asynchronous write-protect never delivers a fault to
-     * the descriptor, so kernel-mode writes (read(2)) are resolved all the same. */
-    uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
-    if (uffd < 0)
-        uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-    if (uffd < 0)
-        return fail();
-    if (wm_os_sys.ioctl(uffd, UFFDIO_API, &api) != 0 || !(api.features & UFFD_FEATURE_WP_ASYNC)) {
-        rc = errno ? -errno : -ENOSYS;
-        goto fail_uffd;
-    }
+    /* Asynchronous write-protect never delivers a fault to the descriptor, so a user-mode-only
+     * one does: kernel-mode writes (read(2)) are resolved all the same. */
+    int fd = wm_os_uffd_new(O_CLOEXEC | O_NONBLOCK, UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_ASYNC);
+    if (fd < 0)
+        return fd;
+    uffd = fd;
     pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
     if (pagemap < 0) {
         rc = fail();
-        goto fail_uffd;
+        close(uffd);
+        uffd = -1;
+        return rc;
     }
     owner = (pid_t)syscall(SYS_getpid);
     return 0;
-fail_uffd:
-    close(uffd);
-    uffd = -1;
-    return rc;
 }
 
 int wm_os_uffd_open(void)

@@ -47,9 +47,6 @@
 #ifndef UFFD_FEATURE_WP_ASYNC
 #define UFFD_FEATURE_WP_ASYNC (1 << 15)
 #endif
-#ifndef UFFD_USER_MODE_ONLY
-#define UFFD_USER_MODE_ONLY 1
-#endif
 
 #define EVENTS (UFFD_FEATURE_EVENT_UNMAP | UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_REMAP)
 /* Readers waiting for an event: started with, and kept at most (more are started while
@@ -230,26 +227,13 @@ static void *reader(void *arg)
     return NULL;
 }
 
+/* Events do not depend on where a fault came from: a user-mode-only descriptor does. */
 static int open_fd(unsigned long long features, int *out)
 {
-    struct uffdio_api api = { .api = UFFD_API, .features = features };
-    /* User-mode-only descriptors need no privilege even with vm.unprivileged_userfaultfd=0,
-     * and events do not depend on where a fault came from. */
-    int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
+    int fd = wm_os_uffd_new(O_CLOEXEC, features, EVENTS);
 
     if (fd < 0)
-        fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
-    if (fd < 0)
-        return fail();
-    if (wm_os_sys.ioctl(fd, UFFDIO_API, &api) != 0) {
-        int rc = fail();
-        close(fd);
-        return rc;
-    }
-    if ((api.features & EVENTS) != EVENTS) {
-        close(fd);
-        return -ENOSYS;
-    }
+        return fd;
     *out = fd;
     return 0;
 }
