@@ -12,7 +12,7 @@
 #   --build-dir DIR  where to build and keep the scratch WINEPREFIX and raw outputs
 #                    (default: $WINMEM_BENCH_DIR or /tmp/winmem-bench)
 #   --no-wine        skip the mingw-w64 / Wine column
-#   --rounds N       run the round rows (system calls, faults, threads, scale, lookups) at
+#   --rounds N       run the round rows (system calls, faults, threads, scale, lookups, heap) at
 #                    least N times, bare and winmem taking turns, and keep each one's best
 #                    (default 3; the host's noise comes in phases of seconds that one
 #                    process's best-of-reps cannot see past); Wine runs N rounds after them
@@ -133,9 +133,11 @@ done
 for n in n10 n10k n1m; do
     checked+=" alloc_free_64k_$n protect_1page_$n guard_fault_$n"
 done
-# Lookups: run every round too, their spread shown but not held to a bound (memory latency,
-# not system calls: the 1M lookups move by 2x from run to run, bench/README.md).
+# Lookups and heap calls: run every round too, their spread shown but not held to a bound
+# (memory latency and code layout, not system calls: the 1M lookups move by 2x from run to
+# run, bench/README.md; a heap call of 4-5 ns moves by 10-20% from one process to the next).
 lookups="query_20k query_20k_2t query_20k_4t query_1m query_n10 query_n10k query_n1m"
+lookups+=" heap_64b heap_random heap_random_2t"
 round_rows=$(tr ' ' ',' <<<"$checked $lookups")
 user_only="" # --only among the programs' options: it wins over the rounds' own
 for ((i = 0; i + 1 < ${#bench_args[@]}; i++)); do
@@ -526,7 +528,7 @@ END {
     for (i = 1; i <= n; i++) {
         r = rows[i]
         if (ns["bare1", r] == "" && ns["winmem1", r] == "" && ns["bare2", r] == "" && ns["winmem2", r] == "") continue
-        if (r == "query_20k") print line # the lookups: shown, not judged
+        if (r == "query_20k") print line # the lookups and heap calls: shown, not judged
         ab = ag(ns["bare1", r], ns["bare2", r]); aw = ag(ns["winmem1", r], ns["winmem2", r])
         r1 = ns["bare1", r] ? ns["winmem1", r] / ns["bare1", r] : ""; r2 = ns["bare2", r] ? ns["winmem2", r] / ns["bare2", r] : ""
         ar = ag(r1, r2)
