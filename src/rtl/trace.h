@@ -11,7 +11,7 @@
  * again with tracing held off (so the wrappers it goes through, VirtualAlloc -> VirtualAllocEx
  * -> NtAllocateVirtualMemory, and the heap's own page calls print nothing) and then prints
  * one line.  What each argument is (a protection, a size, a handle...) is said once, in
- * trace.c's table, under the function's name.
+ * tracespec.c's table, under the function's name.
  *
  * Separate from rtl.h so that an entry point's file needs only this small header.
  */
@@ -36,11 +36,11 @@ enum {
 /* The families switched on; written once, by a constructor, before any call can read it. */
 extern unsigned wm_trace_mask;
 
-/* One traced function: its name, family, result kind and arguments (trace.c's table). */
+/* One traced function: its name, family, result kind and arguments (tracespec.c's table). */
 struct wm_trace_spec {
     const char *name;
     unsigned family;
-    const char *result; /* a result kind, see trace.c */
+    const char *result; /* a result kind, see tracespec.c */
     const char *args;   /* "name:kind name:kind ..." */
 };
 
