@@ -12,6 +12,8 @@
 #include <stdatomic.h>
 
 #define NONE UINT64_MAX
+/* Above every user address on x86-64 and arm64; [vsyscall] lies beyond it. */
+#define USER_TOP ((uintptr_t)1 << 56)
 
 static uint64_t min64(uint64_t a, uint64_t b)
 {
@@ -60,9 +62,11 @@ NTSTATUS wm_status_memory(struct wm_memory_status *out)
     wm_status_combine(&m, out);
 
     /* User address space: what GetSystemInfo's minimum and maximum application addresses
-     * bound, less every mapping there (winmem's and everyone else's). */
+     * bound, less every mapping there (winmem's and everyone else's).  Under RLIMIT_AS
+     * (ulimit -v) no more can be reserved than the limit leaves over every mapping the kernel
+     * counts against it (all of the process's, [vsyscall] above user space aside). */
     uintptr_t lo = WM_MIN_ADDRESS, hi = WM_MAX_ADDRESS + 1;
-    uint64_t used = 0;
+    uint64_t used = 0, counted = 0;
     struct wm_maps maps;
     struct wm_maps_entry e;
     if ((rc = wm_maps_open(&maps)))
@@ -71,12 +75,14 @@ NTSTATUS wm_status_memory(struct wm_memory_status *out)
         uintptr_t s = e.start < lo ? lo : e.start, t = e.end > hi ? hi : e.end;
         if (t > s)
             used += t - s;
+        if (e.start < USER_TOP)
+            counted += e.end - e.start;
     }
     wm_maps_close(&maps);
     if (rc < 0)
         return wm_status_from_errno(rc, WM_ERRNO_OBJECT);
     out->total_virtual = hi - lo;
-    out->avail_virtual = out->total_virtual - used;
+    out->avail_virtual = min64(out->total_virtual - used, room(wm_os_as_limit(), counted));
     return STATUS_SUCCESS;
 }
 

@@ -285,6 +285,9 @@ uint64_t wm_os_installed_memory(const char *root);
  * further than the hard limit; never lowering it). */
 int wm_os_memlock_limit(uint64_t *soft, uint64_t *hard);
 int wm_os_memlock_raise(uint64_t want);
+/* The soft RLIMIT_AS (ulimit -v) in bytes: what the kernel lets all of the process's mappings
+ * add up to.  UINT64_MAX: unlimited. */
+uint64_t wm_os_as_limit(void);
 /* NUMA from sysfs (one node 0 with every processor when the kernel shows none).  The
  * processors of a node are given for the group (64 processors each) of its first one. */
 int wm_os_numa_highest(const char *root, unsigned *node);

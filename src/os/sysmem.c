@@ -269,6 +269,14 @@ int wm_os_memlock_raise(uint64_t want)
     return setrlimit(RLIMIT_MEMLOCK, &rl) ? -errno : 0;
 }
 
+uint64_t wm_os_as_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) || rl.rlim_cur == RLIM_INFINITY)
+        return NONE;
+    return (uint64_t)rl.rlim_cur;
+}
+
 int wm_os_pagemap_open(void)
 {
     /* Opened per use: a descriptor kept across fork() would read the parent's map. */

@@ -374,6 +374,8 @@ static void test_commit_outside(void)
 static void test_one_tib(void)
 {
     const SIZE_T tib = WMT_HUGE;
+    if (!wmt_room_for("test_one_tib", tib))
+        return;
     BYTE *p = VirtualAlloc(NULL, tib, MEM_RESERVE, PAGE_READWRITE);
     REQUIRE_VOID(p != NULL);
     CHECK_EQ((ULONG_PTR)p % GRAN, 0);

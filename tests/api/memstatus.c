@@ -3,7 +3,7 @@
  * and the working-set sizes: the size check, figures that hold together (available within
  * total, the user address space as GetSystemInfo bounds it, a reservation showing up as less
  * free address space), Windows' default working-set sizes and the argument checks of
- * SetProcessWorkingSetSize(Ex).
+ * SetProcessWorkingSetSize(Ex); on Linux, the free address space RLIMIT_AS leaves.
  */
 #include "apitest.h"
 
@@ -40,18 +40,20 @@ static void test_status(void)
 
     /* Reserving 4 GiB takes 4 GiB of free address space (other threads of the test runner
      * may map a little meanwhile, never unmap 4 GiB). */
-    void *p = VirtualAlloc(NULL, 4 * GIB, MEM_RESERVE, PAGE_NOACCESS);
-    REQUIRE_VOID(p);
-    MEMORYSTATUSEX after;
-    after.dwLength = sizeof after;
-    REQUIRE_VOID(GlobalMemoryStatusEx(&after));
+    if (wmt_room_for("the 4 GiB reservation", 4 * GIB)) {
+        void *p = VirtualAlloc(NULL, 4 * GIB, MEM_RESERVE, PAGE_NOACCESS);
+        REQUIRE_VOID(p);
+        MEMORYSTATUSEX after;
+        after.dwLength = sizeof after;
+        REQUIRE_VOID(GlobalMemoryStatusEx(&after));
 #ifndef _WIN32
-    /* Reserved memory is not available (Microsoft: "unreserved and uncommitted"); Wine's
-     * figure does not move. */
-    CHECK(after.ullAvailVirtual <= ms.ullAvailVirtual - 4 * GIB);
-    CHECK(after.ullAvailVirtual >= ms.ullAvailVirtual - 5 * GIB);
+        /* Reserved memory is not available (Microsoft: "unreserved and uncommitted"); Wine's
+         * figure does not move. */
+        CHECK(after.ullAvailVirtual <= ms.ullAvailVirtual - 4 * GIB);
+        CHECK(after.ullAvailVirtual >= ms.ullAvailVirtual - 5 * GIB);
 #endif
-    CHECK(VirtualFree(p, 0, MEM_RELEASE));
+        CHECK(VirtualFree(p, 0, MEM_RELEASE));
+    }
 
     MEMORYSTATUS old;
     memset(&old, 0xcc, sizeof old);
@@ -140,10 +142,65 @@ static void test_working_set(void)
 #endif
 }
 
+#ifndef _WIN32
+/* The process's mappings as the kernel counts them against RLIMIT_AS (VmSize), in bytes. */
+static unsigned long long vm_size(void)
+{
+    char line[256];
+    unsigned long long kb = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmSize: %llu kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb * 1024;
+}
+
+/* Under RLIMIT_AS (ulimit -v) the free address space is what the limit leaves: the
+ * reservation of nearly all of it fits, and then 2 MiB more fails as out of memory. */
+static void test_as_limit(void)
+{
+    const unsigned long long room = 256ull << 20;
+    struct rlimit was, tight;
+    REQUIRE_VOID(getrlimit(RLIMIT_AS, &was) == 0);
+    unsigned long long size = vm_size();
+    REQUIRE_VOID(size > 0);
+    if (was.rlim_cur != RLIM_INFINITY && was.rlim_cur < size + room) {
+        printf("skipped: RLIMIT_AS %llu leaves less than 256 MiB to test with\n",
+               (unsigned long long)was.rlim_cur);
+        return;
+    }
+    tight = was;
+    tight.rlim_cur = size + room;
+    REQUIRE_VOID(setrlimit(RLIMIT_AS, &tight) == 0);
+    MEMORYSTATUSEX ms;
+    ms.dwLength = sizeof ms;
+    if (GlobalMemoryStatusEx(&ms)) {
+        CHECK(ms.ullAvailVirtual <= room);
+        CHECK(ms.ullAvailVirtual >= room / 2);
+        SIZE_T most = (SIZE_T)(ms.ullAvailVirtual & ~(ULONGLONG)0xffff) - (1 << 20);
+        void *p = VirtualAlloc(NULL, most, MEM_RESERVE, PAGE_NOACCESS);
+        CHECK(p != NULL);
+        CHECK_FAILS(VirtualAlloc(NULL, 2 << 20, MEM_RESERVE, PAGE_NOACCESS),
+                    ERROR_NOT_ENOUGH_MEMORY);
+        if (p)
+            CHECK(VirtualFree(p, 0, MEM_RELEASE));
+    } else {
+        CHECK(!"GlobalMemoryStatusEx under RLIMIT_AS");
+    }
+    CHECK(setrlimit(RLIMIT_AS, &was) == 0);
+}
+#endif
+
 int main(void)
 {
     at_init();
     test_status();
     test_working_set();
+#ifndef _WIN32
+    test_as_limit();
+#endif
     return wmt_report();
 }

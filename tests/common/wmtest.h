@@ -27,6 +27,28 @@ static int wmt_passed, wmt_failed;
 /* A huge reservation: 1 TiB, or 256 GiB under ThreadSanitizer. */
 #define WMT_HUGE ((SIZE_T)1 << (WMT_TSAN ? 38 : 40))
 
+#ifndef _WIN32
+#include <sys/resource.h>
+#endif
+/* Whether RLIMIT_AS (ulimit -v) leaves room to reserve `need` more bytes of address space (with
+ * 1 GiB to spare for what the process has mapped); if not, says that `what` is skipped.  On
+ * Windows there is no such limit. */
+static inline int wmt_room_for(const char *what, unsigned long long need)
+{
+#ifndef _WIN32
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (unsigned long long)rl.rlim_cur < need + (1ull << 30)) {
+        printf("skipped: %s needs %llu bytes of address space; RLIMIT_AS is %llu\n", what, need,
+               (unsigned long long)rl.rlim_cur);
+        return 0;
+    }
+#else
+    (void)what, (void)need;
+#endif
+    return 1;
+}
+
 #define WMT_FAIL(fmt, ...)                                                    \
     do {                                                                      \
         fprintf(stderr, "%s:%d: " fmt "\n", __FILE__, __LINE__, __VA_ARGS__); \

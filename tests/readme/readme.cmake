@@ -39,6 +39,13 @@ execute_process(COMMAND ${CC} -Wall -Wextra -Werror ${cflags} ${OUT}.c ${libs} -
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "README.md's example does not compile cleanly with -Wall -Wextra -Werror:\n${out}")
 endif()
+# The example reserves 1 TiB: under ulimit -v (RLIMIT_AS) below that it cannot, and says so by
+# exiting 1; it is then only built.
+execute_process(COMMAND sh -c "ulimit -v" OUTPUT_VARIABLE limit OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(NOT limit STREQUAL "unlimited" AND limit MATCHES "^[0-9]+$" AND limit LESS 1074790400)
+  message(STATUS "README.md's example built; not run: ulimit -v is ${limit} KiB, below its 1 TiB")
+  return()
+endif()
 execute_process(COMMAND ${OUT} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message(STATUS "README.md's example printed: ${out}${err}")
 if(NOT rc EQUAL 0)

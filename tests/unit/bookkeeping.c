@@ -42,6 +42,8 @@ static void per_reservation(long n)
 int main(void)
 {
     const SIZE_T tib = WMT_HUGE, apart = tib >> 10;
+    if (!wmt_room_for("bookkeeping", tib))
+        return wmt_report();
     char *p = VirtualAlloc(NULL, tib, MEM_RESERVE, PAGE_READWRITE);
     REQUIRE(p != NULL);
 
