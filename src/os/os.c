@@ -63,6 +63,13 @@ static int fail(void)
     return errno ? -errno : -EINVAL;
 }
 
+/* ENOMEM from making private memory writable may be the commit charge (sysmem.c tells). */
+static int write_failed(unsigned acc)
+{
+    int rc = fail();
+    return rc == -ENOMEM && (acc & WM_ACC_W) ? wm_os_write_refused() : rc;
+}
+
 size_t wm_os_page_size(void)
 {
     /* Read once: the page size never changes while a process runs, and threads racing to
@@ -149,7 +156,7 @@ int wm_os_map(uintptr_t *addr, size_t len, unsigned acc, bool fixed)
     void *p = wm_os_sys.mmap((void *)*addr, len, prot_of(acc), flags, -1, 0);
 
     if (p == MAP_FAILED)
-        return fail();
+        return write_failed(acc);
     if (fixed && (uintptr_t)p != *addr) {
         /* Kernels before 4.17 treat MAP_FIXED_NOREPLACE as a hint: never keep a mapping
          * somewhere the caller did not ask for. */
@@ -208,7 +215,7 @@ int wm_os_unmap(uintptr_t addr, size_t len)
 
 WM_HOT int wm_os_protect(uintptr_t addr, size_t len, unsigned acc)
 {
-    return wm_os_sys.mprotect((void *)addr, len, prot_of(acc)) == 0 ? 0 : fail();
+    return wm_os_sys.mprotect((void *)addr, len, prot_of(acc)) == 0 ? 0 : write_failed(acc);
 }
 
 int wm_os_decommit(uintptr_t addr, size_t len)

@@ -285,6 +285,11 @@ uint64_t wm_os_installed_memory(const char *root);
  * further than the hard limit; never lowering it). */
 int wm_os_memlock_limit(uint64_t *soft, uint64_t *hard);
 int wm_os_memlock_raise(uint64_t want);
+/* ENOMEM came back from making private memory writable (a commit): -EDQUOT when the commit
+ * charge is what refused it (vm.overcommit_memory=2, or a finite RLIMIT_DATA, `ulimit -d`,
+ * which counts private writable mappings), unless the process is at vm.max_map_count, the
+ * other reason for ENOMEM there; else -ENOMEM.  Async-signal-safe. */
+int wm_os_write_refused(void);
 /* The soft RLIMIT_AS (ulimit -v) in bytes: what the kernel lets all of the process's mappings
  * add up to.  UINT64_MAX: unlimited. */
 uint64_t wm_os_as_limit(void);

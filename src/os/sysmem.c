@@ -269,6 +269,65 @@ int wm_os_memlock_raise(uint64_t want)
     return setrlimit(RLIMIT_MEMLOCK, &rl) ? -errno : 0;
 }
 
+/* ---- why the kernel refused to make private memory writable ----------------------------
+ * Async-signal-safe (the fault path may make a guard page accessible again): raw open, read
+ * and close into small stack buffers, no stdio. */
+
+/* The unsigned number a short /proc file holds, or NONE. */
+static uint64_t proc_number(const char *path)
+{
+    char buf[32];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NONE;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return NONE;
+    uint64_t v = 0;
+    for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+        v = v * 10 + (uint64_t)(buf[i] - '0');
+    return v;
+}
+
+/* The process's mappings (VMAs): the lines of /proc/self/maps. */
+static uint64_t count_maps(void)
+{
+    char buf[512];
+    uint64_t lines = 0;
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n; i++)
+            lines += buf[i] == '\n';
+    }
+    close(fd);
+    return lines;
+}
+
+int wm_os_write_refused(void)
+{
+    int saved = errno;
+    struct rlimit rl;
+    bool data = getrlimit(RLIMIT_DATA, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY;
+    bool strict = proc_number("/proc/sys/vm/overcommit_memory") == 2;
+    int rc = -ENOMEM;
+    if (data || strict) {
+        /* A change may split a mapping in three: within that of the cap, the cap is why. */
+        uint64_t cap = proc_number("/proc/sys/vm/max_map_count");
+        if (cap == NONE || count_maps() + 2 < cap)
+            rc = -EDQUOT;
+    }
+    errno = saved;
+    return rc;
+}
+
 uint64_t wm_os_as_limit(void)
 {
     struct rlimit rl;

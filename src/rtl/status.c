@@ -18,6 +18,8 @@ NTSTATUS wm_status_from_errno(int neg_errno, enum wm_errno_use use)
     case WM_ERRNO_MEMORY:
         if (e == EEXIST) /* MAP_FIXED_NOREPLACE: something is mapped there */
             return STATUS_CONFLICTING_ADDRESSES;
+        if (e == EDQUOT) /* the commit charge (os/sysmem.c: wm_os_write_refused) */
+            return STATUS_COMMITMENT_LIMIT;
         break;
     case WM_ERRNO_LARGE_PAGES:
         if (e == EEXIST)
