@@ -2,7 +2,8 @@
 # test.sh - build winmem and run every test: gcc (Debug, with the expensive checks: the model's
 # invariants after every change) and clang (with the libFuzzer target, then again under a 2 GB
 # ulimit -v) with -Werror, the whole suite again under AddressSanitizer +
-# UndefinedBehaviorSanitizer, and every threaded test under ThreadSanitizer.  What README.md calls the test command, and what .ci/run calls.
+# UndefinedBehaviorSanitizer, and every threaded test under ThreadSanitizer (both with clang,
+# then with gcc).  What README.md calls the test command, and what .ci/run calls.
 # Installs its build dependencies first (Debian 12).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,5 +48,18 @@ cmake -S . -B build-tsan -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Re
     -DWINMEM_BUILD_EXAMPLES=OFF >/dev/null
 ninja -C build-tsan >/dev/null
 (cd build-tsan && WINMEM_STRESS_ITERATIONS=5000 TSAN_OPTIONS=halt_on_error=1 \
+    ctest -j"$jobs" -L '^threads$' --output-on-failure --timeout 600)
+# gcc's sanitizers too: its runtimes are shared libraries that meet winmem's C library door
+# first, and its ThreadSanitizer refuses fences (docs/contributing.md).  Release-type builds,
+# the threaded tests under TSan as above.
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+    run gcc-asan -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DWINMEM_SANITIZE=address,undefined -DWINMEM_BUILD_EXAMPLES=OFF -DWINMEM_BUILD_BENCH=OFF
+echo "=== gcc-tsan"
+cmake -S . -B build-gcc-tsan -G Ninja -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DWINMEM_WERROR=ON -DWINMEM_SANITIZE=thread -DWINMEM_BUILD_BENCH=OFF \
+    -DWINMEM_BUILD_EXAMPLES=OFF >/dev/null
+ninja -C build-gcc-tsan >/dev/null
+(cd build-gcc-tsan && WINMEM_STRESS_ITERATIONS=5000 TSAN_OPTIONS=halt_on_error=1 \
     ctest -j"$jobs" -L '^threads$' --output-on-failure --timeout 600)
 echo "=== all test configurations passed"
