@@ -7,7 +7,10 @@
  * model (VirtualQuery, the invariant checker) and in the kernel (the permissions
  * /proc/self/maps shows for every page, the data).  A change the kernel makes in part (one
  * mapping split, the next refused) must be rolled back.  At no free slot at all a split
- * cannot be had, so at least one call must fail there.
+ * cannot be had, so at least one call must fail there.  Last, the middle one of three guard
+ * pages is touched: where its guard cannot be consumed (a split) the touch is an access
+ * violation with the guard kept, and once a handler has made room the retry raises the guard
+ * page exception.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -125,15 +128,21 @@ static int settle_at(long target)
 }
 
 /* The scenario region: committed, pages 2-3 locked (a locked mapping never merges with an
- * unlocked one), 6-7 read-only, the rest read-write; each page's first byte its number. */
+ * unlocked one), 6-7 read-only, 8-10 guard pages (one mapping), the rest read-write; each
+ * page's first byte its number. */
+#define GUARDED (PAGE_READWRITE | PAGE_GUARD)
 static const DWORD layout[PAGES] = {
-    PAGE_READWRITE, PAGE_READWRITE, PAGE_READWRITE, PAGE_READWRITE, PAGE_READWRITE, PAGE_READWRITE,
-    PAGE_READONLY,  PAGE_READONLY,  PAGE_READWRITE, PAGE_READWRITE, PAGE_READWRITE, PAGE_READWRITE,
-    PAGE_READWRITE, PAGE_READWRITE, PAGE_READWRITE, PAGE_READWRITE,
+    PAGE_READWRITE, PAGE_READWRITE, PAGE_READWRITE, PAGE_READWRITE, /* 2-3 locked */
+    PAGE_READWRITE, PAGE_READWRITE, PAGE_READONLY,  PAGE_READONLY,  GUARDED,        GUARDED,
+    GUARDED,        PAGE_READWRITE, PAGE_READWRITE, PAGE_READWRITE, PAGE_READWRITE, PAGE_READWRITE,
 };
+
+/* A page decommitted and committed again reads zeros. */
+static int decommitted = -1;
 
 static BYTE *make_region(void)
 {
+    decommitted = -1;
     DWORD old;
     BYTE *r = VirtualAlloc(NULL, PAGES * PAGE, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
     if (!r)
@@ -163,7 +172,7 @@ static void take(BYTE *r, struct snap *s)
 
 static const char *perms_of(DWORD prot, DWORD state)
 {
-    if (state != MEM_COMMIT)
+    if (state != MEM_COMMIT || (prot & PAGE_GUARD))
         return "---";
     switch (prot & 0xff) {
     case PAGE_READWRITE:
@@ -188,8 +197,9 @@ static void agrees(BYTE *r, const char *what, long h)
         if (strcmp(s.k.p[i], want) != 0)
             WMT_FAIL("%s at %ld free slots: page %d is %s in the kernel, %s by VirtualQuery", what,
                      h, i, s.k.p[i], want);
-        if (s.mbi[i].State == MEM_COMMIT && s.mbi[i].Protect != PAGE_NOACCESS)
-            CHECK_EQ(r[i * PAGE], (BYTE)i);
+        if (s.mbi[i].State == MEM_COMMIT && s.mbi[i].Protect != PAGE_NOACCESS &&
+            !(s.mbi[i].Protect & PAGE_GUARD))
+            CHECK_EQ(r[i * PAGE], i == decommitted ? 0 : (BYTE)i);
     }
     CHECK(wm_space_check(&wm_vm.space, wm_vm.page) == NULL);
 }
@@ -207,6 +217,26 @@ static int failed_cleanly(BYTE *r, const struct snap *before, const char *what, 
                      what, h, i, before->k.p[i], after.k.p[i]);
     agrees(r, what, h);
     return 1;
+}
+
+static volatile DWORD codes[4];
+static volatile int ncodes;
+static BYTE *volatile guarded;
+
+/* Runs in the signal handler: records the exception; for an access violation at the guard
+ * page, unmaps two fillers (munmap is async-signal-safe) so the retry finds room. */
+static LONG CALLBACK on_fault(EXCEPTION_POINTERS *ep)
+{
+    const EXCEPTION_RECORD *er = ep->ExceptionRecord;
+    uintptr_t at = (uintptr_t)er->ExceptionInformation[1];
+    if (at < (uintptr_t)guarded || at >= (uintptr_t)guarded + PAGE)
+        return EXCEPTION_CONTINUE_SEARCH;
+    if (ncodes < 4)
+        codes[ncodes++] = er->ExceptionCode;
+    if (er->ExceptionCode == EXCEPTION_ACCESS_VIOLATION)
+        for (int k = 0; k < 2 && nfill > 0; k++)
+            munmap(fill[--nfill], PAGE);
+    return ncodes < 4 ? EXCEPTION_CONTINUE_EXECUTION : EXCEPTION_CONTINUE_SEARCH;
 }
 
 int main(void)
@@ -265,6 +295,7 @@ int main(void)
         SetLastError(0xdeadbeef);
         if (VirtualFree(r + 12 * PAGE, PAGE, MEM_DECOMMIT)) {
             done++;
+            decommitted = 12;
             agrees(r, "decommit", h);
             CHECK_EQ(before.mbi[12].State, MEM_COMMIT);
         } else {
@@ -287,9 +318,39 @@ int main(void)
                 refused += failed_cleanly(r, &before, "commit", h);
             }
         }
+        /* Touch the middle guard page: consuming its guard splits the guard pages' mapping
+         * in three.  Where the kernel refuses, the guard stays and the touch is an access
+         * violation; the handler frees two slots and the retry consumes the guard. */
+        ncodes = 0;
+        REQUIRE(settle_at(cap - 16)); /* room for the handler's record (malloc) */
+        PVOID vh = AddVectoredExceptionHandler(1, on_fault);
+        REQUIRE(vh);
+        REQUIRE(settle_at(cap - h));
+        guarded = r + 9 * PAGE;
+        BYTE got = *(volatile BYTE *)guarded;
+        RemoveVectoredExceptionHandler(vh);
+        CHECK_EQ(got, 9);
+        REQUIRE(ncodes >= 1);
+        CHECK_EQ(codes[ncodes - 1], (DWORD)STATUS_GUARD_PAGE_VIOLATION);
+        if (ncodes == 2) {
+            CHECK_EQ(codes[0], (DWORD)EXCEPTION_ACCESS_VIOLATION);
+            CHECK(h <= 1);
+        }
+        CHECK(ncodes <= 2);
+        if (h == 0)
+            CHECK_EQ(ncodes, 2); /* no slot at all: the guard cannot be consumed at first */
+        struct snap now;
+        take(r, &now);
+        CHECK_EQ(now.mbi[8].Protect, PAGE_READWRITE | PAGE_GUARD);
+        CHECK_EQ(now.mbi[9].Protect, PAGE_READWRITE);
+        CHECK_EQ(now.mbi[10].Protect, PAGE_READWRITE | PAGE_GUARD);
+        agrees(r, "the guard page", h);
+
         REQUIRE(settle_at(cap - 16));
         CHECK(VirtualFree(r, 0, MEM_RELEASE));
-        printf("%ld free slots: so far %d calls done, %d refused cleanly\n", h, done, refused);
+        printf("%ld free slots: so far %d calls done, %d refused cleanly, %d exceptions at the "
+               "guard page\n",
+               h, done, refused, ncodes);
     }
     CHECK(refused > 0);
     while (nfill > 0)
