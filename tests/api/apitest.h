@@ -96,6 +96,25 @@ static inline void at_init(void)
 
 #define AT_MAXADDR ((ULONG_PTR)at_si.lpMaximumApplicationAddress)
 
+#ifndef _WIN32
+/* A "Key:  N kB" line of /proc/self/status (VmSize, VmData: what RLIMIT_AS and RLIMIT_DATA are
+ * measured against), in bytes; 0 when absent. */
+static inline unsigned long long at_status_bytes(const char *key)
+{
+    char line[256];
+    unsigned long long kb = 0;
+    size_t n = strlen(key);
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, key, n) && line[n] == ':' && sscanf(line + n + 1, "%llu", &kb) == 1)
+            break;
+    fclose(f);
+    return kb * 1024;
+}
+#endif
+
 /* Query addr and compare every field but PartitionId with the expected values. */
 #define CHECK_REGION(addr, base, abase, aprot, size, state, prot, type)    \
     do {                                                                   \

@@ -13,26 +13,11 @@
 
 #define MIB ((SIZE_T)1 << 20)
 
-/* VmData of /proc/self/status, in bytes: what RLIMIT_DATA is measured against. */
-static unsigned long long vm_data(void)
-{
-    char line[256];
-    unsigned long long kb = 0;
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmData: %llu kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb * 1024;
-}
-
 static void test_data_limit(void)
 {
     struct rlimit was, tight;
     REQUIRE_VOID(getrlimit(RLIMIT_DATA, &was) == 0);
-    unsigned long long data = vm_data();
+    unsigned long long data = at_status_bytes("VmData");
     REQUIRE_VOID(data > 0);
     if (was.rlim_cur != RLIM_INFINITY && was.rlim_cur < data + 64 * MIB) {
         printf("skipped: RLIMIT_DATA %llu leaves less than 64 MiB to test with\n",

@@ -143,21 +143,6 @@ static void test_working_set(void)
 }
 
 #ifndef _WIN32
-/* The process's mappings as the kernel counts them against RLIMIT_AS (VmSize), in bytes. */
-static unsigned long long vm_size(void)
-{
-    char line[256];
-    unsigned long long kb = 0;
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmSize: %llu kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb * 1024;
-}
-
 /* Under RLIMIT_AS (ulimit -v) the free address space is what the limit leaves: the
  * reservation of nearly all of it fits, and then 2 MiB more fails as out of memory. */
 static void test_as_limit(void)
@@ -165,7 +150,7 @@ static void test_as_limit(void)
     const unsigned long long room = 256ull << 20;
     struct rlimit was, tight;
     REQUIRE_VOID(getrlimit(RLIMIT_AS, &was) == 0);
-    unsigned long long size = vm_size();
+    unsigned long long size = at_status_bytes("VmSize");
     REQUIRE_VOID(size > 0);
     if (was.rlim_cur != RLIM_INFINITY && was.rlim_cur < size + room) {
         printf("skipped: RLIMIT_AS %llu leaves less than 256 MiB to test with\n",
