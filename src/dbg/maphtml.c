@@ -10,8 +10,8 @@
  * runs sit at their true proportions; a little inline script zooms (wheel, drag, buttons,
  * click on a block).  Nothing is fetched from the network.  Every drawn element carries
  * data-kind (alloc, run, guard, written, secured, view, heapseg, foreign, free) and its
- * address, so a test can check in a real browser what was drawn (tests/map/).  The order of
- * the dump's lines does not matter.
+ * address, so a test can check in a real browser what was drawn (tests/map/).  The dump is
+ * read back into blocks by mapmodel.c; the order of its lines does not matter.
  */
 #include "dbg.h"
 
@@ -24,324 +24,6 @@
 /* Beyond this many blocks the map and the table stop (the summary still counts all). */
 #define MAX_DRAWN 20000
 
-enum cat {
-    CAT_IMAGE,
-    CAT_MAPPED,
-    CAT_SHAREABLE,
-    CAT_HEAP,
-    CAT_PRIVATE,
-    CAT_STACK,
-    CAT_BRK,
-    CAT_FOREIGN,
-    CAT_SYSTEM,
-    CAT_FREE,
-    NCAT
-};
-
-static const struct {
-    const char *name, *key, *color;
-} cats[NCAT] = {
-    { "Image", "image", "#c58be3" },          { "Mapped File", "mapped", "#6fa8dc" },
-    { "Shareable", "shareable", "#76c7c0" },  { "Heap", "heap", "#f6b26b" },
-    { "Private Data", "private", "#e6d55a" }, { "Stack", "stack", "#e06666" },
-    { "malloc (brk)", "brk", "#b6d7a8" },     { "Private, not winmem's", "foreign", "#d9c9a3" },
-    { "System", "system", "#999999" },        { "Free", "free", "#f3f3f3" },
-};
-
-struct fld {
-    const char *p;
-    size_t n;
-};
-
-struct rec {
-    uintptr_t a, n, x; /* start, size, one more number (offset, heap, commit) */
-    struct fld f[4];   /* the rest of the line's fields, undecoded */
-    unsigned flags;
-};
-
-enum {
-    R_LARGE = 1,
-    R_WATCHED = 2,
-    R_VIEW = 4,
-    R_LOCKED = 8,
-    R_COPIED = 16,
-    R_COMMIT = 32,
-    R_PLACEHOLDER = 64,
-};
-
-struct vec {
-    struct rec *v;
-    size_t n, cap;
-};
-
-struct block {
-    uintptr_t a, n;
-    enum cat cat;
-    bool winmem;
-    size_t first, count; /* its runs (winmem) or foreign pieces */
-    const struct rec *alloc, *view;
-    uintptr_t heap;
-    size_t committed;
-};
-
-struct model {
-    struct vec alloc, run, view, written, secured, heap, hseg, foreign, note;
-    struct fld process;
-    struct block *b;
-    size_t nb, capb;
-    bool ok;
-};
-
-static bool push(struct vec *v, const struct rec *r)
-{
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 64;
-        struct rec *n = realloc(v->v, cap * sizeof(*n));
-        if (!n)
-            return false;
-        v->v = n;
-        v->cap = cap;
-    }
-    v->v[v->n++] = *r;
-    return true;
-}
-
-static int by_start(const void *x, const void *y)
-{
-    const struct rec *a = x, *b = y;
-    return a->a < b->a ? -1 : a->a > b->a;
-}
-
-static bool feq(struct fld f, const char *s)
-{
-    return f.n == strlen(s) && memcmp(f.p, s, f.n) == 0;
-}
-
-static bool same(struct fld a, struct fld b)
-{
-    return a.n == b.n && memcmp(a.p, b.p, a.n) == 0;
-}
-
-static uintptr_t fnum(struct fld f)
-{
-    char tmp[32];
-    size_t n = f.n < sizeof(tmp) - 1 ? f.n : sizeof(tmp) - 1;
-    memcpy(tmp, f.p, n);
-    tmp[n] = 0;
-    return (uintptr_t)strtoull(tmp, NULL, 0);
-}
-
-/* ---- parsing -------------------------------------------------------------------------------- */
-
-static size_t split(const char *line, const char *end, struct fld *f, size_t max)
-{
-    size_t n = 0;
-    const char *p = line;
-    while (p < end && n < max) {
-        while (p < end && *p == ' ')
-            p++;
-        if (p == end)
-            break;
-        const char *s = p;
-        while (p < end && *p != ' ')
-            p++;
-        f[n++] = (struct fld){ s, (size_t)(p - s) };
-    }
-    return n;
-}
-
-static bool parse_line(struct model *m, const char *line, const char *end)
-{
-    struct fld f[12];
-    struct rec r = { 0 };
-    size_t n = split(line, end, f, 12);
-    if (n == 0)
-        return true;
-    if (feq(f[0], "winmem-map")) {
-        m->ok = n >= 2 && feq(f[1], "1");
-        return true;
-    }
-    if (feq(f[0], "process")) {
-        m->process = (struct fld){ line, (size_t)(end - line) };
-        return true;
-    }
-    if (feq(f[0], "note")) {
-        const char *t = n > 1 ? f[1].p : end;
-        r.f[0] = (struct fld){ t, (size_t)(end - t) };
-        return push(&m->note, &r);
-    }
-    if (n < 3)
-        return true; /* not a record this version knows: skipped */
-    r.a = fnum(f[1]);
-    r.n = fnum(f[2]);
-    if (feq(f[0], "alloc") && n >= 5) {
-        r.f[0] = f[3], r.f[1] = f[4];
-        for (size_t i = 5; i < n; i++)
-            r.flags |= feq(f[i], "large")         ? R_LARGE
-                       : feq(f[i], "watched")     ? R_WATCHED
-                       : feq(f[i], "view")        ? R_VIEW
-                       : feq(f[i], "placeholder") ? R_PLACEHOLDER
-                                                  : 0;
-        return push(&m->alloc, &r);
-    }
-    if (feq(f[0], "run") && n >= 5) {
-        r.flags = feq(f[3], "commit") ? R_COMMIT : 0;
-        r.f[0] = f[4];
-        for (size_t i = 5; i < n; i++)
-            r.flags |= feq(f[i], "locked") ? R_LOCKED : feq(f[i], "copied") ? R_COPIED : 0;
-        return push(&m->run, &r);
-    }
-    if (feq(f[0], "view") && n >= 8) {
-        r.x = fnum(f[3]);
-        r.f[0] = f[4], r.f[1] = f[5], r.f[2] = f[6], r.f[3] = f[7];
-        return push(&m->view, &r);
-    }
-    if (feq(f[0], "written"))
-        return push(&m->written, &r);
-    if (feq(f[0], "secured") && n >= 4) {
-        r.f[0] = f[3];
-        return push(&m->secured, &r);
-    }
-    if (feq(f[0], "heap") && n >= 4) {
-        r.f[0] = f[3];
-        return push(&m->heap, &r);
-    }
-    if (feq(f[0], "heapseg") && n >= 6) { /* heap index base reserve commit */
-        r.x = fnum(f[1]);
-        r.flags = (unsigned)fnum(f[2]);
-        r.a = fnum(f[3]), r.n = fnum(f[4]);
-        r.f[0] = f[5];
-        return push(&m->hseg, &r);
-    }
-    if (feq(f[0], "heaplarge") && n >= 5) { /* heap base reserve commit */
-        r.x = r.a;
-        r.flags = 64;
-        r.a = fnum(f[2]), r.n = fnum(f[3]);
-        r.f[0] = f[4];
-        return push(&m->hseg, &r);
-    }
-    if (feq(f[0], "foreign") && n >= 6) {
-        r.f[0] = f[3], r.f[1] = f[4], r.f[2] = f[5];
-        return push(&m->foreign, &r);
-    }
-    return true;
-}
-
-/* ---- the model of the picture --------------------------------------------------------------- */
-
-static bool add_block(struct model *m, const struct block *b)
-{
-    if (m->nb == m->capb) {
-        size_t cap = m->capb ? m->capb * 2 : 64;
-        struct block *n = realloc(m->b, cap * sizeof(*n));
-        if (!n)
-            return false;
-        m->b = n;
-        m->capb = cap;
-    }
-    m->b[m->nb++] = *b;
-    return true;
-}
-
-/* The first record of v (sorted) with start >= a. */
-static size_t lower(const struct vec *v, uintptr_t a)
-{
-    size_t lo = 0, hi = v->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (v->v[mid].a < a)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* A file any of whose mappings is executable is an image (an executable or a library). */
-static bool is_image(const struct model *m, struct fld path)
-{
-    for (size_t i = 0; i < m->foreign.n; i++) {
-        const struct rec *r = &m->foreign.v[i];
-        if (r->f[2].n == path.n && memcmp(r->f[2].p, path.p, path.n) == 0 && r->f[0].n >= 3 &&
-            r->f[0].p[2] == 'x')
-            return true;
-    }
-    return false;
-}
-
-static enum cat foreign_cat(const struct model *m, const struct rec *r)
-{
-    struct fld k = r->f[1];
-    if (feq(k, "stack"))
-        return CAT_STACK;
-    if (feq(k, "brk"))
-        return CAT_BRK;
-    if (feq(k, "system"))
-        return feq(r->f[2], "[vdso]") ? CAT_IMAGE : CAT_SYSTEM;
-    if (feq(k, "file"))
-        return is_image(m, r->f[2]) ? CAT_IMAGE : CAT_MAPPED;
-    if (feq(k, "shared"))
-        return CAT_SHAREABLE;
-    return CAT_FOREIGN;
-}
-
-static bool build(struct model *m)
-{
-    qsort(m->alloc.v, m->alloc.n, sizeof(struct rec), by_start);
-    qsort(m->run.v, m->run.n, sizeof(struct rec), by_start);
-    qsort(m->view.v, m->view.n, sizeof(struct rec), by_start);
-    qsort(m->written.v, m->written.n, sizeof(struct rec), by_start);
-    qsort(m->secured.v, m->secured.n, sizeof(struct rec), by_start);
-    qsort(m->hseg.v, m->hseg.n, sizeof(struct rec), by_start);
-    qsort(m->foreign.v, m->foreign.n, sizeof(struct rec), by_start);
-
-    size_t ai = 0, fi = 0;
-    while (ai < m->alloc.n || fi < m->foreign.n) {
-        struct block b = { 0 };
-        if (fi == m->foreign.n || (ai < m->alloc.n && m->alloc.v[ai].a < m->foreign.v[fi].a)) {
-            const struct rec *a = &m->alloc.v[ai++];
-            b.a = a->a, b.n = a->n, b.winmem = true, b.alloc = a;
-            b.first = lower(&m->run, a->a);
-            for (size_t i = b.first; i < m->run.n && m->run.v[i].a < a->a + a->n; i++) {
-                b.count++;
-                if (m->run.v[i].flags & R_COMMIT)
-                    b.committed += m->run.v[i].n;
-            }
-            size_t v = lower(&m->view, a->a);
-            if (v < m->view.n && m->view.v[v].a == a->a)
-                b.view = &m->view.v[v];
-            size_t h = lower(&m->hseg, a->a);
-            if (h < m->hseg.n && m->hseg.v[h].a < a->a + a->n)
-                b.heap = m->hseg.v[h].x;
-            b.cat = b.heap                                ? CAT_HEAP
-                    : b.view && feq(b.view->f[1], "file") ? CAT_MAPPED
-                    : b.view || (a->flags & R_VIEW)       ? CAT_SHAREABLE
-                    : feq(a->f[0], "image")               ? CAT_IMAGE
-                    : feq(a->f[0], "mapped")              ? CAT_MAPPED
-                                                          : CAT_PRIVATE;
-        } else {
-            /* Contiguous pieces of one file, or of anonymous memory of one kind, are one
-             * allocation (a thread's stack and its guard page below it, say). */
-            const struct rec *r = &m->foreign.v[fi];
-            b.a = r->a, b.first = fi, b.cat = foreign_cat(m, r);
-            while (fi < m->foreign.n) {
-                const struct rec *q = &m->foreign.v[fi];
-                if (q != r &&
-                    (q->a != b.a + b.n || !same(q->f[1], r->f[1]) || !same(q->f[2], r->f[2])))
-                    break;
-                b.n = q->a + q->n - b.a;
-                if (!feq(q->f[0], "---p") && !feq(q->f[0], "---s"))
-                    b.committed += q->n;
-                b.count++;
-                fi++;
-            }
-        }
-        if (!add_block(m, &b))
-            return false;
-    }
-    return true;
-}
-
 /* ---- output helpers ------------------------------------------------------------------------- */
 
 static void out(struct wm_mapsink *o, const char *s)
@@ -350,7 +32,7 @@ static void out(struct wm_mapsink *o, const char *s)
 }
 
 /* A dump field (percent-encoded) as HTML text. */
-static void out_field(struct wm_mapsink *o, struct fld f)
+static void out_field(struct wm_mapsink *o, struct wm_mapfld f)
 {
     for (size_t i = 0; i < f.n; i++) {
         char c = f.p[i];
@@ -459,8 +141,8 @@ static void place(struct layout *l, double w, double *x, double *y)
 }
 
 /* A part [s, s+n) of a block drawn at bx..bx+bw: its x and width. */
-static void span(const struct block *b, double bx, double bw, uintptr_t s, uintptr_t n, double *x,
-                 double *w)
+static void span(const struct wm_mapblock *b, double bx, double bw, uintptr_t s, uintptr_t n,
+                 double *x, double *w)
 {
     uintptr_t lo = s < b->a ? b->a : s, hi = s + n > b->a + b->n ? b->a + b->n : s + n;
     *x = bx + bw * (double)(lo - b->a) / (double)b->n;
@@ -480,14 +162,14 @@ static void widen(double *x, double *w, double min, double bx, double bw)
         *x = bx + bw - min;
 }
 
-static void draw_block(struct wm_mapsink *o, const struct model *m, const struct block *b, double x,
-                       double y, double w)
+static void draw_block(struct wm_mapsink *o, const struct wm_mapmodel *m,
+                       const struct wm_mapblock *b, double x, double y, double w)
 {
     char sz[32];
-    const char *color = cats[b->cat].color;
+    const char *color = wm_mapmodel_cats[b->cat].color;
 
     wm_mapsink_printf(o, "<g data-block=\"%" PRIxPTR "\">", b->a);
-    if (b->cat == CAT_FREE) {
+    if (b->cat == MAPCAT_FREE) {
         wm_mapsink_printf(o,
                           "<rect data-kind=\"free\" data-base=\"0x%" PRIxPTR
                           "\" data-size=\"0x%" PRIxPTR "\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
@@ -501,30 +183,31 @@ static void draw_block(struct wm_mapsink *o, const struct model *m, const struct
             "data-base=\"0x%" PRIxPTR "\" data-size=\"0x%" PRIxPTR
             "\" data-winmem=\"%d\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" "
             "fill=\"#fff\" stroke=\"#555\"><title>",
-            b->a, cats[b->cat].key, b->a, b->n, b->winmem, x, y, w, BAR_H);
-        wm_mapsink_printf(o, "%s 0x%" PRIxPTR " %s", cats[b->cat].name, b->a,
+            b->a, wm_mapmodel_cats[b->cat].key, b->a, b->n, b->winmem, x, y, w, BAR_H);
+        wm_mapsink_printf(o, "%s 0x%" PRIxPTR " %s", wm_mapmodel_cats[b->cat].name, b->a,
                           size_text(b->n, sz, sizeof(sz)));
         out(o, "</title></rect>");
     }
     if (b->winmem) {
         for (size_t i = b->first; i < b->first + b->count; i++) {
-            const struct rec *r = &m->run.v[i];
+            const struct wm_maprec *r = &m->run.v[i];
             double rx, rw;
             bool guard = memmem(r->f[0].p, r->f[0].n, "GUARD", 5) != NULL;
             span(b, x, w, r->a, r->n, &rx, &rw);
             wm_mapsink_printf(o,
                               "<rect data-kind=\"run\" data-base=\"0x%" PRIxPTR
                               "\" data-size=\"0x%" PRIxPTR "\" data-state=\"%s\" data-prot=\"",
-                              r->a, r->n, r->flags & R_COMMIT ? "commit" : "reserve");
+                              r->a, r->n, r->flags & MAPREC_COMMIT ? "commit" : "reserve");
             out_field(o, r->f[0]);
             wm_mapsink_printf(o,
                               "\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"%s\" "
                               "fill-opacity=\"%s\"><title>0x%" PRIxPTR " %s %s ",
-                              rx, y + 1, rw, BAR_H - 2, color, r->flags & R_COMMIT ? "1" : "0.25",
-                              r->a, size_text(r->n, sz, sizeof(sz)),
-                              r->flags & R_COMMIT ? "committed" : "reserved");
+                              rx, y + 1, rw, BAR_H - 2, color,
+                              r->flags & MAPREC_COMMIT ? "1" : "0.25", r->a,
+                              size_text(r->n, sz, sizeof(sz)),
+                              r->flags & MAPREC_COMMIT ? "committed" : "reserved");
             out_field(o, r->f[0]);
-            wm_mapsink_printf(o, "%s</title></rect>", r->flags & R_LOCKED ? " locked" : "");
+            wm_mapsink_printf(o, "%s</title></rect>", r->flags & MAPREC_LOCKED ? " locked" : "");
             if (!guard)
                 continue;
             widen(&rx, &rw, 3, x, w);
@@ -535,7 +218,7 @@ static void draw_block(struct wm_mapsink *o, const struct model *m, const struct
                               "</title></rect>",
                               r->a, rx, y + 1, rw, BAR_H - 2, r->a);
         }
-        for (size_t i = lower(&m->written, b->a);
+        for (size_t i = wm_mapmodel_lower(&m->written, b->a);
              i < m->written.n && m->written.v[i].a < b->a + b->n; i++) {
             double rx, rw;
             span(b, x, w, m->written.v[i].a, m->written.v[i].n, &rx, &rw);
@@ -556,13 +239,15 @@ static void draw_block(struct wm_mapsink *o, const struct model *m, const struct
                               "\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"4\" "
                               "fill=\"#1c4587\"><title>view of ",
                               x, y - 5, w);
-            out_field(o, feq(b->view->f[3], "-") ? b->view->f[2] : b->view->f[3]);
+            out_field(o, wm_mapmodel_is(b->view->f[3], "-") ? b->view->f[2] : b->view->f[3]);
             out(o, "</title></rect>");
         }
-        for (size_t i = lower(&m->hseg, b->a); i < m->hseg.n && m->hseg.v[i].a < b->a + b->n; i++) {
-            const struct rec *h = &m->hseg.v[i];
+        for (size_t i = wm_mapmodel_lower(&m->hseg, b->a);
+             i < m->hseg.n && m->hseg.v[i].a < b->a + b->n; i++) {
+            const struct wm_maprec *h = &m->hseg.v[i];
             double rx, rw;
-            span(b, x, w, h->a, fnum(h->f[0]) ? fnum(h->f[0]) : 1, &rx, &rw);
+            span(b, x, w, h->a, wm_mapmodel_number(h->f[0]) ? wm_mapmodel_number(h->f[0]) : 1, &rx,
+                 &rw);
             wm_mapsink_printf(o,
                               "<rect data-kind=\"heapseg\" data-base=\"0x%" PRIxPTR
                               "\" data-heap=\"0x%" PRIxPTR "\" x=\"%.1f\" y=\"%.1f\" "
@@ -571,11 +256,11 @@ static void draw_block(struct wm_mapsink *o, const struct model *m, const struct
                               h->a, h->x, rx, y - 5, rw, h->x,
                               h->flags == 64 ? "large block" : "region", h->flags);
         }
-    } else if (b->cat != CAT_FREE) {
+    } else if (b->cat != MAPCAT_FREE) {
         for (size_t i = b->first; i < b->first + b->count; i++) {
-            const struct rec *r = &m->foreign.v[i];
+            const struct wm_maprec *r = &m->foreign.v[i];
             double rx, rw;
-            bool none = feq(r->f[0], "---p") || feq(r->f[0], "---s");
+            bool none = wm_mapmodel_is(r->f[0], "---p") || wm_mapmodel_is(r->f[0], "---s");
             span(b, x, w, r->a, r->n, &rx, &rw);
             wm_mapsink_printf(o,
                               "<rect data-kind=\"foreign\" data-base=\"0x%" PRIxPTR
@@ -595,8 +280,8 @@ static void draw_block(struct wm_mapsink *o, const struct model *m, const struct
     }
     /* Secured ranges over any block they touch. */
     for (size_t i = 0; i < m->secured.n; i++) {
-        const struct rec *s = &m->secured.v[i];
-        if (s->a >= b->a + b->n || s->a + s->n <= b->a || b->cat == CAT_FREE)
+        const struct wm_maprec *s = &m->secured.v[i];
+        if (s->a >= b->a + b->n || s->a + s->n <= b->a || b->cat == MAPCAT_FREE)
             continue;
         double rx, rw;
         span(b, x, w, s->a, s->n, &rx, &rw);
@@ -611,20 +296,20 @@ static void draw_block(struct wm_mapsink *o, const struct model *m, const struct
                           size_text(s->n, sz, sizeof(sz)));
     }
     wm_mapsink_printf(o, "<text x=\"%.1f\" y=\"%.1f\">%s %s</text></g>\n", x + 2, y + BAR_H + 11,
-                      cats[b->cat].key, size_text(b->n, sz, sizeof(sz)));
+                      wm_mapmodel_cats[b->cat].key, size_text(b->n, sz, sizeof(sz)));
 }
 
 struct sum {
     uintptr_t size, committed, blocks, largest;
 };
 
-static void summary(struct wm_mapsink *o, const struct model *m, const struct sum *s)
+static void summary(struct wm_mapsink *o, const struct wm_mapmodel *m, const struct sum *s)
 {
     char a[32], b[32], c[32], d[32];
     struct sum t = { 0 };
     out(o, "<table id=\"summary\"><tr><th>Type</th><th>Size</th><th>Committed</th>"
            "<th>Reserved</th><th>Blocks</th><th>Largest</th></tr>\n");
-    for (int i = 0; i < NCAT; i++) {
+    for (int i = 0; i < MAPCAT_COUNT; i++) {
         if (!s[i].blocks)
             continue;
         wm_mapsink_printf(
@@ -632,12 +317,12 @@ static void summary(struct wm_mapsink *o, const struct model *m, const struct su
             "<tr data-type=\"%s\" data-size=\"0x%" PRIxPTR "\" data-blocks=\"%" PRIuPTR
             "\"><td><span class=\"sw\" style=\"background:%s\"></span>%s</td>"
             "<td>%s</td><td>%s</td><td>%s</td><td>%" PRIuPTR "</td><td>%s</td></tr>\n",
-            cats[i].key, s[i].size, s[i].blocks, cats[i].color, cats[i].name,
-            size_text(s[i].size, a, sizeof(a)),
-            i == CAT_FREE ? "-" : size_text(s[i].committed, b, sizeof(b)),
-            i == CAT_FREE ? "-" : size_text(s[i].size - s[i].committed, c, sizeof(c)), s[i].blocks,
-            size_text(s[i].largest, d, sizeof(d)));
-        if (i != CAT_FREE) {
+            wm_mapmodel_cats[i].key, s[i].size, s[i].blocks, wm_mapmodel_cats[i].color,
+            wm_mapmodel_cats[i].name, size_text(s[i].size, a, sizeof(a)),
+            i == MAPCAT_FREE ? "-" : size_text(s[i].committed, b, sizeof(b)),
+            i == MAPCAT_FREE ? "-" : size_text(s[i].size - s[i].committed, c, sizeof(c)),
+            s[i].blocks, size_text(s[i].largest, d, sizeof(d)));
+        if (i != MAPCAT_FREE) {
             t.size += s[i].size;
             t.committed += s[i].committed;
             t.blocks += s[i].blocks;
@@ -654,7 +339,7 @@ static void summary(struct wm_mapsink *o, const struct model *m, const struct su
     for (size_t i = 0; i < m->run.n; i++) {
         if (memmem(m->run.v[i].f[0].p, m->run.v[i].f[0].n, "GUARD", 5))
             guard += m->run.v[i].n;
-        if (m->run.v[i].flags & R_LOCKED)
+        if (m->run.v[i].flags & MAPREC_LOCKED)
             locked += m->run.v[i].n;
     }
     for (size_t i = 0; i < m->written.n; i++)
@@ -683,25 +368,27 @@ static void summary(struct wm_mapsink *o, const struct model *m, const struct su
                       size_text(heapres, b, sizeof(b)), m->view.n);
 }
 
-static void detail_row(struct wm_mapsink *o, const struct model *m, const struct block *b)
+static void detail_row(struct wm_mapsink *o, const struct wm_mapmodel *m,
+                       const struct wm_mapblock *b)
 {
     char a[32], c[32];
-    wm_mapsink_printf(
-        o,
-        "<tr id=\"row-%" PRIxPTR "\" data-kind=\"%s\" data-type=\"%s\"><td>0x%" PRIxPTR
-        "</td><td>%s</td><td>%s</td><td>%s</td><td>",
-        b->a, b->winmem ? "alloc" : "foreign", cats[b->cat].key, b->a, cats[b->cat].name,
-        size_text(b->n, a, sizeof(a)), size_text(b->committed, c, sizeof(c)));
+    wm_mapsink_printf(o,
+                      "<tr id=\"row-%" PRIxPTR
+                      "\" data-kind=\"%s\" data-type=\"%s\"><td>0x%" PRIxPTR
+                      "</td><td>%s</td><td>%s</td><td>%s</td><td>",
+                      b->a, b->winmem ? "alloc" : "foreign", wm_mapmodel_cats[b->cat].key, b->a,
+                      wm_mapmodel_cats[b->cat].name, size_text(b->n, a, sizeof(a)),
+                      size_text(b->committed, c, sizeof(c)));
     if (b->winmem) {
         out(o, "winmem ");
         out_field(o, b->alloc->f[0]);
         out(o, ", AllocationProtect ");
         out_field(o, b->alloc->f[1]);
-        if (b->alloc->flags & R_WATCHED)
+        if (b->alloc->flags & MAPREC_WATCHED)
             out(o, ", write-watched");
-        if (b->alloc->flags & R_LARGE)
+        if (b->alloc->flags & MAPREC_LARGE)
             out(o, ", large pages");
-        if (b->alloc->flags & R_PLACEHOLDER)
+        if (b->alloc->flags & MAPREC_PLACEHOLDER)
             out(o, ", placeholder");
         if (b->view) {
             wm_mapsink_printf(o, ", view at offset 0x%" PRIxPTR " of a ", b->view->x);
@@ -714,7 +401,7 @@ static void detail_row(struct wm_mapsink *o, const struct model *m, const struct
         if (b->heap)
             wm_mapsink_printf(o, ", heap 0x%" PRIxPTR, b->heap);
         wm_mapsink_printf(o, ", %zu run%s", b->count, b->count == 1 ? "" : "s");
-    } else if (feq(m->foreign.v[b->first].f[2], "-")) {
+    } else if (wm_mapmodel_is(m->foreign.v[b->first].f[2], "-")) {
         out(o, "anonymous memory");
     } else {
         out_field(o, m->foreign.v[b->first].f[2]);
@@ -723,51 +410,26 @@ static void detail_row(struct wm_mapsink *o, const struct model *m, const struct
     if (!b->winmem || b->count < 2)
         return;
     for (size_t i = b->first; i < b->first + b->count; i++) {
-        const struct rec *r = &m->run.v[i];
+        const struct wm_maprec *r = &m->run.v[i];
         wm_mapsink_printf(o,
                           "<tr class=\"runrow\" data-kind=\"run\"><td>&nbsp;&nbsp;0x%" PRIxPTR
                           "</td><td>%s</td><td>%s</td><td></td><td>",
-                          r->a, r->flags & R_COMMIT ? "committed" : "reserved",
+                          r->a, r->flags & MAPREC_COMMIT ? "committed" : "reserved",
                           size_text(r->n, a, sizeof(a)));
         out_field(o, r->f[0]);
-        out(o, r->flags & R_LOCKED ? " locked" : "");
-        out(o, r->flags & R_COPIED ? " copied" : "");
+        out(o, r->flags & MAPREC_LOCKED ? " locked" : "");
+        out(o, r->flags & MAPREC_COPIED ? " copied" : "");
         out(o, "</td></tr>\n");
     }
 }
 
-static int block_order(const void *x, const void *y)
+static void page(struct wm_mapsink *o, const struct wm_mapmodel *m)
 {
-    const struct block *a = x, *b = y;
-    return a->a < b->a ? -1 : a->a > b->a;
-}
-
-static void page(struct wm_mapsink *o, struct model *m)
-{
-    struct sum s[NCAT] = { { 0 } };
-    uintptr_t lo = 0x10000, hi = (uintptr_t)0x7fffffffefff + 1;
-    struct fld pf[12];
-    size_t np = split(m->process.p, m->process.p + m->process.n, pf, 12);
-    if (np >= 9 && feq(pf[6], "user"))
-        lo = fnum(pf[7]), hi = fnum(pf[8]) + 1;
-
-    /* Free gaps between blocks, within the user address space. */
-    size_t nb = m->nb;
-    uintptr_t at = lo;
-    for (size_t i = 0; i <= nb; i++) {
-        uintptr_t next = i < nb && m->b[i].a < hi ? m->b[i].a : hi; /* [vsyscall] is above */
-        if (next > at && at >= lo && next <= hi) {
-            struct block f = { .a = at, .n = next - at, .cat = CAT_FREE };
-            add_block(m, &f);
-        }
-        if (i < nb && m->b[i].a + m->b[i].n > at)
-            at = m->b[i].a + m->b[i].n;
-    }
-    qsort(m->b, m->nb, sizeof(*m->b), block_order); /* the gaps back in address order */
+    struct sum s[MAPCAT_COUNT] = { { 0 } };
     for (size_t i = 0; i < m->nb; i++) {
         struct sum *c = &s[m->b[i].cat];
         c->size += m->b[i].n;
-        c->committed += m->b[i].cat == CAT_FREE ? 0 : m->b[i].committed;
+        c->committed += m->b[i].cat == MAPCAT_FREE ? 0 : m->b[i].committed;
         c->blocks++;
         if (m->b[i].n > c->largest)
             c->largest = m->b[i].n;
@@ -798,9 +460,9 @@ static void page(struct wm_mapsink *o, struct model *m)
            "<button id=\"zreset\">whole map</button> Wheel zooms, drag moves, double-click a "
            "block to zoom to it and find it in the table. Widths grow with the log of the size; "
            "within a block, runs are to scale. <span id=\"status\"></span></p>\n<p>");
-    for (int i = 0; i < NCAT; i++)
+    for (int i = 0; i < MAPCAT_COUNT; i++)
         wm_mapsink_printf(o, "<span class=\"sw\" style=\"background:%s\"></span>%s &nbsp; ",
-                          cats[i].color, cats[i].name);
+                          wm_mapmodel_cats[i].color, wm_mapmodel_cats[i].name);
     out(o, "pale: reserved &nbsp; hatched: guard &nbsp; black ticks: written (watched) "
            "&nbsp; red outline: secured &nbsp; blue bar: view &nbsp; brown bar: heap</p>\n");
     wm_mapsink_printf(o,
@@ -824,7 +486,7 @@ static void page(struct wm_mapsink *o, struct model *m)
     out(o, "<h2>Allocations</h2>\n<table id=\"detail\"><tr><th>Address</th><th>Type</th>"
            "<th>Size</th><th>Committed</th><th>Details</th></tr>\n");
     for (size_t i = 0; i < drawn; i++)
-        if (m->b[i].cat != CAT_FREE)
+        if (m->b[i].cat != MAPCAT_FREE)
             detail_row(o, m, &m->b[i]);
     out(o, "</table>\n<script>");
     out(o, script);
@@ -833,23 +495,10 @@ static void page(struct wm_mapsink *o, struct model *m)
 
 bool wm_maphtml_render(const char *text, size_t len, struct wm_mapsink *o)
 {
-    struct model m = { 0 };
-    const char *p = text, *end = text + len;
-    bool ok = true;
-
-    while (p < end && ok) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        ok = parse_line(&m, p, le);
-        p = nl ? nl + 1 : end;
-    }
-    ok = ok && m.ok && build(&m);
+    struct wm_mapmodel m;
+    bool ok = wm_mapmodel_read(&m, text, len);
     if (ok)
         page(o, &m);
-    struct vec *vs[] = { &m.alloc, &m.run,  &m.view,    &m.written, &m.secured,
-                         &m.heap,  &m.hseg, &m.foreign, &m.note };
-    for (size_t i = 0; i < sizeof(vs) / sizeof(vs[0]); i++)
-        free(vs[i]->v);
-    free(m.b);
+    wm_mapmodel_free(&m);
     return ok && !o->failed;
 }
