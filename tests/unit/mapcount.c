@@ -23,9 +23,9 @@
 #include "windows.h"
 #include "mm/mm.h"
 
-#define PAGE 4096
-#define PAGES 16 /* the scenario region */
-#define MAX_FILL 1100000
+static size_t PAGE;     /* the machine's page size */
+#define PAGES 16        /* the scenario region */
+#define MAX_FILL 310000 /* above the largest cap the test fills */
 
 static void *fill[MAX_FILL];
 static long nfill;
@@ -139,6 +139,7 @@ static const DWORD layout[PAGES] = {
 
 /* A page decommitted and committed again reads zeros. */
 static int decommitted = -1;
+static BOOL locked;
 
 static BYTE *make_region(void)
 {
@@ -152,8 +153,9 @@ static BYTE *make_region(void)
     for (int i = 0; i < PAGES; i++)
         if (layout[i] != PAGE_READWRITE && !VirtualProtect(r + i * PAGE, PAGE, layout[i], &old))
             return NULL;
-    if (!VirtualLock(r + 2 * PAGE, 2 * PAGE))
-        return NULL;
+    /* Where RLIMIT_MEMLOCK forbids even that, the pages merge, and the test still checks
+     * whatever the kernel does. */
+    locked = VirtualLock(r + 2 * PAGE, 2 * PAGE);
     return r;
 }
 
@@ -242,13 +244,14 @@ static LONG CALLBACK on_fault(EXCEPTION_POINTERS *ep)
 int main(void)
 {
     long cap = -1;
+    PAGE = (size_t)sysconf(_SC_PAGESIZE);
     FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
     if (f) {
         if (fscanf(f, "%ld", &cap) != 1)
             cap = -1;
         fclose(f);
     }
-    if (cap <= 0 || cap > 1000000) {
+    if (cap <= 0 || cap > 300000) {
         printf("skipped: vm.max_map_count is %ld (filling it is the test)\n", cap);
         return wmt_report();
     }
@@ -349,8 +352,8 @@ int main(void)
         REQUIRE(settle_at(cap - 16));
         CHECK(VirtualFree(r, 0, MEM_RELEASE));
         printf("%ld free slots: so far %d calls done, %d refused cleanly, %d exceptions at the "
-               "guard page\n",
-               h, done, refused, ncodes);
+               "guard page%s\n",
+               h, done, refused, ncodes, locked ? "" : " (pages 2-3 could not be locked)");
     }
     CHECK(refused > 0);
     while (nfill > 0)
