@@ -14,7 +14,6 @@
 #ifndef _WIN32
 #include <dirent.h>
 #include <unistd.h>
-#include <sys/resource.h>
 #endif
 
 #define COUNT 10000
@@ -37,28 +36,6 @@ static int count_names(const char *prefix)
 #endif
 }
 
-/* Room for COUNT descriptors and some to spare; false when the hard limit forbids it. */
-static int enough_descriptors(void)
-{
-#ifndef _WIN32
-    struct rlimit rl;
-    const rlim_t want = COUNT + 256;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return 0;
-    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
-        if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
-            printf("skipped: RLIMIT_NOFILE hard limit %llu is below the %llu descriptors needed\n",
-                   (unsigned long long)rl.rlim_max, (unsigned long long)want);
-            return 0;
-        }
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            return 0;
-    }
-#endif
-    return 1;
-}
-
 int main(void)
 {
     static HANDLE m[COUNT];
@@ -67,7 +44,7 @@ int main(void)
     unsigned long pid = (unsigned long)GetCurrentProcessId();
 
     at_init();
-    if (!enough_descriptors())
+    if (!wmt_descriptors_for("the names", COUNT))
         return wmt_report();
 #ifndef _WIN32
     snprintf(prefix, sizeof(prefix), "winmem-%u-L-winmem-names-%lu-", (unsigned)geteuid(), pid);

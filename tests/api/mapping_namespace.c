@@ -131,6 +131,8 @@ static void test_squatters(void)
 static void test_poller(void)
 {
     enum { N = 300 };
+    if (!wmt_descriptors_for("test_poller", N))
+        return;
     static HANDLE h[N];
     char name[80];
     int stop[2];

@@ -49,6 +49,32 @@ static inline int wmt_room_for(const char *what, unsigned long long need)
     return 1;
 }
 
+/* Room for `count` more open descriptors (sections, views and names hold one each on Linux;
+ * Windows has no such limit on handles): the soft RLIMIT_NOFILE raised as far as the hard one
+ * allows, with 256 to spare.  If the hard limit is too low, says that `what` is skipped. */
+static inline int wmt_descriptors_for(const char *what, unsigned long long count)
+{
+#ifndef _WIN32
+    struct rlimit rl;
+    const unsigned long long want = count + 256;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;
+    if (rl.rlim_cur != RLIM_INFINITY && (unsigned long long)rl.rlim_cur < want) {
+        if (rl.rlim_max != RLIM_INFINITY && (unsigned long long)rl.rlim_max < want) {
+            printf("skipped: %s needs %llu descriptors; the RLIMIT_NOFILE hard limit is %llu\n",
+                   what, want, (unsigned long long)rl.rlim_max);
+            return 0;
+        }
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            return 0;
+    }
+#else
+    (void)what, (void)count;
+#endif
+    return 1;
+}
+
 #define WMT_FAIL(fmt, ...)                                                    \
     do {                                                                      \
         fprintf(stderr, "%s:%d: " fmt "\n", __FILE__, __LINE__, __VA_ARGS__); \

@@ -169,16 +169,31 @@ int main(void)
     for (int k = 0; k < 8; k++) {
         pid_t pid = fork();
         if (pid == 0) {
+            /* Each step its own exit status, so a rare failure says which. */
             alarm(20);
             void *p = HeapAlloc(heap, 0, 100), *q = HeapAlloc(GetProcessHeap(), 0, 5000);
-            _exit(p && q && HeapFree(heap, 0, p) && HeapFree(GetProcessHeap(), 0, q) &&
-                          HeapValidate(heap, 0, NULL)
-                      ? 0
-                      : 1);
+            _exit(!p                                  ? 1
+                  : !q                                ? 2
+                  : !HeapFree(heap, 0, p)             ? 3
+                  : !HeapFree(GetProcessHeap(), 0, q) ? 4
+                  : !HeapValidate(heap, 0, NULL)      ? 5
+                                                      : 0);
         }
         int status = 0;
-        CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-              WEXITSTATUS(status) == 0);
+        int got = pid > 0 && waitpid(pid, &status, 0) == pid;
+        if (!got || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            fprintf(stderr,
+                    "fork %d: the child %s (1-2: an allocation, 3-4: a free, 5: HeapValidate "
+                    "failed; signal 14: it hung for 20 s)\n",
+                    k,
+                    !got                ? "was not waited for"
+                    : WIFEXITED(status) ? "exited"
+                                        : "was killed");
+        if (got && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+            fprintf(stderr, "fork %d: status %d, signal %d\n", k,
+                    WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        CHECK(got && WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
     for (unsigned i = 0; i < THREADS; i++)
         pthread_join(t[i], NULL);
