@@ -65,9 +65,12 @@ static inline int wmt_descriptors_for(const char *what, unsigned long long count
                    what, want, (unsigned long long)rl.rlim_max);
             return 0;
         }
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? (rlim_t)want : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            printf("skipped: %s needs %llu descriptors; RLIMIT_NOFILE could not be raised\n", what,
+                   want);
             return 0;
+        }
     }
 #else
     (void)what, (void)count;
