@@ -155,17 +155,12 @@ WM_HOT void wm_vmstate_wrlock(void)
     wm_vmstate_model_changing_locked();
 }
 
-/* gcc's ThreadSanitizer refuses atomic_thread_fence (-Wtsan: it cannot model fences).  There a
- * sequentially consistent read-modify-write of a stack variable stands in: a full barrier on
- * the hardware (a locked instruction on x86-64, acquire and release on arm64), which orders at
- * least what the fence would.  Under a sanitizer readers take the lock anyway (WM_TSAN). */
+/* gcc's ThreadSanitizer refuses atomic_thread_fence (-Wtsan: it cannot model fences).  There
+ * the public MemoryBarrier() stands in: a sequentially consistent read-modify-write there
+ * (winnt_inline.h), a full barrier on the hardware, which orders at least what the fence
+ * would.  Under a sanitizer readers take the lock anyway (WM_TSAN). */
 #if WM_TSAN && !defined(__clang__)
-#define seq_fence(order)                                          \
-    do {                                                          \
-        int seq_fence_word_ = 0;                                  \
-        __atomic_fetch_or(&seq_fence_word_, 0, __ATOMIC_SEQ_CST); \
-        (void)(order);                                            \
-    } while (0)
+#define seq_fence(order) ((void)(order), MemoryBarrier())
 #else
 #define seq_fence(order) atomic_thread_fence(order)
 #endif

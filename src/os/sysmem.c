@@ -273,7 +273,8 @@ int wm_os_memlock_raise(uint64_t want)
  * Async-signal-safe (the fault path may make a guard page accessible again): raw open, read
  * and close into small stack buffers, no stdio. */
 
-/* The unsigned number a short /proc file holds, or NONE. */
+/* The unsigned number a short /proc file holds, or NONE (read_u64's reading goes through
+ * snprintf, which is not async-signal-safe). */
 static uint64_t proc_number(const char *path)
 {
     char buf[32];
@@ -284,10 +285,8 @@ static uint64_t proc_number(const char *path)
     close(fd);
     if (n <= 0)
         return NONE;
-    uint64_t v = 0;
-    for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
-        v = v * 10 + (uint64_t)(buf[i] - '0');
-    return v;
+    buf[n] = 0;
+    return parse_u64(buf, 10);
 }
 
 /* The process's mappings (VMAs): the lines of /proc/self/maps. */
